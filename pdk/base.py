@@ -1,0 +1,155 @@
+"""Building blocks for device generators.
+
+A generator is a plain function ``gen(kit, *, param=default, ...) ->
+DeviceCell``; it draws with a :class:`CellBuilder`, which takes layer *names*
+and coordinates in microns, snaps everything to the kit's database grid and
+records named pins.  :func:`generate` validates parameters against the kit's
+ranges and caches cells, so equal parameters give the very same cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gdstk
+
+from flow.errors import InputError
+from pdk.schema import PDK
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in database units
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A terminal's access shape: ``rect`` (dbu, cell coordinates) on ``layer``."""
+
+    terminal: str
+    layer: str
+    rect: Rect
+
+
+@dataclass(frozen=True)
+class DeviceCell:
+    """A generated device: its gdstk cell, pins, and bounding box (dbu)."""
+
+    model: str
+    params: Mapping[str, Any]
+    cell: gdstk.Cell
+    pins: tuple[Pin, ...]
+    bbox: Rect
+
+    def pins_of(self, terminal: str) -> list[Pin]:
+        return [p for p in self.pins if p.terminal == terminal]
+
+    @property
+    def width(self) -> int:
+        return self.bbox[2] - self.bbox[0]
+
+    @property
+    def height(self) -> int:
+        return self.bbox[3] - self.bbox[1]
+
+
+class CellBuilder:
+    """Draws rectangles and pins on named layers of ``kit``, in microns."""
+
+    def __init__(self, kit: PDK, name: str):
+        self.kit = kit
+        self.cell = gdstk.Cell(name)
+        self.pins: list[Pin] = []
+
+    def _snap(self, v: float) -> int:
+        return self.kit.dbu(v)
+
+    def rect(self, layer: str, x0: float, y0: float, x1: float, y1: float) -> Rect:
+        """Draw a rectangle; returns it in dbu (sorted corners)."""
+        lay = self.kit.layer(layer)
+        a, b = sorted((self._snap(x0), self._snap(x1)))
+        c, d = sorted((self._snap(y0), self._snap(y1)))
+        if a == b or c == d:
+            raise ValueError(f"degenerate rectangle on {layer}: ({x0}, {y0}) - ({x1}, {y1})")
+        u = self.kit.dbu_um
+        self.cell.add(gdstk.rectangle((a * u, c * u), (b * u, d * u), layer=lay.gds[0], datatype=lay.gds[1]))
+        return (a, c, b, d)
+
+    def pin(self, terminal: str, layer: str, x0: float, y0: float, x1: float, y1: float) -> Rect:
+        """Draw ``layer`` and declare it an access shape of ``terminal``.
+
+        The shape is also drawn on the layer's pin datatype and labelled with
+        the terminal name (on the label datatype) when the kit defines them.
+        """
+        r = self.rect(layer, x0, y0, x1, y1)
+        lay = self.kit.layer(layer)
+        u = self.kit.dbu_um
+        if lay.pin is not None:
+            self.cell.add(gdstk.rectangle((r[0] * u, r[1] * u), (r[2] * u, r[3] * u), layer=lay.pin[0], datatype=lay.pin[1]))
+        if lay.label is not None:
+            cx, cy = (r[0] + r[2]) / 2 * u, (r[1] + r[3]) / 2 * u
+            self.cell.add(gdstk.Label(terminal, (cx, cy), layer=lay.label[0], texttype=lay.label[1]))
+        self.pins.append(Pin(terminal, layer, r))
+        return r
+
+    def build(self, model: str, params: Mapping[str, Any]) -> DeviceCell:
+        (x0, y0), (x1, y1) = self.cell.bounding_box()
+        u = self.kit.dbu_um
+        bbox = (round(x0 / u), round(y0 / u), round(x1 / u), round(y1 / u))
+        return DeviceCell(model, dict(params), self.cell, tuple(self.pins), bbox)
+
+
+def cell_name(model: str, params: Mapping[str, Any]) -> str:
+    """Deterministic cell name from model and parameters: ``hemte_w100_l1_nf4``."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            s = f"{v:.6g}"
+            return s.replace(".", "p").replace("-", "m").replace("+", "")
+        return str(v)
+
+    return "_".join([model] + [f"{k}{fmt(v)}" for k, v in sorted(params.items())])
+
+
+def resolve_params(kit: PDK, model: str, given: Mapping[str, float], where: str = "") -> dict[str, Any]:
+    """Fill defaults, check ranges and integrality; values in the params' units."""
+    dev = kit.device(model)
+    unknown = sorted(set(given) - set(dev.params))
+    if unknown:
+        raise InputError(
+            f"{where}device '{model}' has no parameter {', '.join(repr(u) for u in unknown)}; "
+            f"parameters are {', '.join(dev.params) or '(none)'}"
+        )
+    out: dict[str, Any] = {}
+    for name, spec in dev.params.items():
+        v = float(given.get(name, spec.default))
+        if not math.isfinite(v) or not spec.min * (1 - 1e-9) <= v <= spec.max * (1 + 1e-9):
+            raise InputError(
+                f"{where}device '{model}' parameter {name}={v:g}{spec.unit} is outside [{spec.min:g}, {spec.max:g}]{spec.unit}"
+            )
+        if spec.integer:
+            if abs(v - round(v)) > 1e-9:
+                raise InputError(f"{where}device '{model}' parameter {name}={v:g} must be an integer")
+            out[name] = int(round(v))
+        else:
+            out[name] = round(v, 6)
+    return out
+
+
+_CACHE: dict[tuple[str, str, str, tuple], DeviceCell] = {}
+
+
+def generate(kit: PDK, model: str, params: Mapping[str, Any] | None = None, where: str = "") -> DeviceCell:
+    """Generate (or fetch from cache) the cell of ``model`` with ``params``."""
+    from pdk import generators
+
+    values = resolve_params(kit, model, params or {}, where)
+    key = (kit.name, kit.version, model, tuple(sorted(values.items())))
+    if key not in _CACHE:
+        dev = kit.device(model)
+        gen = getattr(generators(kit), dev.generator, None)
+        if gen is None:
+            raise InputError(f"{where}PDK {kit.name}: device '{model}' names generator '{dev.generator}', which devices.py lacks")
+        cell = gen(kit, name=cell_name(model, values), **dict(dev.fixed), **values)
+        _CACHE[key] = cell
+    return _CACHE[key]

@@ -1,0 +1,482 @@
+"""Process design kits as validated, frozen data.
+
+A PDK is a ``pdk.toml`` (layers, connectivity, routing stack, rules, devices)
+next to a ``devices.py`` holding the device generators.  :func:`load_pdk_file`
+reads it strictly: unknown keys, misspelt layer names, negative or off-grid
+values are all collected and reported together as one :class:`PDKError`, each
+problem prefixed with the file and key path::
+
+    pdk/gan650/pdk.toml: rules[3].layer: 'MET3' is not a layer; layers are MET1, MET2, VIA1
+
+A standalone rule file (``pilotflow drc --rules FILE.toml``) uses the same
+``[layers]`` and ``[[rules]]`` tables and is read by :func:`load_rules_file`.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from flow.errors import PDKError
+
+#: Layer purposes a PDK may declare.
+PURPOSES = ("device", "implant", "routing", "cut", "pad", "marker", "boundary")
+
+#: Rule kinds and whether each needs a second layer (``other``).
+#: ``width``: every part of ``layer`` at least ``value`` wide.
+#: ``spacing``: shapes of ``layer`` (or ``layer`` to ``other``) at least ``value`` apart.
+#: ``enclosure``: ``layer`` covers ``other`` with at least ``value`` margin.
+RULE_KINDS: Mapping[str, str] = MappingProxyType(
+    {"width": "never", "spacing": "optional", "enclosure": "required"}
+)
+
+PARAM_UNITS = ("um", "ohm", "F", "", "A", "V")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A drawn layer: ``gds`` is (layer, datatype) of the drawing purpose."""
+
+    name: str
+    gds: tuple[int, int]
+    purpose: str
+    doc: str = ""
+    pin: tuple[int, int] | None = None
+    label: tuple[int, int] | None = None
+    color: str | None = None
+    thickness_um: float | None = None
+    sheet_ohm: float | None = None
+    jmax_ma_per_um: float | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One design rule; ``value`` in microns (lengths)."""
+
+    id: str
+    kind: str
+    layer: str
+    value: float
+    other: str | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A device parameter: default and allowed range, in ``unit``."""
+
+    name: str
+    default: float
+    min: float
+    max: float
+    unit: str = ""
+    integer: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device a netlist can instantiate by ``model`` name."""
+
+    model: str
+    generator: str
+    kind: str
+    terminals: tuple[str, ...]
+    params: Mapping[str, Param]
+    fixed: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class PDK:
+    """A loaded, validated process design kit (or standalone rule set)."""
+
+    name: str
+    version: str
+    dbu_um: float
+    layers: Mapping[str, Layer]
+    rules: tuple[Rule, ...]
+    connect: tuple[tuple[str, ...], ...] = ()
+    routing: tuple[str, ...] = ()
+    devices: Mapping[str, Device] = field(default_factory=lambda: MappingProxyType({}))
+    pad_model: str | None = None
+    doc: str = ""
+    path: Path | None = None
+
+    # -- units ---------------------------------------------------------------
+    def dbu(self, um: float) -> int:
+        """Microns to integer database units (rounded to the grid)."""
+        return int(round(um / self.dbu_um))
+
+    def um(self, dbu: float) -> float:
+        """Database units to microns."""
+        return round(dbu * self.dbu_um, 9)
+
+    # -- lookups -------------------------------------------------------------
+    def layer(self, name: str) -> Layer:
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise PDKError(
+                [f"{self.name}: '{name}' is not a layer; layers are {', '.join(self.layers)}"]
+            ) from None
+
+    def device(self, model: str) -> Device:
+        try:
+            return self.devices[model]
+        except KeyError:
+            raise PDKError(
+                [f"{self.name}: unknown device model '{model}'; models are {', '.join(self.devices)}"]
+            ) from None
+
+    def rules_of(self, kind: str, layer: str | None = None, other: str | None = None) -> list[Rule]:
+        return [
+            r
+            for r in self.rules
+            if r.kind == kind
+            and (layer is None or r.layer == layer)
+            and (other is None or r.other == other)
+        ]
+
+    def _max_value(self, kind: str, layer: str, other: str | None = None) -> float:
+        values = [
+            r.value
+            for r in self.rules_of(kind, layer)
+            if (r.other == other) or (other is None and r.other in (None, layer))
+        ]
+        return max(values) if values else 0.0
+
+    def min_width(self, layer: str) -> float:
+        """Largest ``width`` rule on ``layer`` (um), 0 when there is none."""
+        return self._max_value("width", layer)
+
+    def min_spacing(self, layer: str, other: str | None = None) -> float:
+        """Largest ``spacing`` rule on ``layer`` (to ``other``), 0 if none."""
+        return self._max_value("spacing", layer, other)
+
+    def enclosure(self, outer: str, inner: str) -> float:
+        """Largest ``enclosure`` of ``inner`` by ``outer`` (um), 0 if none."""
+        return self._max_value("enclosure", outer, inner)
+
+    @property
+    def routing_metals(self) -> tuple[str, ...]:
+        """Routing metals of the stack, bottom up."""
+        return tuple(n for n in self.routing if self.layers[n].purpose == "routing")
+
+    @property
+    def routing_cuts(self) -> tuple[str, ...]:
+        """Cut layers of the routing stack, bottom up (cuts[i] joins metals i, i+1)."""
+        return tuple(n for n in self.routing if self.layers[n].purpose == "cut")
+
+
+# ---------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects problems with a common file prefix."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(f"{self.source}: {key}: {message}" if key else f"{self.source}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise PDKError(self.items)
+
+
+def _check_keys(p: _Problems, key: str, table: Mapping[str, Any], allowed: set[str], required: set[str]) -> None:
+    for k in table:
+        if k not in allowed:
+            p.add(f"{key}.{k}" if key else k, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
+    for k in sorted(required - set(table)):
+        p.add(f"{key}.{k}" if key else k, "missing required key")
+
+
+def _number(p: _Problems, key: str, value: Any, *, positive: bool = False, nonneg: bool = False) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        p.add(key, f"must be a number, got {value!r}")
+        return None
+    if positive and value <= 0:
+        p.add(key, f"must be positive, got {value}")
+        return None
+    if nonneg and value < 0:
+        p.add(key, f"must not be negative, got {value}")
+        return None
+    return float(value)
+
+
+def _gds_pair(p: _Problems, key: str, value: Any) -> tuple[int, int] | None:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 65535 for v in value)
+    ):
+        p.add(key, f"must be [layer, datatype] with integers 0..65535, got {value!r}")
+        return None
+    return (value[0], value[1])
+
+
+def _on_grid(value: float, dbu_um: float) -> bool:
+    steps = value / dbu_um
+    return abs(steps - round(steps)) < 1e-6
+
+
+_LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", "thickness_um", "sheet_ohm", "jmax_ma_per_um"}
+_RULE_KEYS = {"id", "kind", "layer", "other", "value", "doc"}
+
+
+def _load_layers(p: _Problems, table: Any) -> dict[str, Layer]:
+    layers: dict[str, Layer] = {}
+    if not isinstance(table, dict) or not table:
+        p.add("layers", "must be a table with at least one layer")
+        return layers
+    seen_gds: dict[tuple[int, int], str] = {}
+    for name, spec in table.items():
+        key = f"layers.{name}"
+        if not isinstance(spec, dict):
+            p.add(key, "must be a table")
+            continue
+        _check_keys(p, key, spec, _LAYER_KEYS, {"gds", "purpose"})
+        gds = _gds_pair(p, f"{key}.gds", spec.get("gds")) if "gds" in spec else None
+        purpose = spec.get("purpose", "")
+        if "purpose" in spec and purpose not in PURPOSES:
+            p.add(f"{key}.purpose", f"'{purpose}' is not a purpose; purposes are {', '.join(PURPOSES)}")
+        pin = _gds_pair(p, f"{key}.pin", spec["pin"]) if "pin" in spec else None
+        label = _gds_pair(p, f"{key}.label", spec["label"]) if "label" in spec else None
+        for k, pair in (("gds", gds), ("pin", pin), ("label", label)):
+            if pair is None:
+                continue
+            if pair in seen_gds and seen_gds[pair] != f"{name}.{k}":
+                p.add(f"{key}.{k}", f"GDS {list(pair)} is already used by {seen_gds[pair]}")
+            seen_gds[pair] = f"{name}.{k}"
+        extra: dict[str, float | None] = {}
+        for k in ("thickness_um", "sheet_ohm", "jmax_ma_per_um"):
+            if k in spec:
+                extra[k] = _number(p, f"{key}.{k}", spec[k], positive=True)
+        if gds is None:
+            continue
+        layers[name] = Layer(
+            name=name,
+            gds=gds,
+            purpose=purpose,
+            doc=str(spec.get("doc", "")),
+            pin=pin,
+            label=label,
+            color=spec.get("color"),
+            **extra,
+        )
+    return layers
+
+
+def _layer_ref(p: _Problems, key: str, name: Any, layer_names: list[str]) -> bool:
+    if name not in layer_names:
+        p.add(key, f"'{name}' is not a layer; layers are {', '.join(layer_names)}")
+        return False
+    return True
+
+
+def _load_rules(p: _Problems, items: Any, layer_names: list[str], dbu_um: float) -> list[Rule]:
+    rules: list[Rule] = []
+    if items is None:
+        return rules
+    if not isinstance(items, list):
+        p.add("rules", "must be an array of tables ([[rules]])")
+        return rules
+    seen: set[str] = set()
+    for i, spec in enumerate(items):
+        key = f"rules[{i}]"
+        if not isinstance(spec, dict):
+            p.add(key, "must be a table")
+            continue
+        _check_keys(p, key, spec, _RULE_KEYS, {"id", "kind", "layer", "value"})
+        rid = spec.get("id")
+        if rid is not None:
+            if not isinstance(rid, str) or not rid:
+                p.add(f"{key}.id", "must be a non-empty string")
+            elif rid in seen:
+                p.add(f"{key}.id", f"duplicate rule id '{rid}'")
+            seen.add(str(rid))
+        kind = spec.get("kind")
+        ok = True
+        if "kind" in spec and kind not in RULE_KINDS:
+            p.add(f"{key}.kind", f"'{kind}' is not a rule kind; kinds are {', '.join(RULE_KINDS)}")
+            ok = False
+        if "layer" in spec:
+            ok = _layer_ref(p, f"{key}.layer", spec["layer"], layer_names) and ok
+        other = spec.get("other")
+        need = RULE_KINDS.get(kind, "optional")
+        if other is not None:
+            if need == "never":
+                p.add(f"{key}.other", f"a {kind} rule takes no second layer")
+                ok = False
+            else:
+                ok = _layer_ref(p, f"{key}.other", other, layer_names) and ok
+        elif need == "required" and kind in RULE_KINDS:
+            p.add(f"{key}.other", f"a {kind} rule needs a second layer 'other'")
+            ok = False
+        value = None
+        if "value" in spec:
+            value = _number(p, f"{key}.value", spec["value"], positive=kind != "enclosure", nonneg=True)
+            if value is not None and not _on_grid(value, dbu_um):
+                p.add(f"{key}.value", f"{value} is not on the {dbu_um} um grid")
+                value = None
+        if ok and value is not None and rid and "layer" in spec and "kind" in spec:
+            rules.append(
+                Rule(id=rid, kind=kind, layer=spec["layer"], value=value, other=other, doc=str(spec.get("doc", "")))
+            )
+    return rules
+
+
+def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str, Device]:
+    devices: dict[str, Device] = {}
+    if table is None:
+        return devices
+    if not isinstance(table, dict):
+        p.add("devices", "must be a table of device tables")
+        return devices
+    for model, spec in table.items():
+        key = f"devices.{model}"
+        if not isinstance(spec, dict):
+            p.add(key, "must be a table")
+            continue
+        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc"}, {"generator", "kind", "terminals"})
+        terms = spec.get("terminals", [])
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
+            p.add(f"{key}.terminals", "must be a non-empty list of terminal names")
+            terms = []
+        params: dict[str, Param] = {}
+        for pname, pspec in (spec.get("params") or {}).items():
+            pkey = f"{key}.params.{pname}"
+            if not isinstance(pspec, dict):
+                p.add(pkey, "must be a table {default, min, max, unit}")
+                continue
+            _check_keys(p, pkey, pspec, {"default", "min", "max", "unit", "integer", "doc"}, {"default", "min", "max"})
+            nums = {k: _number(p, f"{pkey}.{k}", pspec[k]) for k in ("default", "min", "max") if k in pspec}
+            unit = pspec.get("unit", "")
+            if unit not in PARAM_UNITS:
+                p.add(f"{pkey}.unit", f"'{unit}' is not a unit; units are {', '.join(repr(u) for u in PARAM_UNITS)}")
+            if len(nums) == 3 and None not in nums.values():
+                lo, hi, d = nums["min"], nums["max"], nums["default"]
+                if not lo <= d <= hi:
+                    p.add(pkey, f"default {d} is outside [{lo}, {hi}]")
+                    continue
+                params[pname] = Param(pname, d, lo, hi, unit, bool(pspec.get("integer", False)), str(pspec.get("doc", "")))
+        if "generator" in spec and "kind" in spec and terms:
+            devices[model] = Device(
+                model=model,
+                generator=str(spec["generator"]),
+                kind=str(spec["kind"]),
+                terminals=tuple(terms),
+                params=MappingProxyType(params),
+                fixed=MappingProxyType(dict(spec.get("fixed") or {})),
+                doc=str(spec.get("doc", "")),
+            )
+    return devices
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise PDKError([f"{path}: file not found"]) from None
+    except OSError as e:
+        raise PDKError([f"{path}: cannot read: {e.strerror}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise PDKError([f"{path}: not valid TOML: {e}"]) from None
+
+
+def _parse(path: Path, data: dict[str, Any], *, standalone: bool) -> PDK:
+    p = _Problems(str(path))
+    top_keys = {"pdk", "layers", "rules", "devices"}
+    _check_keys(p, "", data, top_keys, {"layers"} if standalone else {"pdk", "layers"})
+    head = data.get("pdk", {})
+    if not isinstance(head, dict):
+        p.add("pdk", "must be a table")
+        head = {}
+    _check_keys(
+        p, "pdk", head, {"name", "version", "dbu_um", "doc", "connectivity", "routing", "pad"},
+        set() if standalone else {"name", "version", "dbu_um"},
+    )
+    name = str(head.get("name", path.stem))
+    version = str(head.get("version", "0.0.0"))
+    parts = version.split(".")
+    if len(parts) != 3 or not all(x.isdigit() for x in parts):
+        p.add("pdk.version", f"'{version}' is not a semantic version MAJOR.MINOR.PATCH")
+    dbu_um = _number(p, "pdk.dbu_um", head.get("dbu_um", 0.001), positive=True) or 0.001
+    layers = _load_layers(p, data.get("layers"))
+    names = list(layers)
+    rules = _load_rules(p, data.get("rules"), names, dbu_um)
+
+    conn = head.get("connectivity", {}) or {}
+    connect: list[tuple[str, ...]] = []
+    if not isinstance(conn, dict):
+        p.add("pdk.connectivity", "must be a table")
+        conn = {}
+    _check_keys(p, "pdk.connectivity", conn, {"connect"}, set())
+    for i, group in enumerate(conn.get("connect", [])):
+        key = f"pdk.connectivity.connect[{i}]"
+        if not isinstance(group, list) or len(group) not in (2, 3):
+            p.add(key, "must be [a, b] or [lower, cut, upper]")
+            continue
+        if all(_layer_ref(p, key, g, names) for g in group):
+            if len(group) == 3 and layers[group[1]].purpose != "cut":
+                p.add(key, f"middle layer '{group[1]}' of a [lower, cut, upper] entry must have purpose 'cut'")
+            connect.append(tuple(group))
+
+    routing: tuple[str, ...] = ()
+    rt = head.get("routing", [])
+    if rt:
+        if not isinstance(rt, list) or not all(isinstance(x, str) for x in rt):
+            p.add("pdk.routing", "must be a list of layer names, bottom up: [metal, cut, metal, ...]")
+        elif all(_layer_ref(p, "pdk.routing", x, names) for x in rt):
+            want = ["routing" if i % 2 == 0 else "cut" for i in range(len(rt))]
+            got = [layers[x].purpose for x in rt]
+            if len(rt) % 2 == 0 or got != want:
+                p.add("pdk.routing", "must alternate routing metal and cut layers, starting and ending with a metal")
+            else:
+                routing = tuple(rt)
+                for m in routing[::2]:
+                    if layers[m].label is None:
+                        p.add(f"layers.{m}.label", "a routing metal needs a label datatype for net names")
+
+    devices = _load_devices(p, data.get("devices"), names)
+    pad_model = head.get("pad")
+    if pad_model is not None and pad_model not in devices:
+        p.add("pdk.pad", f"'{pad_model}' is not a device; devices are {', '.join(devices) or '(none)'}")
+    p.raise_if_any()
+    return PDK(
+        name=name,
+        version=version,
+        dbu_um=dbu_um,
+        layers=MappingProxyType(layers),
+        rules=tuple(rules),
+        connect=tuple(connect),
+        routing=routing,
+        devices=MappingProxyType(devices),
+        pad_model=pad_model,
+        doc=str(head.get("doc", "")),
+        path=path,
+    )
+
+
+def load_pdk_file(path: str | Path) -> PDK:
+    """Load and validate a full PDK from its ``pdk.toml``."""
+    path = Path(path)
+    return _parse(path, _read_toml(path), standalone=False)
+
+
+def load_rules_file(path: str | Path) -> PDK:
+    """Load a standalone rule file (``[layers]`` and ``[[rules]]``) as a PDK."""
+    path = Path(path)
+    return _parse(path, _read_toml(path), standalone=True)
