@@ -33,13 +33,19 @@ class Pin:
 
 @dataclass(frozen=True)
 class DeviceCell:
-    """A generated device: its gdstk cell, pins, and bounding box (dbu)."""
+    """A generated device: its gdstk cell, pins, and bounding box (dbu).
+
+    ``conductors`` lists every rectangle drawn with a ``terminal=`` tag
+    (pins included): the shapes electrically tied to that terminal, which the
+    router treats as the terminal's own metal rather than as foreign obstacles.
+    """
 
     model: str
     params: Mapping[str, Any]
     cell: gdstk.Cell
     pins: tuple[Pin, ...]
     bbox: Rect
+    conductors: tuple[Pin, ...] = ()
 
     def pins_of(self, terminal: str) -> list[Pin]:
         return [p for p in self.pins if p.terminal == terminal]
@@ -60,12 +66,19 @@ class CellBuilder:
         self.kit = kit
         self.cell = gdstk.Cell(name)
         self.pins: list[Pin] = []
+        self.conductors: list[Pin] = []
 
     def _snap(self, v: float) -> int:
         return self.kit.dbu(v)
 
-    def rect(self, layer: str, x0: float, y0: float, x1: float, y1: float) -> Rect:
-        """Draw a rectangle; returns it in dbu (sorted corners)."""
+    def rect(
+        self, layer: str, x0: float, y0: float, x1: float, y1: float, *, terminal: str | None = None
+    ) -> Rect:
+        """Draw a rectangle; returns it in dbu (sorted corners).
+
+        ``terminal`` tags the shape as metal of that terminal (see
+        :attr:`DeviceCell.conductors`); tag every routing-metal shape.
+        """
         lay = self.kit.layer(layer)
         a, b = sorted((self._snap(x0), self._snap(x1)))
         c, d = sorted((self._snap(y0), self._snap(y1)))
@@ -73,22 +86,23 @@ class CellBuilder:
             raise ValueError(f"degenerate rectangle on {layer}: ({x0}, {y0}) - ({x1}, {y1})")
         u = self.kit.dbu_um
         self.cell.add(gdstk.rectangle((a * u, c * u), (b * u, d * u), layer=lay.gds[0], datatype=lay.gds[1]))
+        if terminal is not None:
+            self.conductors.append(Pin(terminal, layer, (a, c, b, d)))
         return (a, c, b, d)
 
     def pin(self, terminal: str, layer: str, x0: float, y0: float, x1: float, y1: float) -> Rect:
         """Draw ``layer`` and declare it an access shape of ``terminal``.
 
-        The shape is also drawn on the layer's pin datatype and labelled with
-        the terminal name (on the label datatype) when the kit defines them.
+        The shape is also drawn on the layer's pin datatype when the kit
+        defines one.  Terminal names are not written as text: net-name labels
+        belong to the assembled layout, and device-level labels would clash
+        with them in connectivity tracing.
         """
-        r = self.rect(layer, x0, y0, x1, y1)
+        r = self.rect(layer, x0, y0, x1, y1, terminal=terminal)
         lay = self.kit.layer(layer)
         u = self.kit.dbu_um
         if lay.pin is not None:
             self.cell.add(gdstk.rectangle((r[0] * u, r[1] * u), (r[2] * u, r[3] * u), layer=lay.pin[0], datatype=lay.pin[1]))
-        if lay.label is not None:
-            cx, cy = (r[0] + r[2]) / 2 * u, (r[1] + r[3]) / 2 * u
-            self.cell.add(gdstk.Label(terminal, (cx, cy), layer=lay.label[0], texttype=lay.label[1]))
         self.pins.append(Pin(terminal, layer, r))
         return r
 
@@ -96,7 +110,7 @@ class CellBuilder:
         (x0, y0), (x1, y1) = self.cell.bounding_box()
         u = self.kit.dbu_um
         bbox = (round(x0 / u), round(y0 / u), round(x1 / u), round(y1 / u))
-        return DeviceCell(model, dict(params), self.cell, tuple(self.pins), bbox)
+        return DeviceCell(model, dict(params), self.cell, tuple(self.pins), bbox, tuple(self.conductors))
 
 
 def cell_name(model: str, params: Mapping[str, Any]) -> str:

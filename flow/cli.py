@@ -1,0 +1,202 @@
+"""The ``pilotflow`` command line.
+
+Thin by design: parse options, call the API, print a short summary, map
+errors to exit codes (0 clean, 1 violations/mismatches, 2 bad input or
+usage, 3 internal error).  Errors are one line, ``Error: ...``; ``--debug``
+shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+import flow
+from flow.errors import PilotflowError
+from flow.progress import Progress
+
+
+class UserError(click.ClickException):
+    """A pilotflow error shown as one ``Error: ...`` line with its exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class PilotflowGroup(click.Group):
+    """Maps pilotflow's errors to one line and an exit code (2 bad input,
+    3 internal); ``--debug`` prints the traceback first."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except PilotflowError as e:
+            if isinstance(ctx.obj, Options) and ctx.obj.debug:
+                traceback.print_exc()
+            raise UserError(str(e), e.exit_code) from e
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None
+        except Exception as e:  # noqa: BLE001 - last line of defence for users
+            if isinstance(ctx.obj, Options) and ctx.obj.debug:
+                traceback.print_exc()
+            raise UserError(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", 3) from e
+
+
+class Options:
+    def __init__(self, verbose: int, quiet: bool, debug: bool):
+        self.verbose = verbose
+        self.quiet = quiet
+        self.debug = debug
+
+    def progress(self) -> Progress:
+        return Progress(quiet=self.quiet, verbose=self.verbose)
+
+    def echo(self, msg: str = "") -> None:
+        if not self.quiet:
+            click.echo(msg)
+
+
+@click.group(cls=PilotflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(flow.__version__, "--version", prog_name="pilotflow")
+@click.option("-v", "--verbose", count=True, help="More detail (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """pilotflow: netlist-to-GDS layout flow for GaN and SiC pilot lines."""
+    ctx.obj = Options(verbose, quiet, debug)
+
+
+# ---------------------------------------------------------------- run ------
+@cli.command()
+@click.argument("design_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--rundir", type=click.Path(file_okay=False, path_type=Path), help="Run directory [default: runs/<design>].")
+@click.option("--from", "from_stage", metavar="STAGE", help="Resume from this stage (uses the saved state before it).")
+@click.option("--to", "to_stage", metavar="STAGE", help="Stop after this stage.")
+@click.pass_obj
+def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | None, to_stage: str | None) -> None:
+    """Run the flow on DESIGN_DIR (a folder with design.toml).
+
+    Stages: import, floorplan, place, route, drc, gds.  Exit code 0 when every
+    net is routed and DRC is clean, 1 otherwise.
+    """
+    from flow.flow import run as run_flow
+
+    res = run_flow(design_dir, rundir, from_stage=from_stage, to_stage=to_stage, progress=opts.progress())
+    m = res.metrics
+    opts.echo(f"design {m['design']} ({m['top']}) on {m['pdk']} {m['pdk_version']}: stages {', '.join(res.stages_run)}")
+    if m["instances"] is not None:
+        opts.echo(f"  {m['instances']} devices, {m['pads']} pads, {m['nets']} nets" + (f", die {m['die_area_um2']:.0f} um2" if m["die_area_um2"] else ""))
+    if m["nets_unrouted"] is not None:
+        opts.echo(f"  routed {m['nets_routed']} nets, {m['nets_unrouted']} unrouted, wire {m['wirelength_um']} um, {m['vias']} vias")
+        for net, why in (m["unrouted"] or {}).items():
+            opts.echo(f"    unrouted {net}: {why}")
+    if m["drc_violations"] is None:
+        opts.echo("  DRC: not run")
+    else:
+        opts.echo(f"  DRC: {m['drc_violations']} violations" + ("" if m["drc_violations"] == 0 else f" {m['drc_counts']}"))
+        for item in m["drc_not_checked"] or []:
+            opts.echo(f"  not checked: {item}")
+    opts.echo("  LVS: not run (layout not compared with the netlist)")
+    if "gds" in res.design.outputs:
+        opts.echo(f"  wrote {res.rundir / res.design.outputs['gds']}")
+    opts.echo(f"  report {res.rundir / 'report.html'}")
+    sys.exit(res.exit_code)
+
+
+# ---------------------------------------------------------------- drc ------
+@cli.command()
+@click.argument("layout", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pdk", "pdk_name", metavar="NAME", help="Check against this PDK's rules.")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path), help="Check against a standalone rule file (TOML).")
+@click.option("--top", metavar="CELL", help="Top cell [default: the only top cell].")
+@click.option("--lyrdb", type=click.Path(dir_okay=False, path_type=Path), help="Write a KLayout marker database.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON summary.")
+@click.pass_obj
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None) -> None:
+    """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
+
+    Exit code 0 when clean, 1 when violations are found.
+    """
+    import pdk as pdks
+    from flow.drc.engine import run_drc
+    from flow.drc.lyrdb import write_lyrdb
+    from flow.fileio import atomic_write_json
+    from flow.geometry.gdsio import read_gds
+    from pdk.schema import load_rules_file
+
+    if (pdk_name is None) == (rules_file is None):
+        raise click.UsageError("give exactly one of --pdk NAME or --rules FILE.toml")
+    kit = pdks.load(pdk_name) if pdk_name else load_rules_file(rules_file)
+    shapes = read_gds(layout, kit, top)
+    result = run_drc(shapes, kit)
+    if json_file:
+        atomic_write_json(json_file, result.to_json(kit))
+    if lyrdb:
+        write_lyrdb(result, kit, lyrdb, shapes.top)
+    counts = result.counts()
+    opts.echo(f"{layout}: cell {shapes.top}, {len(result.rules_checked)} rules checked, {len(result.violations)} violations")
+    for rid, n in counts.items():
+        opts.echo(f"  {rid}: {n}")
+    for item in result.not_checked:
+        opts.echo(f"  not checked: {item}")
+    if shapes.unknown_layers:
+        opts.echo("  layers not in the rule set (not checked): " + ", ".join(f"{a}/{b}" for a, b in shapes.unknown_layers))
+    sys.exit(0 if not result.violations else 1)
+
+
+# ---------------------------------------------------------------- pdk ------
+@cli.group("pdk", cls=PilotflowGroup)
+def pdk_group() -> None:
+    """Process design kits: list, show."""
+
+
+@pdk_group.command("list")
+@click.pass_obj
+def pdk_list(opts: Options) -> None:
+    """List the installed PDKs."""
+    import pdk as pdks
+
+    for name in pdks.available():
+        kit = pdks.load(name)
+        click.echo(f"{kit.name:12s} {kit.version:8s} {kit.doc}")
+
+
+@pdk_group.command("show")
+@click.argument("name")
+@click.pass_obj
+def pdk_show(opts: Options, name: str) -> None:
+    """Show a PDK's layers, rules and devices."""
+    import pdk as pdks
+
+    kit = pdks.load(name)
+    click.echo(f"{kit.name} {kit.version} (dbu {kit.dbu_um} um)")
+    if kit.doc:
+        click.echo(f"  {kit.doc}")
+    click.echo("layers:")
+    for lay in kit.layers.values():
+        click.echo(f"  {lay.name:10s} {lay.gds[0]:>3d}/{lay.gds[1]:<3d} {lay.purpose:9s} {lay.doc}")
+    click.echo("routing stack: " + " / ".join(kit.routing))
+    click.echo("rules:")
+    for r in kit.rules:
+        on = r.layer + (f" / {r.other}" if r.other else "")
+        click.echo(f"  {r.id:14s} {r.kind:9s} {on:16s} {r.value:g} um  {r.doc}")
+    click.echo("devices:")
+    for d in kit.devices.values():
+        ps = ", ".join(f"{p.name}={p.default:g}{p.unit} [{p.min:g}..{p.max:g}]" for p in d.params.values())
+        click.echo(f"  {d.model:8s} ({' '.join(d.terminals)}) {ps}  {d.doc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv, prog_name="pilotflow")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

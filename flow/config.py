@@ -1,0 +1,257 @@
+"""``design.toml``: what a designer declares about a design.
+
+::
+
+    [design]
+    name = "gan_halfbridge"     # defaults to the folder name
+    top = "halfbridge"          # top subcircuit of the netlist
+    pdk = "gan650"
+    netlist = "netlist.sp"      # relative to the design folder, never outside it
+
+    [floorplan]
+    die = [1800.0, 1500.0]      # um; or leave it out and give utilization
+    utilization = 0.25          # device area / core area when die is absent
+    spacing = 20.0              # um between devices (>= the PDK's largest spacing)
+
+    [pins]                      # one pad per top-level port
+    VBUS = { side = "north" }   # north | south | east | west
+    SW = { position = [900.0, 0.0] }   # pad centre in um (on the die edge)
+
+    [[net_class]]
+    name = "hv"
+    nets = ["VBUS", "SW*"]      # names or fnmatch patterns
+    voltage = 650.0             # V
+    current = 10.0              # A
+
+Every problem in a design.toml is reported at once with its key path.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from flow.errors import InputError
+
+SIDES = ("north", "south", "east", "west")
+
+
+@dataclass(frozen=True)
+class PinSpec:
+    """Where a top-level port's pad goes: a side, or a position (um)."""
+
+    port: str
+    side: str | None = None
+    position: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class NetClass:
+    name: str
+    patterns: tuple[str, ...]
+    voltage: float | None = None
+    current: float | None = None
+
+    def matches(self, net: str) -> bool:
+        return any(fnmatch.fnmatchcase(net, p) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class DesignConfig:
+    """A validated ``design.toml``; paths are absolute."""
+
+    name: str
+    top: str | None
+    pdk: str
+    netlist: Path
+    folder: Path
+    die: tuple[float, float] | None = None
+    utilization: float = 0.25
+    spacing: float | None = None
+    pins: Mapping[str, PinSpec] = field(default_factory=lambda: MappingProxyType({}))
+    net_classes: tuple[NetClass, ...] = ()
+    source: Path | None = None
+
+    def net_class(self, net: str) -> NetClass | None:
+        """The first class whose patterns match ``net``."""
+        for nc in self.net_classes:
+            if nc.matches(net):
+                return nc
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "top": self.top,
+            "pdk": self.pdk,
+            "netlist": str(self.netlist),
+            "folder": str(self.folder),
+            "die": list(self.die) if self.die else None,
+            "utilization": self.utilization,
+            "spacing": self.spacing,
+        }
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """``path`` relative to ``base`` (default: the working directory) if inside it."""
+    base = (base or Path.cwd()).resolve()
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` (resolved, symlinks followed) lies within ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def load_design(folder: str | Path) -> DesignConfig:
+    """Read ``folder/design.toml``; raise one :class:`InputError` listing every problem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a design folder (directory not found)")
+    path = folder / "design.toml"
+    shown = display_path(path)
+    if not path.is_file():
+        raise InputError(f"{shown}: file not found (a design folder needs a design.toml)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{shown}: cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{shown}: not valid TOML: {e}") from None
+
+    problems: list[str] = []
+
+    def bad(key: str, msg: str) -> None:
+        problems.append(f"{key}: {msg}")
+
+    def keys(key: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+        for k in table:
+            if k not in allowed:
+                bad(f"{key}.{k}" if key else k, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
+
+    keys("", data, {"design", "floorplan", "pins", "net_class"})
+    d = data.get("design")
+    if not isinstance(d, dict):
+        bad("design", "missing [design] table")
+        d = {}
+    keys("design", d, {"name", "top", "pdk", "netlist"})
+    for k in ("pdk", "netlist"):
+        if k not in d:
+            bad(f"design.{k}", "missing required key")
+        elif not isinstance(d[k], str) or not d[k]:
+            bad(f"design.{k}", "must be a non-empty string")
+    name = d.get("name", folder.resolve().name)
+    top = d.get("top")
+    if top is not None and not isinstance(top, str):
+        bad("design.top", "must be a string")
+    netlist = folder / str(d.get("netlist", ""))
+    if isinstance(d.get("netlist"), str) and d["netlist"]:
+        if Path(d["netlist"]).is_absolute() or not inside(netlist, folder):
+            bad("design.netlist", f"'{d['netlist']}' is outside the design folder")
+        elif not netlist.is_file():
+            bad("design.netlist", f"'{d['netlist']}' not found in {display_path(folder)}")
+
+    fp = data.get("floorplan", {})
+    if not isinstance(fp, dict):
+        bad("floorplan", "must be a table")
+        fp = {}
+    keys("floorplan", fp, {"die", "utilization", "spacing"})
+    die = None
+    if "die" in fp:
+        v = fp["die"]
+        if (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in v)
+        ):
+            die = (float(v[0]), float(v[1]))
+        else:
+            bad("floorplan.die", f"must be [width, height] in um, both positive, got {v!r}")
+    util = fp.get("utilization", 0.25)
+    if not isinstance(util, (int, float)) or isinstance(util, bool) or not 0 < util <= 0.9:
+        bad("floorplan.utilization", f"must be a number in (0, 0.9], got {util!r}")
+        util = 0.25
+    spacing = fp.get("spacing")
+    if spacing is not None and (not isinstance(spacing, (int, float)) or isinstance(spacing, bool) or spacing <= 0):
+        bad("floorplan.spacing", f"must be a positive number of um, got {spacing!r}")
+        spacing = None
+
+    pins: dict[str, PinSpec] = {}
+    ptab = data.get("pins", {})
+    if not isinstance(ptab, dict):
+        bad("pins", "must be a table of port = { side = ... } entries")
+        ptab = {}
+    for port, spec in ptab.items():
+        key = f"pins.{port}"
+        if not isinstance(spec, dict):
+            bad(key, "must be a table like { side = \"north\" } or { position = [x, y] }")
+            continue
+        keys(key, spec, {"side", "position"})
+        side = spec.get("side")
+        pos = spec.get("position")
+        if (side is None) == (pos is None):
+            bad(key, "give exactly one of side or position")
+            continue
+        if side is not None and side not in SIDES:
+            bad(f"{key}.side", f"'{side}' is not a side; sides are {', '.join(SIDES)}")
+            continue
+        if pos is not None:
+            if not (isinstance(pos, list) and len(pos) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in pos)):
+                bad(f"{key}.position", f"must be [x, y] in um, got {pos!r}")
+                continue
+            pos = (float(pos[0]), float(pos[1]))
+        pins[port] = PinSpec(port, side, pos)
+
+    classes: list[NetClass] = []
+    ncs = data.get("net_class", [])
+    if not isinstance(ncs, list):
+        bad("net_class", "must be an array of tables ([[net_class]])")
+        ncs = []
+    for i, nc in enumerate(ncs):
+        key = f"net_class[{i}]"
+        if not isinstance(nc, dict):
+            bad(key, "must be a table")
+            continue
+        keys(key, nc, {"name", "nets", "voltage", "current"})
+        nets = nc.get("nets")
+        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
+            bad(f"{key}.nets", "must be a non-empty list of net names or patterns")
+            continue
+        vals: dict[str, float | None] = {}
+        for k in ("voltage", "current"):
+            v = nc.get(k)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
+                bad(f"{key}.{k}", f"must be a non-negative number, got {v!r}")
+                v = None
+            vals[k] = None if v is None else float(v)
+        classes.append(NetClass(str(nc.get("name", f"class{i}")), tuple(nets), vals["voltage"], vals["current"]))
+
+    if problems:
+        if len(problems) == 1:
+            raise InputError(f"{shown}: {problems[0]}")
+        raise InputError(f"{shown}: {len(problems)} problems: " + "; ".join(problems))
+    return DesignConfig(
+        name=str(name),
+        top=top,
+        pdk=d["pdk"],
+        netlist=netlist.resolve(),
+        folder=folder.resolve(),
+        die=die,
+        utilization=float(util),
+        spacing=None if spacing is None else float(spacing),
+        pins=MappingProxyType(pins),
+        net_classes=tuple(classes),
+        source=path.resolve(),
+    )

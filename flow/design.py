@@ -1,0 +1,200 @@
+"""``Design``: the immutable value passed from stage to stage.
+
+Each stage returns ``dataclasses.replace(design, <field>=...)``; nothing is
+mutated in place.  Every field serialises to JSON so a run can resume from
+any stage's ``state.json``.  Coordinates are integer database units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from flow.config import DesignConfig
+from flow.netlist.model import Instance, Netlist
+
+Rect = tuple[int, int, int, int]
+
+
+def _frozen(d: Mapping) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True)
+class Floorplan:
+    """Die and core rectangles, and the pad instances added for the ports."""
+
+    die: Rect
+    core: Rect
+    pads: tuple[Instance, ...]
+    pad_positions: Mapping[str, tuple[int, int]]  # pad instance -> lower-left
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pad_positions", _frozen(self.pad_positions))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "die": list(self.die),
+            "core": list(self.core),
+            "pads": [p.to_json() for p in self.pads],
+            "pad_positions": {k: list(v) for k, v in self.pad_positions.items()},
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Floorplan:
+        return cls(
+            tuple(d["die"]),
+            tuple(d["core"]),
+            tuple(Instance.from_json(p) for p in d["pads"]),
+            {k: tuple(v) for k, v in d["pad_positions"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Lower-left position (dbu) of every instance, pads included."""
+
+    positions: Mapping[str, tuple[int, int]]
+    hpwl: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positions", _frozen(self.positions))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"positions": {k: list(v) for k, v in self.positions.items()}, "hpwl": self.hpwl}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Placement:
+        return cls({k: tuple(v) for k, v in d["positions"].items()}, d["hpwl"])
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One routed rectangle on a layer, owned by a net."""
+
+    layer: str
+    rect: Rect
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Routed geometry per net, with totals and the nets left unrouted."""
+
+    wires: Mapping[str, tuple[Wire, ...]]
+    wirelength: int
+    vias: int
+    unrouted: Mapping[str, str]
+    nets_to_route: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wires", _frozen(self.wires))
+        object.__setattr__(self, "unrouted", _frozen(self.unrouted))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "wires": {n: [[w.layer, *w.rect] for w in ws] for n, ws in self.wires.items()},
+            "wirelength": self.wirelength,
+            "vias": self.vias,
+            "unrouted": dict(self.unrouted),
+            "nets_to_route": self.nets_to_route,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Routing:
+        wires = {n: tuple(Wire(w[0], tuple(w[1:])) for w in ws) for n, ws in d["wires"].items()}
+        return cls(wires, d["wirelength"], d["vias"], d["unrouted"], d["nets_to_route"])
+
+
+@dataclass(frozen=True)
+class DrcSummary:
+    """What the DRC stage found (details are in drc.json / drc.lyrdb)."""
+
+    violations: int
+    counts: Mapping[str, int]
+    rules_checked: tuple[str, ...]
+    not_checked: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", _frozen(self.counts))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "violations": self.violations,
+            "counts": dict(self.counts),
+            "rules_checked": list(self.rules_checked),
+            "not_checked": list(self.not_checked),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> DrcSummary:
+        return cls(d["violations"], d["counts"], tuple(d["rules_checked"]), tuple(d["not_checked"]))
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything known about a design at one point of the flow."""
+
+    config: DesignConfig
+    pdk_name: str
+    pdk_version: str
+    netlist: Netlist | None = None
+    device_params: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    floorplan: Floorplan | None = None
+    placement: Placement | None = None
+    routing: Routing | None = None
+    drc: DrcSummary | None = None
+    outputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "device_params", _frozen({k: _frozen(v) for k, v in self.device_params.items()}))
+        object.__setattr__(self, "outputs", _frozen(self.outputs))
+
+    @property
+    def top(self) -> str:
+        if self.netlist is not None:
+            return self.netlist.top
+        return self.config.top or self.config.name
+
+    def all_instances(self) -> tuple[Instance, ...]:
+        """Circuit instances plus the pads the floorplan added."""
+        insts = self.netlist.instances if self.netlist else ()
+        pads = self.floorplan.pads if self.floorplan else ()
+        return tuple(insts) + tuple(pads)
+
+    # -- serialisation ---------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        def opt(x: Any) -> Any:
+            return None if x is None else x.to_json()
+
+        return {
+            "design": self.config.name,
+            "pdk": self.pdk_name,
+            "pdk_version": self.pdk_version,
+            "netlist": opt(self.netlist),
+            "device_params": {k: dict(v) for k, v in self.device_params.items()},
+            "floorplan": opt(self.floorplan),
+            "placement": opt(self.placement),
+            "routing": opt(self.routing),
+            "drc": opt(self.drc),
+            "outputs": dict(self.outputs),
+        }
+
+    @classmethod
+    def from_json(cls, config: DesignConfig, d: Mapping[str, Any]) -> Design:
+        def opt(kind: Any, x: Any) -> Any:
+            return None if x is None else kind.from_json(x)
+
+        return cls(
+            config=config,
+            pdk_name=d["pdk"],
+            pdk_version=d["pdk_version"],
+            netlist=opt(Netlist, d.get("netlist")),
+            device_params=d.get("device_params", {}),
+            floorplan=opt(Floorplan, d.get("floorplan")),
+            placement=opt(Placement, d.get("placement")),
+            routing=opt(Routing, d.get("routing")),
+            drc=opt(DrcSummary, d.get("drc")),
+            outputs=d.get("outputs", {}),
+        )

@@ -1,0 +1,173 @@
+"""``Flow``: ordered stages, a run directory, metrics, and resume.
+
+A run writes ``RUNDIR/NN-<stage>/state.json`` after each stage and rewrites
+``RUNDIR/metrics.json`` (atomically) as figures become known; a figure whose
+stage has not run is ``null``.  ``--from STAGE`` resumes from the state the
+previous stage left, refusing when it was made with another PDK version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import flow
+from flow.config import display_path, load_design
+from flow.design import Design
+from flow.errors import InputError, ResumeError
+from flow.fileio import atomic_write_json
+from flow.progress import Progress
+from flow.stages import STAGE_IDS, STAGES, Context
+
+import pdk as pdks
+
+
+@dataclass
+class FlowResult:
+    design: Design
+    metrics: dict[str, Any]
+    rundir: Path
+    stages_run: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when routing finished and DRC ran and found nothing."""
+        m = self.metrics
+        return m["nets_unrouted"] == 0 and m["drc_violations"] == 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean (for the stages run), 1 violations or unrouted nets."""
+        m = self.metrics
+        bad = (m["nets_unrouted"] or 0) > 0 or (m["drc_violations"] or 0) > 0
+        return 1 if bad else 0
+
+
+def _um(kit, v: int | None) -> float | None:
+    return None if v is None else round(v * kit.dbu_um, 3)
+
+
+def metrics(design: Design, kit, stage_seconds: dict[str, float]) -> dict[str, Any]:
+    """The fixed metrics.json keys (ARCHITECTURE.md) plus a few more."""
+    nl, fp, pl, rt, drc = design.netlist, design.floorplan, design.placement, design.routing, design.drc
+    die_area = None
+    if fp is not None:
+        d = fp.die
+        die_area = round((d[2] - d[0]) * kit.dbu_um * (d[3] - d[1]) * kit.dbu_um, 3)
+    return {
+        "design": design.config.name,
+        "top": design.top,
+        "pdk": kit.name,
+        "pdk_version": kit.version,
+        "pilotflow_version": flow.__version__,
+        "instances": None if nl is None else len(nl.instances),
+        "pads": None if fp is None else len(fp.pads),
+        "nets": None if nl is None else len(nl.nets),
+        "die_area_um2": die_area,
+        "hpwl_um": None if pl is None else _um(kit, pl.hpwl),
+        "wirelength_um": None if rt is None else _um(kit, rt.wirelength),
+        "vias": None if rt is None else rt.vias,
+        "nets_routed": None if rt is None else rt.nets_to_route - len(rt.unrouted),
+        "nets_unrouted": None if rt is None else len(rt.unrouted),
+        "unrouted": None if rt is None else dict(rt.unrouted),
+        "drc_violations": None if drc is None else drc.violations,
+        "drc_counts": None if drc is None else dict(drc.counts),
+        "drc_not_checked": None if drc is None else list(drc.not_checked),
+        "lvs_clean": None,
+        "stage_seconds": dict(stage_seconds),
+    }
+
+
+def _stage_index(name: str, option: str) -> int:
+    if name not in STAGE_IDS:
+        raise InputError(f"{option}: unknown stage '{name}'; stages are {', '.join(STAGE_IDS)}")
+    return STAGE_IDS.index(name)
+
+
+def default_rundir(design_dir: Path, name: str) -> Path:
+    return Path("runs") / name
+
+
+#: Final files each stage writes into the run directory.
+_PRODUCTS = {"drc": ("drc.json", "drc.lyrdb"), "gds": ("*.gds",)}
+
+
+def _clear_stale(rundir: Path, first: int) -> None:
+    """Remove what stages from ``first`` on wrote in an earlier run, so a
+    partial run never leaves an older GDS or DRC report looking current."""
+    for index, sid in enumerate(STAGE_IDS):
+        if index < first:
+            continue
+        state = rundir / f"{index:02d}-{sid}" / "state.json"
+        if state.is_file():
+            state.unlink()
+        for pattern in _PRODUCTS.get(sid, ()):
+            for f in rundir.glob(pattern):
+                f.unlink()
+    for f in ("report.html",):
+        if (rundir / f).is_file():
+            (rundir / f).unlink()
+
+
+def run(
+    design_dir: str | Path,
+    rundir: str | Path | None = None,
+    *,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    progress: Progress | None = None,
+) -> FlowResult:
+    """Run the flow on a design folder; see the module docstring."""
+    cfg = load_design(design_dir)
+    kit = pdks.load(cfg.pdk)
+    rundir = Path(rundir) if rundir is not None else default_rundir(Path(design_dir), cfg.name)
+    first = _stage_index(from_stage, "--from") if from_stage else 0
+    last = _stage_index(to_stage, "--to") if to_stage else len(STAGES) - 1
+    if first > last:
+        raise InputError(f"--from {from_stage} comes after --to {to_stage}")
+
+    seconds: dict[str, float] = {}
+    if first == 0:
+        design = Design(config=cfg, pdk_name=kit.name, pdk_version=kit.version)
+    else:
+        prev = STAGE_IDS[first - 1]
+        state_file = rundir / f"{first:02d}-{prev}" / "state.json"
+        if not state_file.is_file():
+            raise ResumeError(
+                f"{display_path(state_file)}: no saved state of stage '{prev}'; "
+                f"run without --from (or --from {prev}) first"
+            )
+        try:
+            state = json.loads(state_file.read_text())
+            design = Design.from_json(cfg, state)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ResumeError(f"{display_path(state_file)}: unreadable saved state ({e})") from None
+        if state.get("pdk") != kit.name or state.get("pdk_version") != kit.version:
+            raise ResumeError(
+                f"{display_path(state_file)}: made with PDK {state.get('pdk')} {state.get('pdk_version')}, "
+                f"but {kit.name} is now {kit.version}; rerun from the start (without --from)"
+            )
+        old = rundir / "metrics.json"
+        if old.is_file():
+            try:
+                seconds = {k: v for k, v in json.loads(old.read_text()).get("stage_seconds", {}).items() if k in STAGE_IDS[:first]}
+            except (OSError, ValueError):
+                seconds = {}
+
+    rundir.mkdir(parents=True, exist_ok=True)
+    _clear_stale(rundir, first)
+    ctx = Context(kit=kit, rundir=rundir, progress=progress or Progress(quiet=True))
+    ran: list[str] = []
+    for index in range(first, last + 1):
+        stage = STAGES[index]()
+        design, secs = stage.start(design, ctx, index)
+        seconds[stage.id] = round(secs, 4)
+        ran.append(stage.id)
+        atomic_write_json(rundir / "metrics.json", metrics(design, kit, seconds))
+    m = metrics(design, kit, seconds)
+    from flow.report.html import write_report
+
+    write_report(design, kit, m, rundir)
+    return FlowResult(design, m, rundir, ran)

@@ -1,0 +1,34 @@
+"""Stage ``drc``: check the assembled layout against every rule of the PDK."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flow.design import Design, DrcSummary
+from flow.drc.engine import run_drc
+from flow.drc.lyrdb import write_lyrdb
+from flow.fileio import atomic_write_json
+from flow.geometry.gdsio import shapes_from_library
+from flow.geometry.layout import assemble
+from flow.stages.base import Context, Stage
+
+
+class DrcStage(Stage):
+    id = "drc"
+    requires = ("netlist", "floorplan", "placement", "routing")
+    provides = ("drc",)
+
+    def run(self, design: Design, ctx: Context) -> Design:
+        kit = ctx.kit
+        lib = assemble(design, kit)
+        shapes = shapes_from_library(lib, kit, design.top)
+        result = run_drc(shapes, kit)
+        atomic_write_json(ctx.rundir / "drc.json", result.to_json(kit))
+        write_lyrdb(result, kit, ctx.rundir / "drc.lyrdb", design.top)
+        summary = DrcSummary(
+            violations=len(result.violations),
+            counts=result.counts(),
+            rules_checked=tuple(result.rules_checked),
+            not_checked=tuple(result.not_checked),
+        )
+        return replace(design, drc=summary, outputs={**design.outputs, "drc_json": "drc.json", "drc_lyrdb": "drc.lyrdb"})

@@ -1,0 +1,181 @@
+"""Stage ``floorplan``: die and core size, and a pad for every top-level port.
+
+The die is ``[floorplan] die`` from design.toml, or sized so the devices
+(each with its spacing) fill ``utilization`` of a square core.  Pads sit in a
+ring ``edge`` from the die edge, on the side (or at the position) design.toml
+gives, the rest spread over the sides with fewest pads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from flow.config import SIDES, display_path
+from flow.design import Design, Floorplan
+from flow.errors import InputError
+from flow.netlist.model import Instance
+from flow.stages.base import Context, Stage
+from pdk.base import generate, resolve_params
+from pdk.schema import PDK
+
+
+def routing_pitch(kit: PDK) -> int:
+    """Track pitch (dbu) of the routing grid: see :func:`flow.route.grid.pitch`."""
+    from flow.route import grid_pitch
+
+    return grid_pitch(kit)
+
+
+def device_spacing(kit: PDK, requested_um: float | None) -> int:
+    """Gap between devices (dbu): the requested one, or the largest spacing
+    rule of the kit plus two routing tracks; never below the largest rule."""
+    largest = max((kit.dbu(r.value) for r in kit.rules if r.kind == "spacing"), default=0)
+    if requested_um is not None:
+        return max(kit.dbu(requested_um), largest)
+    return largest + 2 * routing_pitch(kit)
+
+
+def _snap(v: float, grid: int) -> int:
+    return int(math.ceil(v / grid)) * grid
+
+
+class FloorplanStage(Stage):
+    id = "floorplan"
+    requires = ("netlist",)
+    provides = ("floorplan",)
+
+    def run(self, design: Design, ctx: Context) -> Design:
+        kit = ctx.kit
+        cfg = design.config
+        nl = design.netlist
+        grid = kit.dbu(1.0)
+        spacing = device_spacing(kit, cfg.spacing)
+        sizes = []
+        for inst in nl.instances:
+            dc = generate(kit, inst.model, design.device_params[inst.name])
+            sizes.append((dc.width, dc.height))
+
+        ports = list(nl.ports)
+        pads: list[Instance] = []
+        pad_params = {}
+        pad_w = pad_h = 0
+        if ports and kit.pad_model:
+            pad_dev = kit.device(kit.pad_model)
+            pp = resolve_params(kit, kit.pad_model, {})
+            pdc = generate(kit, kit.pad_model, pp)
+            pad_w, pad_h = pdc.width, pdc.height
+            term = pad_dev.terminals[0]
+            for port in ports:
+                name = f"PAD_{port}"
+                pads.append(Instance(name, kit.pad_model, {term: port}))
+                pad_params[name] = pp
+        pad = max(pad_w, pad_h)
+        edge = spacing  # pad ring to die edge
+        ring = (edge + pad + spacing) if pads else spacing
+
+        # Pads per side.
+        side_of: dict[str, str] = {}
+        along: dict[str, float] = {}
+        for port in ports:
+            spec = cfg.pins.get(port)
+            if spec is not None and spec.side:
+                side_of[port] = spec.side
+        count = {s: sum(1 for v in side_of.values() if v == s) for s in SIDES}
+        order = ("west", "east", "north", "south")
+        for port in ports:
+            spec = cfg.pins.get(port)
+            if port in side_of or (spec is not None and spec.position is not None):
+                continue
+            side = min(order, key=lambda s: (count[s], order.index(s)))
+            side_of[port] = side
+            count[side] += 1
+
+        # Core and die size.
+        if cfg.die is not None:
+            die_w, die_h = kit.dbu(cfg.die[0]), kit.dbu(cfg.die[1])
+        else:
+            area = sum((w + spacing) * (h + spacing) for w, h in sizes)
+            side = math.sqrt(area / cfg.utilization)
+            core_w = max(side, max(w for w, _ in sizes) + 2 * spacing)
+            core_h = max(side, max(h for _, h in sizes) + 2 * spacing)
+            die_w = core_w + 2 * ring
+            die_h = core_h + 2 * ring
+            # Room for the pads along each side.
+            for port in ports:
+                spec = cfg.pins.get(port)
+                if spec is not None and spec.position is not None:
+                    side_of.setdefault(port, self._nearest_side(kit.dbu(spec.position[0]), kit.dbu(spec.position[1]), die_w, die_h))
+            for s in SIDES:
+                n = sum(1 for v in side_of.values() if v == s)
+                need = 2 * ring + n * (pad + spacing)
+                if s in ("north", "south"):
+                    die_w = max(die_w, need)
+                else:
+                    die_h = max(die_h, need)
+            die_w, die_h = _snap(die_w, grid), _snap(die_h, grid)
+        die = (0, 0, die_w, die_h)
+        core = (ring, ring, die_w - ring, die_h - ring)
+        if core[2] - core[0] <= 0 or core[3] - core[1] <= 0:
+            raise InputError(
+                f"{display_path(cfg.source)}: floorplan.die: {kit.um(die_w)} x {kit.um(die_h)} um leaves no core "
+                f"inside the pad ring ({kit.um(ring)} um deep)"
+            )
+        for port in ports:
+            spec = cfg.pins.get(port)
+            if spec is not None and spec.position is not None:
+                x, y = kit.dbu(spec.position[0]), kit.dbu(spec.position[1])
+                side_of[port] = self._nearest_side(x, y, die_w, die_h)
+                along[port] = x if side_of[port] in ("north", "south") else y
+
+        positions: dict[str, tuple[int, int]] = {}
+        if pads:
+            for s in SIDES:
+                members = [p for p in ports if side_of.get(p) == s]
+                if not members:
+                    continue
+                length = die_w if s in ("north", "south") else die_h
+                lo, hi = ring, length - ring
+                free = [p for p in members if p not in along]
+                slots = iter((lo + (hi - lo) * (k + 0.5) / len(free)) for k in range(len(free)))
+                centres = sorted(((along[p] if p in along else next(slots)), p) for p in members)
+                # Keep pads apart and inside the side's span.
+                placed: list[tuple[int, str]] = []
+                prev = -math.inf
+                for c, p in centres:
+                    c = max(c, prev + pad + spacing, pad / 2 + edge + ring - pad)
+                    c = min(c, length - edge - pad / 2)
+                    prev = c
+                    placed.append((int(round(c / grid)) * grid, p))
+                for c, p in placed:
+                    ll = c - pad // 2
+                    if s == "south":
+                        xy = (ll, edge)
+                    elif s == "north":
+                        xy = (ll, die_h - edge - pad_h)
+                    elif s == "west":
+                        xy = (edge, ll)
+                    else:
+                        xy = (die_w - edge - pad_w, ll)
+                    positions[f"PAD_{p}"] = xy
+            self._check_pads(kit, cfg, positions, pad_w, pad_h, spacing, die)
+        fp = Floorplan(die=die, core=core, pads=tuple(pads), pad_positions=positions)
+        return replace(design, floorplan=fp, device_params={**design.device_params, **pad_params})
+
+    @staticmethod
+    def _nearest_side(x: int, y: int, w: int, h: int) -> str:
+        d = {"west": x, "east": w - x, "south": y, "north": h - y}
+        return min(d, key=d.get)
+
+    @staticmethod
+    def _check_pads(kit, cfg, positions, pad_w, pad_h, spacing, die) -> None:
+        items = sorted(positions.items())
+        for i, (a, (ax, ay)) in enumerate(items):
+            if ax < die[0] or ay < die[1] or ax + pad_w > die[2] or ay + pad_h > die[3]:
+                raise InputError(f"{display_path(cfg.source)}: pins: pad {a} does not fit on the die")
+            for b, (bx, by) in items[i + 1 :]:
+                if ax < bx + pad_w + spacing and bx < ax + pad_w + spacing and ay < by + pad_h + spacing and by < ay + pad_h + spacing:
+                    raise InputError(
+                        f"{display_path(cfg.source)}: pins: pads {a} and {b} overlap or are closer than "
+                        f"{kit.um(spacing)} um; enlarge floorplan.die or move the pins"
+                    )

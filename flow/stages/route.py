@@ -1,0 +1,56 @@
+"""Stage ``route``: connect every net on the PDK's metal stack."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from flow.design import Design, Routing, Wire
+from flow.geometry.layout import device_cells, placed_rect
+from flow.route import Shape, route
+from flow.stages.base import Context, Stage
+
+
+def _cell_shapes(dc, kit, layers):
+    """(layer, rect) of every polygon of a device cell on ``layers`` (bbox)."""
+    by_gds = {kit.layers[n].gds: n for n in layers}
+    out = []
+    for poly in dc.cell.polygons:
+        name = by_gds.get((poly.layer, poly.datatype))
+        if name is None:
+            continue
+        pts = np.round(poly.points / kit.dbu_um).astype(np.int64)
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        out.append((name, (int(x0), int(y0), int(x1), int(y1))))
+    return out
+
+
+class RouteStage(Stage):
+    id = "route"
+    requires = ("netlist", "floorplan", "placement")
+    provides = ("routing",)
+
+    def run(self, design: Design, ctx: Context) -> Design:
+        kit = ctx.kit
+        cells = device_cells(design, kit)
+        pos = design.placement.positions
+        stack = set(kit.routing)
+        obstacles: list[Shape] = []
+        terminals: dict[str, list[list[Shape]]] = {}
+        for inst in design.all_instances():
+            dc = cells[inst.name]
+            at = pos[inst.name]
+            owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
+            for layer, rect in _cell_shapes(dc, kit, stack):
+                obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
+            for term, net in inst.pins.items():
+                access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
+                if access:
+                    terminals.setdefault(net, []).append(access)
+        res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress)
+        wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
+        to_route = sum(1 for t in terminals.values() if len(t) > 1)
+        routing = Routing(wires, res.wirelength, res.vias, dict(res.unrouted), to_route)
+        return replace(design, routing=routing)

@@ -1,0 +1,168 @@
+"""The command line: exit codes, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import gdstk
+import pytest
+from click.testing import CliRunner
+
+import flow
+from flow.cli import cli
+
+from .conftest import DESIGNS
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def test_version_and_help(runner):
+    r = runner.invoke(cli, ["--version"])
+    assert r.exit_code == 0 and flow.__version__ in r.output
+    r = runner.invoke(cli, ["--help"])
+    assert r.exit_code == 0
+    for cmd in ("run", "drc", "pdk"):
+        assert cmd in r.output
+
+
+def test_pdk_list_and_show(runner):
+    r = runner.invoke(cli, ["pdk", "list"])
+    assert r.exit_code == 0 and "gan650" in r.output
+    r = runner.invoke(cli, ["pdk", "show", "gan650"])
+    assert r.exit_code == 0
+    assert "MET1.W.1" in r.output and "hemte" in r.output and "MET1 / VIA1 / MET2" in r.output
+    r = runner.invoke(cli, ["pdk", "show", "nope"])
+    assert r.exit_code == 2 and r.output.strip().splitlines() == ["Error: unknown PDK 'nope'; available PDKs are gan650"]
+
+
+def _copy_design(tmp_path, name="gan_ringosc"):
+    dst = tmp_path / name
+    shutil.copytree(DESIGNS / name, dst)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        # a syntax error: an instance line with no model
+        (lambda t: t.replace("X5 n5 n1 VDD GND dcfl_inv", "X5"), "ringosc.sp:12:"),
+        # an unknown device model
+        (lambda t: t.replace("X5 n5 n1 VDD GND dcfl_inv", "X5 n5 n1 VDD GND hemtx"), "ringosc.sp:12: unknown"),
+        # a missing include
+        (lambda t: t.replace('.include "dcfl.sp"', '.include "nothere.sp"'), "ringosc.sp:5:"),
+    ],
+    ids=["syntax", "unknown-model", "missing-include"],
+)
+def test_bad_netlist_one_line_exit_2(runner, tmp_path, monkeypatch, edit, expected):
+    d = _copy_design(tmp_path)
+    sp = d / "ringosc.sp"
+    sp.write_text(edit(sp.read_text()))
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(cli, ["run", "gan_ringosc", "-o", "out"])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: gan_ringosc/ringosc.sp:") and expected in lines[0], r.output
+    assert "Traceback" not in r.output
+    # nothing half-written: no final files
+    out = tmp_path / "out"
+    assert not (out / "metrics.json").exists() or json.loads((out / "metrics.json").read_text())["instances"] is None
+    assert not list(out.glob("*.gds"))
+
+
+def test_unknown_model_message(runner, tmp_path, monkeypatch):
+    d = _copy_design(tmp_path)
+    sp = d / "ringosc.sp"
+    sp.write_text(sp.read_text().replace("X5 n5 n1 VDD GND dcfl_inv", "X5 n5 n1 VDD GND hemtx"))
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(cli, ["run", "gan_ringosc"])
+    assert r.output.strip() == "Error: gan_ringosc/ringosc.sp:12: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad"
+
+
+def test_debug_shows_traceback(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(cli, ["--debug", "run", "nowhere"])
+    assert r.exit_code == 2
+    assert "Traceback" in r.output and "Error: nowhere: not a design folder" in r.output
+
+
+def test_run_stop_and_resume(runner, tmp_path):
+    d = _copy_design(tmp_path)
+    out = tmp_path / "run"
+    r = runner.invoke(cli, ["--quiet", "run", str(d), "-o", str(out), "--to", "place"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["hpwl_um"] > 0 and m["wirelength_um"] is None and m["drc_violations"] is None
+    assert not list(out.glob("*.gds"))
+    assert (out / "02-place" / "state.json").is_file()
+    r = runner.invoke(cli, ["--quiet", "run", str(d), "-o", str(out), "--from", "route"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["nets_unrouted"] == 0 and m["drc_violations"] == 0
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert (out / "ringosc.gds").is_file()
+
+
+def test_resume_refuses_other_pdk_version(runner, tmp_path):
+    d = _copy_design(tmp_path)
+    out = tmp_path / "run"
+    assert runner.invoke(cli, ["-q", "run", str(d), "-o", str(out), "--to", "floorplan"]).exit_code == 0
+    state = out / "01-floorplan" / "state.json"
+    data = json.loads(state.read_text())
+    data["pdk_version"] = "0.0.1"
+    state.write_text(json.dumps(data))
+    r = runner.invoke(cli, ["run", str(d), "-o", str(out), "--from", "place"])
+    assert r.exit_code == 2 and "made with PDK gan650 0.0.1" in r.output
+
+
+def test_resume_without_state(runner, tmp_path):
+    d = _copy_design(tmp_path)
+    r = runner.invoke(cli, ["run", str(d), "-o", str(tmp_path / "fresh"), "--from", "route"])
+    assert r.exit_code == 2 and "no saved state of stage 'place'" in r.output
+    r = runner.invoke(cli, ["run", str(d), "--from", "bogus"])
+    assert r.exit_code == 2 and "unknown stage 'bogus'" in r.output
+
+
+def _violating_gds(path):
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    c = lib.new_cell("TOP")
+    c.add(gdstk.rectangle((0, 0), (1.0, 20), layer=10, datatype=0))  # MET1 1.0 wide < 2.0
+    c.add(gdstk.rectangle((10, 0), (20, 20), layer=10, datatype=0))
+    c.add(gdstk.rectangle((21, 0), (30, 20), layer=10, datatype=0))  # 1.0 gap < 2.0
+    lib.write_gds(str(path))
+
+
+def test_drc_cli(runner, tmp_path):
+    gds = tmp_path / "v.gds"
+    _violating_gds(gds)
+    r = runner.invoke(cli, ["drc", str(gds), "--pdk", "gan650", "--json", str(tmp_path / "d.json"), "--lyrdb", str(tmp_path / "d.lyrdb")])
+    assert r.exit_code == 1, r.output
+    assert "MET1.W.1: 1" in r.output and "MET1.S.1: 1" in r.output
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert data["counts"] == {"MET1.S.1": 1, "MET1.W.1": 1}
+    assert (tmp_path / "d.lyrdb").is_file()
+
+
+def test_drc_cli_rules_file_and_bad_input(runner, tmp_path):
+    gds = tmp_path / "v.gds"
+    _violating_gds(gds)
+    rules = tmp_path / "r.toml"
+    rules.write_text('[layers.M1]\ngds = [10, 0]\npurpose = "routing"\n[[rules]]\nid = "W"\nkind = "width"\nlayer = "M1"\nvalue = 0.5\n')
+    r = runner.invoke(cli, ["drc", str(gds), "--rules", str(rules)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["drc", str(gds)])
+    assert r.exit_code == 2 and "exactly one of --pdk" in r.output
+    r = runner.invoke(cli, ["drc", str(tmp_path / "missing.gds"), "--pdk", "gan650"])
+    assert r.exit_code == 2 and "Error:" in r.output and "Traceback" not in r.output
+    junk = tmp_path / "junk.gds"
+    junk.write_bytes(b"\x00\x01garbage" * 10)
+    r = runner.invoke(cli, ["drc", str(junk), "--pdk", "gan650"])
+    assert r.exit_code == 2 and "not a readable GDS" in r.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[layers.M1]\ngds = [10, 0]\npurpose = "routing"\n[[rules]]\nid = "W"\nkind = "width"\nlayer = "M3"\nvalue = -1\nfoo = 1\n')
+    r = runner.invoke(cli, ["drc", str(gds), "--rules", str(bad)])
+    assert r.exit_code == 2
+    assert "'M3' is not a layer" in r.output and "must be positive" in r.output and "rules[0].foo: unknown key" in r.output
