@@ -164,6 +164,9 @@ def generate(kit: PDK, model: str, params: Mapping[str, Any] | None = None, wher
         gen = getattr(generators(kit), dev.generator, None)
         if gen is None:
             raise InputError(f"{where}PDK {kit.name}: device '{model}' names generator '{dev.generator}', which devices.py lacks")
-        cell = gen(kit, name=cell_name(model, values), **dict(dev.fixed), **values)
+        try:
+            cell = gen(kit, name=cell_name(model, values), **dict(dev.fixed), **values)
+        except InputError as e:
+            raise InputError(f"{where}{e}") from None
         _CACHE[key] = cell
     return _CACHE[key]

@@ -1,0 +1,554 @@
+"""Edge-level geometry kernels of the DRC engine (integer dbu in, numpy out).
+
+Conventions
+-----------
+An *edge array* is an ``(n, 4)`` int64 array of directed edges
+``x0, y0, x1, y1`` (dbu).  Merged polygons are oriented counter-clockwise, so
+a polygon's interior lies on the *left* of each of its edges.  Every check is
+reduced to one kernel, :func:`facing_pairs`, where both edge sets are oriented
+so that the side to look at ("checked side") is on the left:
+
+============  ===========================  ===========================
+check         edges ``a``                  edges ``b``
+============  ===========================  ===========================
+width         layer, as is (interior)      same set, same polygon only
+spacing       layer, reversed (exterior)   same set
+separation    layer, reversed              other layer, reversed
+enclosure     outer layer, as is           inner layer, reversed
+============  ===========================  ===========================
+
+Semantics follow KLayout's defaults (Euclidean metric, ``ignore_angle`` 90,
+shielding on): a pair violates when the edges are anti-parallel-ish
+(direction dot product < 0, i.e. edges meeting at >= 90 degrees are never
+paired), each lies (at least partly) on the other's checked side, and the
+part of each within Euclidean distance < ``d`` of the other is non-empty.
+Collinear anti-parallel edges pair only when they touch or overlap
+(distance 0).  A pair is dropped ("shielded") when one third edge meets
+both sides joining the two near parts (an edge only partly in between does
+not shield, as in KLayout); edges on the pair's own lines never shield.
+Near parts are rounded to dbu and identical rounded pairs reported once.
+
+Known differences from KLayout (tests compare counts exactly for width and
+space on layouts without them):
+
+* corner-to-corner contact of one layer's shapes ("kissing" corners):
+  KLayout reports two zero-distance markers, we report none;
+* two-layer checks: KLayout also reports collinear *same-direction* edges
+  touching at a point (distance 0); inner shapes partly outside ``outer``
+  are skipped by KLayout's ``enclosing_check`` but may give us edge pairs
+  for their inside part (the engine reports them as uncovered polygons
+  anyway).
+"""
+
+from __future__ import annotations
+
+import gdstk
+import numpy as np
+from scipy.spatial import cKDTree
+
+#: Distances are compared as ``dist < d - _EPS`` (dbu): exact-value cases
+#: (distance == d) never violate despite floating-point rounding.
+_EPS = 1e-6
+
+
+# ---------------------------------------------------------------------------
+# Merging
+# ---------------------------------------------------------------------------
+
+
+def merge_edges(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Union ``polygons`` (dbu) and return the merged outline as edges.
+
+    Returns
+    -------
+    edges
+        ``(n, 4)`` int64, counter-clockwise outer boundaries and clockwise
+        holes (interior on the left), collinear runs joined into one edge.
+    poly_id
+        ``(n,)`` int64 index of the merged polygon each edge belongs to.
+
+    Notes
+    -----
+    gdstk (Clipper) returns holes joined to their outer boundary by a
+    zero-width "keyhole" slit and may leave touching boundaries as
+    overlapping opposite edges; :func:`_normalise` nets these out and joins
+    the boundary edges they split.
+    """
+    if not polygons:
+        return np.zeros((0, 4), np.int64), np.zeros(0, np.int64)
+    src = [gdstk.Polygon(p.astype(np.float64)) for p in polygons]
+    merged = gdstk.boolean(src, [], "or", precision=1.0)
+    chunks: list[np.ndarray] = []
+    ids: list[np.ndarray] = []
+    for k, poly in enumerate(merged):
+        pts = np.rint(poly.points).astype(np.int64)
+        pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+        if len(pts) < 3:
+            continue
+        x, y = pts[:, 0], pts[:, 1]
+        area2 = int(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+        if area2 == 0:
+            continue
+        if area2 < 0:
+            pts = pts[::-1]
+        pts = _drop_collinear(pts)
+        if len(pts) < 3:
+            continue
+        chunks.append(np.hstack([pts, np.roll(pts, -1, axis=0)]))
+        ids.append(np.full(len(pts), k, np.int64))
+    if not chunks:
+        return np.zeros((0, 4), np.int64), np.zeros(0, np.int64)
+    edges = np.vstack(chunks)
+    pid = np.concatenate(ids)
+    return _normalise(edges, pid)
+
+
+def _drop_collinear(pts: np.ndarray) -> np.ndarray:
+    """Remove vertices whose neighbours continue straight on (same direction)."""
+    for _ in range(3):
+        prev = pts - np.roll(pts, 1, axis=0)
+        nxt = np.roll(pts, -1, axis=0) - pts
+        cross = prev[:, 0] * nxt[:, 1] - prev[:, 1] * nxt[:, 0]
+        dot = prev[:, 0] * nxt[:, 0] + prev[:, 1] * nxt[:, 1]
+        keep = ~((cross == 0) & (dot > 0))
+        if keep.all():
+            break
+        pts = pts[keep]
+    return pts
+
+
+def _normalise(edges: np.ndarray, pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Net out collinear edges: on each supporting line, opposite overlapping
+    edges cancel (keyhole slits, touching artefacts) and contiguous edges of
+    the same direction are joined into one.
+
+    Every edge gets a line key (reduced direction ``c`` and offset
+    ``cross(c, p0)``) and an interval of ``dot(c, p)``; a sweep over sorted
+    interval ends per line gives the net winding of each elementary piece.
+    """
+    d = edges[:, 2:] - edges[:, :2]
+    g = np.gcd(np.abs(d[:, 0]), np.abs(d[:, 1]))
+    c = d // g[:, None]
+    flip = (c[:, 0] < 0) | ((c[:, 0] == 0) & (c[:, 1] < 0))
+    sign = np.where(flip, -1, 1)
+    c = np.where(flip[:, None], -c, c)
+    off = c[:, 0] * edges[:, 1] - c[:, 1] * edges[:, 0]
+    t0 = c[:, 0] * edges[:, 0] + c[:, 1] * edges[:, 1]
+    t1 = c[:, 0] * edges[:, 2] + c[:, 1] * edges[:, 3]
+    lo, hi = np.minimum(t0, t1), np.maximum(t0, t1)
+    _, grp = np.unique(np.stack([c[:, 0], c[:, 1], off], axis=1), axis=0, return_inverse=True)
+    grp = grp.ravel()
+    n = len(edges)
+    ev_g = np.concatenate([grp, grp])
+    ev_t = np.concatenate([lo, hi])
+    ev_w = np.concatenate([sign, -sign])
+    ev_e = np.concatenate([np.arange(n), np.arange(n)])
+    order = np.lexsort((ev_t, ev_g))
+    ev_g, ev_t, ev_w, ev_e = ev_g[order], ev_t[order], ev_w[order], ev_e[order]
+    # net winding after each event, restarted per line (groups sum to 0)
+    net = np.cumsum(ev_w)
+    # pid: the edge of the most recent opening event of each sign
+    idx = np.arange(len(ev_w))
+    last_pos = np.maximum.accumulate(np.where(ev_w > 0, idx, 0))
+    last_neg = np.maximum.accumulate(np.where(ev_w < 0, idx, 0))
+    same = ev_g[:-1] == ev_g[1:]
+    seg = same & (ev_t[1:] > ev_t[:-1]) & (net[:-1] != 0)
+    k = np.nonzero(seg)[0]
+    s_g, s_lo, s_hi, s_net = ev_g[k], ev_t[k], ev_t[k + 1], net[k]
+    s_pid = pid[ev_e[np.where(s_net > 0, last_pos[k], last_neg[k])]]
+    if len(k) == 0:
+        return np.zeros((0, 4), np.int64), np.zeros(0, np.int64)
+    # join contiguous pieces of one line with the same winding
+    new_run = np.ones(len(k), bool)
+    new_run[1:] = ~((s_g[1:] == s_g[:-1]) & (s_lo[1:] == s_hi[:-1]) & (np.sign(s_net[1:]) == np.sign(s_net[:-1])))
+    run = np.cumsum(new_run) - 1
+    first = np.nonzero(new_run)[0]
+    last = np.append(first[1:] - 1, len(k) - 1)
+    r_lo, r_hi, r_net, r_g, r_pid = s_lo[first], s_hi[last], s_net[first], s_g[first], s_pid[first]
+    del run
+    # representative direction and offset of each line
+    rep = np.zeros(grp.max() + 1, np.int64)
+    rep[grp] = np.arange(n)
+    cx, cy, of = c[rep[r_g], 0], c[rep[r_g], 1], off[rep[r_g]]
+    n2 = cx * cx + cy * cy
+
+    def point(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (t * cx - of * cy) // n2, (t * cy + of * cx) // n2
+
+    ax, ay = point(r_lo)
+    bx, by = point(r_hi)
+    fwd = r_net > 0
+    out = np.stack([np.where(fwd, ax, bx), np.where(fwd, ay, by), np.where(fwd, bx, ax), np.where(fwd, by, ay)], axis=1)
+    out = out.astype(np.int64)
+    return out, _connected_ids(out, r_pid.astype(np.int64))
+
+
+def _connected_ids(edges: np.ndarray, pid: np.ndarray) -> np.ndarray:
+    """Polygon ids made consistent: ids whose edges share a vertex are one
+    polygon (gdstk may return touching parts separately)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if len(edges) == 0:
+        return pid
+    pts = np.vstack([edges[:, :2], edges[:, 2:]])
+    _, vid = np.unique(pts, axis=0, return_inverse=True)
+    vid = vid.ravel()
+    npid = int(pid.max()) + 1
+    rows = np.concatenate([pid, pid])
+    cols = npid + vid
+    size = npid + int(vid.max()) + 1
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    return comp[pid].astype(np.int64)
+
+
+def reverse(edges: np.ndarray) -> np.ndarray:
+    """The same edges traversed the other way (checked side flips)."""
+    return edges[:, [2, 3, 0, 1]]
+
+
+# ---------------------------------------------------------------------------
+# Spatial pre-filter
+# ---------------------------------------------------------------------------
+
+
+def _chunks(edges: np.ndarray, g: float) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints of pieces (length <= g) of every edge, and their edge index."""
+    p0 = edges[:, :2].astype(np.float64)
+    u = edges[:, 2:].astype(np.float64) - p0
+    n = np.maximum(1, np.ceil(np.hypot(u[:, 0], u[:, 1]) / g)).astype(np.int64)
+    owner = np.repeat(np.arange(len(edges)), n)
+    first = np.repeat(np.cumsum(n) - n, n)
+    k = np.arange(len(owner)) - first
+    frac = (k + 0.5) / n[owner]
+    pts = p0[owner] + frac[:, None] * u[owner]
+    return pts, owner
+
+
+def _grain(ea: np.ndarray, eb: np.ndarray, d: float) -> float:
+    lens = np.concatenate(
+        [np.hypot(e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]) for e in (ea, eb) if len(e)]
+    )
+    return float(max(d, np.median(lens) if len(lens) else d, 1.0))
+
+
+def candidate_pairs(ea: np.ndarray, eb: np.ndarray | None, d: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)`` of edges that may lie closer than ``d``.
+
+    ``eb=None`` means pairs within ``ea`` itself, each unordered pair once
+    (``i < j``).  Superset of the true pairs: edges are cut into pieces of at
+    most ``g`` and piece midpoints within ``d + g`` are paired (cKDTree).
+    """
+    other = ea if eb is None else eb
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if len(ea) == 0 or len(other) == 0:
+        return empty
+    g = _grain(ea, other, d)
+    r = d + g
+    pa, oa = _chunks(ea, g)
+    ta = cKDTree(pa)
+    if eb is None:
+        pairs = ta.query_pairs(r, output_type="ndarray")
+        if len(pairs) == 0:
+            return empty
+        i, j = oa[pairs[:, 0]], oa[pairs[:, 1]]
+        i, j = np.minimum(i, j), np.maximum(i, j)
+        keep = i != j
+        i, j = i[keep], j[keep]
+        m = len(ea)
+    else:
+        pb, ob = _chunks(eb, g)
+        tb = cKDTree(pb)
+        sm = ta.sparse_distance_matrix(tb, r, output_type="ndarray")
+        if len(sm) == 0:
+            return empty
+        i, j = oa[sm["i"]], ob[sm["j"]]
+        m = len(eb)
+    key = np.unique(i.astype(np.int64) * m + j)
+    return key // m, key % m
+
+
+# ---------------------------------------------------------------------------
+# The facing-pair kernel
+# ---------------------------------------------------------------------------
+
+
+def _lin(lo: np.ndarray, hi: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect [lo, hi] with {w : c0 + c1 w > 0}."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = -c0 / c1
+    pos = c1 > 0
+    neg = c1 < 0
+    zero = ~(pos | neg)
+    lo = np.where(pos, np.maximum(lo, root), lo)
+    hi = np.where(neg, np.minimum(hi, root), hi)
+    dead = zero & (c0 <= 0)
+    hi = np.where(dead, -np.inf, hi)
+    return lo, hi
+
+
+def near_part(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter interval ``[lo, hi]`` (along ``b``, 0..1) of the part of edge
+    ``b`` lying strictly on the left of ``a`` and closer than ``d`` to ``a``.
+
+    ``a``, ``b``: ``(k, 4)`` float arrays; empty when ``hi - lo`` is not
+    positive.  The region is the open "stadium" of radius ``d`` around ``a``
+    cut by ``a``'s line: a convex set, so the result is one interval.
+    """
+    d = d - _EPS
+    p0, p1 = a[:, :2], a[:, 2:]
+    u = p1 - p0
+    L = np.hypot(u[:, 0], u[:, 1])
+    ux, uy = u[:, 0] / L, u[:, 1] / L
+    q0, q1 = b[:, :2], b[:, 2:]
+    w = q1 - q0
+    # local coordinates of b's ends: t along a, s to the left of a
+    r0 = q0 - p0
+    t0 = r0[:, 0] * ux + r0[:, 1] * uy
+    s0 = -r0[:, 0] * uy + r0[:, 1] * ux
+    dt = w[:, 0] * ux + w[:, 1] * uy
+    ds = -w[:, 0] * uy + w[:, 1] * ux
+    zero = np.zeros(len(a))
+    one = np.ones(len(a))
+    # half-plane s > 0
+    hlo, hhi = _lin(zero, one, s0 - _EPS, ds)
+    # band: 0 <= t <= L, s < d
+    blo, bhi = _lin(hlo, hhi, t0 + _EPS, dt)
+    blo, bhi = _lin(blo, bhi, L - t0 + _EPS, -dt)
+    blo, bhi = _lin(blo, bhi, d - s0, -ds)
+    lo = np.where(bhi > blo, blo, np.inf)
+    hi = np.where(bhi > blo, bhi, -np.inf)
+    # disks around a's ends
+    A = w[:, 0] ** 2 + w[:, 1] ** 2
+    for c in (p0, p1):
+        rc = q0 - c
+        B = 2 * (rc[:, 0] * w[:, 0] + rc[:, 1] * w[:, 1])
+        C = rc[:, 0] ** 2 + rc[:, 1] ** 2 - d * d
+        disc = B * B - 4 * A * C
+        ok = disc > 0
+        sq = np.sqrt(np.where(ok, disc, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dlo = np.maximum((-B - sq) / (2 * A), hlo)
+            dhi = np.minimum((-B + sq) / (2 * A), hhi)
+        ok &= dhi > dlo
+        lo = np.where(ok, np.minimum(lo, dlo), lo)
+        hi = np.where(ok, np.maximum(hi, dhi), hi)
+    return lo, hi
+
+
+def _segment_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distance between segments (rows of (k, 4) float arrays)."""
+
+    def pt_seg(p: np.ndarray, s: np.ndarray) -> np.ndarray:
+        s0, v = s[:, :2], s[:, 2:] - s[:, :2]
+        vv = np.einsum("ij,ij->i", v, v)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(vv > 0, np.einsum("ij,ij->i", p - s0, v) / vv, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        c = s0 + t[:, None] * v
+        return np.hypot(*(p - c).T)
+
+    return np.min(
+        np.stack([pt_seg(a[:, :2], b), pt_seg(a[:, 2:], b), pt_seg(b[:, :2], a), pt_seg(b[:, 2:], a)]),
+        axis=0,
+    )
+
+
+def facing_pairs(
+    ea: np.ndarray,
+    eb: np.ndarray | None,
+    d: float,
+    *,
+    same_id: np.ndarray | None = None,
+    shields: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Violating edge pairs between ``ea`` and ``eb`` (``None``: within ``ea``).
+
+    Parameters
+    ----------
+    ea, eb
+        Edge arrays (dbu), checked side on the left (see module notes).
+    d
+        Minimum distance (dbu); pairs closer than ``d`` violate.
+    same_id
+        Optional per-edge polygon ids of ``ea``: only pairs within one
+        polygon are considered (the width check).
+    shields
+        Edges that may shield a pair (default: ``ea`` and ``eb``).
+
+    Returns
+    -------
+    i, j
+        Indices into ``ea`` and ``eb`` (or ``ea``) of each violating pair.
+    markers
+        ``(k, 2, 4)`` int64 near parts ``(a_part, b_part)`` rounded to dbu;
+        pairs whose rounded markers coincide are reported once.
+    dist
+        ``(k,)`` float distance between the two near parts (dbu).
+    """
+    other = ea if eb is None else eb
+    i, j = candidate_pairs(ea, eb, d)
+    if same_id is not None and len(i):
+        keep = same_id[i] == same_id[j]
+        i, j = i[keep], j[keep]
+    a = ea[i]
+    b = other[j]
+    ua = a[:, 2:] - a[:, :2]
+    ub = b[:, 2:] - b[:, :2]
+    dot = ua[:, 0] * ub[:, 0] + ua[:, 1] * ub[:, 1]
+    keep = dot < 0
+    i, j, a, b, ua = i[keep], j[keep], a[keep], b[keep], ua[keep]
+    # collinear anti-parallel pairs: violate only when touching/overlapping
+    c0 = ua[:, 0] * (b[:, 1] - a[:, 1]) - ua[:, 1] * (b[:, 0] - a[:, 0])
+    c1 = ua[:, 0] * (b[:, 3] - a[:, 1]) - ua[:, 1] * (b[:, 2] - a[:, 0])
+    coll = (c0 == 0) & (c1 == 0)
+    af, bf = a.astype(np.float64), b.astype(np.float64)
+    blo, bhi = near_part(af, bf, float(d))
+    alo, ahi = near_part(bf, af, float(d))
+    hit = (bhi - blo > 1e-12) & (ahi - alo > 1e-12) & ~coll
+    if coll.any():
+        clo_b, chi_b, clo_a, chi_a, touch = _collinear(af[coll], bf[coll], float(d))
+        hit[coll] = touch
+        blo[coll], bhi[coll], alo[coll], ahi[coll] = clo_b, chi_b, clo_a, chi_a
+    i, j, af, bf = i[hit], j[hit], af[hit], bf[hit]
+    apart = _sub(af, alo[hit], ahi[hit])
+    bpart = _sub(bf, blo[hit], bhi[hit])
+    if shields is None:
+        shields = ea if eb is None else np.vstack([ea, eb])
+    if len(i):
+        own = [ea[i], other[j]]
+        keep = ~_shielded(apart, bpart, shields, own, float(d))
+        i, j, apart, bpart = i[keep], j[keep], apart[keep], bpart[keep]
+    dist = _segment_distance(apart, bpart)
+    markers = np.rint(np.stack([apart, bpart], axis=1)).astype(np.int64)
+    if len(markers):
+        markers, i, j, dist = _dedupe(markers, i, j, dist)
+    return i, j, markers, dist
+
+
+def _sub(e: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    p0, u = e[:, :2], e[:, 2:] - e[:, :2]
+    return np.hstack([p0 + lo[:, None] * u, p0 + hi[:, None] * u])
+
+
+def _collinear(a: np.ndarray, b: np.ndarray, d: float):
+    """Collinear anti-parallel pairs: intervals of each within ``d`` of the
+    other along the common line, and whether they touch (distance 0)."""
+    u = a[:, 2:] - a[:, :2]
+    L2 = np.einsum("ij,ij->i", u, u)
+    # project onto a's parameter
+    pb0 = np.einsum("ij,ij->i", b[:, :2] - a[:, :2], u) / L2
+    pb1 = np.einsum("ij,ij->i", b[:, 2:] - a[:, :2], u) / L2
+    dd = d / np.sqrt(L2)
+    bmin, bmax = np.minimum(pb0, pb1), np.maximum(pb0, pb1)
+    touch = (bmin <= 1.0) & (bmax >= 0.0)
+    # part of a (0..1) within d of b's span, and of b within d of a's span
+    alo, ahi = np.clip(bmin - dd, 0, 1), np.clip(bmax + dd, 0, 1)
+    # b parameter: along b, where a's span [0,1] +- dd lies
+    lo_a, hi_a = -dd, 1.0 + dd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w0 = (lo_a - pb0) / (pb1 - pb0)
+        w1 = (hi_a - pb0) / (pb1 - pb0)
+    blo, bhi = np.clip(np.minimum(w0, w1), 0, 1), np.clip(np.maximum(w0, w1), 0, 1)
+    return blo, bhi, alo, ahi, touch
+
+
+def _shielded(apart: np.ndarray, bpart: np.ndarray, shields: np.ndarray, own: list[np.ndarray], d: float) -> np.ndarray:
+    """True where one edge of ``shields`` (other than the pair's own edges)
+    cuts the pair off: it meets both sides ``a1-b0`` and ``b1-a0`` of the
+    quadrilateral ``a0, a1, b0, b1`` (closed segments).
+
+    This is KLayout's shielding as observed: an edge that only partly hides
+    one edge from the other does not shield."""
+    k = len(apart)
+    out = np.zeros(k, bool)
+    if len(shields) == 0:
+        return out
+    quad = np.stack([apart[:, :2], apart[:, 2:], bpart[:, :2], bpart[:, 2:]], axis=1)  # (k,4,2)
+    centre = quad.mean(axis=1)
+    radius = np.max(np.hypot(*(quad - centre[:, None, :]).transpose(2, 0, 1)), axis=1)
+    g = _grain(shields, shields, d)
+    pts, owner = _chunks(shields, g)
+    tree = cKDTree(pts)
+    lists = tree.query_ball_point(centre, radius + g)
+    lens = np.fromiter((len(x) for x in lists), np.int64, k)
+    if lens.sum() == 0:
+        return out
+    qk = np.repeat(np.arange(k), lens)
+    se = owner[np.concatenate([np.asarray(x, np.int64) for x in lists])]
+    key = np.unique(qk * len(shields) + se)
+    qk, se = key // len(shields), key % len(shields)
+    s = shields[se]
+    not_own = ~(np.all(s == own[0][qk], axis=1) | np.all(s == own[1][qk], axis=1))
+    not_own &= ~(np.all(s == own[0][qk][:, [2, 3, 0, 1]], axis=1) | np.all(s == own[1][qk][:, [2, 3, 0, 1]], axis=1))
+    qk, s = qk[not_own], s[not_own]
+    # an edge lying on the line of the pair's own edges does not shield it
+    for o in own:
+        oe = o[qk]
+        ov = oe[:, 2:] - oe[:, :2]
+        c0 = ov[:, 0] * (s[:, 1] - oe[:, 1]) - ov[:, 1] * (s[:, 0] - oe[:, 0])
+        c1 = ov[:, 0] * (s[:, 3] - oe[:, 1]) - ov[:, 1] * (s[:, 2] - oe[:, 0])
+        keep = ~((c0 == 0) & (c1 == 0))
+        qk, s = qk[keep], s[keep]
+    s = s.astype(np.float64)
+    if len(qk) == 0:
+        return out
+    q = quad[qk]
+    # sides joining the two near parts: a1 -> b0 and b1 -> a0
+    crosses = _seg_intersect(s, q[:, 1], q[:, 2]) & _seg_intersect(s, q[:, 3], q[:, 0])
+    np.logical_or.at(out, qk[crosses], True)
+    return out
+
+
+def _seg_intersect(s: np.ndarray, p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Closed intersection test of segments ``s`` (k, 4) and ``p``-``r`` (k, 2 each)."""
+    s0, s1 = s[:, :2], s[:, 2:]
+
+    def orient(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        v = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        scale = np.maximum(1.0, np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]))
+        v = v / scale
+        return np.where(np.abs(v) < 1e-6, 0.0, np.sign(v))
+
+    o1, o2 = orient(s0, s1, p), orient(s0, s1, r)
+    o3, o4 = orient(p, r, s0), orient(p, r, s1)
+
+    def on(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return (
+            (np.minimum(a[:, 0], b[:, 0]) - 1e-6 <= c[:, 0])
+            & (c[:, 0] <= np.maximum(a[:, 0], b[:, 0]) + 1e-6)
+            & (np.minimum(a[:, 1], b[:, 1]) - 1e-6 <= c[:, 1])
+            & (c[:, 1] <= np.maximum(a[:, 1], b[:, 1]) + 1e-6)
+        )
+
+    proper = (o1 * o2 < 0) & (o3 * o4 < 0)
+    touch = (
+        ((o1 == 0) & on(s0, s1, p))
+        | ((o2 == 0) & on(s0, s1, r))
+        | ((o3 == 0) & on(p, r, s0))
+        | ((o4 == 0) & on(p, r, s1))
+    )
+    return proper | touch
+
+
+def _dedupe(markers: np.ndarray, i: np.ndarray, j: np.ndarray, dist: np.ndarray):
+    """One marker per distinct (unordered) rounded edge pair."""
+    a = markers[:, 0]
+    b = markers[:, 1]
+    # canonical orientation of each edge and of the pair
+    def canon(e: np.ndarray) -> np.ndarray:
+        flip = (e[:, 0] > e[:, 2]) | ((e[:, 0] == e[:, 2]) & (e[:, 1] > e[:, 3]))
+        return np.where(flip[:, None], e[:, [2, 3, 0, 1]], e)
+
+    ca, cb = canon(a), canon(b)
+    ka = [tuple(r) for r in ca.tolist()]
+    kb = [tuple(r) for r in cb.tolist()]
+    seen: set = set()
+    keep = np.zeros(len(markers), bool)
+    for n, (x, y) in enumerate(zip(ka, kb)):
+        key = (x, y) if x <= y else (y, x)
+        if key not in seen:
+            seen.add(key)
+            keep[n] = True
+    return markers[keep], i[keep], j[keep], dist[keep]

@@ -1,0 +1,96 @@
+"""Write a :class:`~flow.drc.engine.DrcResult` as a KLayout marker database.
+
+The ``.lyrdb`` file opens in KLayout's marker browser (Tools > Marker
+Browser): one category per rule (description: the rule's doc), one cell (the
+top cell), one item per marker, values in microns::
+
+    edge-pair: (x0,y0;x1,y1)/(x0,y0;x1,y1)
+    polygon: (x,y;x,y;...)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from flow.drc.engine import DrcResult, Violation
+from pdk.schema import PDK
+
+
+def _fmt(kit: PDK, v: float) -> str:
+    return f"{kit.um(v):.12g}"
+
+
+def marker_value(v: Violation, kit: PDK) -> str:
+    """KLayout RDB value string of ``v``'s marker (microns)."""
+    if v.is_edge_pair:
+        e1, e2 = v.marker
+        f = lambda e: f"({_fmt(kit, e[0])},{_fmt(kit, e[1])};{_fmt(kit, e[2])},{_fmt(kit, e[3])})"  # noqa: E731
+        return f"edge-pair: {f(e1)}/{f(e2)}"
+    pts = ";".join(f"{_fmt(kit, x)},{_fmt(kit, y)}" for x, y in v.marker)  # type: ignore[misc]
+    return f"polygon: ({pts})"
+
+
+def _path_word(name: str) -> str:
+    """A category/cell reference: quoted when not a plain word (KLayout
+    reads ``.`` in an unquoted category path as a sub-category)."""
+    if name and all(c.isalnum() or c == "_" for c in name):
+        return name
+    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_cell: str) -> None:
+    """Write ``result`` to ``path`` atomically (``path.tmp``, then rename).
+
+    Every checked rule becomes a category (also rules without markers);
+    coordinates are in microns.
+    """
+    path = Path(path)
+    docs = {r.id: r.doc for r in result.rules}
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        "<report-database>",
+        f" <description>{escape(f'pilotflow DRC, {kit.name} {kit.version}')}</description>",
+        " <original-file/>",
+        " <generator>pilotflow</generator>",
+        f" <top-cell>{escape(top_cell)}</top-cell>",
+        " <tags/>",
+        " <categories>",
+    ]
+    for rid in result.rules_checked:
+        lines += [
+            "  <category>",
+            f"   <name>{escape(rid)}</name>",
+            f"   <description>{escape(docs.get(rid, '') or rid)}</description>",
+            "   <categories/>",
+            "  </category>",
+        ]
+    lines += [
+        " </categories>",
+        " <cells>",
+        "  <cell>",
+        f"   <name>{escape(top_cell)}</name>",
+        "   <variant/>",
+        "   <references/>",
+        "  </cell>",
+        " </cells>",
+        " <items>",
+    ]
+    for v in result.violations:
+        lines += [
+            "  <item>",
+            "   <tags/>",
+            f"   <category>{escape(_path_word(v.rule_id))}</category>",
+            f"   <cell>{escape(_path_word(top_cell))}</cell>",
+            "   <visited>false</visited>",
+            "   <multiplicity>1</multiplicity>",
+            "   <values>",
+            f"    <value>{escape(marker_value(v, kit))}</value>",
+            "   </values>",
+            "  </item>",
+        ]
+    lines += [" </items>", "</report-database>", ""]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
