@@ -146,8 +146,10 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
         opts.echo(f"  {rid}: {n}")
     for item in result.not_checked:
         opts.echo(f"  not checked: {item}")
-    if shapes.unknown_layers:
-        opts.echo("  layers not in the rule set (not checked): " + ", ".join(f"{a}/{b}" for a, b in shapes.unknown_layers))
+    for item in result.notes:
+        opts.echo(f"  note: {item}")
+    if result.layers_ignored:
+        opts.echo("  layers not in the rule set (not checked): " + ", ".join(f"{a}/{b}" for a, b in result.layers_ignored))
     sys.exit(0 if not result.violations else 1)
 
 

@@ -115,6 +115,7 @@ class DrcSummary:
     counts: Mapping[str, int]
     rules_checked: tuple[str, ...]
     not_checked: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", _frozen(self.counts))
@@ -125,11 +126,12 @@ class DrcSummary:
             "counts": dict(self.counts),
             "rules_checked": list(self.rules_checked),
             "not_checked": list(self.not_checked),
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> DrcSummary:
-        return cls(d["violations"], d["counts"], tuple(d["rules_checked"]), tuple(d["not_checked"]))
+        return cls(d["violations"], d["counts"], tuple(d["rules_checked"]), tuple(d["not_checked"]), tuple(d.get("notes", ())))
 
 
 @dataclass(frozen=True)

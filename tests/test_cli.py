@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 
 import gdstk
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 import flow
 from flow.cli import cli
 
-from .conftest import DESIGNS
+DESIGNS = Path(__file__).resolve().parents[1] / "designs"
 
 
 @pytest.fixture()

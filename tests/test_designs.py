@@ -9,6 +9,7 @@ prove every net is one connected piece and no two nets touch.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ import pdk as pdks  # noqa: E402
 from flow.flow import run  # noqa: E402
 from flow.geometry.layout import device_cells, net_pins  # noqa: E402
 
-from .conftest import DESIGNS  # noqa: E402
+DESIGNS = Path(__file__).resolve().parents[1] / "designs"
 
 DESIGN_DIRS = sorted(p for p in DESIGNS.iterdir() if (p / "design.toml").is_file())
 

@@ -30,5 +30,6 @@ class DrcStage(Stage):
             counts=result.counts(),
             rules_checked=tuple(result.rules_checked),
             not_checked=tuple(result.not_checked),
+            notes=tuple(result.notes),
         )
         return replace(design, drc=summary, outputs={**design.outputs, "drc_json": "drc.json", "drc_lyrdb": "drc.lyrdb"})

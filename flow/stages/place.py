@@ -45,7 +45,7 @@ class PlaceStage(Stage):
         nets = [NetPins(n, tuple(p)) for n, p in sorted(pins.items()) if len(p) > 1]
         spacing = device_spacing(kit, design.config.spacing)
         grid = kit.dbu(1.0)
-        res = place(objs, nets, fp.core, spacing=spacing, grid=grid, progress=ctx.progress)
+        res = place(objs, nets, fp.core, spacing=spacing, grid=grid, progress=lambda phase, f: ctx.progress(f"place/{phase}", f))
         problems = check_legal(objs, res.positions, fp.core, spacing=spacing, grid=grid)
         if problems:
             raise StageError(f"placement is not legal: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))

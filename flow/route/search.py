@@ -1,0 +1,286 @@
+"""Negotiated-congestion (PathFinder) search on a :class:`~flow.route.grid.Fabric`.
+
+Each net is routed as a tree: it starts from the access points of its first
+terminal and repeatedly joins the nearest unconnected terminal with an A*
+search from the whole current tree to that terminal's access points.  The
+cost of entering a point is ``base * (1 + history) * (1 + present * users)``
+where ``base`` is 1 per pitch in a layer's preferred direction,
+:data:`WRONG_WAY` against it and :data:`VIA_COST` for a via; ``users`` counts
+the other nets on the point.  After each iteration points used by more than
+one net get more history, and the nets on them are ripped up and rerouted
+with a larger present factor, until no point is shared.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from flow.route.grid import FREE, Fabric, RouteGrid
+
+VIA_COST = 3.0
+WRONG_WAY = 1.5
+PRESENT_START = 0.5
+PRESENT_GROWTH = 1.6
+HISTORY_STEP = 1.0
+
+
+@dataclass
+class NetJob:
+    """One net to route and its state.
+
+    ``access[t]`` lists the point ids through which terminal ``t`` is reached
+    (sorted); ``pins[t]`` is a (layer, rect) of the terminal for messages.
+    """
+
+    name: str
+    index: int
+    access: list[list[int]]
+    pins: list[tuple[str, tuple[int, int, int, int]]]
+    ring: tuple[frozenset[int], frozenset[int], frozenset[int]] = (frozenset(), frozenset(), frozenset())
+    nodes: set[int] = field(default_factory=set)
+    edges: set[tuple[int, int]] = field(default_factory=set)
+    failed: str | None = None
+    failed_terminal: int = -1
+
+
+class Negotiator:
+    """Routes :class:`NetJob` s on ``fabric`` by negotiated congestion."""
+
+    def __init__(self, grid: RouteGrid, fabric: Fabric):
+        self.grid = grid
+        n = grid.points
+        self.owner = fabric.node.ravel().tolist()
+        self.hown = fabric.hedge.ravel().tolist()
+        self.vown = fabric.vedge.ravel().tolist()
+        self.via = fabric.via_ok.ravel().tolist()
+        self.hist = [0.0] * n
+        self.occ = [0] * n
+        self.present = PRESENT_START
+
+    # -- one connection --------------------------------------------------------
+    def astar(
+        self,
+        k: int,
+        ring: tuple[frozenset[int], frozenset[int], frozenset[int]],
+        sources: Sequence[int],
+        targets: set[int],
+        hard: bool = False,
+    ) -> list[int] | None:
+        """Cheapest path (point ids, source first) from any source to any target.
+
+        ``hard`` forbids points used by other nets instead of pricing them.
+        Returns None when no target can be reached.
+        """
+        g = self.grid
+        nx, ny = g.nx, g.ny
+        nxy = nx * ny
+        L = len(g.metals)
+        owner, hown, vown, via = self.owner, self.hown, self.vown, self.via
+        hist, occ, pres = self.hist, self.occ, self.present
+        ring_n, ring_h, ring_v = ring
+        ti = [t % nxy % nx for t in targets]
+        tj = [t % nxy // nx for t in targets]
+        ti0, ti1, tj0, tj1 = min(ti), max(ti), min(tj), max(tj)
+
+        def heur(v: int) -> int:
+            rem = v % nxy
+            j, i = divmod(rem, nx)
+            return max(ti0 - i, 0, i - ti1) + max(tj0 - j, 0, j - tj1)
+
+        best: dict[int, float] = {}
+        parent: dict[int, int] = {}
+        heap: list[tuple[float, int, int]] = []
+        for s in sources:
+            best[s] = 0.0
+            parent[s] = -1
+            hs = heur(s)
+            heap.append((float(hs), hs, s))
+        heapq.heapify(heap)
+        closed: set[int] = set()
+        push = heapq.heappush
+        pop = heapq.heappop
+        while heap:
+            _, _, v = pop(heap)
+            if v in closed:
+                continue
+            closed.add(v)
+            if v in targets:
+                path = [v]
+                while parent[v] >= 0:
+                    v = parent[v]
+                    path.append(v)
+                path.reverse()
+                return path
+            gv = best[v]
+            l, rem = divmod(v, nxy)
+            j, i = divmod(rem, nx)
+            hcost, vcost = (1.0, WRONG_WAY) if l % 2 == 0 else (WRONG_WAY, 1.0)
+            cand: list[tuple[int, float]] = []
+            o = hown[v]
+            if (o == FREE or o == k) and v not in ring_h:
+                cand.append((v + 1, hcost))
+            if i > 0:
+                o = hown[v - 1]
+                if (o == FREE or o == k) and v - 1 not in ring_h:
+                    cand.append((v - 1, hcost))
+            o = vown[v]
+            if (o == FREE or o == k) and v not in ring_v:
+                cand.append((v + nx, vcost))
+            if j > 0:
+                o = vown[v - nx]
+                if (o == FREE or o == k) and v - nx not in ring_v:
+                    cand.append((v - nx, vcost))
+            if l + 1 < L and via[l * nxy + rem]:
+                cand.append((v + nxy, VIA_COST))
+            if l > 0 and via[(l - 1) * nxy + rem]:
+                cand.append((v - nxy, VIA_COST))
+            for u, base in cand:
+                if u in closed:
+                    continue
+                o = owner[u]
+                if (o != FREE and o != k) or u in ring_n:
+                    continue
+                users = occ[u]
+                if hard and users:
+                    continue
+                c = gv + base * (1.0 + hist[u]) * (1.0 + pres * users)
+                if c < best.get(u, 1e300):
+                    best[u] = c
+                    parent[u] = v
+                    hu = heur(u)
+                    push(heap, (c + hu, hu, u))
+        return None
+
+    # -- one net ---------------------------------------------------------------
+    def rip_up(self, job: NetJob) -> None:
+        occ = self.occ
+        for v in job.nodes:
+            occ[v] -= 1
+        job.nodes = set()
+        job.edges = set()
+
+    def route_net(self, job: NetJob, hard: bool = False) -> int | None:
+        """Route ``job`` as a tree; returns None, or the terminal that could not be reached."""
+        g = self.grid
+        nxy = g.nx * g.ny
+        term_of: dict[int, list[int]] = {}
+        for t, pts in enumerate(job.access):
+            for v in pts:
+                term_of.setdefault(v, []).append(t)
+        connected = [False] * len(job.access)
+        tree: set[int] = set()
+        nodes: set[int] = set()
+        edges: set[tuple[int, int]] = set()
+
+        def join(points: Sequence[int]) -> None:
+            for v in points:
+                for t in term_of.get(v, ()):
+                    if not connected[t]:
+                        connected[t] = True
+                        tree.update(job.access[t])
+
+        join(job.access[0][:1])
+        while not all(connected):
+            todo = [t for t in range(len(job.access)) if not connected[t]]
+            tree_list = sorted(tree)
+            tarr = np.array(tree_list, dtype=np.int64) % nxy
+            kd = cKDTree(np.column_stack((tarr % g.nx, tarr // g.nx)))
+            best_t, best_d = todo[0], np.inf
+            for t in todo:
+                a = np.array(job.access[t], dtype=np.int64) % nxy
+                d, _ = kd.query(np.column_stack((a % g.nx, a // g.nx)), p=1)
+                dm = float(np.min(d))
+                if dm < best_d:
+                    best_t, best_d = t, dm
+            path = self.astar(job.index, job.ring, tree_list, set(job.access[best_t]), hard)
+            if path is None:
+                self._commit(job, set(), set())
+                return best_t
+            nodes.update(path)
+            tree.update(path)
+            for a, b in zip(path, path[1:]):
+                edges.add((a, b) if a < b else (b, a))
+            join(path)
+        self._commit(job, nodes, edges)
+        return None
+
+    def _commit(self, job: NetJob, nodes: set[int], edges: set[tuple[int, int]]) -> None:
+        occ = self.occ
+        for v in nodes:
+            occ[v] += 1
+        job.nodes = nodes
+        job.edges = edges
+
+    # -- negotiation -------------------------------------------------------------
+    def overused(self, jobs: Sequence[NetJob]) -> list[int]:
+        occ = self.occ
+        return sorted({v for job in jobs for v in job.nodes if occ[v] > 1})
+
+    def negotiate(
+        self,
+        jobs: Sequence[NetJob],
+        max_iterations: int,
+        progress: Callable[[str, float], object] | None = None,
+    ) -> int:
+        """Route all ``jobs``; returns the number of iterations run.
+
+        Jobs with a terminal that cannot be reached at all get ``failed`` set
+        to ``"blocked"`` and ``failed_terminal`` to that terminal's index.
+        """
+        active = [j for j in jobs if j.failed is None]
+        redo = list(active)
+        iterations = 0
+        for it in range(1, max_iterations + 1):
+            iterations = it
+            for job in redo:
+                self.rip_up(job)
+                t = self.route_net(job)
+                if t is not None:
+                    job.failed = "blocked"
+                    job.failed_terminal = t
+            active = [j for j in active if j.failed is None]
+            over = self.overused(active)
+            if progress is not None:
+                progress(f"iteration {it}: {len(over)} overused nodes", it / max_iterations)
+            if not over:
+                break
+            occ, hist = self.occ, self.hist
+            for v in over:
+                hist[v] += HISTORY_STEP * (occ[v] - 1)
+            self.present *= PRESENT_GROWTH
+            overset = set(over)
+            redo = [j for j in active if not j.nodes.isdisjoint(overset)]
+        return iterations
+
+    def resolve(self, jobs: Sequence[NetJob]) -> dict[str, int]:
+        """Drop nets until no point is shared; returns dropped net -> a congested point.
+
+        Greedy: the net on the most overused points goes first (ties: the
+        later name).  Each dropped net is then retried with every point of
+        the remaining nets forbidden; those that fit are kept.
+        """
+        active = [j for j in jobs if j.failed is None]
+        dropped: dict[str, int] = {}
+        while True:
+            over = set(self.overused(active))
+            if not over:
+                break
+            counts = [(len(j.nodes & over), j.name, j) for j in active]
+            _, _, worst = max(counts, key=lambda c: (c[0], c[1]))
+            dropped[worst.name] = min(worst.nodes & over)
+            self.rip_up(worst)
+            active.remove(worst)
+        for job in jobs:
+            if job.name in dropped:
+                t = self.route_net(job, hard=True)
+                if t is None:
+                    del dropped[job.name]
+                else:
+                    job.failed = "congested"
+                    job.failed_terminal = t
+        return dropped
