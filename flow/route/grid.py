@@ -62,6 +62,8 @@ class RouteGrid:
         Half-size of a wire / landing pad per metal, dbu.
     spacing : tuple[int, ...]
         Minimum spacing per metal, dbu.
+    width : tuple[int, ...]
+        Minimum width per metal, dbu.
     cut_size, cut_spacing : tuple[int, ...]
         Via cut edge length and minimum cut spacing per cut layer, dbu.
     dbu_um : float
@@ -76,6 +78,7 @@ class RouteGrid:
     cuts: tuple[str, ...]
     half: tuple[int, ...]
     spacing: tuple[int, ...]
+    width: tuple[int, ...]
     cut_size: tuple[int, ...]
     cut_spacing: tuple[int, ...]
     dbu_um: float
@@ -207,6 +210,7 @@ def make_grid(kit: PDK, region: Sequence[int], round_um: float = 0.5) -> RouteGr
         cuts=cuts,
         half=tuple(half),
         spacing=tuple(spacing),
+        width=tuple(kit.dbu(kit.min_width(m)) for m in metals),
         cut_size=cut_size,
         cut_spacing=cut_spacing,
         dbu_um=kit.dbu_um,
@@ -225,6 +229,13 @@ def _closed_range(a: int, b: int, origin: int, pitch: int, n: int) -> tuple[int,
     lo = max(_ceil_div(a - origin, pitch), 0)
     hi = min((b - origin) // pitch + 1, n)
     return lo, max(hi, lo)
+
+
+def _axis_overlap(a0: np.ndarray, a1: np.ndarray, b0: int, b1: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per interval ``[a0, a1]`` against ``[b0, b1]``: (overlap >= w, overlap > 0, one contains the other)."""
+    ov = np.minimum(a1, b1) - np.maximum(a0, b0)
+    contained = ((a0 >= b0) & (a1 <= b1)) | ((b0 >= a0) & (b1 <= a1))
+    return ov >= w, ov > 0, contained
 
 
 class Fabric:
@@ -248,14 +259,12 @@ class Fabric:
         self.vedge[:, ny - 1, :] = BLOCKED
         self.via_ok = np.ones((max(len(grid.cuts), 1), ny, nx), dtype=bool)
         self._own: dict[int, list[tuple[int, Rect]]] = {}
+        self._metal: list[list[tuple[Rect, int]]] = [[] for _ in grid.metals]
         metal_index = {m: l for l, m in enumerate(grid.metals)}
         cut_index = {c: l for l, c in enumerate(grid.cuts)}
         for layer, rect, owner in shapes:
             if layer in metal_index:
-                l = metal_index[layer]
-                self._mark_metal(l, rect, owner)
-                if owner >= 0:
-                    self._own.setdefault(owner, []).append((l, rect))
+                self.add_metal(metal_index[layer], rect, owner)
             elif layer in cut_index:
                 self._mark_cut(cut_index[layer], rect)
 
@@ -286,6 +295,55 @@ class Fabric:
         view[view == FREE] = owner
         view[conflict] = BLOCKED
 
+    def add_metal(self, l: int, rect: Rect, owner: int) -> None:
+        """Mark a shape on metal ``l`` owned by net ``owner`` (-1: foreign to all)."""
+        self._mark_metal(l, rect, owner)
+        self._metal[l].append((rect, owner))
+        if owner >= 0:
+            self._own.setdefault(owner, []).append((l, rect))
+
+    def find_patch(self, l: int, pin: Rect, owner: int, region: Rect) -> tuple[int, Rect] | None:
+        """An off-grid access patch for ``pin``: a grid point and a rectangle.
+
+        The patch is the bounding box of the point's square and the pin, so it
+        joins them with no neck or notch.  It must stay inside ``region``, keep
+        the spacing to every foreign shape on the metal, and either keep the
+        spacing to, or overlap without a thin neck, each of the net's own
+        shapes.  The smallest valid patch among the points around the pin is
+        returned (ties: lower point id), or None.
+        """
+        g = self.grid
+        h, s, w = g.half[l], g.spacing[l], g.width[l]
+        js, is_ = self._box(pin, h + g.pitch)
+        shapes = self._metal[l]
+        if not shapes:
+            return None
+        arr = np.array([r for r, _ in shapes], dtype=np.int64)
+        own = np.array([o == owner for _, o in shapes])
+        best: tuple[int, int, Rect] | None = None
+        for j in range(js.start, js.stop):
+            for i in range(is_.start, is_.stop):
+                v = (l * g.ny + j) * g.nx + i
+                if self.node.flat[v] not in (FREE, owner):
+                    continue
+                cx, cy = g.centre(i, j)
+                patch = (min(cx - h, pin[0]), min(cy - h, pin[1]), max(cx + h, pin[2]), max(cy + h, pin[3]))
+                if patch[0] < region[0] or patch[1] < region[1] or patch[2] > region[2] or patch[3] > region[3]:
+                    continue
+                area = (patch[2] - patch[0]) * (patch[3] - patch[1])
+                if best is not None and (area, v) >= best[:2]:
+                    continue
+                p0 = np.array(patch[:2], dtype=np.int64)
+                p1 = np.array(patch[2:], dtype=np.int64)
+                gap = np.maximum(np.maximum(arr[:, :2] - p1, p0 - arr[:, 2:]), 0).max(axis=1)
+                ov = np.minimum(arr[:, 2:], p1) - np.maximum(arr[:, :2], p0)
+                inside = ((arr[:, :2] >= p0) & (arr[:, 2:] <= p1)) | ((arr[:, :2] <= p0) & (arr[:, 2:] >= p1))
+                good = (ov > 0).all(axis=1) & (inside | (ov >= w)).any(axis=1)
+                ok = (gap >= s) | (own & good)
+                if ok.all():
+                    best = (area, v, patch)
+        return None if best is None else (best[1], best[2])
+
     def _mark_metal(self, l: int, rect: Rect, owner: int) -> None:
         g = self.grid
         reach = g.half[l] + g.spacing[l]
@@ -305,42 +363,93 @@ class Fabric:
         self.via_ok[c, j0:j1, i0:i1] = False
 
     # -- per net --------------------------------------------------------------
-    def self_blocked(self, owner: int) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+    def self_blocked(self, owner: int) -> tuple[frozenset[int], dict[int, frozenset[int]], dict[int, frozenset[int]]]:
         """Points, horizontal and vertical edges net ``owner`` must avoid.
 
-        Those whose metal would come closer than the spacing to one of the
-        net's own shapes without overlapping it, unless that metal lies
-        entirely inside one of the net's own shapes (it then adds nothing).
+        An element (point square or edge wire) is avoided when its metal would
+        come closer than the spacing to one of the net's own shapes without
+        overlapping it (a notch), or overlap it only at a corner by less than
+        the minimum width (a thin neck), unless the metal lies entirely inside
+        one of the net's own shapes (it then adds nothing).
+
+        Returns
+        -------
+        points : frozenset[int]
+            Avoided points: never a via or access point, entered only along
+            an allowed edge (the square lies inside that edge's wire).
+        hedges, vedges : dict[int, frozenset[int]]
+            Avoided edge (id of its lower-left point) -> how it may still be
+            drawn: ``+1`` / ``-1`` when walked up / down the ids right after
+            the edge behind it, ``+2`` / ``-2`` when walked up / down the ids
+            and followed at once by the edge ahead of it.
         """
         g = self.grid
         nx, ny = g.nx, g.ny
         p = g.pitch
-        out = []
-        for ext_x, ext_y in ((0, 0), (p, 0), (0, p)):
-            ring: list[np.ndarray] = []
-            inside: list[np.ndarray] = []
-            for l, rect in self._own.get(owner, ()):
-                h, s = g.half[l], g.spacing[l]
-                near = self._box(rect, h + s, ext_x, ext_y)
-                over = self._box(rect, h, ext_x, ext_y)
-                jn, in_ = near
-                block = np.ones((jn.stop - jn.start, in_.stop - in_.start), dtype=bool)
-                block[over[0].start - jn.start : over[0].stop - jn.start, over[1].start - in_.start : over[1].stop - in_.start] = False
-                jj, ii = np.nonzero(block)
-                if jj.size:
-                    ring.append(((l * ny + jj + jn.start) * nx + ii + in_.start).astype(np.int64))
+        variants = ((0, 0), (p, 0), (0, p))
+        rings: list[list[np.ndarray]] = [[], [], []]
+        goods: list[list[set[int]]] = [[], []]  # per shape: edges overlapping it cleanly
+        inside: list[list[np.ndarray]] = [[], [], []]
+        for l, rect in self._own.get(owner, ()):
+            h, s, w = g.half[l], g.spacing[l], g.width[l]
+            for n, (ext_x, ext_y) in enumerate(variants):
+                jn, in_ = self._box(rect, h + s, ext_x, ext_y)
+                if jn.stop > jn.start and in_.stop > in_.start:
+                    cx = g.origin[0] + p * np.arange(in_.start, in_.stop, dtype=np.int64)
+                    cy = g.origin[1] + p * np.arange(jn.start, jn.stop, dtype=np.int64)
+                    okx, ovx, conx = _axis_overlap(cx - h, cx + h + ext_x, rect[0], rect[2], w)
+                    oky, ovy, cony = _axis_overlap(cy - h, cy + h + ext_y, rect[1], rect[3], w)
+                    # overlap with positive area and no thin neck at a corner overlap
+                    good = (ovy[:, None] & ovx[None, :]) & (cony[:, None] | conx[None, :] | oky[:, None] | okx[None, :])
+                    jj, ii = np.nonzero(~good)
+                    ids = ((l * ny + jj + jn.start) * nx + ii + in_.start).astype(np.int64)
+                    if n > 0:
+                        jj, ii = np.nonzero(good)
+                        goods[n - 1].append(set(((l * ny + jj + jn.start) * nx + ii + in_.start).tolist()))
+                else:
+                    ids = np.empty(0, dtype=np.int64)
+                    if n > 0:
+                        goods[n - 1].append(set())
+                rings[n].append(ids)
                 js, is_ = self._box(rect, h, ext_x, ext_y, closed=True)
                 if js.stop > js.start and is_.stop > is_.start:
                     jj, ii = np.mgrid[js, is_]
-                    inside.append(((l * ny + jj) * nx + ii).ravel().astype(np.int64))
-            if ring:
-                r = np.unique(np.concatenate(ring))
-                if inside:
-                    r = np.setdiff1d(r, np.concatenate(inside), assume_unique=False)
-                out.append(frozenset(r.tolist()))
-            else:
-                out.append(frozenset())
-        return out[0], out[1], out[2]
+                    inside[n].append(((l * ny + jj) * nx + ii).ravel().astype(np.int64))
+        out: list[np.ndarray] = []
+        for n in range(3):
+            r = np.unique(np.concatenate(rings[n])) if rings[n] else np.empty(0, dtype=np.int64)
+            if inside[n] and r.size:
+                r = np.setdiff1d(r, np.concatenate(inside[n]))
+            out.append(r)
+        # An avoided edge may still be drawn in line with the edge behind it
+        # (or ahead of it) when that one overlaps, cleanly, every own shape the
+        # edge alone would notch: the straight wire fills the gap.  The pitch
+        # exceeds the spacing, so the next edge in line always reaches the shape.
+        hedges: dict[int, frozenset[int]] = {}
+        vedges: dict[int, frozenset[int]] = {}
+        for n, (table, step, target) in enumerate(((goods[0], 1, hedges), (goods[1], nx, vedges)), start=1):
+            blocked = out[n].tolist()
+            causes: dict[int, list[int]] = {}
+            for k, ids in enumerate(rings[n]):
+                for e in np.intersect1d(ids, out[n]).tolist():
+                    causes.setdefault(e, []).append(k)
+            for e in blocked:
+                l, i, j = g.unflat(e)
+                along = i if step == 1 else j
+                count = nx if step == 1 else ny
+                dirs = []
+                behind = along >= 1
+                ahead = along + 1 <= count - 2
+                for d, other, valid in (
+                    (1, e - step, behind),
+                    (-1, e + step, ahead),
+                    (2, e + step, ahead),
+                    (-2, e - step, behind),
+                ):
+                    if valid and all(other in table[k] for k in causes.get(e, ())):
+                        dirs.append(d)
+                target[e] = frozenset(dirs)
+        return frozenset(out[0].tolist()), hedges, vedges
 
     def overlapping(self, l: int, rect: Rect) -> np.ndarray:
         """Flat ids of points on metal ``l`` whose square overlaps ``rect`` (positive area)."""

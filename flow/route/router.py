@@ -100,8 +100,15 @@ def _centre(rect: Rect) -> tuple[float, float]:
     return ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2)
 
 
-def _geometry(grid: RouteGrid, net: str, job: NetJob) -> tuple[list[Shape], int, int]:
-    """Rectangles of a routed tree: merged straight runs, vias, pads."""
+def _contains(a: Rect, b: Rect) -> bool:
+    """True when ``b`` lies inside ``a``."""
+    return a[0] <= b[0] and a[1] <= b[1] and b[2] <= a[2] and b[3] <= a[3]
+
+
+def _geometry(
+    grid: RouteGrid, net: str, job: NetJob, patches: Mapping[int, Shape]
+) -> tuple[list[Shape], int, int]:
+    """Rectangles of a routed tree: merged straight runs, vias, pads, access patches."""
     nx, ny = grid.nx, grid.ny
     nxy = nx * ny
     p = grid.pitch
@@ -158,6 +165,7 @@ def _geometry(grid: RouteGrid, net: str, job: NetJob) -> tuple[list[Shape], int,
     for v in sorted(job.nodes - wired - via_points):
         layer, sq = grid.square(v)
         shapes.append(Shape(layer, sq, net))
+    shapes.extend(patches[v] for v in sorted(job.nodes) if v in patches)
     order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
     shapes.sort(key=lambda s: (order[s.layer], s.rect))
     return shapes, wire_edges * p, len(vias)
@@ -213,6 +221,7 @@ def route(
         raise InputError(f"route: max_iterations must be at least 1, got {max_iterations}")
     _check_inputs(kit, obstacles, terminals)
     grid = make_grid(kit, region)
+    region_rect = _rect(region, "region")
 
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -238,21 +247,46 @@ def route(
         return f"pin at {grid.um(*_centre(rect))} um on {layer}"
 
     unrouted: dict[str, str] = {}
+    nets = [n for n in sorted(terminals, key=lambda n: (_span(terminals[n]), n)) if len(terminals[n]) >= 2]
+    owner_flat = fabric.node.ravel()
+
+    def access_points(k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> set[int]:
+        pts: set[int] = set()
+        for p in pins:
+            ids = fabric.overlapping(metal_index[p.layer], _rect(p.rect, p.layer))
+            pts.update(v for v in ids.tolist() if owner_flat[v] in (-1, k) and v not in ring)
+        return pts
+
+    # Pass 1: terminals no grid square reaches cleanly get an off-grid patch,
+    # marked as the net's metal before any net's access is final.
+    patches: dict[str, dict[int, Shape]] = {}
+    for net in nets:
+        k = index[net]
+        ring = fabric.self_blocked(k)[0]
+        for pins in terminals[net]:
+            if access_points(k, pins, ring):
+                continue
+            for p in pins:
+                l = metal_index[p.layer]
+                found = fabric.find_patch(l, _rect(p.rect, p.layer), k, region_rect)
+                if found is not None:
+                    v, patch = found
+                    fabric.add_metal(l, patch, k)
+                    patches.setdefault(net, {})[v] = Shape(p.layer, patch, net)
+                    break
+    # Pass 2: access points of every terminal.
     jobs: list[NetJob] = []
-    negotiator = Negotiator(grid, fabric)
-    for net in sorted(terminals, key=lambda n: (_span(terminals[n]), n)):
-        terms = terminals[net]
-        if len(terms) < 2:
-            continue
+    for net in nets:
         k = index[net]
         ring = fabric.self_blocked(k)
         access: list[list[int]] = []
         missing: tuple[str, Rect] | None = None
-        for pins in terms:
-            pts: set[int] = set()
-            for p in pins:
-                ids = fabric.overlapping(metal_index[p.layer], _rect(p.rect, p.layer)).tolist()
-                pts.update(v for v in ids if negotiator.owner[v] in (-1, k) and v not in ring[0])
+        own_patches = patches.get(net, {})
+        for pins in terminals[net]:
+            pts = access_points(k, pins, ring[0])
+            for v, ps in own_patches.items():
+                if owner_flat[v] == k and any(_contains(ps.rect, _rect(p.rect, p.layer)) and p.layer == ps.layer for p in pins):
+                    pts.add(v)
             if not pts:
                 missing = (pins[0].layer, _rect(pins[0].rect, pins[0].layer))
                 break
@@ -260,11 +294,12 @@ def route(
         if missing is not None:
             unrouted[net] = (
                 f"{pin_text(*missing)} has no legal access point on the {round(grid.pitch * u, 3):g} um routing grid "
-                f"(too small, off the grid or too close to other metal)"
+                f"(off the grid or too close to other metal)"
             )
             continue
-        jobs.append(NetJob(net, k, access, [(ps[0].layer, _rect(ps[0].rect, ps[0].layer)) for ps in terms], ring))
+        jobs.append(NetJob(net, k, access, [(ps[0].layer, _rect(ps[0].rect, ps[0].layer)) for ps in terminals[net]], ring))
 
+    negotiator = Negotiator(grid, fabric)
     iterations = negotiator.negotiate(jobs, max_iterations, progress) if jobs else 0
     congested = negotiator.resolve(jobs)
     shapes: dict[str, tuple[Shape, ...]] = {}
@@ -283,7 +318,7 @@ def route(
                 )
             unrouted[job.name] = text
             continue
-        geo, wl, nv = _geometry(grid, job.name, job)
+        geo, wl, nv = _geometry(grid, job.name, job, patches.get(job.name, {}))
         shapes[job.name] = tuple(geo)
         wirelength += wl
         vias += nv

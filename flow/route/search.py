@@ -14,7 +14,7 @@ with a larger present factor, until no point is shared.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +41,9 @@ class NetJob:
     index: int
     access: list[list[int]]
     pins: list[tuple[str, tuple[int, int, int, int]]]
-    ring: tuple[frozenset[int], frozenset[int], frozenset[int]] = (frozenset(), frozenset(), frozenset())
+    ring: tuple[frozenset[int], Mapping[int, frozenset[int]], Mapping[int, frozenset[int]]] = field(
+        default_factory=lambda: (frozenset(), {}, {})
+    )
     nodes: set[int] = field(default_factory=set)
     edges: set[tuple[int, int]] = field(default_factory=set)
     failed: str | None = None
@@ -66,14 +68,20 @@ class Negotiator:
     def astar(
         self,
         k: int,
-        ring: tuple[frozenset[int], frozenset[int], frozenset[int]],
+        ring: tuple[frozenset[int], Mapping[int, frozenset[int]], Mapping[int, frozenset[int]]],
         sources: Sequence[int],
         targets: set[int],
         hard: bool = False,
+        drawn: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
     ) -> list[int] | None:
         """Cheapest path (point ids, source first) from any source to any target.
 
         ``hard`` forbids points used by other nets instead of pricing them.
+        ``ring`` is the net's self-blocked points and edges
+        (:meth:`~flow.route.grid.Fabric.self_blocked`): such a point is entered
+        only along a wire, such an edge only as the straight continuation of
+        the edge behind it, which must be on the path or already ``drawn``
+        (edges of the net's tree, as sorted point pairs).
         Returns None when no target can be reached.
         """
         g = self.grid
@@ -94,6 +102,7 @@ class Negotiator:
 
         best: dict[int, float] = {}
         parent: dict[int, int] = {}
+        mid: dict[int, int] = {}  # point reached by two edges in line -> the point between
         heap: list[tuple[float, int, int]] = []
         for s in sources:
             best[s] = 0.0
@@ -112,6 +121,8 @@ class Negotiator:
             if v in targets:
                 path = [v]
                 while parent[v] >= 0:
+                    if v in mid:
+                        path.append(mid[v])
                     v = parent[v]
                     path.append(v)
                 path.reverse()
@@ -120,38 +131,63 @@ class Negotiator:
             l, rem = divmod(v, nxy)
             j, i = divmod(rem, nx)
             hcost, vcost = (1.0, WRONG_WAY) if l % 2 == 0 else (WRONG_WAY, 1.0)
-            cand: list[tuple[int, float]] = []
-            o = hown[v]
-            if (o == FREE or o == k) and v not in ring_h:
-                cand.append((v + 1, hcost))
-            if i > 0:
-                o = hown[v - 1]
-                if (o == FREE or o == k) and v - 1 not in ring_h:
-                    cand.append((v - 1, hcost))
-            o = vown[v]
-            if (o == FREE or o == k) and v not in ring_v:
-                cand.append((v + nx, vcost))
-            if j > 0:
-                o = vown[v - nx]
-                if (o == FREE or o == k) and v - nx not in ring_v:
-                    cand.append((v - nx, vcost))
+            cand: list[tuple[int, float, bool, int]] = []
+            pv = mid.get(v, parent[v])
+            for step, cost, own, ring_e, ok_ahead in (
+                (1, hcost, hown, ring_h, i + 2 < nx),
+                (-1, hcost, hown, ring_h, i >= 2),
+                (nx, vcost, vown, ring_v, j + 2 < ny),
+                (-nx, vcost, vown, ring_v, j >= 2),
+            ):
+                e = v if step > 0 else v + step  # edge id: its lower-left point
+                if (step == -1 and i == 0) or (step == -nx and j == 0):
+                    continue
+                o = own[e]
+                if o != FREE and o != k:
+                    continue
+                d = 1 if step > 0 else -1
+                dirs = ring_e.get(e)
+                if dirs is None:
+                    cand.append((v + step, cost, False, -1))
+                    continue
+                behind = (v - step, v) if step > 0 else (v, v - step)
+                if d in dirs and (pv == v - step or behind in drawn):
+                    cand.append((v + step, cost, False, -1))
+                elif 2 * d in dirs and ok_ahead:
+                    # draw this edge and the next one in line, which reaches the shape
+                    e2 = e + step
+                    o = own[e2]
+                    d2 = ring_e.get(e2)
+                    if (o == FREE or o == k) and (d2 is None or d in d2):
+                        cand.append((v + 2 * step, cost, False, v + step))
             if l + 1 < L and via[l * nxy + rem]:
-                cand.append((v + nxy, VIA_COST))
+                cand.append((v + nxy, VIA_COST, True, -1))
             if l > 0 and via[(l - 1) * nxy + rem]:
-                cand.append((v - nxy, VIA_COST))
-            for u, base in cand:
+                cand.append((v - nxy, VIA_COST, True, -1))
+            for u, base, is_via, m in cand:
                 if u in closed:
                     continue
                 o = owner[u]
-                if (o != FREE and o != k) or u in ring_n:
+                if o != FREE and o != k:
+                    continue
+                if is_via and u in ring_n:
                     continue
                 users = occ[u]
                 if hard and users:
                     continue
                 c = gv + base * (1.0 + hist[u]) * (1.0 + pres * users)
+                if m >= 0:  # two edges in line through m
+                    o = owner[m]
+                    if m == pv or (o != FREE and o != k) or (hard and occ[m]):
+                        continue
+                    c += base * (1.0 + hist[m]) * (1.0 + pres * occ[m])
                 if c < best.get(u, 1e300):
                     best[u] = c
                     parent[u] = v
+                    if m >= 0:
+                        mid[u] = m
+                    else:
+                        mid.pop(u, None)
                     hu = heur(u)
                     push(heap, (c + hu, hu, u))
         return None
@@ -197,7 +233,7 @@ class Negotiator:
                 dm = float(np.min(d))
                 if dm < best_d:
                     best_t, best_d = t, dm
-            path = self.astar(job.index, job.ring, tree_list, set(job.access[best_t]), hard)
+            path = self.astar(job.index, job.ring, tree_list, set(job.access[best_t]), hard, edges)
             if path is None:
                 self._commit(job, set(), set())
                 return best_t

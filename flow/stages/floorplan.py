@@ -21,10 +21,11 @@ from pdk.schema import PDK
 
 
 def routing_pitch(kit: PDK) -> int:
-    """Track pitch (dbu) of the routing grid: see :func:`flow.route.grid.pitch`."""
-    from flow.route import grid_pitch
+    """Track pitch (dbu) of the kit's routing grid (see :func:`flow.route.make_grid`)."""
+    from flow.route import make_grid
 
-    return grid_pitch(kit)
+    probe = kit.dbu(1000.0)
+    return make_grid(kit, (0, 0, probe, probe)).pitch
 
 
 def device_spacing(kit: PDK, requested_um: float | None) -> int:
