@@ -133,7 +133,7 @@ def run(
         design = Design(config=cfg, pdk_name=kit.name, pdk_version=kit.version)
     else:
         prev = STAGE_IDS[first - 1]
-        state_file = rundir / f"{first:02d}-{prev}" / "state.json"
+        state_file = rundir / f"{first - 1:02d}-{prev}" / "state.json"
         if not state_file.is_file():
             raise ResumeError(
                 f"{display_path(state_file)}: no saved state of stage '{prev}'; "
