@@ -325,7 +325,7 @@ class _Reader:
                 globals_.update(st.tokens[1:])
             elif head in _IGNORED:
                 continue
-            elif head.startswith("."):
+            elif head.startswith(".") and head != ".param":
                 raise self.err(st.src, f"unsupported statement '{st.tokens[0]}' (pilotflow reads circuit netlists; see the SPICE subset in docs/formats.md)")
             elif current is not None:
                 current.body.append(st)
