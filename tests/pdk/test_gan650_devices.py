@@ -20,6 +20,7 @@ import pdk
 from flow.errors import InputError
 from pdk.base import DeviceCell, generate
 from pdk.gan650 import devices as dev
+from kit_oracle import kit_drc, kit_regions, kit_two_copies
 
 KIT = pdk.load("gan650")
 DBU = KIT.dbu_um
@@ -28,77 +29,13 @@ PIN_MIN = KIT.dbu(dev.PIN_MIN_UM)
 HYP = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
-# ---------------------------------------------------------------------------
-# KLayout helpers
-# ---------------------------------------------------------------------------
-
-
-def regions(dc: DeviceCell) -> dict[str, kdb.Region]:
-    """Merged KLayout region of every drawing layer of the kit (dbu)."""
-    by_gds = {lay.gds: name for name, lay in KIT.layers.items()}
-    pin_gds = {lay.pin for lay in KIT.layers.values() if lay.pin}
-    out = {name: kdb.Region() for name in KIT.layers}
-    for poly in dc.cell.get_polygons():
-        key = (poly.layer, poly.datatype)
-        assert key in by_gds or key in pin_gds, f"shape on unknown GDS layer {key}"
-        if key in pin_gds:
-            continue
-        pts = np.asarray(poly.points) / DBU
-        assert np.allclose(pts, np.round(pts), atol=1e-6), "shape off the dbu grid"
-        pts = np.round(pts).astype(np.int64)
-        # Manhattan rectangle
-        assert len(pts) == 4
-        xs, ys = sorted(set(pts[:, 0].tolist())), sorted(set(pts[:, 1].tolist()))
-        assert len(xs) == 2 and len(ys) == 2, f"not an axis-aligned rectangle: {pts.tolist()}"
-        out[by_gds[key]].insert(kdb.Box(xs[0], ys[0], xs[1], ys[1]))
-    return {k: r.merged() for k, r in out.items()}
-
-
-def drc(regs: dict[str, kdb.Region]) -> list[str]:
-    """Every rule of the kit, checked with KLayout; returns the violations."""
-    bad: list[str] = []
-    for rule in KIT.rules:
-        v = KIT.dbu(rule.value)
-        a = regs[rule.layer]
-        if rule.kind == "width":
-            ep = a.width_check(v)
-            extra = kdb.Region()
-        elif rule.kind == "spacing" and rule.other in (None, rule.layer):
-            ep = a.space_check(v)
-            extra = kdb.Region()
-        elif rule.kind == "spacing":
-            b = regs[rule.other]
-            ep = a.separation_check(b, v)
-            extra = a & b  # overlapping shapes violate a two-layer spacing too
-        elif rule.kind == "enclosure":
-            b = regs[rule.other]
-            ep = a.enclosing_check(b, v)
-            extra = b - a  # inner not fully inside outer
-        else:  # pragma: no cover - a new rule kind needs a check here
-            raise AssertionError(f"unchecked rule kind {rule.kind}")
-        if not ep.is_empty() or not extra.is_empty():
-            where = ep.bbox() if not ep.is_empty() else extra.bbox()
-            bad.append(f"{rule.id}: {ep.count()} edge pairs, {extra.count()} polygons near {where}")
-    return bad
-
-
-def two_copies(regs: dict[str, kdb.Region], dc: DeviceCell, horizontal: bool, mirror: bool = False) -> dict[str, kdb.Region]:
-    """The cell plus a copy one halo beyond its bbox (right or above), the
-    copy optionally mirrored so that equal sides face each other."""
-    if horizontal:
-        t = kdb.Trans(kdb.Trans.M90, 2 * dc.width + HALO, 0) if mirror else kdb.Trans(dc.width + HALO, 0)
-    else:
-        t = kdb.Trans(kdb.Trans.M0, 0, 2 * dc.height + HALO) if mirror else kdb.Trans(0, dc.height + HALO)
-    return {k: (r + r.transformed(t)).merged() for k, r in regs.items()}
-
-
 def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     """Checks every device must pass; returns the merged regions."""
-    regs = regions(dc)
-    assert drc(regs) == []
+    regs = kit_regions(KIT, dc)
+    assert kit_drc(KIT, regs) == []
     for horizontal in (True, False):
         for mirror in (False, True):
-            assert drc(two_copies(regs, dc, horizontal, mirror)) == [], (horizontal, mirror)
+            assert kit_drc(KIT, kit_two_copies(regs, dc, horizontal, mirror, HALO)) == [], (horizontal, mirror)
     # bbox at the origin, and it is the cell's real bbox
     assert dc.bbox[:2] == (0, 0)
     (x0, y0), (x1, y1) = dc.cell.bounding_box()
@@ -364,15 +301,15 @@ def test_models_and_generators_exist():
 def test_oracle_catches_violations():
     """The KLayout checks above are not vacuous: broken variants fail."""
     dc = generate(KIT, "r2deg", {"r": 2000, "w": 10})
-    regs = regions(dc)
+    regs = kit_regions(KIT, dc)
     # mesa heads reach the bbox edge: one um less than the halo breaks MESA.S.1
     moved = {k: (r + r.moved(dc.width + HALO - 1000, 0)).merged() for k, r in regs.items()}
-    assert any(v.startswith("MESA.S.1") for v in drc(moved))
+    assert any(v.startswith("MESA.S.1") for v in kit_drc(KIT, moved))
     shrunk = dict(regs, MESA=regs["MESA"].sized(-500))
-    assert any(v.startswith("MESA.EN.OHMIC") for v in drc(shrunk))
+    assert any(v.startswith("MESA.EN.OHMIC") for v in kit_drc(KIT, shrunk))
     thin = dict(regs, CONT=kdb.Region(kdb.Box(0, 0, 1000, 5000)))
-    bad = drc(thin)
+    bad = kit_drc(KIT, thin)
     assert any(v.startswith("CONT.W.1") for v in bad) and any(v.startswith("MET1.EN.CONT") for v in bad)
-    e = regions(generate(KIT, "hemte"))
+    e = kit_regions(KIT, generate(KIT, "hemte"))
     wide = dict(e, PGAN=e["PGAN"].sized(600, 0))
-    assert any(v.startswith("PGAN.S.OHMIC") for v in drc(wide))
+    assert any(v.startswith("PGAN.S.OHMIC") for v in kit_drc(KIT, wide))
