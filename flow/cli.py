@@ -55,7 +55,7 @@ class Options:
         self.debug = debug
 
     def progress(self) -> Progress:
-        return Progress(quiet=self.quiet, verbose=self.verbose)
+        return Progress(quiet=self.quiet)
 
     def echo(self, msg: str = "") -> None:
         if not self.quiet:
@@ -104,6 +104,8 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
         for item in m["drc_not_checked"] or []:
             opts.echo(f"  not checked: {item}")
     opts.echo("  LVS: not run (layout not compared with the netlist)")
+    if opts.verbose:
+        opts.echo("  stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in m["stage_seconds"].items()))
     if "gds" in res.design.outputs:
         opts.echo(f"  wrote {res.rundir / res.design.outputs['gds']}")
     opts.echo(f"  report {res.rundir / 'report.html'}")
@@ -144,6 +146,8 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     opts.echo(f"{layout}: cell {shapes.top}, {len(result.rules_checked)} rules checked, {len(result.violations)} violations")
     for rid, n in counts.items():
         opts.echo(f"  {rid}: {n}")
+    if opts.verbose:
+        opts.echo("  rules checked: " + ", ".join(result.rules_checked))
     for item in result.not_checked:
         opts.echo(f"  not checked: {item}")
     for item in result.notes:

@@ -32,12 +32,6 @@ class FlowResult:
     stages_run: list[str] = field(default_factory=list)
 
     @property
-    def clean(self) -> bool:
-        """True when routing finished and DRC ran and found nothing."""
-        m = self.metrics
-        return m["nets_unrouted"] == 0 and m["drc_violations"] == 0
-
-    @property
     def exit_code(self) -> int:
         """0 clean (for the stages run), 1 violations or unrouted nets."""
         m = self.metrics
@@ -86,7 +80,8 @@ def _stage_index(name: str, option: str) -> int:
     return STAGE_IDS.index(name)
 
 
-def default_rundir(design_dir: Path, name: str) -> Path:
+def default_rundir(name: str) -> Path:
+    """``runs/<design>`` under the working directory."""
     return Path("runs") / name
 
 
@@ -122,7 +117,7 @@ def run(
     """Run the flow on a design folder; see the module docstring."""
     cfg = load_design(design_dir)
     kit = pdks.load(cfg.pdk)
-    rundir = Path(rundir) if rundir is not None else default_rundir(Path(design_dir), cfg.name)
+    rundir = Path(rundir) if rundir is not None else default_rundir(cfg.name)
     first = _stage_index(from_stage, "--from") if from_stage else 0
     last = _stage_index(to_stage, "--to") if to_stage else len(STAGES) - 1
     if first > last:

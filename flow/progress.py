@@ -15,9 +15,8 @@ class Progress:
     when the stream is not a terminal (log files stay clean).
     """
 
-    def __init__(self, quiet: bool = False, stream: TextIO | None = None, verbose: int = 0):
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None):
         self.stream = stream or sys.stderr
-        self.verbose = verbose
         self.enabled = (
             not quiet
             and not os.environ.get("CI")
