@@ -63,6 +63,16 @@ def test_klayout_reads_gds(flow_run):
     assert box.width() == pytest.approx((die[2] - die[0]) / 1000)
 
 
+def test_gds_carries_versions(flow_run):
+    import gdstk
+
+    import flow
+
+    lib = gdstk.read_gds(str(flow_run.rundir / flow_run.design.outputs["gds"]))
+    kit = pdks.load(flow_run.design.pdk_name)
+    assert lib.name == f"pilotflow-{flow.__version__} {kit.name}-{kit.version}"
+
+
 def test_klayout_rule_check(flow_run):
     """Every width/spacing/enclosure rule re-checked by KLayout: zero markers."""
     kit = pdks.load(flow_run.design.pdk_name)
