@@ -11,9 +11,13 @@ of PDK devices.  What it understands:
   comment.  Keywords and model names are case-insensitive; instance and net
   names are kept as written.
 - **Hierarchy**: ``.subckt NAME ports... [param=default ...]`` / ``.ends
-  [NAME]``.  Definitions do not nest.  Flattening joins instance names with
-  ``/`` (``X1/XQ2``) and prefixes internal nets (``X1/n3``); ports take the
-  parent's nets; ``0`` and ``.global`` nets are never prefixed.
+  [NAME]`` (a PSpice ``params:`` marker is allowed).  Definitions do not
+  nest; a subcircuit name shadows a PDK model of the same name.  Flattening
+  joins instance names with ``/`` (``X1/XQ2``) and prefixes internal nets
+  (``X1/n3``); ports take the parent's nets; ``0`` and ``.global`` nets are
+  never prefixed (``gnd`` is an ordinary net).  Net names are case-sensitive
+  (kept as written); a net inside a subcircuit that differs from one of its
+  ports only in case is an error, since SPICE would have joined them.
 - **Instances**: ``Xname nets... CELL [p=v ...]`` where CELL is a subcircuit of
   the deck or a device model of the PDK (terminal order from the PDK).
   ``R``, ``C`` and ``D`` lines need a PDK model: ``R3 a b r2deg r=1k``,
@@ -25,24 +29,30 @@ of PDK devices.  What it understands:
 - **Parameters**: ``.param name=expr ...`` at top level or in a subcircuit,
   expressions with ``+ - * / **``, parentheses, ``sqrt abs min max``, and
   references to parameters; ``{expr}`` or ``'expr'`` quote an expression.
-  Subcircuit defaults are overridden by the X line.  Expressions are parsed
-  by a small recursive-descent parser, never ``eval``.
+  Subcircuit defaults are overridden by the X line, and defaults may use
+  other parameters (``wf=10u w={2*wf}``: an X line's ``wf=20u`` gives
+  ``w=40u``); a subcircuit sees the top-level ``.param`` values, not its
+  parent's.  Expressions are parsed by a small recursive-descent parser,
+  never ``eval``.
 - **Includes**: ``.include file`` / ``.inc "file"``, relative to the including
-  file and never outside the design folder; cycles are errors.
+  file and never outside the design folder (symlinks followed); cycles are
+  errors.
 - **Ignored**: simulation control with no circuit meaning (``.option(s)``,
   ``.tran``, ``.ac``, ``.dc``, ``.op``, ``.temp``, ``.save``, ``.print``,
-  ``.plot``, ``.probe``, ``.meas``, ``.ic``, ``.nodeset``, and
-  ``.control`` ... ``.endc`` blocks).  ``.end`` ends the deck.
+  ``.plot``, ``.probe``, ``.meas``, ``.ic``, ``.nodeset``, ``.width``,
+  ``.title``, and ``.control`` ... ``.endc`` blocks).  ``.end`` ends the
+  file it is in (the deck, or an included file).
 - **Errors** (one line, ``file:line: what``): anything else, e.g. ``.model``
-  or ``.lib`` cards, ``V``/``I`` sources (a testbench's business, not a
-  layout's), unknown element letters or models, wrong terminal counts.
+  or ``.lib`` cards (device models come from the PDK), ``V``/``I`` sources
+  (a testbench's business, not a layout's), unknown element letters or
+  models, wrong terminal counts, duplicate instance names in one scope.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +67,8 @@ _IGNORED = {
     ".option", ".options", ".opt", ".tran", ".ac", ".dc", ".op", ".temp", ".save", ".print",
     ".plot", ".probe", ".meas", ".measure", ".ic", ".nodeset", ".width", ".title",
 }
+#: Maps a net name as written in a scope (and its statement) to the flat net.
+_NetFn = Callable[[str, Source], str]
 _FUNCS = {"sqrt": (1, math.sqrt), "abs": (1, abs), "min": (2, min), "max": (2, max)}
 
 
@@ -86,7 +98,7 @@ _TOKEN = re.compile(
 class _Expr:
     """Recursive-descent evaluator over + - * / ** ^, unary minus, calls."""
 
-    def __init__(self, text: str, scope: Mapping[str, float], err):
+    def __init__(self, text: str, scope: Mapping[str, float], err: Callable[[str], InputError]):
         self.toks: list[tuple[str, str]] = []
         pos = 0
         text = text.strip()
@@ -117,10 +129,15 @@ class _Expr:
     def value(self) -> float:
         if not self.toks:
             raise self.err("empty expression")
-        v = self.sum()
+        try:
+            v = self.sum()
+        except (OverflowError, ZeroDivisionError):
+            raise self.err(f"expression '{self.text}' overflows or divides by zero") from None
         if self.peek() is not None:
             raise self.err(f"unexpected '{self.peek()[1]}' in expression '{self.text}'")
-        return v
+        if isinstance(v, complex) or not math.isfinite(v):
+            raise self.err(f"expression '{self.text}' has no finite real value")
+        return float(v)
 
     def sum(self) -> float:
         v = self.product()
@@ -155,7 +172,10 @@ class _Expr:
         t = self.peek()
         if t and t[0] == "op" and t[1] in ("**", "^"):
             self.take()
-            return base ** self.unary()
+            v = base ** self.unary()
+            if isinstance(v, complex):
+                raise self.err(f"negative number to a fractional power in '{self.text}'")
+            return v
         return base
 
     def atom(self) -> float:
@@ -199,17 +219,21 @@ class _Expr:
 # ---------------------------------------------------------------- deck model
 @dataclass
 class _Stmt:
+    """One statement (continuations joined): its tokens and first line."""
+
     tokens: list[str]
     src: Source
 
 
 @dataclass
 class _Subckt:
+    """A ``.subckt`` definition: ports, unevaluated defaults, body statements."""
+
     name: str
     ports: list[str]
     defaults: list[tuple[str, str]]
+    src: Source
     body: list[_Stmt] = field(default_factory=list)
-    src: Source | None = None
 
 
 _TOKENIZE = re.compile(r"\{[^}]*\}|'[^']*'|\"[^\"]*\"|=|[^\s=]+")
@@ -227,11 +251,16 @@ def _strip_comment(line: str) -> str:
 
 
 class _Reader:
+    """One read: the statements of a deck and its includes, then flattening."""
+
     def __init__(self, root: Path, kit: PDK, display_root: Path | None):
         self.root = root.resolve()
         self.kit = kit
         self.display_root = display_root
         self.models = {m.lower(): m for m in kit.devices}
+        self.subckts: dict[str, _Subckt] = {}
+        self.globals: set[str] = {"0"}
+        self.global_scope: dict[str, float] = {}
 
     def show(self, path: Path) -> str:
         return display_path(path, self.display_root)
@@ -254,7 +283,8 @@ class _Reader:
             raise InputError(f"{where}cannot read {self.show(path)}: {e}") from None
         shown = self.show(path)
         out: list[_Stmt] = []
-        in_control = False
+        last: _Stmt | None = None  # the statement a '+' line continues
+        control: Source | None = None  # where an open .control block began
         for n, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if not line or line.startswith("*"):
@@ -264,56 +294,63 @@ class _Reader:
                 continue
             src = Source(shown, n)
             if line.startswith("+"):
-                if not out:
-                    raise self.err(src, "continuation line '+' with no statement before it")
-                if not in_control:
-                    out[-1].tokens.extend(_TOKENIZE.findall(line[1:]))
+                if control is not None:
+                    continue
+                if last is None:
+                    raise self.err(src, "continuation line '+' with no statement of this file before it")
+                last.tokens.extend(_TOKENIZE.findall(line[1:]))
                 continue
             low = line.split()[0].lower()
-            if in_control:
+            if control is not None:
                 if low == ".endc":
-                    in_control = False
+                    control = None
                 continue
+            last = None
             if low == ".control":
-                in_control = True
+                control = src
                 continue
             if low == ".end":
                 break
             if low in (".include", ".inc"):
-                arg = line.split(None, 1)[1].strip() if len(line.split()) > 1 else ""
-                arg = arg.strip("\"'")
+                parts = line.split(None, 1)
+                arg = parts[1].strip().strip("\"'") if len(parts) > 1 else ""
                 if not arg:
                     raise self.err(src, ".include needs a file name")
-                target = (path.parent / arg)
+                target = path.parent / arg
                 if not inside(target, self.root):
                     raise self.err(src, f"include '{arg}' escapes the design folder")
                 out.extend(self.statements(target, (*stack, path), src))
                 continue
-            out.append(_Stmt(_TOKENIZE.findall(line), src))
-        if in_control:
-            pass  # an unterminated .control block simply runs to the end of the file
+            last = _Stmt(_TOKENIZE.findall(line), src)
+            out.append(last)
+        if control is not None:
+            raise self.err(control, ".control block is never closed with .endc")
         return out
 
     # -- structure -----------------------------------------------------------
-    def structure(self, stmts: list[_Stmt]):
+    def structure(self, stmts: list[_Stmt]) -> tuple[dict[str, _Subckt], list[_Stmt], set[str]]:
+        """Split statements into subcircuits (by lower-case name), top-level
+        statements and global nets; reject what a layout netlist cannot hold."""
         subckts: dict[str, _Subckt] = {}
         top: list[_Stmt] = []
         current: _Subckt | None = None
         globals_: set[str] = {"0"}
+        models = ", ".join(self.kit.devices)
         for st in stmts:
             head = st.tokens[0].lower()
             if head == ".subckt":
                 if current is not None:
                     raise self.err(st.src, f"nested .subckt inside '{current.name}' (opened at {current.src}); close it with .ends first")
-                if len(st.tokens) < 2:
+                if len(st.tokens) < 2 or st.tokens[1] == "=":
                     raise self.err(st.src, ".subckt needs a name")
                 name = st.tokens[1]
-                ports, defaults = self.split_params(st.tokens[2:], st.src)
                 if name.lower() in subckts:
                     raise self.err(st.src, f"subcircuit '{name}' is defined twice (first at {subckts[name.lower()].src})")
-                if name.lower().startswith("params:"):
-                    raise self.err(st.src, "'params:' on .subckt lines is not supported; write param=value")
-                current = _Subckt(name, ports, defaults, src=st.src)
+                ports, defaults = self.split_params(st.tokens[2:], st.src)
+                dup = sorted({p for p in ports if ports.count(p) > 1})
+                if dup:
+                    raise self.err(st.src, f"subcircuit '{name}' lists port {', '.join(dup)} twice")
+                current = _Subckt(name, ports, defaults, st.src)
                 subckts[name.lower()] = current
             elif head == ".ends":
                 if current is None:
@@ -325,6 +362,10 @@ class _Reader:
                 globals_.update(st.tokens[1:])
             elif head in _IGNORED:
                 continue
+            elif head == ".model":
+                raise self.err(st.src, f".model cards are not read: device models come from the PDK {self.kit.name} (models are {models})")
+            elif head in (".lib", ".endl"):
+                raise self.err(st.src, f"{head} pulls in simulation libraries; device models come from the PDK (use .include for subcircuit files)")
             elif head.startswith(".") and head != ".param":
                 raise self.err(st.src, f"unsupported statement '{st.tokens[0]}' (pilotflow reads circuit netlists; see the SPICE subset in docs/formats.md)")
             elif current is not None:
@@ -336,16 +377,26 @@ class _Reader:
         return subckts, top, globals_
 
     def split_params(self, tokens: list[str], src: Source) -> tuple[list[str], list[tuple[str, str]]]:
-        """Positional tokens and ``name=value`` pairs (values unevaluated)."""
+        """Positional tokens and ``name=value`` pairs (names lower-cased,
+        values unevaluated); a PSpice-style ``params:`` marker is skipped."""
         pos: list[str] = []
         params: list[tuple[str, str]] = []
+        toks = []
+        for t in tokens:
+            if t.lower().startswith("params:"):
+                t = t[len("params:"):]
+                if not t:
+                    continue
+            toks.append(t)
         i = 0
-        while i < len(tokens):
-            t = tokens[i]
-            if i + 1 < len(tokens) and tokens[i + 1] == "=":
-                if i + 2 >= len(tokens):
+        while i < len(toks):
+            t = toks[i]
+            if i + 1 < len(toks) and toks[i + 1] == "=":
+                if t == "=":
+                    raise self.err(src, "'=' without a parameter name")
+                if i + 2 >= len(toks) or toks[i + 2] == "=":
                     raise self.err(src, f"parameter '{t}' has no value")
-                params.append((t.lower(), tokens[i + 2]))
+                params.append((t.lower(), toks[i + 2]))
                 i += 3
                 continue
             if t == "=":
@@ -357,8 +408,9 @@ class _Reader:
         return pos, params
 
     def evaluate(self, text: str, scope: Mapping[str, float], src: Source) -> float:
+        """A value or expression (optionally in ``{}``, ``''`` or ``""``), SI units."""
         t = text.strip()
-        if (t.startswith("{") and t.endswith("}")) or (t.startswith("'") and t.endswith("'")) or (t.startswith('"') and t.endswith('"')):
+        if len(t) >= 2 and (t[0], t[-1]) in (("{", "}"), ("'", "'"), ('"', '"')):
             t = t[1:-1]
         num = parse_number(t)
         if num is not None:
@@ -366,31 +418,59 @@ class _Reader:
         return _Expr(t, scope, lambda m: self.err(src, m)).value()
 
     def scope_params(self, stmts: list[_Stmt], scope: dict[str, float]) -> None:
+        """Evaluate the ``.param`` statements of ``stmts`` into ``scope``, in order."""
         for st in stmts:
             if st.tokens[0].lower() == ".param":
                 pos, pairs = self.split_params(st.tokens[1:], st.src)
                 if pos or not pairs:
-                    raise self.err(st.src, ".param takes name=value pairs")
+                    raise self.err(st.src, ".param takes name=value pairs (quote expressions with spaces: {a + b})")
                 for name, text in pairs:
                     scope[name] = self.evaluate(text, scope, st.src)
 
+    def subckt_scope(self, sub: _Subckt, given: Mapping[str, float]) -> dict[str, float]:
+        """Parameters seen inside ``sub``: globals, then the X line's values,
+        then the ``.subckt`` defaults not given (which may use the others)."""
+        inner = dict(self.global_scope)
+        inner.update(given)
+        for pname, text in sub.defaults:
+            if pname not in given:
+                inner[pname] = self.evaluate(text, inner, sub.src)
+        return inner
+
     # -- flattening ----------------------------------------------------------
-    def flatten(self, subckts, body: list[_Stmt], scope: dict[str, float], prefix: str, netmap: dict[str, str], globals_, out: list[Instance], stack: tuple[str, ...]):
+    def flatten(
+        self,
+        body: list[_Stmt],
+        scope: dict[str, float],
+        prefix: str,
+        netmap: Mapping[str, str],
+        out: list[Instance],
+        stack: tuple[str, ...],
+    ) -> None:
+        """Append the devices of ``body`` (and of the subcircuits it
+        instantiates) to ``out``: names get ``prefix``, port nets ``netmap``."""
         self.scope_params(body, scope)
         seen: dict[str, Source] = {}
+        folded = {p.lower(): p for p in netmap}
 
-        def net(n: str) -> str:
+        def net(n: str, src: Source) -> str:
             if n in netmap:
                 return netmap[n]
-            if n in globals_:
+            if n in self.globals:
                 return n
+            if n.lower() in folded:
+                raise self.err(
+                    src,
+                    f"net '{n}' differs from port '{folded[n.lower()]}' only in case; "
+                    "pilotflow keeps names as written, so spell them the same",
+                )
             return f"{prefix}{n}"
 
         for st in body:
             name = st.tokens[0]
-            letter = name[0].upper()
             if name.lower() == ".param":
                 continue
+            letter = name[0].upper()
             if name.lower() in seen:
                 raise self.err(st.src, f"instance '{name}' is defined twice in this scope (first at {seen[name.lower()]})")
             seen[name.lower()] = st.src
@@ -399,68 +479,127 @@ class _Reader:
                 if not pos:
                     raise self.err(st.src, f"instance '{name}' names no subcircuit or model")
                 cell, nets = pos[-1], pos[:-1]
-                sub = subckts.get(cell.lower())
-                if sub is not None:
-                    if cell.lower() in stack:
-                        raise self.err(st.src, f"subcircuit '{sub.name}' instantiates itself (recursion: {' -> '.join((*stack, cell))})")
-                    if len(nets) != len(sub.ports):
-                        raise self.err(st.src, f"'{name}' connects {len(nets)} nets but subcircuit '{sub.name}' has {len(sub.ports)} ports ({' '.join(sub.ports)})")
-                    inner: dict[str, float] = dict(self.global_scope)
-                    for pname, text in sub.defaults:
-                        inner[pname] = self.evaluate(text, inner, sub.src)
-                    known = {p for p, _ in sub.defaults}
-                    for pname, text in pairs:
-                        if pname not in known:
-                            raise self.err(st.src, f"subcircuit '{sub.name}' has no parameter '{pname}'; parameters are {', '.join(sorted(known)) or '(none)'}")
-                        inner[pname] = self.evaluate(text, scope, st.src)
-                    child_map = {p: net(n) for p, n in zip(sub.ports, nets)}
-                    self.flatten(subckts, sub.body, inner, f"{prefix}{name}/", child_map, globals_, out, (*stack, cell.lower()))
+                sub = self.subckts.get(cell.lower())
+                if sub is None:
+                    self.device(out, prefix, name, self.model(cell, st.src), nets, pairs, scope, st.src, net)
                     continue
-                model = self.model(cell, st.src)
-                self.device(out, prefix + name, model, nets, pairs, scope, st.src, net)
-            elif letter in "RCD":
-                model = None
-                value = None
-                pairs_left = []
+                if cell.lower() in stack:
+                    chain = " -> ".join((*stack, cell.lower()))
+                    raise self.err(st.src, f"subcircuit '{sub.name}' instantiates itself (recursion: {chain})")
+                if len(nets) != len(sub.ports):
+                    raise self.err(
+                        st.src,
+                        f"'{name}' connects {_count(len(nets), 'net')} but subcircuit '{sub.name}' "
+                        f"has {_count(len(sub.ports), 'port')} ({' '.join(sub.ports) or 'none'})",
+                    )
+                known = {p for p, _ in sub.defaults}
+                given: dict[str, float] = {}
                 for pname, text in pairs:
-                    if pname == "model":
-                        model = self.model(text, st.src)
-                    else:
-                        pairs_left.append((pname, text))
-                if len(pos) < 2:
-                    raise self.err(st.src, f"'{name}' needs two nets")
-                nets, rest = pos[:2], pos[2:]
-                for tok in rest:
-                    if tok.lower() in self.models and model is None:
-                        model = self.models[tok.lower()]
-                    elif value is None and letter in "RC":
-                        value = self.evaluate(tok, scope, st.src)
-                    else:
-                        raise self.err(st.src, f"unexpected '{tok}' on '{name}'")
-                if model is None:
-                    kind = {"R": "resistor", "C": "capacitor", "D": "diode"}[letter]
-                    hint = {"R": f"{name} {nets[0]} {nets[1]} r2deg r=1k", "C": f"{name} {nets[0]} {nets[1]} <model> c=1p", "D": f"{name} {nets[0]} {nets[1]} <model>"}[letter]
-                    raise self.err(st.src, f"{kind} {name} has no PDK model; write '{hint}' (models are {', '.join(self.kit.devices)})")
-                if value is not None:
-                    pairs_left.append(({"R": "r", "C": "c"}[letter], repr(value)))
-                self.device(out, prefix + name, model, nets, pairs_left, scope, st.src, net)
+                    if pname not in known:
+                        raise self.err(
+                            st.src,
+                            f"subcircuit '{sub.name}' has no parameter '{pname}'; parameters are {', '.join(sorted(known)) or '(none)'}",
+                        )
+                    given[pname] = self.evaluate(text, scope, st.src)
+                child = {p: net(n, st.src) for p, n in zip(sub.ports, nets)}
+                self.flatten(sub.body, self.subckt_scope(sub, given), f"{prefix}{name}/", child, out, (*stack, cell.lower()))
+            elif letter in "RCD":
+                self.two_terminal(out, prefix, name, letter, pos, pairs, scope, st.src, net)
             elif letter in "VI":
                 raise self.err(st.src, f"'{name}': sources are not part of a layout netlist (they belong in a testbench)")
             else:
                 raise self.err(st.src, f"unsupported element '{name}' (pilotflow reads X, R, C and D lines mapped to PDK models)")
 
+    def two_terminal(
+        self,
+        out: list[Instance],
+        prefix: str,
+        name: str,
+        letter: str,
+        pos: list[str],
+        pairs: list[tuple[str, str]],
+        scope: Mapping[str, float],
+        src: Source,
+        net: _NetFn,
+    ) -> None:
+        """An ``R``/``C``/``D`` line: two nets, a PDK model, an optional bare value."""
+        model: str | None = None
+        value: float | None = None
+        rest_pairs: list[tuple[str, str]] = []
+        for pname, text in pairs:
+            if pname == "model":
+                model = self.model(text, src)
+            else:
+                rest_pairs.append((pname, text))
+        if len(pos) < 2:
+            raise self.err(src, f"'{name}' needs two nets")
+        nets = pos[:2]
+        for tok in pos[2:]:
+            if model is None and tok.lower() in self.models:
+                model = self.models[tok.lower()]
+            elif value is None and letter in "RC":
+                value = self.evaluate(tok, scope, src)
+            else:
+                raise self.err(src, f"unexpected '{tok}' on '{name}'")
+        if model is None:
+            kind = {"R": "resistor", "C": "capacitor", "D": "diode"}[letter]
+            hint = {"R": "r2deg r=1k", "C": "<model> c=1p", "D": "<model>"}[letter]
+            raise self.err(
+                src,
+                f"{kind} {name} has no PDK model; write '{name} {nets[0]} {nets[1]} {hint}' (models are {', '.join(self.kit.devices)})",
+            )
+        params = {p: self.evaluate(text, scope, src) for p, text in rest_pairs}
+        if value is not None:
+            params[{"R": "r", "C": "c"}[letter]] = value
+        self.add(out, prefix, name, model, nets, params, src, net)
+
     def model(self, name: str, src: Source) -> str:
+        """The kit's spelling of device model ``name`` (case-insensitive)."""
         m = self.models.get(name.lower())
         if m is None:
             raise self.err(src, f"unknown device model '{name}'; models are {', '.join(self.kit.devices)}")
         return m
 
-    def device(self, out, name, model, nets, pairs, scope, src, net) -> None:
-        dev = self.kit.devices[model]
-        if len(nets) != len(dev.terminals):
-            raise self.err(src, f"'{name.split('/')[-1]}' connects {len(nets)} nets but model '{model}' has {len(dev.terminals)} terminals ({' '.join(dev.terminals)})")
+    def device(
+        self,
+        out: list[Instance],
+        prefix: str,
+        name: str,
+        model: str,
+        nets: list[str],
+        pairs: list[tuple[str, str]],
+        scope: Mapping[str, float],
+        src: Source,
+        net: _NetFn,
+    ) -> None:
+        """A device line (``X`` with a PDK model): evaluate params, then :meth:`add`."""
         params = {p: self.evaluate(text, scope, src) for p, text in pairs}
-        out.append(Instance(name, model, {t: net(n) for t, n in zip(dev.terminals, nets)}, params, src))
+        self.add(out, prefix, name, model, nets, params, src, net)
+
+    def add(
+        self,
+        out: list[Instance],
+        prefix: str,
+        name: str,
+        model: str,
+        nets: list[str],
+        params: dict[str, float],
+        src: Source,
+        net: _NetFn,
+    ) -> None:
+        """Check the terminal count and append the flat instance."""
+        terms = self.kit.devices[model].terminals
+        if len(nets) != len(terms):
+            raise self.err(
+                src,
+                f"'{name}' connects {_count(len(nets), 'net')} but model '{model}' has "
+                f"{_count(len(terms), 'terminal')} ({' '.join(terms)})",
+            )
+        out.append(Instance(prefix + name, model, {t: net(n, src) for t, n in zip(terms, nets)}, params, src))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def read_spice(
@@ -482,51 +621,72 @@ def read_spice(
     kit
         The PDK whose device models the netlist instantiates.
     top
-        Subcircuit to flatten (its ports become the netlist's ports); default:
-        the deck's top-level instances.
+        Subcircuit to flatten (case-insensitive; its ports become the
+        netlist's ports, in order).  Default: the deck's top-level element
+        lines, with no ports, named after the file.  Top-level element lines
+        are ignored when ``top`` is given (a testbench around the circuit).
     display_root
         Error messages show file paths relative to this (default: cwd).
+
+    Returns
+    -------
+    Netlist
+        Flat; hierarchical names joined with ``/``; parameter values in SI
+        units (metres, ohms, farads).
+
+    Raises
+    ------
+    InputError
+        One line, ``file:line: what``, for anything the reader cannot map.
     """
+    path = Path(path)
     r = _Reader(Path(root), kit, display_root)
-    stmts = r.statements(Path(path))
-    subckts, top_stmts, globals_ = r.structure(stmts)
+    r.subckts, top_stmts, r.globals = r.structure(r.statements(path))
     r.global_scope = {}
-    r.scope_params([s for s in top_stmts if s.tokens[0].lower() == ".param"], r.global_scope)
+    r.scope_params(top_stmts, r.global_scope)
+    shown = r.show(path)
     out: list[Instance] = []
-    shown = r.show(Path(path).resolve())
-    elements = [s for s in top_stmts if s.tokens[0].lower() != ".param"]
     if top is not None:
-        sub = subckts.get(top.lower())
+        sub = r.subckts.get(top.lower())
         if sub is None:
-            raise InputError(f"{shown}: no subcircuit '{top}'; subcircuits are {', '.join(s.name for s in subckts.values()) or '(none)'}")
-        scope = dict(r.global_scope)
-        for pname, text in sub.defaults:
-            scope[pname] = r.evaluate(text, scope, sub.src)
-        r.flatten(subckts, sub.body, scope, "", {p: p for p in sub.ports}, globals_, out, (top.lower(),))
-        return Netlist(sub.name, tuple(out), tuple(sub.ports))
-    if not elements:
-        if subckts:
-            raise InputError(f"{shown}: the deck only defines subcircuits ({', '.join(s.name for s in subckts.values())}); name the top one in design.toml [design] top")
-        raise InputError(f"{shown}: the netlist has no devices")
-    r.flatten(subckts, top_stmts, dict(r.global_scope), "", {}, globals_, out, ())
-    return Netlist(Path(path).stem, tuple(out), ())
-
-
-def _fmt(v: float) -> str:
-    return repr(float(v))
+            names = ", ".join(s.name for s in r.subckts.values()) or "(none)"
+            raise InputError(f"{shown}: no subcircuit '{top}'; subcircuits are {names}")
+        r.flatten(sub.body, r.subckt_scope(sub, {}), "", {p: p for p in sub.ports}, out, (sub.name.lower(),))
+        name, ports = sub.name, tuple(sub.ports)
+    else:
+        if not any(s.tokens[0].lower() != ".param" for s in top_stmts):
+            if r.subckts:
+                names = ", ".join(s.name for s in r.subckts.values())
+                raise InputError(f"{shown}: the deck only defines subcircuits ({names}); name the top one in design.toml [design] top")
+            raise InputError(f"{shown}: the netlist has no devices")
+        r.flatten(top_stmts, dict(r.global_scope), "", {}, out, ())
+        name, ports = path.stem, ()
+    try:
+        return Netlist(name, tuple(out), ports)
+    except ValueError as e:  # e.g. a top-level 'X1/XQ' colliding with a flattened name
+        raise InputError(f"{shown}: {e} after flattening") from None
 
 
 def write_spice(netlist: Netlist, kit: PDK) -> str:
-    """A flat SPICE deck of ``netlist``: one subcircuit with the ports, one
-    line per device (parameters in SI units); :func:`read_spice` reads it back."""
-    lines = [f"* {netlist.top}: flat netlist written by pilotflow for PDK {kit.name} {kit.version}"]
-    lines.append(f".subckt {netlist.top} {' '.join(netlist.ports)}".rstrip())
+    """A flat SPICE deck of ``netlist`` that :func:`read_spice` reads back.
+
+    One ``.subckt`` named ``netlist.top`` with the ports (read it back with
+    ``top=netlist.top``), one line per device, nets in the kit's terminal
+    order, parameters as suffix-free SI floats.  Names starting with ``X`` are
+    kept; so are ``R``/``C``/``D`` names of two-terminal devices (written as
+    ``R1 a b r2deg r=...``); any other name gets an ``X`` in front.
+    """
+    lines = [
+        f"* {netlist.top}: flat netlist written by pilotflow for PDK {kit.name} {kit.version}",
+        f".subckt {netlist.top} {' '.join(netlist.ports)}".rstrip(),
+    ]
     for inst in netlist.instances:
         dev = kit.device(inst.model)
-        name = inst.name if inst.name[0].upper() in "XRCD" else f"X{inst.name}"
+        first = inst.name[0].upper()
+        keep = first == "X" or (first in "RCD" and len(dev.terminals) == 2)
+        name = inst.name if keep else f"X{inst.name}"
         nets = " ".join(inst.pins[t] for t in dev.terminals)
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in inst.params.items())
+        params = " ".join(f"{k}={float(v)!r}" for k, v in inst.params.items())
         lines.append(f"{name} {nets} {inst.model} {params}".rstrip())
-    lines.append(f".ends {netlist.top}")
-    lines.append(".end")
+    lines += [f".ends {netlist.top}", ".end"]
     return "\n".join(lines) + "\n"
