@@ -146,7 +146,7 @@ def resolve_params(kit: PDK, model: str, given: Mapping[str, float], where: str 
                 raise InputError(f"{where}device '{model}' parameter {name}={v:g} must be an integer")
             out[name] = int(round(v))
         else:
-            out[name] = round(v, 6)
+            out[name] = float(f"{v:.9g}")  # 9 significant digits: stable cache keys, farads survive
     return out
 
 

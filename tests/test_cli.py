@@ -37,7 +37,9 @@ def test_pdk_list_and_show(runner):
     assert r.exit_code == 0
     assert "MET1.W.1" in r.output and "hemte" in r.output and "MET1 / VIA1 / MET2" in r.output
     r = runner.invoke(cli, ["pdk", "show", "nope"])
-    assert r.exit_code == 2 and r.output.strip().splitlines() == ["Error: unknown PDK 'nope'; available PDKs are gan650"]
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1
+    assert lines[0].startswith("Error: unknown PDK 'nope'; available PDKs are ") and "gan650" in lines[0]
 
 
 def _copy_design(tmp_path, name="gan_ringosc"):

@@ -1,0 +1,436 @@
+"""ganrf025 device generators, checked against KLayout as the geometry oracle.
+
+Every generated cell must be DRC-clean under every rule of the kit (also next
+to a copy of itself at the largest spacing rule of the layers it draws), put
+its bbox at the origin, expose MET1 pins that hold a routing-grid square, draw
+no VIA1/MET2 unless it is a pad, keep its terminals apart through the kit's
+connectivity, and have the electrical size its parameters ask for.
+"""
+
+from __future__ import annotations
+
+import math
+
+import klayout.db as kdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pdk
+from flow.errors import InputError
+from flow.route import make_grid
+from pdk.base import DeviceCell, generate
+from pdk.ganrf025 import devices as dev
+from kit_oracle import kit_drc, kit_regions, kit_two_copies
+
+KIT = pdk.load("ganrf025")
+DBU = KIT.dbu_um
+GRID = make_grid(KIT, (0, 0, KIT.dbu(1000), KIT.dbu(1000)))
+#: A pin must contain a routing-grid square wherever the grid falls.
+PIN_NEED = GRID.pitch + 2 * max(GRID.half)
+HYP = settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+def halo_of(regs: dict[str, kdb.Region]) -> int:
+    """Largest spacing rule (dbu) among the layers the cell draws."""
+    drawn = {k for k, r in regs.items() if not r.is_empty()}
+    vals = [
+        KIT.dbu(r.value)
+        for r in KIT.rules
+        if r.kind == "spacing" and r.layer in drawn and (r.other is None or r.other in drawn)
+    ]
+    return max(vals)
+
+
+def clusters(regs: dict[str, kdb.Region], dc: DeviceCell) -> dict[str, set[int]]:
+    """Terminal -> KLayout connectivity clusters its pins sit on (kit.connect)."""
+    ly = kdb.Layout()
+    ly.dbu = DBU
+    top = ly.create_cell("T")
+    idx = {}
+    for name, lay in KIT.layers.items():
+        idx[name] = ly.layer(*lay.gds)
+        top.shapes(idx[name]).insert(regs[name])
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, top, []))
+    layers = {n: l2n.make_layer(i, n) for n, i in idx.items()}
+    for group in KIT.connect:
+        for n in group:
+            l2n.connect(layers[n])
+        for a, b in zip(group, group[1:]):
+            l2n.connect(layers[a], layers[b])
+    l2n.extract_netlist()
+    out: dict[str, set[int]] = {}
+    for p in dc.pins:
+        pt = kdb.DPoint((p.rect[0] + p.rect[2]) / 2 * DBU, (p.rect[1] + p.rect[3]) / 2 * DBU)
+        net = l2n.probe_net(layers[p.layer], pt)
+        assert net is not None, f"no metal at pin {p}"
+        out.setdefault(p.terminal, set()).add(net.cluster_id)
+    return out
+
+
+def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
+    """Checks every device must pass; returns the merged regions."""
+    regs = kit_regions(KIT, dc)
+    assert kit_drc(KIT, regs) == []
+    halo = halo_of(regs)
+    for horizontal in (True, False):
+        for mirror in (False, True):
+            assert kit_drc(KIT, kit_two_copies(regs, dc, horizontal, mirror, halo)) == [], (horizontal, mirror)
+    assert dc.bbox[:2] == (0, 0)
+    (x0, y0), (x1, y1) = dc.cell.bounding_box()
+    assert (round(x0 / DBU), round(y0 / DBU), round(x1 / DBU), round(y1 / DBU)) == dc.bbox
+    d = KIT.device(model)
+    assert {p.terminal for p in dc.pins} == set(d.terminals)
+    for p in dc.pins:
+        assert p.rect[2] - p.rect[0] >= PIN_NEED and p.rect[3] - p.rect[1] >= PIN_NEED, p
+        assert (kdb.Region(kdb.Box(*p.rect)) - regs[p.layer]).is_empty()
+    if d.kind != "pad":
+        assert all(p.layer == GRID.metals[0] for p in dc.pins)
+        for layer in KIT.routing[1:]:
+            assert regs[layer].is_empty(), layer
+    tagged = {(c.layer, c.rect) for c in dc.conductors}
+    assert {c.terminal for c in dc.conductors} <= set(d.terminals)
+    for layer in KIT.routing_metals:
+        gds = KIT.layers[layer].gds
+        for poly in dc.cell.get_polygons(layer=gds[0], datatype=gds[1]):
+            (a, b), (c, e) = poly.bounding_box()
+            rect = (round(a / DBU), round(b / DBU), round(c / DBU), round(e / DBU))
+            assert (layer, rect) in tagged, f"untagged {layer} {rect}"
+    # through the kit's connectivity: each terminal one piece, terminals apart
+    cl = clusters(regs, dc)
+    assert all(len(ids) == 1 for ids in cl.values()), cl
+    ids = [next(iter(v)) for v in cl.values()]
+    assert len(set(ids)) == len(ids), f"terminals shorted: {cl}"
+    return regs
+
+
+def polys(region: kdb.Region) -> list[kdb.Box]:
+    return sorted((p.bbox() for p in region.each()), key=lambda b: (b.left, b.bottom))
+
+
+def full(model: str, params: dict) -> dict:
+    return {n: p.default for n, p in KIT.device(model).params.items()} | params
+
+
+# ---------------------------------------------------------------------------
+# HEMT
+# ---------------------------------------------------------------------------
+
+
+def check_hemt(params: dict) -> None:
+    dc = generate(KIT, "hemt", params)
+    regs = check_common("hemt", dc)
+    p = full("hemt", params)
+    w, nf, l = p["w"], int(p["nf"]), p["l"]
+    chan = polys(regs["GATE"] & regs["MESA"])
+    assert len(chan) == nf
+    assert abs(sum(b.height() for b in chan) - KIT.dbu(w)) <= nf  # gate width = w
+    assert all(b.width() == KIT.dbu(l) for b in chan)
+    # the gate head crosses the mesa: nf + 1 separate channels-free pieces
+    assert (regs["MESA"] - regs["GHEAD"]).count() == nf + 1
+    assert (regs["GATE"] - regs["GHEAD"]).is_empty() and regs["GHEAD"].count() == 1
+    (gpin,) = dc.pins_of("g")
+    assert ((regs["CONT"] & regs["GHEAD"]) - kdb.Region(kdb.Box(*gpin.rect))).is_empty()
+    # field plate: one per finger toward the drain, or none
+    if p["lfp"] > 0:
+        assert regs["GFP"].count() == nf
+        assert (regs["GFP"] & regs["GATE"]).count() == nf
+    else:
+        assert regs["GFP"].is_empty()
+    # ohmic fingers alternate s, d through CONT + MET1
+    nets = []
+    for ob in polys(regs["OHMIC"]):
+        o = kdb.Region(ob) & regs["CONT"]
+        hit = {q.terminal for q in dc.pins if not (regs["MET1"].interacting(o) & kdb.Region(kdb.Box(*q.rect))).is_empty()}
+        assert len(hit) == 1
+        nets.append(hit.pop())
+    assert nets == ["s" if i % 2 == 0 else "d" for i in range(nf + 1)]
+    # backside vias: only with bsv=1, all under the source metal, off the mesa
+    if p["bsv"]:
+        assert regs["BSV"].count() >= 1
+        (spin,) = dc.pins_of("s")
+        s_metal = regs["MET1"].interacting(kdb.Region(kdb.Box(*spin.rect)))
+        assert (regs["BSV"] - s_metal).is_empty()
+    else:
+        assert regs["BSV"].is_empty() and regs["BSVPAD"].is_empty()
+    assert regs["MET1"].count() == 3
+
+
+HEMT_CORNERS = [
+    {"w": w, "nf": nf, "l": l, "lgd": lgd, "lfp": lfp, "bsv": bsv}
+    for w, nf in ((20, 1), (20, 4), (4000, 16), (4000, 1))
+    for l, lgd, lfp in ((0.25, 2.5, 0.0), (0.5, 5.0, 1.0), (0.25, 2.5, 1.0))
+    for bsv in (0, 1)
+]
+
+
+@pytest.mark.parametrize("params", HEMT_CORNERS, ids=str)
+def test_hemt_corners(params):
+    check_hemt(params)
+
+
+@HYP
+@given(
+    w=st.floats(20, 4000),
+    nf=st.integers(1, 16),
+    l=st.floats(0.25, 0.5),
+    lgd=st.floats(2.5, 5),
+    lfp=st.floats(0, 1),
+    bsv=st.integers(0, 1),
+)
+def test_hemt_random(w, nf, l, lgd, lfp, bsv):
+    nf = max(1, min(nf, int(w // 5)))
+    check_hemt({"w": round(w, 3), "nf": nf, "l": round(l, 3), "lgd": round(lgd, 3), "lfp": round(lfp, 3), "bsv": bsv})
+
+
+def test_hemt_finger_too_narrow():
+    with pytest.raises(InputError, match=r"finger width .* use nf <= 4"):
+        generate(KIT, "hemt", {"w": 20, "nf": 16})
+
+
+# ---------------------------------------------------------------------------
+# TFR
+# ---------------------------------------------------------------------------
+
+
+def check_tfr(params: dict) -> None:
+    dc = generate(KIT, "tfr", params)
+    regs = check_common("tfr", dc)
+    p = full("tfr", params)
+    rsh = KIT.layers["TFR"].sheet_ohm
+    body = regs["TFR"] - regs["MET1"]
+    (b,) = polys(body)
+    assert b.height() == KIT.dbu(p["w"])
+    assert b.width() * rsh / b.height() == pytest.approx(p["r"], rel=1e-3, abs=0.05)
+    # both MET1 contacts sit on the TFR
+    assert regs["MET1"].count() == 2 and regs["MET1"].interacting(regs["TFR"]).count() == 2
+
+
+@pytest.mark.parametrize("params", [{"r": 10.0, "w": 20.0}, {"r": 25.0, "w": 4.0}, {"r": 500.0, "w": 4.0},
+                                    {"r": 10000.0, "w": 2.0}, {"r": 1000.0, "w": 20.0}], ids=str)
+def test_tfr_corners(params):
+    check_tfr(params)
+
+
+@HYP
+@given(r=st.floats(10, 10000), w=st.floats(2, 20))
+def test_tfr_random(r, w):
+    r, w = round(r, 3), round(w, 3)
+    length = r / KIT.layers["TFR"].sheet_ohm * w
+    if 2.0 <= length <= dev.TFR_MAX_UM:
+        check_tfr({"r": r, "w": w})
+    elif length < 1.99 or length > dev.TFR_MAX_UM + 0.01:
+        with pytest.raises(InputError, match=r"use .* <= w <="):
+            generate(KIT, "tfr", {"r": r, "w": w})
+
+
+def test_tfr_too_long():
+    with pytest.raises(InputError, match=r"tfr: r=10000 ohm with w=20 um needs a 4000 um body"):
+        generate(KIT, "tfr", {"r": 10000, "w": 20})
+
+
+# ---------------------------------------------------------------------------
+# MIM
+# ---------------------------------------------------------------------------
+
+
+def check_mim(c: float) -> None:
+    dc = generate(KIT, "mim", {"c": c})
+    regs = check_common("mim", dc)
+    cpa = KIT.device("mim").fixed["cpa"]
+    (npin,) = dc.pins_of("n")
+    bottom = regs["MET1"].interacting(kdb.Region(kdb.Box(*npin.rect)))
+    area_um2 = (regs["MIMTOP"] & bottom).area() * DBU * DBU
+    assert area_um2 * cpa / 1000.0 == pytest.approx(c, rel=1e-3)
+    # the dielectric is under every bit of top plate over the bottom plate
+    assert ((regs["MIMTOP"] & bottom) - regs["MIM"]).is_empty()
+    # the top plate reaches pin p through posts + bridge, never via MET1
+    assert (regs["POST"] & bottom).is_empty()
+    assert regs["POST"].count() == 2 and regs["BRIDGE"].count() == 1
+
+
+@pytest.mark.parametrize("c", [0.05, 0.1, 1.0, 7.3, 20.0])
+def test_mim_corners(c):
+    check_mim(c)
+
+
+@HYP
+@given(c=st.floats(0.05, 20))
+def test_mim_random(c):
+    check_mim(round(c, 4))
+
+
+# ---------------------------------------------------------------------------
+# spiral inductor
+# ---------------------------------------------------------------------------
+
+
+def check_spiral(params: dict) -> None:
+    dc = generate(KIT, "spiral", params)
+    regs = check_common("spiral", dc)
+    p = full("spiral", params)
+    n, w, s, din = int(p["n"]), p["w"], p["s"], p["din"]
+    assert regs["IND"].count() == 1  # one continuous trace
+    assert regs["INDV"].count() == 2
+    # both ends land on MET1, on different terminals' metal
+    assert (regs["INDV"] - regs["MET1"]).is_empty()
+    # outer size: din + 2 n w + 2 (n - 1) s, plus the outer lead to pin p
+    dout = KIT.dbu(din + 2 * n * w + 2 * (n - 1) * s)
+    assert abs(regs["IND"].bbox().height() - dout) <= 2  # odd dbu halve down
+    # the outer lead lands on pin p's pad, the inner end on pin n's metal
+    for term in ("p", "n"):
+        (pin,) = dc.pins_of(term)
+        metal = regs["MET1"].interacting(kdb.Region(kdb.Box(*pin.rect)))
+        assert (metal & regs["INDV"]).count() == 1
+    # the trace's squares: turns give n * 4 sides
+    length_um = regs["IND"].area() * DBU * DBU / w
+    assert length_um > 4 * n * din
+
+
+SPIRAL_CORNERS = [
+    {"n": 1, "w": 8.0, "s": 5.0, "din": 40.0},
+    {"n": 8, "w": 30.0, "s": 20.0, "din": 400.0},
+    {"n": 8, "w": 8.0, "s": 5.0, "din": 40.0},
+    {"n": 1, "w": 30.0, "s": 20.0, "din": 55.0},
+    {"n": 3, "w": 13.333, "s": 7.777, "din": 99.99},
+]
+
+
+@pytest.mark.parametrize("params", SPIRAL_CORNERS, ids=str)
+def test_spiral_corners(params):
+    check_spiral(params)
+
+
+@HYP
+@given(n=st.integers(1, 8), w=st.floats(8, 30), s=st.floats(5, 20), din=st.floats(40, 400))
+def test_spiral_random(n, w, s, din):
+    n, w, s, din = n, round(w, 3), round(s, 3), round(din, 3)
+    if din < w + s + 5:
+        with pytest.raises(InputError, match="enlarge din"):
+            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din})
+    else:
+        check_spiral({"n": n, "w": w, "s": s, "din": din})
+
+
+def test_spiral_inductance_estimate():
+    l1 = dev.spiral_inductance_nh(1, 10, 5, 80)
+    l3 = dev.spiral_inductance_nh(3, 10, 5, 80)
+    assert 0 < l1 < l3
+    # a 3-turn, 10/5 um, 80 um opening spiral is a few nH (modified Wheeler)
+    assert 1.0 < l3 < 5.0
+
+
+# ---------------------------------------------------------------------------
+# backside via, pads
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_bsv_ground(n):
+    dc = generate(KIT, "bsvgnd", {"n": n})
+    regs = check_common("bsvgnd", dc)
+    assert regs["BSV"].count() == n and regs["BSVPAD"].count() == n
+    v = KIT.dbu(KIT.min_width("BSV"))
+    assert all(b.width() == v and b.height() == v for b in polys(regs["BSV"]))
+    (g,) = dc.pins
+    assert (regs["BSVPAD"] - kdb.Region(kdb.Box(*g.rect))).is_empty()
+
+
+@pytest.mark.parametrize("size", [60.0, 80.0, 123.457, 150.0])
+def test_pad(size):
+    dc = generate(KIT, "pad", {"size": size})
+    regs = check_common("pad", dc)
+    s = KIT.dbu(size)
+    assert dc.bbox == (0, 0, s, s)
+    assert {p.layer for p in dc.pins} == {"MET1", "MET2"}
+    assert regs["PASS"].count() == 1 and not regs["VIA1"].is_empty()
+
+
+@pytest.mark.parametrize(("size", "pitch"), [(50.0, 100.0), (60.0, 100.0), (80.0, 100.0), (80.0, 200.0), (55.5, 150.0)])
+def test_gsg(size, pitch):
+    dc = generate(KIT, "gsg", {"size": size, "pitch": pitch})
+    regs = check_common("gsg", dc)
+    assert regs["PASS"].count() == 3
+    opens = polys(regs["PASS"])
+    centres = [(b.left + b.right) / 2 for b in opens]
+    assert centres[1] - centres[0] == pytest.approx(KIT.dbu(pitch), abs=1)
+    # the signal pad is the middle one, the ground pads sit on backside vias
+    (sx,) = {(p.rect[0] + p.rect[2]) / 2 for p in dc.pins_of("s")}
+    assert sx == pytest.approx(centres[1], abs=1)
+    gnd = [kdb.Region(kdb.Box(*p.rect)) for p in dc.pins_of("g") if p.layer == "MET1"]
+    assert len(gnd) == 2 and all(not (regs["BSV"] & g).is_empty() for g in gnd)
+    assert (regs["BSV"] & kdb.Region(kdb.Box(*dc.pins_of("s")[0].rect))).is_empty()
+    # one MET1 island for both grounds, one for the signal
+    assert regs["MET1"].count() == 2
+
+
+# ---------------------------------------------------------------------------
+# generate(): caching and parameter errors
+# ---------------------------------------------------------------------------
+
+
+def test_cache_returns_same_object():
+    assert generate(KIT, "hemt", {"w": 200, "nf": 4}) is generate(KIT, "hemt", {"nf": 4.0, "w": 200.0})
+    assert generate(KIT, "mim", {"c": 1}) is generate(KIT, "mim")
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "match"),
+    [
+        ("hemt", {"w": 10}, "outside"),
+        ("hemt", {"nf": 17}, "outside"),
+        ("hemt", {"nf": 2.5}, "integer"),
+        ("hemt", {"l": 0.2}, "outside"),
+        ("hemt", {"lgd": 2.0}, "outside"),
+        ("hemt", {"lfp": 1.5}, "outside"),
+        ("hemt", {"bsv": 2}, "outside"),
+        ("hemt", {"vth": -3}, "no parameter"),
+        ("tfr", {"r": 5}, "outside"),
+        ("tfr", {"w": 1}, "outside"),
+        ("mim", {"c": 1e-12}, "outside"),
+        ("mim", {"c": 25}, "outside"),
+        ("spiral", {"n": 0}, "outside"),
+        ("spiral", {"w": 5}, "outside"),
+        ("spiral", {"din": float("nan")}, "outside"),
+        ("bsvgnd", {"n": 5}, "outside"),
+        ("pad", {"size": 40}, "outside"),
+        ("gsg", {"pitch": 90}, "outside"),
+    ],
+)
+def test_range_errors(model, params, match):
+    with pytest.raises(InputError, match=match):
+        generate(KIT, model, params, where="pa.sp:3: ")
+
+
+def test_models_and_generators_exist():
+    for model, d in KIT.devices.items():
+        assert callable(getattr(dev, d.generator)), model
+    assert KIT.pad_model == "pad" and KIT.routing == ("MET1", "VIA1", "MET2")
+
+
+def test_pin_size_matches_router():
+    assert KIT.dbu(dev.PIN_MIN_UM) >= PIN_NEED
+
+
+def test_oracle_catches_violations():
+    """The checks above are not vacuous: broken variants fail."""
+    dc = generate(KIT, "hemt", {"bsv": 1})
+    regs = kit_regions(KIT, dc)
+    halo = halo_of(regs)
+    assert halo == KIT.dbu(KIT.min_spacing("BSV"))
+    g = generate(KIT, "bsvgnd")
+    gregs = kit_regions(KIT, g)
+    inset = polys(gregs["BSV"])[0].left  # BSV to the cell edge
+    close = {k: (r + r.moved(g.width + halo - 2 * inset - 1000, 0)).merged() for k, r in gregs.items()}
+    assert [v[:7] for v in kit_drc(KIT, close)] == ["BSV.S.1"]
+    wide_fp = dict(regs, GFP=regs["GFP"].sized(1000, 0))
+    assert any(v.startswith("GFP.S.OHMIC") for v in kit_drc(KIT, wide_fp))
+    # a MIM whose post touched the bottom plate would short the capacitor
+    m = generate(KIT, "mim")
+    mregs = kit_regions(KIT, m)
+    (n,) = m.pins_of("n")
+    bottom = mregs["MET1"].interacting(kdb.Region(kdb.Box(*n.rect)))
+    shorted = dict(mregs, MET1=(mregs["MET1"] + bottom.sized(6000)).merged())
+    with pytest.raises(AssertionError):
+        ids = clusters(shorted, m)
+        assert len({next(iter(v)) for v in ids.values()}) == 2
