@@ -27,13 +27,79 @@ from flow.errors import PDKError
 #: Layer purposes a PDK may declare.
 PURPOSES = ("device", "implant", "routing", "cut", "pad", "marker", "boundary")
 
-#: Rule kinds and whether each needs a second layer (``other``).
-#: ``width``: every part of ``layer`` at least ``value`` wide.
-#: ``spacing``: shapes of ``layer`` (or ``layer`` to ``other``) at least ``value`` apart.
-#: ``enclosure``: ``layer`` covers ``other`` with at least ``value`` margin.
-RULE_KINDS: Mapping[str, str] = MappingProxyType(
-    {"width": "never", "spacing": "optional", "enclosure": "required"}
+@dataclass(frozen=True)
+class KindSpec:
+    """What a rule kind takes in ``pdk.toml``.
+
+    ``other``: whether a second layer is ``"never"``, ``"optional"`` or
+    ``"required"``.  ``value``: what ``value`` means and how it is checked:
+    ``"length"`` (um, positive, on grid), ``"length0"`` (um, >= 0, on grid),
+    ``"area"`` (um^2, positive), ``"fraction"`` (0..1), ``"angle"`` (degrees,
+    45 or 90) or ``"none"`` (no value).  ``table``: the kind needs ``table``,
+    rows ``[a, b]`` with ``a`` strictly increasing.  ``extra``: further keys.
+    """
+
+    other: str
+    value: str
+    doc: str
+    table: str = ""
+    extra: frozenset[str] = frozenset()
+
+
+_METRIC = frozenset({"metric"})
+
+#: Every rule kind a PDK may use.  The DRC engine implements them in
+#: :mod:`flow.drc.kinds`; a kind it lacks is reported as not checked.
+RULE_KINDS: Mapping[str, KindSpec] = MappingProxyType(
+    {
+        "width": KindSpec("never", "length", "every part of `layer` at least `value` wide", extra=_METRIC),
+        "spacing": KindSpec(
+            "optional", "length",
+            "shapes of `layer` (or `layer` to `other`) at least `value` apart", extra=_METRIC,
+        ),
+        "notch": KindSpec("never", "length", "a polygon of `layer` at least `value` from itself across outside", extra=_METRIC),
+        "enclosure": KindSpec("required", "length0", "`layer` covers `other` with at least `value` margin", extra=_METRIC),
+        "extension": KindSpec(
+            "required", "length0",
+            "where `layer` crosses an edge of `other`, it extends at least `value` beyond it", extra=_METRIC,
+        ),
+        "overlap": KindSpec("required", "length", "where `layer` and `other` overlap, the overlap is at least `value` wide", extra=_METRIC),
+        "must_overlap": KindSpec("required", "none", "every polygon of `layer` overlaps `other`"),
+        "not_overlap": KindSpec("required", "none", "`layer` and `other` never overlap"),
+        "area": KindSpec("never", "area", "every polygon of `layer` has at least `value` um^2"),
+        "hole": KindSpec("never", "area", "every hole enclosed by `layer` has at least `value` um^2"),
+        "max_width": KindSpec("never", "length", "no part of `layer` wider than `value` (slot wide metal)"),
+        "wide_spacing": KindSpec(
+            "never", "none",
+            "shapes of `layer` wider than `table[i][0]` um keep `table[i][1]` um to other shapes of `layer`",
+            table="[[width_um, spacing_um], ...]",
+        ),
+        "density": KindSpec(
+            "never", "fraction",
+            "`layer` covers at least `value` (and at most `max`) of every `window` x `window` um window, stepped by `step`",
+            extra=frozenset({"max", "window", "step"}),
+        ),
+        "grid": KindSpec("never", "length", "every vertex of `layer` on the `value` um grid"),
+        "angle": KindSpec("never", "angle", "every edge of `layer` at a multiple of `value` degrees"),
+        "net_spacing": KindSpec(
+            "optional", "length",
+            "shapes of `layer` (or `layer` to `other`) on different nets at least `value` apart", extra=_METRIC,
+        ),
+        "voltage_spacing": KindSpec(
+            "optional", "none",
+            "shapes on nets whose voltages differ by more than `table[i][0]` V keep `table[i][1]` um apart",
+            table="[[volts, spacing_um], ...]",
+        ),
+        "current_density": KindSpec(
+            "never", "none",
+            "wires of `layer` carry each net's current within the layer's derated current-density limit "
+            "(cut layers: current per cut)",
+        ),
+    }
 )
+
+#: Distance metrics of edge checks (KLayout's ``euclidian`` and ``projection``).
+METRICS = ("euclidean", "projection")
 
 PARAM_UNITS = ("um", "ohm", "F", "", "A", "V")
 
@@ -51,7 +117,15 @@ class Layer:
     color: str | None = None
     thickness_um: float | None = None
     sheet_ohm: float | None = None
+    #: Current-density limit of a wire (mA per um of width) at ``jmax_ref_c``.
     jmax_ma_per_um: float | None = None
+    #: Current limit of one cut (cut layers), mA, at ``jmax_ref_c``.
+    imax_ma_per_cut: float | None = None
+    #: Temperature (deg C) at which the limits above hold.
+    jmax_ref_c: float | None = None
+    #: Electromigration activation energy (eV) for Black's-law derating
+    #: of the limits to other temperatures.
+    em_ea_ev: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +138,27 @@ class Rule:
     value: float
     other: str | None = None
     doc: str = ""
+    #: ``wide_spacing`` / ``voltage_spacing``: rows ``(a, b)``, ``a`` increasing.
+    table: tuple[tuple[float, float], ...] = ()
+    #: ``density``: upper bound (fraction); ``value`` is the lower bound.
+    max: float | None = None
+    #: ``density``: window size and step (um).
+    window: float | None = None
+    step: float | None = None
+    #: Edge checks: ``"euclidean"`` (KLayout's default) or ``"projection"``.
+    metric: str = "euclidean"
+
+    def spacing_for(self, a: float) -> float:
+        """``table`` lookup: ``b`` of the last row with ``row.a < a`` (0 if none).
+
+        For ``voltage_spacing`` ``a`` is the voltage difference, for
+        ``wide_spacing`` the width of the wider shape.
+        """
+        out = 0.0
+        for lo, b in self.table:
+            if a > lo:
+                out = b
+        return out
 
 
 @dataclass(frozen=True)
@@ -231,8 +326,9 @@ def _on_grid(value: float, dbu_um: float) -> bool:
     return abs(steps - round(steps)) < 1e-6
 
 
-_LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", "thickness_um", "sheet_ohm", "jmax_ma_per_um"}
-_RULE_KEYS = {"id", "kind", "layer", "other", "value", "doc"}
+_LIMIT_KEYS = ("thickness_um", "sheet_ohm", "jmax_ma_per_um", "imax_ma_per_cut", "jmax_ref_c", "em_ea_ev")
+_LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", *_LIMIT_KEYS}
+_RULE_KEYS = {"id", "kind", "layer", "other", "value", "doc", "table", "max", "window", "step", "metric"}
 
 
 def _load_layers(p: _Problems, table: Any) -> dict[str, Layer]:
@@ -260,9 +356,9 @@ def _load_layers(p: _Problems, table: Any) -> dict[str, Layer]:
                 p.add(f"{key}.{k}", f"GDS {list(pair)} is already used by {seen_gds[pair]}")
             seen_gds[pair] = f"{name}.{k}"
         extra: dict[str, float | None] = {}
-        for k in ("thickness_um", "sheet_ohm", "jmax_ma_per_um"):
+        for k in _LIMIT_KEYS:
             if k in spec:
-                extra[k] = _number(p, f"{key}.{k}", spec[k], positive=True)
+                extra[k] = _number(p, f"{key}.{k}", spec[k], positive=k != "jmax_ref_c")
         if gds is None:
             continue
         layers[name] = Layer(
@@ -285,6 +381,60 @@ def _layer_ref(p: _Problems, key: str, name: Any, layer_names: list[str]) -> boo
     return True
 
 
+def _rule_value(p: _Problems, key: str, spec: Mapping[str, Any], ks: KindSpec, dbu_um: float) -> float | None:
+    """The checked ``value`` of a rule of kind spec ``ks`` (0.0 for ``"none"``)."""
+    if ks.value == "none":
+        if "value" in spec:
+            p.add(f"{key}.value", "this rule kind takes no value")
+            return None
+        return 0.0
+    if "value" not in spec:
+        p.add(f"{key}.value", "missing required key")
+        return None
+    v = _number(p, f"{key}.value", spec["value"], positive=ks.value in ("length", "area", "angle"), nonneg=True)
+    if v is None:
+        return None
+    if ks.value in ("length", "length0") and not _on_grid(v, dbu_um):
+        p.add(f"{key}.value", f"{v} is not on the {dbu_um} um grid")
+        return None
+    if ks.value == "fraction" and v > 1:
+        p.add(f"{key}.value", f"must be a fraction 0..1, got {v}")
+        return None
+    if ks.value == "angle" and v not in (45, 90):
+        p.add(f"{key}.value", f"must be 45 or 90 (degrees), got {v}")
+        return None
+    return v
+
+
+def _rule_table(p: _Problems, key: str, spec: Mapping[str, Any], ks: KindSpec, dbu_um: float) -> tuple | None:
+    if not ks.table:
+        if "table" in spec:
+            p.add(f"{key}.table", "this rule kind takes no table")
+            return None
+        return ()
+    t = spec.get("table")
+    if t is None:
+        p.add(f"{key}.table", f"missing required key; expected {ks.table}")
+        return None
+    if not isinstance(t, list) or not t or not all(isinstance(r, list) and len(r) == 2 for r in t):
+        p.add(f"{key}.table", f"must be a non-empty list of rows {ks.table}")
+        return None
+    rows = []
+    for j, (a, b) in enumerate(t):
+        na = _number(p, f"{key}.table[{j}][0]", a, nonneg=True)
+        nb = _number(p, f"{key}.table[{j}][1]", b, positive=True)
+        if na is None or nb is None:
+            return None
+        if not _on_grid(nb, dbu_um):
+            p.add(f"{key}.table[{j}][1]", f"{nb} is not on the {dbu_um} um grid")
+            return None
+        if rows and na <= rows[-1][0]:
+            p.add(f"{key}.table[{j}][0]", f"must be greater than the row before ({rows[-1][0]})")
+            return None
+        rows.append((na, nb))
+    return tuple(rows)
+
+
 def _load_rules(p: _Problems, items: Any, layer_names: list[str], dbu_um: float) -> list[Rule]:
     rules: list[Rule] = []
     if items is None:
@@ -298,7 +448,7 @@ def _load_rules(p: _Problems, items: Any, layer_names: list[str], dbu_um: float)
         if not isinstance(spec, dict):
             p.add(key, "must be a table")
             continue
-        _check_keys(p, key, spec, _RULE_KEYS, {"id", "kind", "layer", "value"})
+        _check_keys(p, key, spec, _RULE_KEYS, {"id", "kind", "layer"})
         rid = spec.get("id")
         if rid is not None:
             if not isinstance(rid, str) or not rid:
@@ -313,26 +463,51 @@ def _load_rules(p: _Problems, items: Any, layer_names: list[str], dbu_um: float)
             ok = False
         if "layer" in spec:
             ok = _layer_ref(p, f"{key}.layer", spec["layer"], layer_names) and ok
+        if kind not in RULE_KINDS:
+            continue
+        ks = RULE_KINDS[kind]
+        for k in ("max", "window", "step", "metric"):
+            if k in spec and k not in ks.extra:
+                p.add(f"{key}.{k}", f"a {kind} rule takes no '{k}'")
+                ok = False
         other = spec.get("other")
-        need = RULE_KINDS.get(kind, "optional")
         if other is not None:
-            if need == "never":
+            if ks.other == "never":
                 p.add(f"{key}.other", f"a {kind} rule takes no second layer")
                 ok = False
             else:
                 ok = _layer_ref(p, f"{key}.other", other, layer_names) and ok
-        elif need == "required" and kind in RULE_KINDS:
+        elif ks.other == "required":
             p.add(f"{key}.other", f"a {kind} rule needs a second layer 'other'")
             ok = False
-        value = None
-        if "value" in spec:
-            value = _number(p, f"{key}.value", spec["value"], positive=kind != "enclosure", nonneg=True)
-            if value is not None and not _on_grid(value, dbu_um):
-                p.add(f"{key}.value", f"{value} is not on the {dbu_um} um grid")
-                value = None
-        if ok and value is not None and rid and "layer" in spec and "kind" in spec:
+        value = _rule_value(p, key, spec, ks, dbu_um)
+        table = _rule_table(p, key, spec, ks, dbu_um)
+        metric = spec.get("metric", "euclidean")
+        if metric not in METRICS:
+            p.add(f"{key}.metric", f"'{metric}' is not a metric; metrics are {', '.join(METRICS)}")
+            ok = False
+        extra: dict[str, float | None] = {}
+        if kind == "density":
+            extra["max"] = _number(p, f"{key}.max", spec["max"], nonneg=True) if "max" in spec else None
+            for k in ("window", "step"):
+                if k not in spec:
+                    p.add(f"{key}.{k}", "missing required key")
+                    ok = False
+                else:
+                    extra[k] = _number(p, f"{key}.{k}", spec[k], positive=True)
+                    ok = ok and extra[k] is not None
+            mx = extra.get("max")
+            if mx is not None and (mx > 1 or (value is not None and mx < value)):
+                p.add(f"{key}.max", f"must be a fraction between value ({value}) and 1, got {mx}")
+                ok = False
+            if "max" in spec and mx is None:
+                ok = False
+        if ok and value is not None and table is not None and rid:
             rules.append(
-                Rule(id=rid, kind=kind, layer=spec["layer"], value=value, other=other, doc=str(spec.get("doc", "")))
+                Rule(
+                    id=rid, kind=kind, layer=spec["layer"], value=value, other=other,
+                    doc=str(spec.get("doc", "")), table=table, metric=metric, **extra,
+                )
             )
     return rules
 

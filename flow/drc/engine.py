@@ -1,26 +1,12 @@
-"""The DRC engine: width, spacing (one or two layers) and enclosure rules.
+"""The DRC engine: runs a PDK's rules on a flattened layout.
 
 Every layer is merged (union) first; checks then run on the merged outlines
 with KLayout's default semantics (see :mod:`flow.drc.edges`): Euclidean
 metric, a violation when the distance is ``< value`` (equal is fine), edges
 meeting at >= 90 degrees never checked against each other, shielding on.
-
-=============  ===============================================================
-kind           what is flagged (marker)
-=============  ===============================================================
-``width``      two edges of one polygon facing each other through the inside
-               closer than ``value`` (edge pair), like ``Region.width_check``
-``spacing``    edges facing each other through the outside closer than
-               ``value``: between polygons and within one (notches), like
-               ``Region.space_check``; with ``other``: ``layer`` to ``other``
-               like ``Region.separation_check`` (overlapping shapes are not a
-               spacing violation)
-``enclosure``  an edge of ``other`` inside ``layer`` closer than ``value`` to
-               ``layer``'s boundary (edge pair), like
-               ``Region.enclosing_check``; **and**, stricter than KLayout's
-               check (which ignores shapes wholly or partly outside), every
-               part of ``other`` not covered by ``layer`` (polygon marker)
-=============  ===============================================================
+The kinds themselves live in :mod:`flow.drc.kinds` (one registry entry per
+kind, see :mod:`flow.drc.core`); a rule whose kind has no implementation is
+listed under ``not_checked``, never silently passed.
 
 Example
 -------
@@ -41,42 +27,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-import gdstk
-import numpy as np
-
-from flow.drc import edges as E
+import flow.drc.kinds  # noqa: F401  (registers the kinds)
+from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, PolygonMarker, Violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
-#: ((x0, y0, x1, y1), (x0, y0, x1, y1)) in dbu.
-EdgePair = tuple[tuple[int, int, int, int], tuple[int, int, int, int]]
-#: ((x, y), ...) in dbu, no closing vertex.
-PolygonMarker = tuple[tuple[int, int], ...]
-
-SUPPORTED_KINDS = ("width", "spacing", "enclosure")
+__all__ = ["CheckContext", "DrcResult", "EdgePair", "PolygonMarker", "Violation", "check_rule", "run_drc", "supported_kinds"]
 
 
-@dataclass(frozen=True)
-class Violation:
-    """One marker of one rule.
-
-    ``value_um`` is the rule value; ``measured_um`` the distance between the
-    two marker edges (``None`` for a polygon marker, e.g. ``other`` not
-    covered by ``layer`` in an enclosure rule).  ``marker`` is in dbu.
-    """
-
-    rule_id: str
-    kind: str
-    layer: str
-    other: str | None
-    value_um: float
-    measured_um: float | None
-    marker: Union[EdgePair, PolygonMarker]
-
-    @property
-    def is_edge_pair(self) -> bool:
-        return len(self.marker) == 2 and len(self.marker[0]) == 4
-
+def supported_kinds() -> tuple[str, ...]:
+    """Rule kinds the engine implements."""
+    return tuple(IMPLS)
 
 @dataclass(frozen=True)
 class DrcResult:
@@ -165,87 +126,12 @@ class DrcResult:
         }
 
 
-class _Layers:
-    """Lazily merged layers of one layout."""
-
-    def __init__(self, shapes: LayoutShapes):
-        self.shapes = shapes
-        self._merged: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def polygons(self, name: str) -> list[np.ndarray]:
-        return list(self.shapes.polygons.get(name, ()))
-
-    def merged(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        if name not in self._merged:
-            self._merged[name] = E.merge_edges(self.polygons(name))
-        return self._merged[name]
-
-
-def _edge_pair_violations(rule: Rule, kit: PDK, markers: np.ndarray, dist: np.ndarray) -> list[Violation]:
-    return [
-        Violation(
-            rule_id=rule.id,
-            kind=rule.kind,
-            layer=rule.layer,
-            other=rule.other,
-            value_um=rule.value,
-            measured_um=kit.um(float(dd)),
-            marker=(tuple(m[0]), tuple(m[1])),  # type: ignore[arg-type]
-        )
-        for m, dd in zip(markers.tolist(), dist.tolist())
-    ]
-
-
-def _uncovered(inner: list[np.ndarray], outer: list[np.ndarray]) -> list[PolygonMarker]:
-    """Parts of ``inner`` not covered by ``outer`` (dbu polygons)."""
-    if not inner:
-        return []
-    a = [gdstk.Polygon(p.astype(np.float64)) for p in inner]
-    b = [gdstk.Polygon(p.astype(np.float64)) for p in outer]
-    out: list[PolygonMarker] = []
-    for poly in gdstk.boolean(a, b, "not", precision=1.0):
-        pts = np.rint(poly.points).astype(np.int64)
-        pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
-        if len(pts) >= 3 and abs(poly.area()) > 0.5:
-            out.append(tuple((int(x), int(y)) for x, y in pts.tolist()))
-    return out
-
-
-def check_rule(rule: Rule, kit: PDK, layers: _Layers) -> list[Violation]:
-    """Run one supported rule on (lazily merged) layers."""
-    d = kit.dbu(rule.value)
-    if rule.kind == "width":
-        e, pid = layers.merged(rule.layer)
-        if d <= 0 or len(e) == 0:
-            return []
-        _, _, m, dist = E.facing_pairs(e, None, d, same_id=pid)
-        return _edge_pair_violations(rule, kit, m, dist)
-    if rule.kind == "spacing":
-        e, _ = layers.merged(rule.layer)
-        if d <= 0 or len(e) == 0:
-            return []
-        if rule.other is None or rule.other == rule.layer:
-            _, _, m, dist = E.facing_pairs(E.reverse(e), None, d)
-        else:
-            f, _ = layers.merged(rule.other)
-            if len(f) == 0:
-                return []
-            _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d)
-        return _edge_pair_violations(rule, kit, m, dist)
-    if rule.kind == "enclosure":
-        assert rule.other is not None
-        out: list[Violation] = []
-        outer, _ = layers.merged(rule.layer)
-        inner, _ = layers.merged(rule.other)
-        if d > 0 and len(outer) and len(inner):
-            _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d)
-            out += _edge_pair_violations(rule, kit, m, dist)
-        for poly in _uncovered(layers.polygons(rule.other), layers.polygons(rule.layer)):
-            out.append(
-                Violation(rule.id, rule.kind, rule.layer, rule.other, rule.value, None, poly)
-            )
-        return out
-    raise ValueError(f"unsupported rule kind {rule.kind!r}")
+def check_rule(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext | None = None) -> list[Violation]:
+    """Run one rule (of an implemented kind) on (lazily merged) layers."""
+    impl = IMPLS.get(rule.kind)
+    if impl is None:
+        raise ValueError(f"unsupported rule kind {rule.kind!r}")
+    return impl.check(rule, kit, layers, ctx or CheckContext())
 
 
 def _sort_key(v: Violation) -> tuple:
@@ -254,7 +140,9 @@ def _sort_key(v: Violation) -> tuple:
     return (1, len(v.marker), v.marker)
 
 
-def run_drc(shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule] | None = None) -> DrcResult:
+def run_drc(
+    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule] | None = None, ctx: CheckContext | None = None
+) -> DrcResult:
     """Check ``shapes`` against ``rules`` (default: every rule of ``kit``).
 
     Parameters
@@ -265,6 +153,8 @@ def run_drc(shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule] | None = None)
         The PDK (layer names, ``dbu_um``); rule values are in microns.
     rules
         Rules to run; default ``kit.rules``.
+    ctx
+        Net voltages, currents and temperature for net-aware kinds.
 
     Returns
     -------
@@ -279,27 +169,25 @@ def run_drc(shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule] | None = None)
     number of candidate pairs within ``value`` of each other.
     """
     rules = tuple(kit.rules if rules is None else rules)
-    layers = _Layers(shapes)
+    ctx = ctx or CheckContext()
+    layers = Layers(shapes)
     violations: list[Violation] = []
     checked: list[str] = []
     not_checked: list[str] = []
     notes: list[str] = []
     for rule in rules:
-        if rule.kind not in SUPPORTED_KINDS:
+        if rule.kind not in IMPLS:
             not_checked.append(f"{rule.id}: rule kind '{rule.kind}' is not supported")
             continue
         missing = [n for n in (rule.layer, rule.other) if n is not None and n not in kit.layers]
         if missing:
             not_checked.append(f"{rule.id}: layer {', '.join(missing)} is not in PDK {kit.name}")
             continue
-        if rule.kind == "enclosure" and rule.other is None:
-            not_checked.append(f"{rule.id}: an enclosure rule needs a second layer 'other'")
-            continue
         checked.append(rule.id)
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
-        violations += sorted(check_rule(rule, kit, layers), key=_sort_key)
+        violations += sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
     return DrcResult(
         violations=tuple(violations),
         rules_checked=tuple(checked),

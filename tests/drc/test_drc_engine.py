@@ -264,7 +264,7 @@ def test_random_layouts_match_klayout(seed):
 def test_uncovered_matches_klayout_not():
     rng = np.random.default_rng(42)
     kit_rule = Rule("EN", "enclosure", "M2", 0.02, other="V1")
-    from flow.drc.engine import _uncovered
+    from flow.drc.kinds.basic import uncovered as _uncovered
 
     for _ in range(20):
         outer = _random_layer(rng, 5)

@@ -1,0 +1,7 @@
+"""Rule-kind implementations; importing this package registers them all.
+
+One module per family of kinds; each registers :class:`flow.drc.core.KindImpl`
+objects.  Add a module here when you add kinds (see docs/pdk-authoring.md).
+"""
+
+from flow.drc.kinds import basic  # noqa: F401  (width, spacing, enclosure)
