@@ -191,8 +191,12 @@ def selftest_library(kit: PDK, cases: Iterable[SelfTestCase]) -> gdstk.Library:
     return lib
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _count(n: int) -> str:
-    return f"{n} marker" + ("" if n == 1 else "s")
+    return _plural(n, "marker")
 
 
 def _check_rule(kit: PDK, rule: Rule) -> tuple[Finding, int]:
@@ -439,7 +443,7 @@ def _devices(kit: PDK, standalone: bool) -> list[Finding]:
             out.append(Finding("devices", model, False, f"at defaults ({params}): " + "; ".join(problems)))
         else:
             layers = sorted({known[k][0] for k in used})
-            out.append(Finding("devices", model, True, f"at defaults ({params}): {len(dev.terminals)} terminal{"s" if len(dev.terminals) != 1 else ""} pinned, layers {', '.join(layers)}, DRC clean"))
+            out.append(Finding("devices", model, True, f"at defaults ({params}): {_plural(len(dev.terminals), 'terminal')} pinned, layers {', '.join(layers)}, DRC clean"))
     return out
 
 
