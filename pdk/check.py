@@ -48,6 +48,7 @@ import networkx as nx
 import numpy as np
 
 from flow.drc.core import IMPLS, CheckContext, SelfTest
+from flow.drc.engine import run_drc  # also registers every rule kind
 from flow.errors import PDKError
 from flow.geometry.gdsio import LayoutShapes, shapes_from_library
 from pdk.schema import PDK, RULE_KINDS, Rule, _on_grid, load_pdk_file, load_rules_file
@@ -201,8 +202,6 @@ def _count(n: int) -> str:
 
 def _check_rule(kit: PDK, rule: Rule) -> tuple[Finding, int]:
     """Run the self-tests of ``rule``: (finding, number of layouts run)."""
-    from flow.drc.engine import run_drc
-
     head = f"{rule.kind:9s}"
     impl = IMPLS.get(rule.kind)
     if impl is None:
@@ -393,7 +392,6 @@ def _generator_module(kit: PDK) -> ModuleType:
 
 
 def _devices(kit: PDK, standalone: bool) -> list[Finding]:
-    from flow.drc.engine import run_drc
     from pdk.base import cell_name, resolve_params
 
     if not kit.devices:
