@@ -45,24 +45,25 @@ needs_klayout = pytest.mark.skipif(
     reason="KLayout batch binary 'klayout' not on PATH (Debian: apt-get install klayout; .ci/run installs it)",
 )
 
-# Runs deck scripts on top cells, each in a fresh DRC engine, exactly as
-# `klayout -b -r deck.lydrc -rd input=GDS -rd topcell=CELL -rd report=R`
+# Runs deck scripts, each in a fresh DRC engine, exactly as
+# `klayout -b -r deck.lydrc -rd input=GDS [-rd topcell=CELL] -rd report=R`
 # would (KLayout's DSL interpreter does _start, evaluates the text, _finish),
-# but in one KLayout process: starting the binary costs about a second, and
-# there are over a hundred self-tests per kit.  _finish forces a Ruby garbage
-# collection (~30 ms) each time; the driver runs one every 50 cells instead.
+# but all in one KLayout process: starting the binary costs about a second,
+# and there are over a hundred self-tests per kit.  _finish forces a Ruby
+# garbage collection (~30 ms) each time; the driver runs one every 50 decks.
+# Plan lines: input GDS, top cell (may be empty), deck script, report file.
 DRIVER = r"""
 class << GC
   alias_method :pf_start, :start
   def start(*args); end
 end
 File.read($pf_plan).split("\n").each_with_index do |line, i|
-  cell, deck = line.split("\t")
-  $input = $pf_input
-  $topcell = cell
-  $report = File.join($pf_out, cell + ".lyrdb")
+  gds, cell, deck, report = line.split("\t", -1)
+  $input = gds
+  $topcell = cell.empty? ? nil : cell
+  $report = report
   engine = DRC::DRCEngine::new
-  engine._start("pilotflow self-test " + cell) if engine.respond_to?(:_start)
+  engine._start("pilotflow deck " + deck) if engine.respond_to?(:_start)
   begin
     engine.instance_eval(File.read(deck), deck)
   ensure
@@ -241,28 +242,63 @@ def test_pyproject_ships_the_templates():
 # ------------------------------------------------------- deck vs pilotflow --
 
 
-@needs_klayout
-def test_deck_matches_pilotflow_on_selftests(exported, tmp_path):
-    """Per self-test layout, the deck's markers of its rule == pilotflow's ==
-    the expected count, for every exported rule."""
-    kit, res = exported
-    cases = [c for c in selftest_cases(kit) if c.rule.id in res.exported]
-    assert cases, "no exported rule with self-tests"
-    gds = tmp_path / "selftests.gds"
-    selftest_library(kit, cases).write_gds(str(gds))
-    decks = deck_per_rule(deck_script(res.lydrc), list(res.exported))
-    plan = []
-    for i, rid in enumerate(decks):
-        (tmp_path / f"deck{i}.rb").write_text(decks[rid])
-        plan += [f"{c.cell}\t{tmp_path / f'deck{i}.rb'}" for c in cases if c.rule.id == rid]
-    (tmp_path / "plan.txt").write_text("\n".join(plan))
-    (tmp_path / "driver.rb").write_text(DRIVER)
-    out = tmp_path / "rdb"
-    out.mkdir()
-    run_klayout(["-r", "driver.rb", "-rd", "pf_plan=plan.txt", "-rd", f"pf_input={gds}", "-rd", f"pf_out={out}"], tmp_path)
+@pytest.fixture(scope="module")
+def klayout_runs(tmp_path_factory):
+    """Every kit's exported deck run by KLayout, in one process: per rule on
+    each of its self-test cells (header, layers and that rule's statements),
+    and whole on each sample design's GDS (flow run into a temporary folder).
+
+    Returns ``{"selftests": {kit: (kit, export, gds, [(case, lyrdb)])},
+    "designs": {name: (kit, export, metrics, gds, lyrdb)}}``.
+    """
+    from flow.flow import run
+
+    if KLAYOUT is None:
+        pytest.skip("KLayout batch binary 'klayout' not on PATH (Debian: apt-get install klayout; .ci/run installs it)")
+    work = tmp_path_factory.mktemp("klayout")
+    plan: list[str] = []
+    selftests, designs, exports = {}, {}, {}
+    for name in KITS:
+        kit = pdks.load(name)
+        res = exports[name] = export_klayout(kit, work / name)
+        (work / name / "deck.rb").write_text(deck_script(res.lydrc))
+        cases = [c for c in selftest_cases(kit) if c.rule.id in res.exported]
+        gds = work / name / "selftests.gds"
+        selftest_library(kit, cases).write_gds(str(gds))
+        decks = deck_per_rule(deck_script(res.lydrc), list(res.exported))
+        runs = []
+        for i, rid in enumerate(decks):
+            deck = work / name / f"rule{i}.rb"
+            deck.write_text(decks[rid])
+            for c in cases:
+                if c.rule.id == rid:
+                    report = work / name / f"{c.cell}.lyrdb"
+                    plan.append(f"{gds}\t{c.cell}\t{deck}\t{report}")
+                    runs.append((c, report))
+        selftests[name] = (kit, res, gds, runs)
+    for d in DESIGN_DIRS:
+        out = run(d, work / "runs" / d.name)
+        kit = pdks.load(out.design.pdk_name)
+        gds = out.rundir / out.design.outputs["gds"]
+        report = work / f"design-{d.name}.lyrdb"
+        plan.append(f"{gds}\t\t{work / kit.name / 'deck.rb'}\t{report}")
+        designs[d.name] = (kit, exports[kit.name], out.metrics, gds, report)
+    (work / "plan.txt").write_text("\n".join(plan))
+    (work / "driver.rb").write_text(DRIVER)
+    run_klayout(["-r", "driver.rb", "-rd", "pf_plan=plan.txt"], work)
+    return {"selftests": selftests, "designs": designs}
+
+
+@pytest.mark.parametrize("name", KITS)
+def test_deck_matches_pilotflow_on_selftests(klayout_runs, name):
+    """Per self-test layout, the deck's markers of its rule == pilotflow's (on
+    the same GDS) == the expected count, for every exported rule."""
+    kit, res, gds, runs = klayout_runs["selftests"][name]
+    assert runs, "no exported rule with self-tests"
+    assert {c.rule.id for c, _ in runs} == {r.id for r in kit.rules if r.id in res.exported and IMPLS[r.kind].selftests}
     mismatches = []
-    for c in cases:
-        kl = lyrdb_counts(out / f"{c.cell}.lyrdb")[c.rule.id]
+    for c, report in runs:
+        kl = lyrdb_counts(report)[c.rule.id]
         ctx = CheckContext(voltages=MappingProxyType(dict(c.test.voltages)), currents=MappingProxyType(dict(c.test.currents)))
         ours = run_drc(read_gds(gds, kit, c.cell), kit, rules=[c.rule], ctx=ctx).counts().get(c.rule.id, 0)
         if not kl == ours == c.test.expected:
@@ -270,10 +306,23 @@ def test_deck_matches_pilotflow_on_selftests(exported, tmp_path):
     assert mismatches == []
 
 
+@pytest.mark.parametrize("design", [d.name for d in DESIGN_DIRS])
+def test_deck_clean_on_sample_designs(klayout_runs, design):
+    """Every sample design runs clean end to end: all nets routed, no marker
+    from pilotflow, none from the KLayout deck its kit exports."""
+    kit, res, metrics, gds, report = klayout_runs["designs"][design]
+    assert metrics["nets_unrouted"] == 0 and metrics["drc_violations"] == 0
+    root = ET.parse(report).getroot()
+    categories = {c.findtext("name") for c in root.iter("category")}
+    assert set(res.exported) <= categories  # every exported rule ran
+    assert lyrdb_counts(report) == Counter()
+
+
 @needs_klayout
 def test_deck_reports_selftest_failures_in_batch_mode(tmp_path):
     """The plain command line (no driver, one kit suffices): a failing
-    self-test cell gives its rule's markers in the report file."""
+    self-test cell gives its rule's markers in the report file, and the
+    deck runs on an input with one top cell without -rd topcell."""
     kit = pdks.load(KITS[0])
     res = export_klayout(kit, tmp_path / "k")
     case = next(c for c in selftest_cases(kit) if c.rule.id in res.exported and c.test.expected > 0)
@@ -282,25 +331,3 @@ def test_deck_reports_selftest_failures_in_batch_mode(tmp_path):
     report = tmp_path / "one.lyrdb"
     run_klayout(["-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={report}"], tmp_path)
     assert lyrdb_counts(report)[case.rule.id] == case.test.expected
-
-
-@pytest.fixture(scope="module", params=DESIGN_DIRS, ids=lambda p: p.name)
-def design_gds(request, tmp_path_factory):
-    from flow.flow import run
-
-    rundir = tmp_path_factory.mktemp(request.param.name)
-    res = run(request.param, rundir)
-    assert res.metrics["nets_unrouted"] == 0 and res.metrics["drc_violations"] == 0
-    return pdks.load(res.design.pdk_name), rundir / res.design.outputs["gds"]
-
-
-@needs_klayout
-def test_deck_clean_on_sample_designs(design_gds, tmp_path):
-    kit, gds = design_gds
-    res = export_klayout(kit, tmp_path / "k")
-    report = tmp_path / "design.lyrdb"
-    run_klayout(["-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={report}"], tmp_path)
-    root = ET.parse(report).getroot()
-    categories = {c.findtext("name") for c in root.iter("category")}
-    assert set(res.exported) <= categories  # every exported rule ran
-    assert lyrdb_counts(report) == Counter()
