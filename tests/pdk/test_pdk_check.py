@@ -181,31 +181,32 @@ def test_duplicate_check(tmp_path):
     dup = '\n[[rules]]\nid = "MET1.W.2"\nkind = "width"\nlayer = "MET1"\nvalue = 3.0\ndoc = "again"\n'
     dup += '\n[[rules]]\nid = "OHMIC.S.PGAN"\nkind = "spacing"\nlayer = "OHMIC"\nother = "PGAN"\nvalue = 1.0\n'
     kit, _ = load_target(copy_kit(tmp_path, lambda t: t + dup))
-    bad = fails(check_kit(kit))
+    bad = fails(check_kit(kit, sections=["schema"]))
     assert bad["MET1.W.2"] == ["repeats the width check of MET1.W.1 on the same layers (value 3 vs 2: one of them is redundant)"]
     # spacing is symmetric: OHMIC to PGAN is PGAN.S.OHMIC again
     assert bad["OHMIC.S.PGAN"] == ["repeats the spacing check of PGAN.S.OHMIC on the same layers (the same value)"]
 
 
 @pytest.mark.parametrize(
-    "connect, routing, expect",
+    "connect, expect",
     [
-        ('[["OHMIC", "CONT", "MET1"], ["GATE", "CONT", "MET1"], ["MET2", "VIA1", "MET1"]]', None,
+        ('[["OHMIC", "CONT", "MET1"], ["GATE", "CONT", "MET1"], ["MET2", "VIA1", "MET1"]]',
          "lists it upside down as ['MET2', 'VIA1', 'MET1']"),
-        ('[["OHMIC", "CONT", "MET1"], ["GATE", "CONT", "MET1"]]', None,
+        ('[["OHMIC", "CONT", "MET1"], ["GATE", "CONT", "MET1"]]',
          "routing stack MET1/VIA1/MET2 is missing from [pdk.connectivity] as ['MET1', 'VIA1', 'MET2']"),
-        ('[["OHMIC", "CONT", "MET1"], ["MET1", "VIA1", "MET2"], ["MET2", "CONT", "OHMIC"]]', None,
+        ('[["OHMIC", "CONT", "MET1"], ["MET1", "VIA1", "MET2"], ["MET2", "CONT", "OHMIC"]]',
          "form a loop (OHMIC -> MET1 -> MET2 -> OHMIC)"),
-        ('[["OHMIC", "CONT"], ["MET1", "VIA1", "MET2"]]', None,
+        ('[["OHMIC", "CONT"], ["MET1", "VIA1", "MET2"]]',
          "cut layer CONT may only join layers as the middle of [lower, cut, upper]"),
-        ('[["CONT", "VIA1", "MET2"], ["MET1", "VIA1", "MET2"]]', None, "cut layer CONT stands where a conductor must"),
+        ('[["CONT", "VIA1", "MET2"], ["MET1", "VIA1", "MET2"]]', "cut layer CONT stands where a conductor must"),
     ],
     ids=["upside-down", "missing", "loop", "cut-in-pair", "cut-as-conductor"],
 )
-def test_connectivity_problems(tmp_path, connect, routing, expect):
+def test_connectivity_problems(tmp_path, connect, expect):
     old = 'connect = [["OHMIC", "CONT", "MET1"], ["GATE", "CONT", "MET1"], ["MET1", "VIA1", "MET2"]]'
     kit, _ = load_target(copy_kit(tmp_path, lambda t: t.replace(old, f"connect = {connect}")))
-    report = check_kit(kit)
+    report = check_kit(kit, sections=["connectivity"])
+    assert [f.section for f in report.findings] == ["connectivity"] * len(report.findings)
     details = [f.detail for f in report.section("connectivity") if not f.ok]
     assert any(expect in d for d in details), details
 
@@ -419,6 +420,11 @@ def test_load_target_forms():
     assert k2.rules == k3.rules == kit.rules and not s2 and not s3
     with pytest.raises(PDKError):
         load_target("no_such_kit")
+
+
+def test_unknown_section():
+    with pytest.raises(ValueError, match="unknown section"):
+        check_kit(pdks.load("gan650"), sections=["nope"])
 
 
 def test_format_report_lines():
