@@ -319,15 +319,26 @@ def test_deck_clean_on_sample_designs(klayout_runs, design):
 
 
 @needs_klayout
-def test_deck_reports_selftest_failures_in_batch_mode(tmp_path):
-    """The plain command line (no driver, one kit suffices): a failing
-    self-test cell gives its rule's markers in the report file, and the
-    deck runs on an input with one top cell without -rd topcell."""
-    kit = pdks.load(KITS[0])
+def test_deck_quotes_rule_text(tmp_path):
+    """The plain batch command line (no driver, no -rd topcell) on a failing
+    self-test cell; rule ids and docs with quotes, backslashes, Ruby
+    interpolation and XML specials survive the .lydrc XML and Ruby strings."""
+    from pdk.schema import load_rules_file
+
+    rules = tmp_path / "odd.toml"
+    rules.write_text(
+        '[layers."M-1"]\ngds = [1, 0]\npurpose = "routing"\n'
+        '[[rules]]\nid = "M1.W\'1"\nkind = "width"\nlayer = "M-1"\nvalue = 1.0\n'
+        'doc = "it\'s #{boom} <b>&amp; a \\\\ backslash"\n'
+    )
+    kit = load_rules_file(rules)
     res = export_klayout(kit, tmp_path / "k")
-    case = next(c for c in selftest_cases(kit) if c.rule.id in res.exported and c.test.expected > 0)
-    gds = tmp_path / "one.gds"
+    assert res.exported == ("M1.W'1",)
+    case = next(c for c in selftest_cases(kit) if c.test.expected > 0)
+    gds = tmp_path / "odd.gds"
     selftest_library(kit, [case]).write_gds(str(gds))
-    report = tmp_path / "one.lyrdb"
+    report = tmp_path / "odd.lyrdb"
     run_klayout(["-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={report}"], tmp_path)
-    assert lyrdb_counts(report)[case.rule.id] == case.test.expected
+    assert lyrdb_counts(report) == Counter({"M1.W'1": case.test.expected})
+    descriptions = [c.findtext("description") for c in ET.parse(report).getroot().iter("category")]
+    assert "it's #{boom} <b>&amp; a \\ backslash" in descriptions
