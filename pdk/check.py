@@ -279,7 +279,7 @@ def _schema(kit: PDK) -> list[Finding]:
             bad(r.id, f"rules[{i}].kind: '{r.kind}' is not a rule kind; kinds are {', '.join(RULE_KINDS)}")
             continue
         v = r.value
-        if ks.value == "length" and not v > 0 or ks.value == "length0" and not v >= 0:
+        if (ks.value == "length" and not v > 0) or (ks.value == "length0" and not v >= 0):
             bad(r.id, f"rules[{i}].value: must be {'positive' if ks.value == 'length' else 'non-negative'}, got {v}")
         elif ks.value in ("length", "length0") and not _on_grid(v, kit.dbu_um):
             bad(r.id, f"rules[{i}].value: {v} is not on the {kit.dbu_um} um grid")
@@ -376,9 +376,7 @@ def _generator_module(kit: PDK) -> ModuleType:
         if mod.__file__ and Path(mod.__file__).resolve().parent == folder:
             return mod
     tag = hashlib.sha1(str(folder).encode()).hexdigest()[:12]
-    name = f"_pilotflow_check_{tag}_devices"
-    if name in sys.modules:
-        return sys.modules[name]
+    name = f"_pilotflow_check_{tag}_devices"  # loaded afresh: the file may have changed
     spec = importlib.util.spec_from_file_location(name, folder / "devices.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
