@@ -160,7 +160,7 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
 # ---------------------------------------------------------------- pdk ------
 @cli.group("pdk", cls=PilotflowGroup)
 def pdk_group() -> None:
-    """Process design kits: list, show."""
+    """Process design kits: list, show, check, docs, export-klayout."""
 
 
 @pdk_group.command("list")
@@ -197,6 +197,46 @@ def pdk_show(opts: Options, name: str) -> None:
     for d in kit.devices.values():
         ps = ", ".join(f"{p.name}={p.default:g}{p.unit} [{p.min:g}..{p.max:g}]" for p in d.params.values())
         click.echo(f"  {d.model:8s} ({' '.join(d.terminals)}) {ps}  {d.doc}")
+
+
+@pdk_group.command("check")
+@click.argument("name")
+@click.pass_obj
+def pdk_check(opts: Options, name: str) -> None:
+    """Check a PDK: consistency, devices, and a pass/fail self-test per rule.
+
+    NAME is an installed kit, a kit folder, a pdk.toml, or a standalone rule
+    file (any other .toml).  Exit code 0 when everything holds, 1 when a
+    check or self-test fails, 2 when the kit does not load.
+    """
+    from pdk.check import check_kit, format_report, load_target
+
+    kit, standalone = load_target(name)
+    report = check_kit(kit, standalone=standalone)
+    for line in format_report(report):
+        opts.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+@pdk_group.command("export-klayout")
+@click.argument("name")
+@click.option("-o", "--out", "folder", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.pass_obj
+def pdk_export_klayout(opts: Options, name: str, folder: Path) -> None:
+    """Export KLayout layer properties (.lyp), technology (.lyt) and DRC deck (.lydrc).
+
+    Rules the KLayout deck cannot express are listed as not exported.
+    """
+    from pdk.check import load_target
+    from pdk.export import export_klayout
+
+    kit, _ = load_target(name)
+    res = export_klayout(kit, folder)
+    for path in res.paths:
+        opts.echo(f"wrote {path}")
+    opts.echo(f"DRC deck: {len(res.exported)} of {len(kit.rules)} rules")
+    for rid, why in res.not_exported:
+        opts.echo(f"  not exported: {rid}: {why}")
 
 
 def main(argv: list[str] | None = None) -> None:
