@@ -69,6 +69,7 @@ def metrics(design: Design, kit, stage_seconds: dict[str, float]) -> dict[str, A
         "drc_violations": None if drc is None else drc.violations,
         "drc_counts": None if drc is None else dict(drc.counts),
         "drc_not_checked": None if drc is None else list(drc.not_checked),
+        "drc_waived": None if drc is None else drc.waived,
         "lvs_clean": None,
         "stage_seconds": dict(stage_seconds),
     }

@@ -56,6 +56,11 @@ class DrcResult:
         GDS ``(layer, datatype)`` pairs in the layout the kit does not know.
     notes
         ``"ID: checked on empty layer NAME"`` and similar remarks.
+    waived
+        ``(marker, waiver)`` for markers a waiver accepted (see
+        :mod:`flow.drc.waivers`); they are not in ``violations``.
+    waivers_unused
+        ``"file:line: rule"`` of waivers that matched no marker.
     """
 
     violations: tuple[Violation, ...]
@@ -65,11 +70,20 @@ class DrcResult:
     notes: tuple[str, ...] = ()
     top: str = ""
     rules: tuple[Rule, ...] = field(default=(), repr=False)
+    waived: tuple[tuple[Violation, Any], ...] = ()
+    waivers_unused: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
-        """No violation (rules not checked are listed in ``not_checked``)."""
+        """No unwaived violation (rules not checked are listed in ``not_checked``)."""
         return not self.violations
+
+    def waived_counts(self) -> dict[str, int]:
+        """rule id -> number of waived markers, for rules with at least one."""
+        out: dict[str, int] = {}
+        for v, _ in self.waived:
+            out[v.rule_id] = out.get(v.rule_id, 0) + 1
+        return out
 
     def counts(self) -> dict[str, int]:
         """rule id -> number of markers, for rules with at least one."""
@@ -81,24 +95,25 @@ class DrcResult:
     def to_json(self, kit: PDK) -> dict[str, Any]:
         """JSON-ready report; coordinates in microns, stable ordering."""
         um = kit.um
+
+        def marker(v: Violation) -> dict[str, Any]:
+            if v.is_edge_pair:
+                return {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
+            return {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+
         by_rule: dict[str, list[Violation]] = {}
         for v in self.violations:
             by_rule.setdefault(v.rule_id, []).append(v)
+        waived_by_rule: dict[str, list[dict[str, Any]]] = {}
+        for v, w in self.waived:
+            waived_by_rule.setdefault(v.rule_id, []).append(
+                {**marker(v), "reason": w.reason, "author": w.author, "waiver": w.source}
+            )
         rules = []
         for r in self.rules:
             if r.id not in self.rules_checked:
                 continue
-            markers = []
-            for v in by_rule.get(r.id, []):
-                if v.is_edge_pair:
-                    markers.append(
-                        {
-                            "edge_pair": [[um(c) for c in e] for e in v.marker],
-                            "measured_um": v.measured_um,
-                        }
-                    )
-                else:
-                    markers.append({"polygon": [[um(x), um(y)] for x, y in v.marker]})
+            markers = [marker(v) for v in by_rule.get(r.id, [])]
             rules.append(
                 {
                     "id": r.id,
@@ -109,6 +124,8 @@ class DrcResult:
                     "doc": r.doc,
                     "count": len(markers),
                     "markers": markers,
+                    "waived_count": len(waived_by_rule.get(r.id, [])),
+                    "waived": waived_by_rule.get(r.id, []),
                 }
             )
         return {
@@ -118,6 +135,9 @@ class DrcResult:
             "clean": self.clean,
             "violations": len(self.violations),
             "counts": dict(sorted(self.counts().items())),
+            "waived": len(self.waived),
+            "waived_counts": dict(sorted(self.waived_counts().items())),
+            "waivers_unused": list(self.waivers_unused),
             "rules": rules,
             "rules_checked": list(self.rules_checked),
             "not_checked": list(self.not_checked),
@@ -141,7 +161,11 @@ def _sort_key(v: Violation) -> tuple:
 
 
 def run_drc(
-    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule] | None = None, ctx: CheckContext | None = None
+    shapes: LayoutShapes,
+    kit: PDK,
+    rules: Sequence[Rule] | None = None,
+    ctx: CheckContext | None = None,
+    waivers: Sequence[Any] = (),
 ) -> DrcResult:
     """Check ``shapes`` against ``rules`` (default: every rule of ``kit``).
 
@@ -155,6 +179,9 @@ def run_drc(
         Rules to run; default ``kit.rules``.
     ctx
         Net voltages, currents and temperature for net-aware kinds.
+    waivers
+        :class:`flow.drc.waivers.Waiver` s; matching markers move to
+        ``waived`` (see :func:`flow.drc.waivers.apply_waivers`).
 
     Returns
     -------
@@ -188,7 +215,7 @@ def run_drc(
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
         violations += sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
-    return DrcResult(
+    result = DrcResult(
         violations=tuple(violations),
         rules_checked=tuple(checked),
         not_checked=tuple(not_checked),
@@ -197,3 +224,8 @@ def run_drc(
         top=shapes.top,
         rules=rules,
     )
+    if waivers:
+        from flow.drc.waivers import apply_waivers
+
+        result = apply_waivers(result, tuple(waivers), kit)
+    return result
