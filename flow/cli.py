@@ -255,6 +255,28 @@ def pdk_export_klayout(opts: Options, name: str, folder: Path) -> None:
         opts.echo(f"  not exported: {rid}: {why}")
 
 
+@pdk_group.command("docs")
+@click.argument("name")
+@click.option("-o", "--out", "folder", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ./NAME-manual].")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="Manual format.")
+@click.pass_obj
+def pdk_docs(opts: Options, name: str, folder: Path | None, fmt: str) -> None:
+    """Write a PDK's rule manual (layers, metal stack, rules, devices with pictures).
+
+    NAME is an installed kit, a kit folder, a pdk.toml or a standalone rule
+    file.  Writes OUT/manual.md (or manual.html) and OUT/devices/MODEL.svg,
+    a picture of every device at its default parameters.
+    """
+    from pdk.check import load_target
+    from pdk.docs import write_manual
+
+    kit, standalone = load_target(name)
+    res = write_manual(kit, folder if folder is not None else Path(f"{kit.name}-manual"), fmt=fmt, standalone=standalone)
+    opts.echo(f"wrote {res.manual}: {len(kit.layers)} layers, {len(kit.rules)} rules, {len(kit.devices)} devices")
+    for path in res.pictures:
+        opts.echo(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     cli.main(args=argv, prog_name="pilotflow")
