@@ -5,3 +5,4 @@ objects.  Add a module here when you add kinds (see docs/pdk-authoring.md).
 """
 
 from flow.drc.kinds import basic  # noqa: F401  (width, spacing, enclosure)
+from flow.drc.kinds import shapes  # noqa: F401  (notch, extension, overlap, must/not_overlap, area, hole)
