@@ -287,7 +287,7 @@ def run_drc(
     Notes
     -----
     Complexity is about O(n log n) in the number of edges ``n`` (merging with
-    Clipper, candidate pairs from a k-d tree over edge pieces), plus the
+    Clipper in tiles, candidate pairs from a uniform grid of edge boxes), plus the
     number of candidate pairs within ``value`` of each other.
     """
     rules = tuple(kit.rules if rules is None else rules)
