@@ -124,8 +124,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
 @click.option("--lyrdb", type=click.Path(dir_okay=False, path_type=Path), help="Write a KLayout marker database.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON summary.")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path), help="Waiver file (TOML): matching markers are reported as waived.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes (0: one per core); the result does not depend on it.")
 @click.pass_obj
-def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None) -> None:
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int) -> None:
     """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
 
     Exit code 0 when clean (every marker, if any, waived), 1 when unwaived
@@ -144,7 +145,10 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     kit = pdks.load(pdk_name) if pdk_name else load_rules_file(rules_file)
     waivers = load_waivers(waivers_file) if waivers_file else ()
     shapes = read_gds(layout, kit, top)
-    result = run_drc(shapes, kit, waivers=waivers)
+    progress = opts.progress()
+    progress.stage("drc")
+    result = run_drc(shapes, kit, waivers=waivers, jobs=jobs, progress=progress)
+    progress.done(f"{len(result.rules_checked)} rules checked")
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
     if lyrdb:

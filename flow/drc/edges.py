@@ -377,13 +377,16 @@ def _lin(lo: np.ndarray, hi: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> tupl
     return lo, hi
 
 
-def near_part(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
+def near_part(a: np.ndarray, b: np.ndarray, d: float, metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """Parameter interval ``[lo, hi]`` (along ``b``, 0..1) of the part of edge
     ``b`` lying strictly on the left of ``a`` and closer than ``d`` to ``a``.
 
     ``a``, ``b``: ``(k, 4)`` float arrays; empty when ``hi - lo`` is not
     positive.  The region is the open "stadium" of radius ``d`` around ``a``
-    cut by ``a``'s line: a convex set, so the result is one interval.
+    cut by ``a``'s line: a convex set, so the result is one interval.  With
+    ``metric="projection"`` (KLayout's ``projection``) the disks around
+    ``a``'s ends are left out: only the band over ``a`` (``0 <= t <= L``,
+    perpendicular distance below ``d``) counts.
     """
     d = d - _EPS
     p0, p1 = a[:, :2], a[:, 2:]
@@ -403,11 +406,16 @@ def near_part(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.nd
     # half-plane s > 0
     hlo, hhi = _lin(zero, one, s0 - _EPS, ds)
     # band: 0 <= t <= L, s < d
-    blo, bhi = _lin(hlo, hhi, t0 + _EPS, dt)
-    blo, bhi = _lin(blo, bhi, L - t0 + _EPS, -dt)
+    # projection: only strictly over a (a part touching a's end line alone
+    # has no projected length)
+    te = -_EPS if metric == "projection" else _EPS
+    blo, bhi = _lin(hlo, hhi, t0 + te, dt)
+    blo, bhi = _lin(blo, bhi, L - t0 + te, -dt)
     blo, bhi = _lin(blo, bhi, d - s0, -ds)
     lo = np.where(bhi > blo, blo, np.inf)
     hi = np.where(bhi > blo, bhi, -np.inf)
+    if metric == "projection":
+        return lo, hi
     # disks around a's ends
     A = w[:, 0] ** 2 + w[:, 1] ** 2
     for c in (p0, p1):
@@ -451,6 +459,7 @@ def facing_pairs(
     *,
     same_id: np.ndarray | None = None,
     shields: np.ndarray | None = None,
+    metric: str = "euclidean",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Violating edge pairs between ``ea`` and ``eb`` (``None``: within ``ea``).
 
@@ -465,6 +474,11 @@ def facing_pairs(
         polygon are considered (the width check).
     shields
         Edges that may shield a pair (default: ``ea`` and ``eb``).
+    metric
+        ``"euclidean"`` (default) or ``"projection"`` (KLayout's metrics):
+        with ``projection`` only the parts of each edge lying over the
+        other (perpendicular projection) are measured, so edges that do not
+        overlap in projection (e.g. corner to corner) never pair.
 
     Returns
     -------
@@ -493,16 +507,24 @@ def facing_pairs(
     c1 = ua[:, 0] * (b[:, 3] - a[:, 1]) - ua[:, 1] * (b[:, 2] - a[:, 0])
     coll = (c0 == 0) & (c1 == 0)
     af, bf = a.astype(np.float64), b.astype(np.float64)
-    blo, bhi = near_part(af, bf, float(d))
-    alo, ahi = near_part(bf, af, float(d))
+    if metric not in ("euclidean", "projection"):
+        raise ValueError(f"unknown metric {metric!r}; metrics are euclidean, projection")
+    blo, bhi = near_part(af, bf, float(d), metric)
+    alo, ahi = near_part(bf, af, float(d), metric)
     hit = (bhi - blo > 1e-12) & (ahi - alo > 1e-12) & ~coll
     if coll.any():
-        clo_b, chi_b, clo_a, chi_a, touch = _collinear(af[coll], bf[coll], float(d))
+        clo_b, chi_b, clo_a, chi_a, touch = _collinear(af[coll], bf[coll], 0.0 if metric == "projection" else float(d))
         hit[coll] = touch
         blo[coll], bhi[coll], alo[coll], ahi[coll] = clo_b, chi_b, clo_a, chi_a
     i, j, af, bf = i[hit], j[hit], af[hit], bf[hit]
     apart = _sub(af, alo[hit], ahi[hit])
     bpart = _sub(bf, blo[hit], bhi[hit])
+    if metric == "projection" and len(i):
+        # both parts must have a projected length (not a touching point)
+        la = np.hypot(apart[:, 2] - apart[:, 0], apart[:, 3] - apart[:, 1])
+        lb = np.hypot(bpart[:, 2] - bpart[:, 0], bpart[:, 3] - bpart[:, 1])
+        keep = (la > 1e-3) & (lb > 1e-3)
+        i, j, af, bf, apart, bpart = i[keep], j[keep], af[keep], bf[keep], apart[keep], bpart[keep]
     if shields is None:
         shields = ea if eb is None else np.vstack([ea, eb])
     if len(i):
