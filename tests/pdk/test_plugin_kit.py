@@ -105,7 +105,7 @@ TOML = (SRC / "tinykit" / "pdk.toml").read_text()
 def _kit_files(pkg: str, toml: str | None, init: str = "") -> dict[str, bytes]:
     files = {f"{pkg}/__init__.py": init.encode(), f"{pkg}/devices.py": (SRC / "tinykit" / "devices.py").read_bytes()}
     if toml is not None:
-        files[f"{pkg}/pdk.toml"] = toml.replace('name = "tinykit"', f'name = "{pkg}"').encode()
+        files[f"{pkg}/pdk.toml"] = toml.replace('name = "tinykit"', f'name = "{pkg}"', 1).encode()
         files[f"{pkg}/CHANGELOG.md"] = (SRC / "tinykit" / "CHANGELOG.md").read_bytes()
     return files
 
@@ -122,6 +122,13 @@ BROKEN = {
                  "PDK 'gan650': entry point gan650 = kitclash (distribution kitclash 1.0.0) clashes with the bundled kit 'gan650'"),
     "kitghost": ({}, {"kitghost": "kitghost_missing"},
                  "PDK 'kitghost': entry point kitghost = kitghost_missing (distribution kitghost 1.0.0): cannot import 'kitghost_missing': ModuleNotFoundError"),
+    "kitother": (_kit_files("kitother", TOML.replace('name = "tinykit"', 'name = "someother"')), {"kitother": "kitother"},
+                 "pdk.name: 'someother' does not match the kit's registered name 'kitother'"),
+    "kitobj": ({}, {"kitobj": "kitother:devices"},
+               "PDK 'kitobj': entry point kitobj = kitother:devices (distribution kitobj 1.0.0) must name a package (module), not an object"),
+    # two distributions registering the same kit name with different packages
+    "kitdup": ({}, {"kitdup": "kitboom"}, "PDK 'kitdup': registered by more than one plug-in: "),
+    "kitdup2": ({}, {"kitdup": "kitnotoml"}, None),
 }
 
 
@@ -224,15 +231,18 @@ def test_broken_plugins_listed_as_errors(good_site, broken_site, tmp_path):
     assert names == sorted(pdks.available() + ["tinykit"])  # good kits still listed, gan650 the bundled one
     assert "Traceback" not in r.stderr
     errors = r.stderr.splitlines()
-    assert len(errors) == len(BROKEN), r.stderr
+    expected_lines = [e for _, _, e in BROKEN.values() if e is not None]
+    assert len(errors) == len(expected_lines), r.stderr
     assert all(e.startswith("Error: ") for e in errors)
-    for name, (_, _, expected) in BROKEN.items():
-        assert sum(expected in e for e in errors) == 1, (name, r.stderr)
+    for expected in expected_lines:
+        assert sum(expected in e for e in errors) == 1, (expected, r.stderr)
+    dup = next(e for e in errors if "kitdup" in e)
+    assert "distribution kitdup 1.0.0" in dup and "distribution kitdup2 1.0.0" in dup
     bad = next(e for e in errors if "kitbad" in e)
     assert "must be positive, got -2.0" in bad  # every problem of the invalid kit
 
 
-@pytest.mark.parametrize("name", ["kitboom", "kitnotoml", "kitbad", "kitghost"])
+@pytest.mark.parametrize("name", ["kitboom", "kitnotoml", "kitbad", "kitghost", "kitother", "kitobj", "kitdup"])
 def test_broken_plugin_check_fails_cleanly(good_site, broken_site, tmp_path, name):
     r = pilotflow(["pdk", "check", name], [good_site, broken_site], tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
