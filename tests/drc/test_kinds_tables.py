@@ -511,7 +511,10 @@ doc = "M density"
     assert r.exit_code == 1, r.output
     import json
 
-    counts = json.loads(js.read_text())["counts"]
+    data = json.loads(js.read_text())
+    counts = data["counts"]
+    dens = next(r for r in data["rules"] if r["id"] == "M.D")["markers"]
+    assert dens == [{"polygon": [[50.0, 0.0], [100.0, 0.0], [100.0, 50.0], [50.0, 50.0]], "measured_um": 0.0}]
     # the window 0..50 holds 5.6 % M, the window 50..100 none: 1 density
     # marker; the triangle: one slanted edge, one vertex off the 10 nm grid
     assert counts == {"M.MAXW": 1, "M.WS": 1, "N.A": 1, "N.G": 1, "M.D": 1}

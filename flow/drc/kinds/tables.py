@@ -273,8 +273,7 @@ def check_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
         return []
     assert rule.window is not None and rule.step is not None
     win, step = max(1, kit.dbu(rule.window)), max(1, kit.dbu(rule.step))
-    src = [gdstk.Polygon(p.astype(np.float64)) for p in layers.polygons(rule.layer)]
-    merged = gdstk.boolean(src, [], "or", precision=1e-3) if src else []
+    merged = E.union(layers.polygons(rule.layer))
     bboxes = np.array([[*p.bounding_box()[0], *p.bounding_box()[1]] for p in merged]) if merged else np.zeros((0, 4))
     out = []
     for box in windows(extent, win, step):
