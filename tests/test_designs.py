@@ -31,6 +31,16 @@ def flow_run(request, tmp_path_factory):
     return res
 
 
+def _oracle():
+    """tests/pdk/kit_oracle.py (KLayout forms of the table rule kinds)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kit_oracle", Path(__file__).parent / "pdk" / "kit_oracle.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def _layout(res):
     ly = klayout_db.Layout()
     ly.read(str(res.rundir / res.design.outputs["gds"]))
@@ -74,7 +84,8 @@ def test_gds_carries_versions(flow_run):
 
 
 def test_klayout_rule_check(flow_run):
-    """Every width/spacing/enclosure rule re-checked by KLayout: zero markers."""
+    """Every width/spacing/enclosure (and max_width, wide_spacing, density,
+    grid, angle) rule re-checked by KLayout: zero markers."""
     kit = pdks.load(flow_run.design.pdk_name)
     ly = _layout(flow_run)
     top = ly.top_cell()
@@ -100,6 +111,9 @@ def test_klayout_rule_check(flow_run):
         elif rule.kind == "enclosure":
             inner = regions[rule.other]
             n = a.enclosing_check(inner, d).count() + (inner - a).count()
+        elif rule.kind in _oracle().TABLE_KINDS:
+            ep, extra = _oracle().table_kind_markers(kit, rule, regions)
+            n = ep.count() + extra.count()
         else:
             continue
         checked += 1

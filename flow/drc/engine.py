@@ -100,7 +100,10 @@ class DrcResult:
         def marker(v: Violation) -> dict[str, Any]:
             if v.is_edge_pair:
                 return {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
-            return {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+            out = {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+            if v.measured_um is not None:  # e.g. the density of a window
+                out["measured_um"] = v.measured_um
+            return out
 
         by_rule: dict[str, list[Violation]] = {}
         for v in self.violations:
