@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import flow.drc.kinds  # noqa: F401  (registers the kinds)
-from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, PolygonMarker, Violation
+from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, NotChecked, PolygonMarker, Violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
@@ -98,8 +98,14 @@ class DrcResult:
 
         def marker(v: Violation) -> dict[str, Any]:
             if v.is_edge_pair:
-                return {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
-            return {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+                out = {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
+            else:
+                out = {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+                if v.measured_um is not None:
+                    out["measured"] = v.measured_um
+            if v.net is not None:
+                out["net"] = v.net
+            return out
 
         by_rule: dict[str, list[Violation]] = {}
         for v in self.violations:
@@ -210,11 +216,20 @@ def run_drc(
         if missing:
             not_checked.append(f"{rule.id}: layer {', '.join(missing)} is not in PDK {kit.name}")
             continue
+        try:
+            found = check_rule(rule, kit, layers, ctx)
+        except NotChecked as e:
+            not_checked.append(f"{rule.id}: {e}")
+            notes += layers.notes
+            layers.notes.clear()
+            continue
         checked.append(rule.id)
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
-        violations += sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
+        notes += layers.notes
+        layers.notes.clear()
+        violations += sorted(found, key=_sort_key)
     result = DrcResult(
         violations=tuple(violations),
         rules_checked=tuple(checked),

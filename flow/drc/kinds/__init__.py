@@ -5,3 +5,4 @@ objects.  Add a module here when you add kinds (see docs/pdk-authoring.md).
 """
 
 from flow.drc.kinds import basic  # noqa: F401  (width, spacing, enclosure)
+from flow.drc.kinds import nets  # noqa: F401  (net_spacing, voltage_spacing, current_density)
