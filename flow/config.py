@@ -23,6 +23,9 @@
     voltage = 650.0             # V
     current = 10.0              # A
 
+    [drc]
+    waivers = "waivers.toml"    # reviewed DRC markers (see flow.drc.waivers); inside the folder
+
 Every problem in a design.toml is reported at once with its key path.
 """
 
@@ -76,6 +79,7 @@ class DesignConfig:
     pins: Mapping[str, PinSpec] = field(default_factory=lambda: MappingProxyType({}))
     net_classes: tuple[NetClass, ...] = ()
     source: Path | None = None
+    waivers: Path | None = None
 
     def net_class(self, net: str) -> NetClass | None:
         """The first class whose patterns match ``net``."""
@@ -141,7 +145,7 @@ def load_design(folder: str | Path) -> DesignConfig:
             if k not in allowed:
                 bad(f"{key}.{k}" if key else k, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
 
-    keys("", data, {"design", "floorplan", "pins", "net_class"})
+    keys("", data, {"design", "floorplan", "pins", "net_class", "drc"})
     d = data.get("design")
     if not isinstance(d, dict):
         bad("design", "missing [design] table")
@@ -238,6 +242,23 @@ def load_design(folder: str | Path) -> DesignConfig:
             vals[k] = None if v is None else float(v)
         classes.append(NetClass(str(nc.get("name", f"class{i}")), tuple(nets), vals["voltage"], vals["current"]))
 
+    waivers = None
+    drc_tab = data.get("drc", {})
+    if not isinstance(drc_tab, dict):
+        bad("drc", "must be a table")
+        drc_tab = {}
+    keys("drc", drc_tab, {"waivers"})
+    if "waivers" in drc_tab:
+        wv = drc_tab["waivers"]
+        if not isinstance(wv, str) or not wv:
+            bad("drc.waivers", "must be a non-empty string (a file in the design folder)")
+        elif Path(wv).is_absolute() or not inside(folder / wv, folder):
+            bad("drc.waivers", f"'{wv}' is outside the design folder")
+        elif not (folder / wv).is_file():
+            bad("drc.waivers", f"'{wv}' not found in {display_path(folder)}")
+        else:
+            waivers = (folder / wv).resolve()
+
     if problems:
         if len(problems) == 1:
             raise InputError(f"{shown}: {problems[0]}")
@@ -254,4 +275,5 @@ def load_design(folder: str | Path) -> DesignConfig:
         pins=MappingProxyType(pins),
         net_classes=tuple(classes),
         source=path.resolve(),
+        waivers=waivers,
     )

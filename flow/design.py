@@ -116,6 +116,9 @@ class DrcSummary:
     rules_checked: tuple[str, ...]
     not_checked: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    #: markers accepted by the design's waivers (not in ``violations``)
+    waived: int = 0
+    waivers_unused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", _frozen(self.counts))
@@ -127,11 +130,21 @@ class DrcSummary:
             "rules_checked": list(self.rules_checked),
             "not_checked": list(self.not_checked),
             "notes": list(self.notes),
+            "waived": self.waived,
+            "waivers_unused": list(self.waivers_unused),
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> DrcSummary:
-        return cls(d["violations"], d["counts"], tuple(d["rules_checked"]), tuple(d["not_checked"]), tuple(d.get("notes", ())))
+        return cls(
+            d["violations"],
+            d["counts"],
+            tuple(d["rules_checked"]),
+            tuple(d["not_checked"]),
+            tuple(d.get("notes", ())),
+            int(d.get("waived", 0)),
+            tuple(d.get("waivers_unused", ())),
+        )
 
 
 @dataclass(frozen=True)

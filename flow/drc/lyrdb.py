@@ -40,11 +40,18 @@ def _path_word(name: str) -> str:
     return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _text_value(text: str) -> str:
+    """A KLayout RDB text value (single-quoted, backslash escapes)."""
+    return "text: '" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_cell: str) -> None:
     """Write ``result`` to ``path`` atomically (``path.tmp``, then rename).
 
     Every checked rule becomes a category (also rules without markers);
-    coordinates are in microns.
+    coordinates are in microns.  Waived markers are items tagged ``waived``
+    (KLayout's marker browser shows them as waived) with the waiver's reason,
+    author and source as a text value.
     """
     path = Path(path)
     docs = {r.id: r.doc for r in result.rules}
@@ -55,7 +62,12 @@ def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_c
         " <original-file/>",
         " <generator>pilotflow</generator>",
         f" <top-cell>{escape(top_cell)}</top-cell>",
-        " <tags/>",
+    ]
+    if result.waived:
+        lines += [" <tags>", "  <tag>", "   <name>waived</name>", "   <description>Waived by a pilotflow waiver file</description>", "  </tag>", " </tags>"]
+    else:
+        lines += [" <tags/>"]
+    lines += [
         " <categories>",
     ]
     for rid in result.rules_checked:
@@ -87,6 +99,21 @@ def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_c
             "   <multiplicity>1</multiplicity>",
             "   <values>",
             f"    <value>{escape(marker_value(v, kit))}</value>",
+            "   </values>",
+            "  </item>",
+        ]
+    for v, w in result.waived:
+        note = f"waived: {w.reason} ({w.author}; {w.source})"
+        lines += [
+            "  <item>",
+            "   <tags>waived</tags>",
+            f"   <category>{escape(_path_word(v.rule_id))}</category>",
+            f"   <cell>{escape(_path_word(top_cell))}</cell>",
+            "   <visited>false</visited>",
+            "   <multiplicity>1</multiplicity>",
+            "   <values>",
+            f"    <value>{escape(marker_value(v, kit))}</value>",
+            f"    <value>{escape(_text_value(note))}</value>",
             "   </values>",
             "  </item>",
         ]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from flow.design import Design, DrcSummary
 from flow.drc.engine import run_drc
 from flow.drc.lyrdb import write_lyrdb
+from flow.drc.waivers import load_waivers
 from flow.fileio import atomic_write_json
 from flow.geometry.gdsio import shapes_from_library
 from flow.geometry.layout import assemble
@@ -22,7 +23,11 @@ class DrcStage(Stage):
         kit = ctx.kit
         lib = assemble(design, kit)
         shapes = shapes_from_library(lib, kit, design.top)
-        result = run_drc(shapes, kit)
+        cfg = design.config
+        waivers = ()
+        if cfg.waivers is not None:
+            waivers = load_waivers(cfg.waivers, f"{cfg.folder.name}/{cfg.waivers.relative_to(cfg.folder)}")
+        result = run_drc(shapes, kit, waivers=waivers)
         atomic_write_json(ctx.rundir / "drc.json", result.to_json(kit))
         write_lyrdb(result, kit, ctx.rundir / "drc.lyrdb", design.top)
         summary = DrcSummary(
@@ -31,5 +36,7 @@ class DrcStage(Stage):
             rules_checked=tuple(result.rules_checked),
             not_checked=tuple(result.not_checked),
             notes=tuple(result.notes),
+            waived=len(result.waived),
+            waivers_unused=tuple(result.waivers_unused),
         )
         return replace(design, drc=summary, outputs={**design.outputs, "drc_json": "drc.json", "drc_lyrdb": "drc.lyrdb"})
