@@ -124,8 +124,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
 @click.option("--lyrdb", type=click.Path(dir_okay=False, path_type=Path), help="Write a KLayout marker database.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON summary.")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path), help="Waiver file (TOML): matching markers are reported as waived.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes (0: one per core); the result does not depend on it.")
 @click.pass_obj
-def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None) -> None:
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int) -> None:
     """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
 
     Exit code 0 when clean (every marker, if any, waived), 1 when unwaived
@@ -144,7 +145,10 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     kit = pdks.load(pdk_name) if pdk_name else load_rules_file(rules_file)
     waivers = load_waivers(waivers_file) if waivers_file else ()
     shapes = read_gds(layout, kit, top)
-    result = run_drc(shapes, kit, waivers=waivers)
+    progress = opts.progress()
+    progress.stage("drc")
+    result = run_drc(shapes, kit, waivers=waivers, jobs=jobs, progress=progress)
+    progress.done(f"{len(result.rules_checked)} rules checked")
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
     if lyrdb:
@@ -249,6 +253,28 @@ def pdk_export_klayout(opts: Options, name: str, folder: Path) -> None:
     opts.echo(f"DRC deck: {len(res.exported)} of {len(kit.rules)} rules")
     for rid, why in res.not_exported:
         opts.echo(f"  not exported: {rid}: {why}")
+
+
+@pdk_group.command("docs")
+@click.argument("name")
+@click.option("-o", "--out", "folder", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ./NAME-manual].")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="Manual format.")
+@click.pass_obj
+def pdk_docs(opts: Options, name: str, folder: Path | None, fmt: str) -> None:
+    """Write a PDK's rule manual (layers, metal stack, rules, devices with pictures).
+
+    NAME is an installed kit, a kit folder, a pdk.toml or a standalone rule
+    file.  Writes OUT/manual.md (or manual.html) and OUT/devices/MODEL.svg,
+    a picture of every device at its default parameters.
+    """
+    from pdk.check import load_target
+    from pdk.docs import write_manual
+
+    kit, standalone = load_target(name)
+    res = write_manual(kit, folder if folder is not None else Path(f"{kit.name}-manual"), fmt=fmt, standalone=standalone)
+    opts.echo(f"wrote {res.manual}: {len(kit.layers)} layers, {len(kit.rules)} rules, {len(kit.devices)} devices")
+    for path in res.pictures:
+        opts.echo(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> None:

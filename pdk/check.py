@@ -20,7 +20,8 @@ checks what only a whole kit can show, and then *runs* every rule:
     self-test layout gives exactly the expected number of markers of that
     rule.  A rule without a pass case *and* a fail case is a failure;
 ``changelog``
-    ``CHANGELOG.md`` next to ``pdk.toml`` has an entry for the kit version.
+    ``CHANGELOG.md`` next to ``pdk.toml`` has the kit version as its top
+    (newest) entry.
 
 Example
 -------
@@ -454,7 +455,9 @@ def _changelog(kit: PDK) -> list[Finding]:
     if kit.version not in versions:
         have = ", ".join(versions) or "none"
         return [Finding("changelog", "CHANGELOG.md", False, f"no entry '## {kit.version}' for the kit version {kit.version} (entries: {have})")]
-    return [Finding("changelog", "CHANGELOG.md", True, f"has an entry for {kit.version}")]
+    if versions[0] != kit.version:
+        return [Finding("changelog", "CHANGELOG.md", False, f"top entry is {versions[0]}, but the kit version is {kit.version}: bump [pdk] version in pdk.toml, or put the newest entry first")]
+    return [Finding("changelog", "CHANGELOG.md", True, f"top entry is {kit.version}, the kit version")]
 
 
 # ------------------------------------------------------------------ entry --
