@@ -143,6 +143,39 @@ def def_hpwl(d: Def, lib: Library) -> int:
     return total
 
 
+def def_pin_hpwl(d: Def, lib: Library) -> int:
+    """Total pin-to-pin HPWL (dbu): per net, the bounding box of its cell pins'
+    centres (LEF port shapes, in each instance's orientation) and its I/O pins'
+    box centres; power and ground pins and nets left out."""
+    comp = {c.name: c for c in d.components}
+    pins = {p.name: p for p in d.pins}
+    total = 0
+    for n in d.nets:
+        if n.use in _POWER:
+            continue
+        xs: list[float] = []
+        ys: list[float] = []
+        for inst, pin in n.conns:
+            if inst == "PIN":
+                p = pins.get(pin)
+                b = p.bbox() if p is not None else None
+                if b is not None:
+                    xs.append((b[0] + b[2]) / 2)
+                    ys.append((b[1] + b[3]) / 2)
+                continue
+            c = comp.get(inst)
+            m = lib.macros.get(c.macro) if c is not None else None
+            if c is None or m is None or c.status == "UNPLACED" or pin not in m.pins or m.pins[pin].use in _POWER:
+                continue
+            off = _pin_offset(m, pin, c.orient, d.dbu)
+            assert off is not None
+            xs.append(c.x + off[0])
+            ys.append(c.y + off[1])
+        if len(xs) >= 2:
+            total += int(round(max(xs) - min(xs) + max(ys) - min(ys)))
+    return total
+
+
 def check_def_placement(d: Def, lib: Library) -> list[str]:
     """Every legality problem of a placed DEF; ``[]`` when legal.
 
