@@ -151,9 +151,16 @@ def test_pdk_check_changelog(tmp_path, changelog, ok, detail):
     assert f.ok is ok and detail in f.detail, f.detail
 
 
-@pytest.mark.parametrize("text", ["{not json", "[1, 2]"])
-def test_resume_unreadable_state(runner, partial_run, text):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "unreadable saved state ("),
+        ("[1, 2]", "unreadable saved state (not a JSON object)"),
+        ('{"pdk": "gan650", "pdk_version": "0.1.0"}', "saved state has no netlist, floorplan, which stage 'place' needs"),
+    ],
+)
+def test_resume_unreadable_state(runner, partial_run, text, message):
     d, out = partial_run
     (out / "01-floorplan" / "state.json").write_text(text)
     r = runner.invoke(cli, ["run", str(d), "-o", str(out), "--from", "place"])
-    _refused(r, "01-floorplan/state.json: unreadable saved state (")
+    _refused(r, "01-floorplan/state.json: " + message)
