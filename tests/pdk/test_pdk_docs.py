@@ -302,3 +302,19 @@ def test_output_is_a_file(runner, tmp_path):
     r = runner.invoke(cli, ["pdk", "docs", "gan650", "-o", str(f)])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert f.read_text() == "x"
+
+
+def test_metal_stack_derating_columns(gan650):
+    """Derating figures get their columns (and only layers with figures get rows)."""
+    layers = dict(gan650.layers)
+    layers["MET2"] = dataclasses.replace(layers["MET2"], jmax_ref_c=110.0, em_ea_ev=0.8)
+    layers["VIA1"] = dataclasses.replace(layers["VIA1"], imax_ma_per_cut=12.5)
+    kit = dataclasses.replace(gan650, layers=layers)
+    text = render(kit, "md")
+    stack = text[text.index("## Metal stack"):text.index("## Connectivity")]
+    assert "| current per cut (mA) | limits at (deg C) | EM derating Ea (eV) |" in stack
+    assert "| VIA1 | cut | - | - | - | 12.5 | - | - |" in stack
+    assert "| MET2 | routing | 4 | 0.007 | 20 | - | 110 | 0.8 |" in stack
+    assert "the 'limits at' column" in stack and "the 'EM derating Ea' column" in stack
+    html = render(kit, "html")
+    assert "<th>EM derating Ea (eV)</th>" in html and '<td class="num">110</td>' in html
