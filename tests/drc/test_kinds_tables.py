@@ -220,6 +220,16 @@ def test_max_width_hand_made(kit, tmp_path):
     assert all(v.measured_um is None and not v.is_edge_pair for v in got)
 
 
+@pytest.mark.parametrize("v,n", [(2.9, 1), (3.1, 0)])
+def test_max_width_measures_45_degree_bars_perpendicular(tmp_path, kit, v, n):
+    """A 45-degree bar 3.0 um wide (perpendicular): wide at 2.9, not at 3.1
+    (an axis-parallel square would only see 2.1), as KLayout's sizing."""
+    path = tmp_path / "d.gds"
+    write_flat(path, {1: [np.array([[0, 0], [4243, 0], [14243, 10000], [10000, 10000]])]})
+    got = ours(path, kit, Rule("M.MAXW", "max_width", "M", v))
+    assert len(got) == kl_wide(kl_region(path, 1), round(v / DBU)).count() == n
+
+
 # --------------------------------------------------------------- wide_spacing --
 
 

@@ -26,12 +26,18 @@ kind              what is flagged (marker)
 
 Notes
 -----
-*Wide parts.*  "Wider than ``w``" means "holds an axis-parallel square of
-side larger than ``w``": the morphological opening with a square.  Both
-pilotflow and the exported KLayout deck compute it on coordinates doubled,
-so that an odd ``w`` in dbu still gives an exact half-width sizing.  For
-Manhattan layouts this is exact; for 45-degree shapes the square measures a
-diagonal bar of perpendicular width ``W`` as about ``W / sqrt(2)`` wide.
+*Wide parts.*  "Wider than ``w``" means "survives shrinking every edge by
+``w / 2`` (perpendicular to the edge) and growing back": on Manhattan shapes
+the morphological opening with a square of side ``w``; a 45-degree bar is
+measured by its perpendicular width.  Both pilotflow and the exported
+KLayout deck compute it on coordinates doubled, so that an odd ``w`` in dbu
+still gives an exact half-width sizing.  Corners turning by up to 90 degrees
+are mitred on growing, as KLayout's default size mode; sharper (acute)
+corners are cut, pilotflow at the sizing distance from the corner, KLayout
+a little further out, and on slanted edges the intermediate shrunk shape is
+rounded differently: on layouts with slanted edges the wide parts may then
+differ from KLayout's by a fraction of a dbu along an edge or near acute
+corners.  On Manhattan layouts they are identical (tests compare them).
 
 *wide_spacing rows.*  Each row ``[w, s]`` applies to pairs that touch a part
 wider than ``w``; a pair is judged by the widest row whose wide parts it
@@ -81,6 +87,12 @@ def _clean(points: np.ndarray) -> np.ndarray | None:
     return pts if len(pts) >= 3 else None
 
 
+#: Miter limit of the sizing in :func:`wide_parts`: corners turning by up to
+#: 90 degrees are mitred, sharper ones cut (KLayout's default size mode 2
+#: also cuts exactly those).
+MITER = 1.41422
+
+
 def wide_parts(polygons: list[np.ndarray], w: int) -> list[np.ndarray]:
     """Parts of the union of ``polygons`` (dbu) wider than ``w`` dbu.
 
@@ -98,10 +110,10 @@ def wide_parts(polygons: list[np.ndarray], w: int) -> list[np.ndarray]:
         return []
     src = [gdstk.Polygon(2.0 * p.astype(np.float64)) for p in polygons]
     if w > 0:
-        shrunk = gdstk.offset(src, -float(w), join="miter", tolerance=2, precision=0.01, use_union=True)
+        shrunk = gdstk.offset(src, -float(w), join="miter", tolerance=MITER, precision=0.01, use_union=True)
         if not shrunk:
             return []
-        grown = gdstk.offset(shrunk, float(w), join="miter", tolerance=2, precision=0.01, use_union=True)
+        grown = gdstk.offset(shrunk, float(w), join="miter", tolerance=MITER, precision=0.01, use_union=True)
     else:
         grown = gdstk.boolean(src, [], "or", precision=0.01)
     out = []
