@@ -323,6 +323,19 @@ def test_density_vs_klayout(tmp_path, kit, seed, window, step, lo, hi):
         assert v.measured_um < lo or (hi is not None and v.measured_um > hi)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_density_boundary_cuts_shapes(tmp_path, kit, seed):
+    """A die outline over part of the shapes: windows cover the outline only,
+    shapes sticking out are clipped (same windows and densities as KLayout)."""
+    rng = random.Random(seed)
+    path = tmp_path / "b.gds"
+    write_flat(path, {1: random_polys(rng, 40, 20000, (300, 6000)), 9: [rect(3000, 2000, 17500, 19000)]})
+    rule = Rule("M.D", "density", "M", 0.25, max=0.45, window=4.0, step=1.5)
+    got = ours(path, kit, rule)
+    assert our_windows(got) == kl_density(path, 1, [1, 2, 9], 9, 4000, 1500, 0.25, 0.45)
+    assert all(3000 <= v.marker[0][0] and v.marker[2][0] <= 17500 for v in got)
+
+
 def test_density_uses_boundary_layer(tmp_path, kit):
     """With a boundary shape, windows cover it (empty windows there are too
     sparse); without, the extent of all shapes; N shapes count for the extent
