@@ -31,7 +31,7 @@ Example
 >>> report = check_kit(pdk.load("gan650"))
 >>> report.ok, report.failures
 (True, 0)
->>> format_report(report)[-1].startswith("gan650 0.1.0: OK")
+>>> format_report(report)[-1].startswith("gan650 0.2.0: OK")
 True
 """
 

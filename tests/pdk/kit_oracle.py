@@ -65,6 +65,8 @@ def kit_drc(KIT: PDK, regs: dict[str, kdb.Region]) -> list[str]:
             continue  # chip-level: not applied to a device alone (as pdk check)
         elif rule.kind in TABLE_KINDS:
             ep, extra = table_kind_markers(KIT, rule, regs)
+        elif rule.kind in SHAPE_KINDS:
+            ep, extra = shape_kind_markers(KIT, rule, regs)
         else:  # pragma: no cover - a new rule kind needs a check here
             raise AssertionError(f"unchecked rule kind {rule.kind}")
         if not ep.is_empty() or not extra.is_empty():
@@ -157,3 +159,31 @@ def kit_two_copies(regs: dict[str, kdb.Region], dc: DeviceCell, horizontal: bool
     return {k: (r + r.transformed(t)).merged() for k, r in regs.items()}
 
 
+
+
+#: Kinds of flow/drc/kinds/shapes.py, checked by :func:`shape_kind_markers`.
+SHAPE_KINDS = ("notch", "extension", "overlap", "must_overlap", "not_overlap", "area", "hole")
+
+
+def shape_kind_markers(KIT: PDK, rule, regs: dict[str, kdb.Region]):
+    """KLayout's markers of a notch / extension / overlap / must_overlap /
+    not_overlap / area / hole rule on merged regions: ``(edge pairs,
+    polygons)`` (areas in dbu^2: exactly ``value`` passes)."""
+    a = regs[rule.layer]
+    b = regs[rule.other] if rule.other else None
+    if rule.kind == "notch":
+        return a.notch_check(KIT.dbu(rule.value)), kdb.Region()
+    if rule.kind == "extension":
+        return a.edges().enclosing_check(b.edges().inside_part(a), KIT.dbu(rule.value)), kdb.Region()
+    if rule.kind == "overlap":
+        return a.overlap_check(b, KIT.dbu(rule.value)), kdb.Region()
+    if rule.kind == "must_overlap":
+        return kdb.EdgePairs(), a.not_overlapping(b)
+    if rule.kind == "not_overlap":
+        return kdb.EdgePairs(), a & b
+    area = round(rule.value / KIT.dbu_um**2)
+    if rule.kind == "area":
+        return kdb.EdgePairs(), a.with_area(None, area, False)
+    if rule.kind == "hole":
+        return kdb.EdgePairs(), a.holes().with_area(None, area, False)
+    raise AssertionError(f"not a shape kind: {rule.kind}")
