@@ -9,6 +9,7 @@ prove every net is one connected piece and no two nets touch.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ klayout_db = pytest.importorskip("klayout.db")
 import pdk as pdks  # noqa: E402
 from flow.flow import run  # noqa: E402
 from flow.geometry.layout import device_cells, net_pins  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "pdk"))
+from kit_oracle import SHAPE_KINDS, klayout_shape_check  # noqa: E402
 
 DESIGNS = Path(__file__).resolve().parents[1] / "designs"
 
@@ -74,7 +78,7 @@ def test_gds_carries_versions(flow_run):
 
 
 def test_klayout_rule_check(flow_run):
-    """Every width/spacing/enclosure rule re-checked by KLayout: zero markers."""
+    """Every width/spacing/enclosure and shape-kind rule re-checked by KLayout: zero markers."""
     kit = pdks.load(flow_run.design.pdk_name)
     ly = _layout(flow_run)
     top = ly.top_cell()
@@ -100,6 +104,9 @@ def test_klayout_rule_check(flow_run):
         elif rule.kind == "enclosure":
             inner = regions[rule.other]
             n = a.enclosing_check(inner, d).count() + (inner - a).count()
+        elif rule.kind in SHAPE_KINDS:
+            ep, polys = klayout_shape_check(kit, rule, regions)
+            n = ep.count() + polys.count()
         else:
             continue
         checked += 1

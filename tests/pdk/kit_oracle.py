@@ -57,12 +57,42 @@ def kit_drc(KIT: PDK, regs: dict[str, kdb.Region]) -> list[str]:
             b = regs[rule.other]
             ep = a.enclosing_check(b, v)
             extra = b - a  # inner not fully inside outer
+        elif rule.kind in SHAPE_KINDS:
+            ep, extra = klayout_shape_check(KIT, rule, regs)
         else:  # pragma: no cover - a new rule kind needs a check here
             raise AssertionError(f"unchecked rule kind {rule.kind}")
         if not ep.is_empty() or not extra.is_empty():
             where = ep.bbox() if not ep.is_empty() else extra.bbox()
             bad.append(f"{rule.id}: {ep.count()} edge pairs, {extra.count()} polygons near {where}")
     return bad
+
+
+#: Kinds of flow/drc/kinds/shapes.py, checked by :func:`klayout_shape_check`.
+SHAPE_KINDS = ("notch", "extension", "overlap", "must_overlap", "not_overlap", "area", "hole")
+
+
+def klayout_shape_check(KIT: PDK, rule, regs: dict[str, kdb.Region]) -> tuple[kdb.EdgePairs, kdb.Region]:
+    """KLayout's own check for a shape-kind rule: (edge pairs, polygons)."""
+    a = regs[rule.layer]
+    b = regs[rule.other] if rule.other else None
+    v = KIT.dbu(rule.value)
+    area = round(rule.value / KIT.dbu_um**2)
+    none_ep, none_reg = kdb.EdgePairs(), kdb.Region()
+    if rule.kind == "notch":
+        return a.notch_check(v), none_reg
+    if rule.kind == "extension":
+        return a.edges().enclosing_check(b.edges().inside_part(a), v), none_reg
+    if rule.kind == "overlap":
+        return a.overlap_check(b, v), none_reg
+    if rule.kind == "must_overlap":
+        return none_ep, a.not_overlapping(b)
+    if rule.kind == "not_overlap":
+        return none_ep, a & b
+    if rule.kind == "area":
+        return none_ep, a.with_area(None, area, False)
+    if rule.kind == "hole":
+        return none_ep, a.holes().with_area(None, area, False)
+    raise AssertionError(rule.kind)
 
 
 def kit_two_copies(regs: dict[str, kdb.Region], dc: DeviceCell, horizontal: bool, mirror: bool, HALO: int) -> dict[str, kdb.Region]:
