@@ -563,3 +563,63 @@ def test_sample_design_context_from_design_toml():
     assert c.voltages["VBUS"] == 650.0 and c.voltages["PGND"] == 0.0 and c.currents["SW"] == 10.0
     assert c.voltages["XH/n3"] == 656.0 and "nothing" not in c.voltages
     assert "VBUS" in list(c.voltages)
+
+
+def test_parallel_run_equals_serial(tkit, monkeypatch):
+    """Net-aware rules in worker processes: same markers, notes and not
+    checked rules as one process."""
+    import flow.drc.engine as engine
+
+    lib = layout(
+        tkit,
+        {"MET1": [(0, 0, 2, 100), (3, 0, 5, 100), (16, 0, 18, 100), (26, 0, 28, 100)], "MET2": [(0, 200, 100, 201)], "MET3": [(0, 300, 10, 301)]},
+        [("MET1", "A", 1, 1), ("MET1", "B", 4, 1), ("MET1", "C", 17, 1), ("MET2", "I", 1, 200.5)],
+    )
+    shapes = shapes_from_library(lib, tkit)
+    rules = list(tkit.rules) + [Rule("M3.EM", "current_density", "MET3", 0.0), Rule("M1.S", "spacing", "MET1", 2.0)]
+    c = ctx({"A": 0.0, "B": 650.0}, {"I": 1.0})
+    serial = run_drc(shapes, tkit, rules=rules, ctx=c)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_POINTS", 0)
+    par = run_drc(shapes, tkit, rules=rules, ctx=c, jobs=3)
+    assert par.violations == serial.violations
+    assert sorted(par.notes) == sorted(serial.notes)
+    assert par.not_checked == serial.not_checked == ("M3.EM: layer MET3 has no jmax_ma_per_um (current-density limit) in the PDK",)
+    assert par.rules_checked == serial.rules_checked and "M3.EM" not in serial.rules_checked
+    assert serial.counts()["M1.VS"] == 1 and serial.counts()["M2.EM"] == 1
+    (note,) = [n for n in serial.notes if n.startswith("M1.VS: not checked")]
+    assert note.startswith("M1.VS: not checked between 2 pair(s) of nets within 13 um whose voltage is unknown: $MET1(26,0) / C, B / C")
+
+
+def test_flow_drc_stage_uses_the_design_net_classes(tmp_path):
+    """ganrf025_pa runs clean; its voltage rules know the classed nets (no
+    'not checked' pair of two classed nets), and name the others."""
+    from flow.flow import run
+
+    d = Path(__file__).resolve().parents[2] / "designs" / "ganrf025_pa"
+    out = run(d, tmp_path / "pa")
+    assert out.metrics["drc_violations"] == 0
+    data = json.loads((out.rundir / "drc.json").read_text())
+    assert {"MET1.VS.1", "MET2.VS.1"} <= set(data["rules_checked"])
+    cfg = load_design(d)
+    classed = {n for nc in cfg.net_classes for n in nc.patterns}
+    notes = [n for n in data["notes"] if ".VS.1: not checked between" in n]
+    assert notes
+    for n in notes:
+        listed = n.split("unknown: ", 1)[1].split(" (give")[0].split(" and ")[0]
+        for pair in listed.split(", "):
+            a, b = pair.split(" / ")
+            assert not (a in classed and b in classed), pair
+
+
+def test_waived_markers_keep_their_net(tkit, tmp_path):
+    from flow.drc.lyrdb import write_lyrdb
+    from flow.drc.waivers import load_waivers
+
+    lib = layout(tkit, {"MET1": [(0, 0, 2, 10), (3, 0, 5, 10)]}, [("MET1", "A", 1, 5), ("MET1", "B", 4, 5)])
+    w = tmp_path / "w.toml"
+    w.write_text('[[waiver]]\nrule = "M1.NS"\nregion = [0, 0, 10, 10]\nreason = "reviewed"\nauthor = "me"\n')
+    res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[rule(tkit, "M1.NS")], waivers=load_waivers(w))
+    assert res.clean and len(res.waived) == 1
+    write_lyrdb(res, tkit, tmp_path / "x.lyrdb", "TOP")
+    assert "net: A / B" in (tmp_path / "x.lyrdb").read_text()
+    assert res.to_json(tkit)["rules"][0]["waived"][0]["net"] == "A / B"
