@@ -623,3 +623,75 @@ def test_waived_markers_keep_their_net(tkit, tmp_path):
     write_lyrdb(res, tkit, tmp_path / "x.lyrdb", "TOP")
     assert "net: A / B" in (tmp_path / "x.lyrdb").read_text()
     assert res.to_json(tkit)["rules"][0]["waived"][0]["net"] == "A / B"
+
+
+def test_voltage_spacing_agrees_with_klayout_net_extraction(tkit, tmp_path):
+    """KLayout as the oracle: its LayoutToNetlist (connect + text labels)
+    names the nets, and per pair of nets ``Region.separation_check`` at the
+    table spacing for their voltage difference gives the markers.  Random
+    bar pairs, nets strapped through VIA1/MET2 or not, voltages from classes
+    and from voltage labels; the counts must equal pilotflow's."""
+    kdb = pytest.importorskip("klayout.db")
+    rng = random.Random(11)
+    volts = {f"N{k}": rng.choice([0.0, 5.0, 48.0, 100.0, 150.0, 299.0, 301.0, 650.0, -200.0]) for k in range(10)}
+    volts["NX"] = None  # unknown
+    m1, m2, v1, labels = [], [], [], []
+    for k in range(120):
+        x, y = (k % 12) * 60.0, (k // 12) * 40.0
+        gap = rng.choice([1.0, 1.999, 2.0, 4.5, 5.0, 8.0, 12.999, 13.0])
+        a, b = (x, y, x + 3, y + 20), (x + 3 + gap, y, x + 6 + gap, y + 20)
+        m1 += [a, b]
+        na, nb = rng.sample(sorted(volts), 2)
+        if rng.random() < 0.3:
+            # b joins a third bar through VIA1/MET2 (one net of two MET1 shapes)
+            c = (x + 30, y, x + 33, y + 20)
+            m1.append(c)
+            m2.append((b[0], y + 22, x + 33, y + 25))
+            m2 += [(b[0], y + 15, b[2], y + 25), (c[0], y + 15, c[2], y + 25)]
+            v1 += [(b[0] + 0.5, y + 16, b[2] - 0.5, y + 18), (c[0] + 0.5, y + 16, c[2] - 0.5, y + 18)]
+        for name, box in ((na, a), (nb, b)):
+            text = f"{volts[name]:g}V" if (volts[name] is not None and rng.random() < 0.2) else f"{name}_{k}_{box[0]}"
+            labels.append(("MET1", text, box[0] + 1, y + 1))
+    lib = layout(tkit, {"MET1": m1, "MET2": m2, "VIA1": v1}, labels)
+    gds = tmp_path / "v.gds"
+    lib.write_gds(str(gds))
+
+    def voltage(name: str):
+        m = re.fullmatch(r"(-?[0-9.]+)V", name)
+        if m:
+            return float(m.group(1))
+        return volts[name.split("_")[0]]
+
+    classes = tuple(NetClass(n, (f"{n}_*",), v) for n, v in volts.items() if v is not None)
+    r = rule(tkit, "M1.VS")
+    ours = run_drc(read_gds(gds, tkit), tkit, rules=[r], ctx=CheckContext(ClassValues(classes, "voltage")))
+
+    ly = kdb.Layout()
+    ly.read(str(gds))
+    ly.dbu = 0.001
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, ly.top_cell(), []))
+    L = {n: l2n.make_layer(ly.layer(*tkit.layers[n].gds), n) for n in ("MET1", "VIA1", "MET2")}
+    text = l2n.make_text_layer(ly.layer(*tkit.layers["MET1"].label), "t1")
+    for n in L.values():
+        l2n.connect(n)
+    l2n.connect(L["MET1"], L["VIA1"])
+    l2n.connect(L["VIA1"], L["MET2"])
+    l2n.connect(L["MET1"], text)
+    l2n.extract_netlist()
+    circuit = l2n.netlist().circuit_by_name(ly.top_cell().name)
+    regions = []
+    for net in circuit.each_net():
+        reg = l2n.shapes_of_net(net, L["MET1"], True)
+        if not reg.is_empty():
+            regions.append((voltage(net.name) if net.name else None, reg.merged()))
+    expected = 0
+    for (va, ra), (vb, rb) in itertools.combinations(regions, 2):
+        if va is None or vb is None:
+            continue
+        s = r.spacing_for(abs(va - vb))
+        if s > 0:
+            expected += ra.separation_check(rb, tkit.dbu(s)).count()
+    assert expected > 10, expected
+    assert sum(v is not None for v, _ in regions) > 150  # KLayout named the nets from the labels
+    assert ours.counts().get("M1.VS", 0) == expected
+    assert any("not checked between" in n for n in ours.notes)  # the NX nets
