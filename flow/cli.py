@@ -208,12 +208,21 @@ def pdk_group() -> None:
 @pdk_group.command("list")
 @click.pass_obj
 def pdk_list(opts: Options) -> None:
-    """List the installed PDKs."""
+    """List the installed PDKs (bundled and plug-in kits).
+
+    A plug-in kit that cannot be used (fails to import, has no or an invalid
+    pdk.toml, clashes with another kit) is reported as an Error line after
+    the good kits, and the exit code is 2.
+    """
     import pdk as pdks
 
-    for name in pdks.available():
-        kit = pdks.load(name)
+    good, bad = pdks.load_all()
+    for kit in good:
         click.echo(f"{kit.name:12s} {kit.version:8s} {kit.doc}")
+    for problem in bad:
+        click.echo(f"Error: {problem}", err=True)
+    if bad:
+        sys.exit(2)
 
 
 @pdk_group.command("show")

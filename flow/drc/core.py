@@ -137,6 +137,10 @@ class KindImpl:
     klayout: KLayoutFn | None = None
     #: True when the kind needs net connectivity (labels, voltages, currents).
     net_aware: bool = False
+    #: True when the kind only means something on a whole chip (e.g.
+    #: ``density`` over die windows): ``pdk check`` does not apply it to a
+    #: device cell alone, and says so.
+    chip_level: bool = False
 
 
 #: kind name -> implementation; filled by the modules of :mod:`flow.drc.kinds`.

@@ -102,8 +102,8 @@ class DrcResult:
                 out = {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
             else:
                 out = {"polygon": [[um(x), um(y)] for x, y in v.marker]}
-                if v.measured_um is not None:
-                    out["measured"] = v.measured_um
+                if v.measured_um is not None:  # e.g. the density of a window, a net's mA/um
+                    out["measured_um"] = v.measured_um
             if v.net is not None:
                 out["net"] = v.net
             return out
@@ -301,7 +301,7 @@ def run_drc(
     Notes
     -----
     Complexity is about O(n log n) in the number of edges ``n`` (merging with
-    Clipper, candidate pairs from a k-d tree over edge pieces), plus the
+    Clipper in tiles, candidate pairs from a uniform grid of edge boxes), plus the
     number of candidate pairs within ``value`` of each other.
     """
     rules = tuple(kit.rules if rules is None else rules)
