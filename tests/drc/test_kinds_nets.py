@@ -539,6 +539,8 @@ def test_cli_design_and_temperature(tmp_path):
         (["--net-classes", "{d}/missing.toml"], None, "missing.toml: file not found"),
         (["--temperature", "-500"], None, "--temperature: must be a temperature"),
         (["--net-classes", "{d}/nc.toml", "--design", "{d}"], "", "give at most one of --net-classes"),
+        (["--design", "{d}/nope"], None, "not a design folder"),
+        (["--design", "{d}"], None, "design.toml: file not found"),
     ],
 )
 def test_cli_bad_net_input(tmp_path, args, text, message):
