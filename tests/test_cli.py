@@ -82,7 +82,7 @@ def test_unknown_model_message(runner, tmp_path, monkeypatch):
     sp.write_text(sp.read_text().replace("X5 n5 n1 VDD GND dcfl_inv", "X5 n5 n1 VDD GND hemtx"))
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(cli, ["run", "gan_ringosc"])
-    assert r.output.strip() == "Error: gan_ringosc/ringosc.sp:12: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad"
+    assert r.output.strip() == "Error: gan_ringosc/ringosc.sp:12: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad, hemtek, sbd, rtf, mim, sealring"
 
 
 def test_debug_shows_traceback(runner, tmp_path, monkeypatch):

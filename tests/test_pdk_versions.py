@@ -79,10 +79,10 @@ def test_resume_refuses_new_kit_version(runner, partial_run, monkeypatch):
     d, out = partial_run
     before = _snapshot(out)
     real = pdks.load("gan650")
-    newer = dataclasses.replace(real, version="0.2.0")
+    newer = dataclasses.replace(real, version="99.0.0")
     monkeypatch.setattr(pdks, "load", lambda name: newer if name == "gan650" else real)
     r = runner.invoke(cli, ["run", str(d), "-o", str(out), "--from", "place"])
-    line = _refused(r, "state.json: made with PDK gan650 0.1.0, but gan650 is now 0.2.0")
+    line = _refused(r, f"state.json: made with PDK gan650 {real.version}, but gan650 is now 99.0.0")
     assert "rerun from the start (without --from)" in line
     assert _snapshot(out) == before
 
@@ -96,7 +96,7 @@ def test_resume_refuses_other_kit(runner, partial_run):
     toml.write_text(toml.read_text().replace('pdk = "gan650"', f'pdk = "{other}"'))
     r = runner.invoke(cli, ["run", str(d), "-o", str(out), "--from", "place"])
     kit = pdks.load(other)
-    _refused(r, f"made with PDK gan650 0.1.0, but the design now uses PDK {other} {kit.version}")
+    _refused(r, f"made with PDK gan650 {pdks.load('gan650').version}, but the design now uses PDK {other} {kit.version}")
     assert _snapshot(out) == before
 
 
@@ -107,7 +107,7 @@ def test_resume_refuses_state_without_version(runner, partial_run):
     del data["pdk_version"]
     state.write_text(json.dumps(data))
     r = runner.invoke(cli, ["run", str(d), "-o", str(out), "--from", "place"])
-    _refused(r, "made with PDK gan650 (no version recorded), but gan650 is now 0.1.0")
+    _refused(r, f"made with PDK gan650 (no version recorded), but gan650 is now {pdks.load('gan650').version}")
 
 
 # ------------------------------------------------------------ changelog --
@@ -136,11 +136,11 @@ def _kit_with_changelog(tmp_path, changelog: str):
 @pytest.mark.parametrize(
     "changelog, ok, detail",
     [
-        ("# c\n\n## 0.1.0\n\n- first\n", True, "top entry is 0.1.0, the kit version"),
+        ("# c\n\n## 0.2.0\n\n- first\n", True, "top entry is 0.2.0, the kit version"),
         # the changelog was bumped but pdk.toml was not
-        ("# c\n\n## 0.2.0\n\n- new rule\n\n## 0.1.0\n\n- first\n", False, "top entry is 0.2.0, but the kit version is 0.1.0"),
-        # pdk.toml was bumped but the changelog was not (0.0.9 < 0.1.0)
-        ("# c\n\n## 0.0.9\n\n- old\n", False, "no entry '## 0.1.0'"),
+        ("# c\n\n## 0.3.0\n\n- new rule\n\n## 0.2.0\n\n- first\n", False, "top entry is 0.3.0, but the kit version is 0.2.0"),
+        # pdk.toml was bumped but the changelog was not (0.1.9 < 0.2.0)
+        ("# c\n\n## 0.1.9\n\n- old\n", False, "no entry '## 0.2.0'"),
         ("# c\n\nno entries at all\n", False, "entries: none"),
     ],
 )
