@@ -57,6 +57,8 @@ def kit_drc(KIT: PDK, regs: dict[str, kdb.Region]) -> list[str]:
             b = regs[rule.other]
             ep = a.enclosing_check(b, v)
             extra = b - a  # inner not fully inside outer
+        elif rule.kind in SHAPE_KINDS:
+            ep, extra = SHAPE_KINDS[rule.kind](KIT, rule, regs)
         else:  # pragma: no cover - a new rule kind needs a check here
             raise AssertionError(f"unchecked rule kind {rule.kind}")
         if not ep.is_empty() or not extra.is_empty():
@@ -75,3 +77,83 @@ def kit_two_copies(regs: dict[str, kdb.Region], dc: DeviceCell, horizontal: bool
     return {k: (r + r.transformed(t)).merged() for k, r in regs.items()}
 
 
+
+
+# -- shape and table kinds: (edge pairs, polygons) as KLayout finds them -------
+
+
+def _area_dbu2(KIT: PDK, rule) -> float:
+    return rule.value / KIT.dbu_um**2
+
+
+def _extension(KIT, rule, regs):
+    a, b = regs[rule.layer], regs[rule.other]
+    return a.edges().enclosing_check(b.edges().inside_part(a), KIT.dbu(rule.value)), kdb.Region()
+
+
+def _overlap(KIT, rule, regs):
+    return regs[rule.layer].overlap_check(regs[rule.other], KIT.dbu(rule.value)), kdb.Region()
+
+
+def _must_overlap(KIT, rule, regs):
+    return kdb.EdgePairs(), regs[rule.layer].not_overlapping(regs[rule.other])
+
+
+def _not_overlap(KIT, rule, regs):
+    return kdb.EdgePairs(), regs[rule.layer] & regs[rule.other]
+
+
+def _area(KIT, rule, regs):
+    small = kdb.Region()
+    for p in regs[rule.layer].each():
+        if p.area() < _area_dbu2(KIT, rule):
+            small.insert(p)
+    return kdb.EdgePairs(), small
+
+
+def _hole(KIT, rule, regs):
+    small = kdb.Region()
+    for p in regs[rule.layer].each():
+        for h in range(p.holes()):
+            hole = kdb.Polygon(list(p.each_point_hole(h)))
+            if hole.area() < _area_dbu2(KIT, rule):
+                small.insert(hole)
+    return kdb.EdgePairs(), small
+
+
+def _wide_spacing(KIT, rule, regs):
+    """Space violations of each table row whose edge pair touches a part of
+    the layer wider than the row's width (shrunk and grown back)."""
+    a = regs[rule.layer]
+    out = kdb.EdgePairs()
+    for w, s in rule.table:
+        half = KIT.dbu(w) // 2 + 1
+        wide_edges = a.sized(-half).sized(half).edges()
+        if wide_edges.is_empty():
+            continue
+        for ep in a.space_check(KIT.dbu(s)).each():
+            if not kdb.Edges([ep.first, ep.second]).interacting(wide_edges).is_empty():
+                out.insert(ep)
+    return out, kdb.Region()
+
+
+def _angle(KIT, rule, regs):
+    e = regs[rule.layer].edges().with_angle(0, True).with_angle(90, True)
+    if rule.value == 45:
+        e = e.with_angle(45, True).with_angle(-45, True)
+    eps = kdb.EdgePairs()
+    for edge in e.each():  # one marker per off-angle edge
+        eps.insert(edge, edge)
+    return eps, kdb.Region()
+
+
+SHAPE_KINDS = {
+    "extension": _extension,
+    "overlap": _overlap,
+    "must_overlap": _must_overlap,
+    "not_overlap": _not_overlap,
+    "area": _area,
+    "hole": _hole,
+    "wide_spacing": _wide_spacing,
+    "angle": _angle,
+}
