@@ -5,7 +5,7 @@ sky130 standard cells in ../shared/bench/drc/sky130/cells (flattened, and
 hierarchical with references), runs the same rule set (li1 and met1 width and
 spacing, mcon enclosure by li1 and met1) with
 
-- pilotflow (``flow.drc.engine.run_drc``),
+- pilotflow (``flow.drc.engine.run_drc``), one process and ``jobs=0`` (all cores),
 - KLayout flat, one thread (``klayout.db.Region`` checks on merged layers),
 - KLayout tiled, all threads (``klayout.db.TilingProcessor``),
 
@@ -114,7 +114,7 @@ def build(n_target: int, path: Path, flat: bool) -> int:
     return per_row * cols * nrows
 
 
-def _pilotflow(gds: str, rules: str) -> dict:
+def _pilotflow(gds: str, rules: str, jobs: int = 1) -> dict:
     from flow.drc.engine import run_drc
     from flow.geometry.gdsio import read_gds
     from pdk.schema import load_rules_file
@@ -122,7 +122,7 @@ def _pilotflow(gds: str, rules: str) -> dict:
     kit = load_rules_file(rules)
     t0 = time.perf_counter()
     shapes = read_gds(gds, kit, "TOP")
-    res = run_drc(shapes, kit)
+    res = run_drc(shapes, kit, jobs=jobs)
     return {"seconds": time.perf_counter() - t0, "counts": res.counts()}
 
 
@@ -165,7 +165,10 @@ def _klayout(gds: str, tiled: bool) -> dict:
 
 
 def _child(which: str, gds: str, rules: str) -> None:
-    out = _pilotflow(gds, rules) if which == "pilotflow" else _klayout(gds, which == "klayout-tiled")
+    if which.startswith("pilotflow"):
+        out = _pilotflow(gds, rules, 0 if which == "pilotflow-jobs" else 1)
+    else:
+        out = _klayout(gds, which == "klayout-tiled")
     out["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -198,17 +201,19 @@ def main() -> None:
                 gds = Path(tmp) / f"arr_{size}_{'flat' if flat else 'hier'}.gds"
                 n = build(size, gds, flat)
                 row = {"polygons": n, "input": "flat" if flat else "hierarchical"}
-                for which in ("pilotflow", "klayout-flat", "klayout-tiled"):
+                for which in ("pilotflow", "pilotflow-jobs", "klayout-flat", "klayout-tiled"):
                     row[which] = measure(which, gds, rules)
                 rows.append(row)
-                pf, kf, kt = row["pilotflow"], row["klayout-flat"], row["klayout-tiled"]
+                pf, pj, kf, kt = row["pilotflow"], row["pilotflow-jobs"], row["klayout-flat"], row["klayout-tiled"]
                 ratio = pf["seconds"] / kf["seconds"] if "seconds" in pf and "seconds" in kf else float("nan")
-                same = pf.get("counts") == kf.get("counts")
+                ratio_j = pj["seconds"] / kf["seconds"] if "seconds" in pj and "seconds" in kf else float("nan")
+                same = pf.get("counts") == kf.get("counts") == pj.get("counts")
                 print(
                     f"{n:>9} {row['input']:>12} | pilotflow {pf.get('seconds', float('nan')):7.2f} s {pf.get('max_rss_mib', 0):7.0f} MiB"
+                    f" | pilotflow all cores {pj.get('seconds', float('nan')):7.2f} s"
                     f" | klayout flat {kf.get('seconds', float('nan')):7.2f} s {kf.get('max_rss_mib', 0):7.0f} MiB"
                     f" | klayout tiled {kt.get('seconds', float('nan')):7.2f} s {kt.get('max_rss_mib', 0):7.0f} MiB"
-                    f" | ratio pf/kl-flat {ratio:5.2f} | counts equal: {same}",
+                    f" | ratio pf/kl-flat {ratio:5.2f} (all cores {ratio_j:5.2f}) | counts equal: {same}",
                     flush=True,
                 )
                 if not same:

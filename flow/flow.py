@@ -138,14 +138,27 @@ def run(
             )
         try:
             state = json.loads(state_file.read_text())
-            design = Design.from_json(cfg, state)
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (OSError, ValueError) as e:
             raise ResumeError(f"{display_path(state_file)}: unreadable saved state ({e})") from None
-        if state.get("pdk") != kit.name or state.get("pdk_version") != kit.version:
+        if not isinstance(state, dict):
+            raise ResumeError(f"{display_path(state_file)}: unreadable saved state (not a JSON object)")
+        # the kit first: a state of another kit or kit version is refused
+        # even when it would still parse
+        made = f"PDK {state.get('pdk', '(none recorded)')} {state.get('pdk_version', '(no version recorded)')}"
+        if state.get("pdk") != kit.name:
             raise ResumeError(
-                f"{display_path(state_file)}: made with PDK {state.get('pdk')} {state.get('pdk_version')}, "
+                f"{display_path(state_file)}: made with {made}, "
+                f"but the design now uses PDK {kit.name} {kit.version}; rerun from the start (without --from)"
+            )
+        if state.get("pdk_version") != kit.version:
+            raise ResumeError(
+                f"{display_path(state_file)}: made with {made}, "
                 f"but {kit.name} is now {kit.version}; rerun from the start (without --from)"
             )
+        try:
+            design = Design.from_json(cfg, state)
+        except (ValueError, KeyError, TypeError) as e:
+            raise ResumeError(f"{display_path(state_file)}: unreadable saved state ({e})") from None
         old = rundir / "metrics.json"
         if old.is_file():
             try:

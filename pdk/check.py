@@ -13,14 +13,17 @@ checks what only a whole kit can show, and then *runs* every rule:
     ``[metal, cut, metal]`` entries;
 ``devices``
     every device generates at its default parameters, draws only on the
-    kit's layers, has a pin for each terminal and is DRC-clean alone;
+    kit's layers, has a pin for each terminal and is DRC-clean alone
+    (chip-level kinds such as ``density`` are not applied to a device alone;
+    the finding names the rules left out);
 ``rules``
     every rule's kind is implemented by the DRC engine
     (:data:`flow.drc.core.IMPLS`) and has self-tests; each generated
     self-test layout gives exactly the expected number of markers of that
     rule.  A rule without a pass case *and* a fail case is a failure;
 ``changelog``
-    ``CHANGELOG.md`` next to ``pdk.toml`` has an entry for the kit version.
+    ``CHANGELOG.md`` next to ``pdk.toml`` has the kit version as its top
+    (newest) entry.
 
 Example
 -------
@@ -28,7 +31,7 @@ Example
 >>> report = check_kit(pdk.load("gan650"))
 >>> report.ok, report.failures
 (True, 0)
->>> format_report(report)[-1].startswith("gan650 0.1.0: OK")
+>>> format_report(report)[-1].startswith("gan650 0.2.0: OK")
 True
 """
 
@@ -431,7 +434,9 @@ def _devices(kit: PDK, standalone: bool) -> list[Finding]:
                 problems.append(f"pin of '{p.terminal}' on '{p.layer}', not a kit layer")
         lib = gdstk.Library(unit=1e-6, precision=kit.dbu_um * 1e-6)
         lib.add(dc.cell, *dc.cell.dependencies(True))
-        result = run_drc(shapes_from_library(lib, kit, dc.cell.name), kit)
+        chip = [r.id for r in kit.rules if r.kind in IMPLS and IMPLS[r.kind].chip_level]
+        rules = [r for r in kit.rules if r.id not in chip]
+        result = run_drc(shapes_from_library(lib, kit, dc.cell.name), kit, rules=rules)
         if result.violations:
             problems.append("not DRC-clean alone: " + ", ".join(f"{k} {n}" for k, n in result.counts().items()))
         params = ", ".join(f"{k}={v:g}" for k, v in values.items())
@@ -439,7 +444,8 @@ def _devices(kit: PDK, standalone: bool) -> list[Finding]:
             out.append(Finding("devices", model, False, f"at defaults ({params}): " + "; ".join(problems)))
         else:
             layers = sorted({known[k][0] for k in used})
-            out.append(Finding("devices", model, True, f"at defaults ({params}): {_plural(len(dev.terminals), 'terminal')} pinned, layers {', '.join(layers)}, DRC clean"))
+            skipped = f" (chip-level rules not applied to a device alone: {', '.join(chip)})" if chip else ""
+            out.append(Finding("devices", model, True, f"at defaults ({params}): {_plural(len(dev.terminals), 'terminal')} pinned, layers {', '.join(layers)}, DRC clean{skipped}"))
     return out
 
 
@@ -454,7 +460,9 @@ def _changelog(kit: PDK) -> list[Finding]:
     if kit.version not in versions:
         have = ", ".join(versions) or "none"
         return [Finding("changelog", "CHANGELOG.md", False, f"no entry '## {kit.version}' for the kit version {kit.version} (entries: {have})")]
-    return [Finding("changelog", "CHANGELOG.md", True, f"has an entry for {kit.version}")]
+    if versions[0] != kit.version:
+        return [Finding("changelog", "CHANGELOG.md", False, f"top entry is {versions[0]}, but the kit version is {kit.version}: bump [pdk] version in pdk.toml, or put the newest entry first")]
+    return [Finding("changelog", "CHANGELOG.md", True, f"top entry is {kit.version}, the kit version")]
 
 
 # ------------------------------------------------------------------ entry --

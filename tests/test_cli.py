@@ -82,7 +82,7 @@ def test_unknown_model_message(runner, tmp_path, monkeypatch):
     sp.write_text(sp.read_text().replace("X5 n5 n1 VDD GND dcfl_inv", "X5 n5 n1 VDD GND hemtx"))
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(cli, ["run", "gan_ringosc"])
-    assert r.output.strip() == "Error: gan_ringosc/ringosc.sp:12: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad"
+    assert r.output.strip() == "Error: gan_ringosc/ringosc.sp:12: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad, hemtek, sbd, rtf, mim, sealring"
 
 
 def test_debug_shows_traceback(runner, tmp_path, monkeypatch):
@@ -169,3 +169,12 @@ def test_drc_cli_rules_file_and_bad_input(runner, tmp_path):
     r = runner.invoke(cli, ["drc", str(gds), "--rules", str(bad)])
     assert r.exit_code == 2
     assert "'M3' is not a layer" in r.output and "must be positive" in r.output and "rules[0].foo: unknown key" in r.output
+
+
+def test_pdk_list_and_show_sic1200(runner):
+    r = runner.invoke(cli, ["pdk", "list"])
+    assert r.exit_code == 0 and any(line.startswith("sic1200 ") for line in r.output.splitlines())
+    r = runner.invoke(cli, ["pdk", "show", "sic1200"])
+    assert r.exit_code == 0
+    for text in ("nmos", "pmos", "lmos", "vmos", "rpoly", "BACKMET", "JTE.W.1", "MET1 / VIA1 / MET2"):
+        assert text in r.output, text

@@ -24,11 +24,31 @@ DESIGNS = Path(__file__).resolve().parents[1] / "designs"
 DESIGN_DIRS = sorted(p for p in DESIGNS.iterdir() if (p / "design.toml").is_file())
 
 
+def _shape_oracle():
+    """tests/pdk/kit_oracle.py (KLayout forms of the shape rule kinds)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kit_oracle_shapes", Path(__file__).parent / "pdk" / "kit_oracle.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture(scope="module", params=DESIGN_DIRS, ids=lambda p: p.name)
 def flow_run(request, tmp_path_factory):
     rundir = tmp_path_factory.mktemp(request.param.name)
     res = run(request.param, rundir)
     return res
+
+
+def _oracle():
+    """tests/pdk/kit_oracle.py (KLayout forms of the table rule kinds)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kit_oracle", Path(__file__).parent / "pdk" / "kit_oracle.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _layout(res):
@@ -74,7 +94,9 @@ def test_gds_carries_versions(flow_run):
 
 
 def test_klayout_rule_check(flow_run):
-    """Every width/spacing/enclosure rule re-checked by KLayout: zero markers."""
+    """Every width/spacing/enclosure (and max_width, wide_spacing, density,
+    grid, angle, notch, extension, overlap, must_overlap, not_overlap, area,
+    hole) rule re-checked by KLayout: zero markers."""
     kit = pdks.load(flow_run.design.pdk_name)
     ly = _layout(flow_run)
     top = ly.top_cell()
@@ -87,7 +109,7 @@ def test_klayout_rule_check(flow_run):
 
     regions = {n: region(n) for n in kit.layers}
     failures = {}
-    checked = 0
+    checked = net_aware = 0
     for rule in kit.rules:
         d = kit.dbu(rule.value)
         a = regions[rule.layer]
@@ -100,12 +122,23 @@ def test_klayout_rule_check(flow_run):
         elif rule.kind == "enclosure":
             inner = regions[rule.other]
             n = a.enclosing_check(inner, d).count() + (inner - a).count()
+        elif rule.kind in _oracle().TABLE_KINDS:
+            ep, extra = _oracle().table_kind_markers(kit, rule, regions)
+            n = ep.count() + extra.count()
+        elif rule.kind in ("net_spacing", "voltage_spacing", "current_density"):
+            # net-aware (the design's voltages/currents): pilotflow's DRC
+            # checks them in the flow; see tests/drc/test_kinds_nets.py
+            net_aware += 1
+            continue
+        elif rule.kind in _shape_oracle().SHAPE_KINDS:
+            ep, extra = _shape_oracle().shape_kind_markers(kit, rule, regions)
+            n = ep.count() + extra.count()
         else:
             continue
         checked += 1
         if n:
             failures[rule.id] = n
-    assert checked == len(kit.rules)
+    assert checked + net_aware == len(kit.rules)
     assert failures == {}
 
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import gdstk
 import numpy as np
-from scipy.spatial import cKDTree
 
 #: Distances are compared as ``dist < d - _EPS`` (dbu): exact-value cases
 #: (distance == d) never violate despite floating-point rounding.
@@ -76,45 +75,136 @@ def merge_edges(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """
     if not polygons:
         return np.zeros((0, 4), np.int64), np.zeros(0, np.int64)
-    src = [gdstk.Polygon(p.astype(np.float64)) for p in polygons]
-    merged = gdstk.boolean(src, [], "or", precision=1.0)
-    chunks: list[np.ndarray] = []
-    ids: list[np.ndarray] = []
-    for k, poly in enumerate(merged):
-        pts = np.rint(poly.points).astype(np.int64)
-        pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
-        if len(pts) < 3:
-            continue
-        x, y = pts[:, 0], pts[:, 1]
-        area2 = int(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
-        if area2 == 0:
-            continue
-        if area2 < 0:
-            pts = pts[::-1]
-        pts = _drop_collinear(pts)
-        if len(pts) < 3:
-            continue
-        chunks.append(np.hstack([pts, np.roll(pts, -1, axis=0)]))
-        ids.append(np.full(len(pts), k, np.int64))
-    if not chunks:
+    merged = union(polygons)
+    if not merged:
         return np.zeros((0, 4), np.int64), np.zeros(0, np.int64)
-    edges = np.vstack(chunks)
-    pid = np.concatenate(ids)
-    return _normalise(edges, pid)
+    # All merged polygons at once: vertex i's successor is i + 1, wrapping
+    # to the first vertex of its polygon.
+    pts = np.rint(np.vstack([p.points for p in merged])).astype(np.int64)
+    lens = np.fromiter((len(p.points) for p in merged), np.int64, len(merged))
+    starts = np.cumsum(lens) - lens
+    pid = np.repeat(np.arange(len(merged), dtype=np.int64), lens)
+    nxt = np.arange(1, len(pts) + 1)
+    nxt[starts + lens - 1] = starts
+    x, y = pts[:, 0], pts[:, 1]
+    area2 = np.add.reduceat(x * y[nxt] - x[nxt] * y, starts)
+    edges = np.hstack([pts, pts[nxt]])
+    # clockwise polygons are reversed (interior on the left); degenerate
+    # ones (zero area) and zero-length edges dropped.  Collinear vertices
+    # need no removal here: _normalise joins contiguous pieces of one line.
+    cw = (area2 < 0)[pid]
+    edges[cw] = edges[cw][:, [2, 3, 0, 1]]
+    keep = (area2 != 0)[pid] & np.any(edges[:, :2] != edges[:, 2:], axis=1)
+    if not keep.any():
+        return np.zeros((0, 4), np.int64), np.zeros(0, np.int64)
+    return _normalise(edges[keep], pid[keep])
 
 
-def _drop_collinear(pts: np.ndarray) -> np.ndarray:
-    """Remove vertices whose neighbours continue straight on (same direction)."""
-    for _ in range(3):
-        prev = pts - np.roll(pts, 1, axis=0)
-        nxt = np.roll(pts, -1, axis=0) - pts
-        cross = prev[:, 0] * nxt[:, 1] - prev[:, 1] * nxt[:, 0]
-        dot = prev[:, 0] * nxt[:, 0] + prev[:, 1] * nxt[:, 1]
-        keep = ~((cross == 0) & (dot > 0))
-        if keep.all():
-            break
-        pts = pts[keep]
-    return pts
+#: Polygons per tile in :func:`union` (Clipper's union grows faster than
+#: linearly with the number of edges in its sweep; small tiles keep it fast).
+UNION_TILE_POLYGONS = 1500
+
+
+def union(polygons: list[np.ndarray]) -> list[gdstk.Polygon]:
+    """The union of ``polygons`` (dbu) as gdstk polygons, computed in tiles.
+
+    The same result as one ``gdstk.boolean(..., "or")`` call (up to vertex
+    order and how polygons touching at a single point are split), in about
+    linear time: polygons whose bounding box lies inside one tile (half-open)
+    are merged per tile; the polygons crossing or touching a tile line are
+    then merged together with those tile results whose boxes meet theirs
+    (tile results never touch one another, so nothing else can join).
+    """
+    n = len(polygons)
+    if n == 0:
+        return []
+    src = [gdstk.Polygon(p.astype(np.float64)) for p in polygons]
+    if n <= 2 * UNION_TILE_POLYGONS:
+        return gdstk.boolean(src, [], "or", precision=1.0)
+    pts = np.vstack(polygons)
+    lens = np.fromiter((len(p) for p in polygons), np.int64, n)
+    starts = np.cumsum(lens) - lens
+    x0 = np.minimum.reduceat(pts[:, 0], starts)
+    y0 = np.minimum.reduceat(pts[:, 1], starts)
+    x1 = np.maximum.reduceat(pts[:, 0], starts)
+    y1 = np.maximum.reduceat(pts[:, 1], starts)
+    ox, oy = int(x0.min()), int(y0.min())
+    w, h = int(x1.max()) - ox + 1, int(y1.max()) - oy + 1
+    t = max(1, int(np.sqrt(w * h * UNION_TILE_POLYGONS / n)))
+    nx = -(-w // t)
+    tx0, tx1 = (x0 - ox) // t, (x1 - ox) // t
+    ty0, ty1 = (y0 - oy) // t, (y1 - oy) // t
+    clean = (tx0 == tx1) & (ty0 == ty1)
+    out: list[gdstk.Polygon] = []
+    # phase 1: per tile, the polygons wholly inside it
+    tile = ty0 * nx + tx0
+    ci = np.nonzero(clean)[0]
+    ci = ci[np.argsort(tile[ci], kind="stable")]
+    tiles, first = np.unique(tile[ci], return_index=True)
+    bounds = np.append(first, len(ci))
+    results: dict[int, list[gdstk.Polygon]] = {}
+    for k, tid in enumerate(tiles.tolist()):
+        results[tid] = gdstk.boolean([src[i] for i in ci[bounds[k]:bounds[k + 1]]], [], "or", precision=1.0)
+    cross = np.nonzero(~clean)[0]
+    if len(cross) == 0:
+        for r in results.values():
+            out += r
+        return out
+    # phase 2: crossing polygons with the tile results their boxes meet
+    involved: list[gdstk.Polygon] = [src[i] for i in cross.tolist()]
+    cb = np.stack([x0[cross], y0[cross], x1[cross], y1[cross]], axis=1)
+    touched: dict[int, np.ndarray] = {}
+    for tid, r in results.items():
+        if not r:
+            continue
+        ty, tx = divmod(tid, nx)
+        near = (tx0[cross] <= tx) & (tx <= tx1[cross]) & (ty0[cross] <= ty) & (ty <= ty1[cross])
+        if not near.any():
+            continue
+        c = cb[near]
+        rb = np.array([[*p.bounding_box()[0], *p.bounding_box()[1]] for p in r])
+        hit = (
+            (rb[:, None, 0] <= c[None, :, 2])
+            & (c[None, :, 0] <= rb[:, None, 2])
+            & (rb[:, None, 1] <= c[None, :, 3])
+            & (c[None, :, 1] <= rb[:, None, 3])
+        ).any(axis=1)
+        touched[tid] = hit
+    for tid, r in results.items():
+        hit = touched.get(tid)
+        for j, p in enumerate(r):
+            (involved if hit is not None and hit[j] else out).append(p)
+    out += gdstk.boolean(involved, [], "or", precision=1.0)
+    return out
+
+
+def unique_ints(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a 1-D integer array (sort-based: several
+    times faster than ``np.unique``'s hash path on millions of keys)."""
+    if len(a) == 0:
+        return a
+    s = np.sort(a)
+    keep = np.empty(len(s), bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def _group_ids(*cols: np.ndarray) -> np.ndarray:
+    """Dense ids of equal rows of the columns ``cols`` (faster than
+    ``np.unique(axis=0)``: one lexsort, no structured views)."""
+    n = len(cols[0])
+    if n == 0:
+        return np.zeros(0, np.int64)
+    order = np.lexsort(cols[::-1])
+    new = np.zeros(n, bool)
+    new[0] = True
+    for c in cols:
+        cs = c[order]
+        new[1:] |= cs[1:] != cs[:-1]
+    ids = np.empty(n, np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids
 
 
 def _normalise(edges: np.ndarray, pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,8 +226,7 @@ def _normalise(edges: np.ndarray, pid: np.ndarray) -> tuple[np.ndarray, np.ndarr
     t0 = c[:, 0] * edges[:, 0] + c[:, 1] * edges[:, 1]
     t1 = c[:, 0] * edges[:, 2] + c[:, 1] * edges[:, 3]
     lo, hi = np.minimum(t0, t1), np.maximum(t0, t1)
-    _, grp = np.unique(np.stack([c[:, 0], c[:, 1], off], axis=1), axis=0, return_inverse=True)
-    grp = grp.ravel()
+    grp = _group_ids(c[:, 0], c[:, 1], off)
     n = len(edges)
     ev_g = np.concatenate([grp, grp])
     ev_t = np.concatenate([lo, hi])
@@ -192,8 +281,7 @@ def _connected_ids(edges: np.ndarray, pid: np.ndarray) -> np.ndarray:
     if len(edges) == 0:
         return pid
     pts = np.vstack([edges[:, :2], edges[:, 2:]])
-    _, vid = np.unique(pts, axis=0, return_inverse=True)
-    vid = vid.ravel()
+    vid = _group_ids(pts[:, 0], pts[:, 1])
     npid = int(pid.max()) + 1
     rows = np.concatenate([pid, pid])
     cols = npid + vid
@@ -213,59 +301,124 @@ def reverse(edges: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _chunks(edges: np.ndarray, g: float) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoints of pieces (length <= g) of every edge, and their edge index."""
-    p0 = edges[:, :2].astype(np.float64)
-    u = edges[:, 2:].astype(np.float64) - p0
-    n = np.maximum(1, np.ceil(np.hypot(u[:, 0], u[:, 1]) / g)).astype(np.int64)
-    owner = np.repeat(np.arange(len(edges)), n)
-    first = np.repeat(np.cumsum(n) - n, n)
-    k = np.arange(len(owner)) - first
-    frac = (k + 0.5) / n[owner]
-    pts = p0[owner] + frac[:, None] * u[owner]
-    return pts, owner
+#: Candidate pairs are produced in batches of about this many (bounds memory).
+PAIR_BATCH = 4_000_000
 
 
-def _grain(ea: np.ndarray, eb: np.ndarray, d: float) -> float:
-    lens = np.concatenate(
-        [np.hypot(e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]) for e in (ea, eb) if len(e)]
-    )
-    return float(max(d, np.median(lens) if len(lens) else d, 1.0))
+def _boxes(e: np.ndarray, grow: float) -> np.ndarray:
+    """Bounding boxes ``(n, 4)`` float (x0, y0, x1, y1) of edges, grown by ``grow``."""
+    b = np.empty((len(e), 4), np.float64)
+    b[:, 0] = np.minimum(e[:, 0], e[:, 2]) - grow
+    b[:, 1] = np.minimum(e[:, 1], e[:, 3]) - grow
+    b[:, 2] = np.maximum(e[:, 0], e[:, 2]) + grow
+    b[:, 3] = np.maximum(e[:, 1], e[:, 3]) + grow
+    return b
+
+
+def _cell_entries(box: np.ndarray, ox: float, oy: float, c: float, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cell id, edge index) of every grid cell each box overlaps, sorted by cell."""
+    cx0 = np.floor((box[:, 0] - ox) / c).astype(np.int64)
+    cy0 = np.floor((box[:, 1] - oy) / c).astype(np.int64)
+    cx1 = np.floor((box[:, 2] - ox) / c).astype(np.int64)
+    cy1 = np.floor((box[:, 3] - oy) / c).astype(np.int64)
+    w = cx1 - cx0 + 1
+    k = w * (cy1 - cy0 + 1)
+    owner = np.repeat(np.arange(len(box), dtype=np.int64), k)
+    local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+    ww = w[owner]
+    cell = (cy0[owner] + local // ww) * nx + cx0[owner] + local % ww
+    order = np.argsort(cell, kind="stable")
+    return cell[order], owner[order]
+
+
+def _expand(lo: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows r with partner range [lo[r], lo[r] + counts[r]): (row, partner) pairs."""
+    rows = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    off = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, lo[rows] + off
+
+
+def _batches(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Split rows into consecutive ranges of about PAIR_BATCH pairs each."""
+    cum = np.cumsum(counts)
+    out, start, base = [], 0, 0
+    while start < len(counts):
+        stop = int(np.searchsorted(cum, base + PAIR_BATCH, side="right"))
+        stop = max(stop, start + 1)
+        out.append((start, stop))
+        base = int(cum[stop - 1])
+        start = stop
+    return out
 
 
 def candidate_pairs(ea: np.ndarray, eb: np.ndarray | None, d: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(i, j)`` of edges that may lie closer than ``d``.
+    """Index pairs ``(i, j)`` of edges that may lie closer than ``d`` (or
+    touch, for ``d = 0``), sorted by ``(i, j)``.
 
     ``eb=None`` means pairs within ``ea`` itself, each unordered pair once
-    (``i < j``).  Superset of the true pairs: edges are cut into pieces of at
-    most ``g`` and piece midpoints within ``d + g`` are paired (cKDTree).
+    (``i < j``).  A superset of the true pairs: the edges' bounding boxes,
+    each grown by ``d / 2``, meet (closed).  Boxes are hashed into a uniform
+    grid; a pair is produced only in the grid cell holding the lower-left
+    corner of the two grown boxes' intersection, so each pair comes once and
+    no de-duplication is needed.  Pairs are built in batches (memory bounded
+    by :data:`PAIR_BATCH`), in time linear in the number of (cell, edge)
+    entries and pairs.
     """
-    other = ea if eb is None else eb
+    if len(ea) == 0 or (eb is not None and len(eb) == 0):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ba = _boxes(ea, d / 2.0)
+    return box_pairs(ba, None if eb is None else _boxes(eb, d / 2.0), cell=2.0 * d)
+
+
+def box_pairs(ba: np.ndarray, bb: np.ndarray | None, cell: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)`` of boxes ``ba[i]`` and ``bb[j]`` (float
+    ``x0, y0, x1, y1``) that meet (closed), sorted by ``(i, j)``;
+    ``bb=None``: pairs within ``ba``, ``i < j``.  Grid cells are at least
+    ``cell`` wide (see :func:`candidate_pairs`)."""
+    eb = bb
+    bb = ba if bb is None else bb
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    if len(ea) == 0 or len(other) == 0:
+    if len(ba) == 0 or len(bb) == 0:
         return empty
-    g = _grain(ea, other, d)
-    r = d + g
-    pa, oa = _chunks(ea, g)
-    ta = cKDTree(pa)
+    lens = np.concatenate([ba[:, 2] - ba[:, 0], ba[:, 3] - ba[:, 1], bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1]])
+    c = float(max(cell, np.median(lens) * 2.0, 1.0))
+    ox = float(min(ba[:, 0].min(), bb[:, 0].min()))
+    oy = float(min(ba[:, 1].min(), bb[:, 1].min()))
+    nx = int((max(ba[:, 2].max(), bb[:, 2].max()) - ox) // c) + 1
+    cell_a, own_a = _cell_entries(ba, ox, oy, c, nx)
     if eb is None:
-        pairs = ta.query_pairs(r, output_type="ndarray")
-        if len(pairs) == 0:
-            return empty
-        i, j = oa[pairs[:, 0]], oa[pairs[:, 1]]
-        i, j = np.minimum(i, j), np.maximum(i, j)
-        keep = i != j
-        i, j = i[keep], j[keep]
-        m = len(ea)
+        cell_b, own_b = cell_a, own_a
+        # partners of entry p: the later entries of its cell
+        hi = np.searchsorted(cell_a, cell_a, side="right")
+        lo = np.arange(len(cell_a), dtype=np.int64) + 1
     else:
-        pb, ob = _chunks(eb, g)
-        tb = cKDTree(pb)
-        sm = ta.sparse_distance_matrix(tb, r, output_type="ndarray")
-        if len(sm) == 0:
-            return empty
-        i, j = oa[sm["i"]], ob[sm["j"]]
-        m = len(eb)
-    key = np.unique(i.astype(np.int64) * m + j)
+        cell_b, own_b = _cell_entries(bb, ox, oy, c, nx)
+        lo = np.searchsorted(cell_b, cell_a, side="left")
+        hi = np.searchsorted(cell_b, cell_a, side="right")
+    counts = hi - lo
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    for s0, s1 in _batches(counts):
+        rows, q = _expand(lo[s0:s1], counts[s0:s1])
+        rows += s0
+        i, j = own_a[rows], own_b[q]
+        cell = cell_a[rows]
+        x0 = np.maximum(ba[i, 0], bb[j, 0])
+        y0 = np.maximum(ba[i, 1], bb[j, 1])
+        meet = (x0 <= np.minimum(ba[i, 2], bb[j, 2])) & (y0 <= np.minimum(ba[i, 3], bb[j, 3]))
+        ref = np.floor((y0 - oy) / c).astype(np.int64) * nx + np.floor((x0 - ox) / c).astype(np.int64)
+        keep = meet & (ref == cell)
+        i, j = i[keep], j[keep]
+        if eb is None:
+            i, j = np.minimum(i, j), np.maximum(i, j)
+        out_i.append(i)
+        out_j.append(j)
+    if not out_i:
+        return empty
+    i = np.concatenate(out_i)
+    j = np.concatenate(out_j)
+    m = len(bb)
+    key = np.sort(i * m + j)
     return key // m, key % m
 
 
@@ -288,13 +441,16 @@ def _lin(lo: np.ndarray, hi: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> tupl
     return lo, hi
 
 
-def near_part(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
+def near_part(a: np.ndarray, b: np.ndarray, d: float, metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """Parameter interval ``[lo, hi]`` (along ``b``, 0..1) of the part of edge
     ``b`` lying strictly on the left of ``a`` and closer than ``d`` to ``a``.
 
     ``a``, ``b``: ``(k, 4)`` float arrays; empty when ``hi - lo`` is not
     positive.  The region is the open "stadium" of radius ``d`` around ``a``
-    cut by ``a``'s line: a convex set, so the result is one interval.
+    cut by ``a``'s line: a convex set, so the result is one interval.  With
+    ``metric="projection"`` (KLayout's ``projection``) the disks around
+    ``a``'s ends are left out: only the band over ``a`` (``0 <= t <= L``,
+    perpendicular distance below ``d``) counts.
     """
     d = d - _EPS
     p0, p1 = a[:, :2], a[:, 2:]
@@ -314,11 +470,16 @@ def near_part(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.nd
     # half-plane s > 0
     hlo, hhi = _lin(zero, one, s0 - _EPS, ds)
     # band: 0 <= t <= L, s < d
-    blo, bhi = _lin(hlo, hhi, t0 + _EPS, dt)
-    blo, bhi = _lin(blo, bhi, L - t0 + _EPS, -dt)
+    # projection: only strictly over a (a part touching a's end line alone
+    # has no projected length)
+    te = -_EPS if metric == "projection" else _EPS
+    blo, bhi = _lin(hlo, hhi, t0 + te, dt)
+    blo, bhi = _lin(blo, bhi, L - t0 + te, -dt)
     blo, bhi = _lin(blo, bhi, d - s0, -ds)
     lo = np.where(bhi > blo, blo, np.inf)
     hi = np.where(bhi > blo, bhi, -np.inf)
+    if metric == "projection":
+        return lo, hi
     # disks around a's ends
     A = w[:, 0] ** 2 + w[:, 1] ** 2
     for c in (p0, p1):
@@ -362,6 +523,7 @@ def facing_pairs(
     *,
     same_id: np.ndarray | None = None,
     shields: np.ndarray | None = None,
+    metric: str = "euclidean",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Violating edge pairs between ``ea`` and ``eb`` (``None``: within ``ea``).
 
@@ -376,6 +538,11 @@ def facing_pairs(
         polygon are considered (the width check).
     shields
         Edges that may shield a pair (default: ``ea`` and ``eb``).
+    metric
+        ``"euclidean"`` (default) or ``"projection"`` (KLayout's metrics):
+        with ``projection`` only the parts of each edge lying over the
+        other (perpendicular projection) are measured, so edges that do not
+        overlap in projection (e.g. corner to corner) never pair.
 
     Returns
     -------
@@ -404,16 +571,24 @@ def facing_pairs(
     c1 = ua[:, 0] * (b[:, 3] - a[:, 1]) - ua[:, 1] * (b[:, 2] - a[:, 0])
     coll = (c0 == 0) & (c1 == 0)
     af, bf = a.astype(np.float64), b.astype(np.float64)
-    blo, bhi = near_part(af, bf, float(d))
-    alo, ahi = near_part(bf, af, float(d))
+    if metric not in ("euclidean", "projection"):
+        raise ValueError(f"unknown metric {metric!r}; metrics are euclidean, projection")
+    blo, bhi = near_part(af, bf, float(d), metric)
+    alo, ahi = near_part(bf, af, float(d), metric)
     hit = (bhi - blo > 1e-12) & (ahi - alo > 1e-12) & ~coll
     if coll.any():
-        clo_b, chi_b, clo_a, chi_a, touch = _collinear(af[coll], bf[coll], float(d))
+        clo_b, chi_b, clo_a, chi_a, touch = _collinear(af[coll], bf[coll], 0.0 if metric == "projection" else float(d))
         hit[coll] = touch
         blo[coll], bhi[coll], alo[coll], ahi[coll] = clo_b, chi_b, clo_a, chi_a
     i, j, af, bf = i[hit], j[hit], af[hit], bf[hit]
     apart = _sub(af, alo[hit], ahi[hit])
     bpart = _sub(bf, blo[hit], bhi[hit])
+    if metric == "projection" and len(i):
+        # both parts must have a projected length (not a touching point)
+        la = np.hypot(apart[:, 2] - apart[:, 0], apart[:, 3] - apart[:, 1])
+        lb = np.hypot(bpart[:, 2] - bpart[:, 0], bpart[:, 3] - bpart[:, 1])
+        keep = (la > 1e-3) & (lb > 1e-3)
+        i, j, af, bf, apart, bpart = i[keep], j[keep], af[keep], bf[keep], apart[keep], bpart[keep]
     if shields is None:
         shields = ea if eb is None else np.vstack([ea, eb])
     if len(i):
@@ -466,19 +641,10 @@ def _shielded(apart: np.ndarray, bpart: np.ndarray, shields: np.ndarray, own: li
     if len(shields) == 0:
         return out
     quad = np.stack([apart[:, :2], apart[:, 2:], bpart[:, :2], bpart[:, 2:]], axis=1)  # (k,4,2)
-    centre = quad.mean(axis=1)
-    radius = np.max(np.hypot(*(quad - centre[:, None, :]).transpose(2, 0, 1)), axis=1)
-    g = _grain(shields, shields, d)
-    pts, owner = _chunks(shields, g)
-    tree = cKDTree(pts)
-    lists = tree.query_ball_point(centre, radius + g)
-    lens = np.fromiter((len(x) for x in lists), np.int64, k)
-    if lens.sum() == 0:
+    qbox = np.concatenate([quad.min(axis=1), quad.max(axis=1)], axis=1)
+    qk, se = box_pairs(qbox, _boxes(shields, 0.0))
+    if len(qk) == 0:
         return out
-    qk = np.repeat(np.arange(k), lens)
-    se = owner[np.concatenate([np.asarray(x, np.int64) for x in lists])]
-    key = np.unique(qk * len(shields) + se)
-    qk, se = key // len(shields), key % len(shields)
     s = shields[se]
     not_own = ~(np.all(s == own[0][qk], axis=1) | np.all(s == own[1][qk], axis=1))
     not_own &= ~(np.all(s == own[0][qk][:, [2, 3, 0, 1]], axis=1) | np.all(s == own[1][qk][:, [2, 3, 0, 1]], axis=1))

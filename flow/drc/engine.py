@@ -23,12 +23,13 @@ Example
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 import flow.drc.kinds  # noqa: F401  (registers the kinds)
-from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, PolygonMarker, Violation
+from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, NotChecked, PolygonMarker, Violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
@@ -98,8 +99,14 @@ class DrcResult:
 
         def marker(v: Violation) -> dict[str, Any]:
             if v.is_edge_pair:
-                return {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
-            return {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+                out = {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
+            else:
+                out = {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+                if v.measured_um is not None:  # e.g. the density of a window, a net's mA/um
+                    out["measured_um"] = v.measured_um
+            if v.net is not None:
+                out["net"] = v.net
+            return out
 
         by_rule: dict[str, list[Violation]] = {}
         for v in self.violations:
@@ -154,10 +161,103 @@ def check_rule(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext | None = 
     return impl.check(rule, kit, layers, ctx or CheckContext())
 
 
+def _check_one(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation] | NotChecked:
+    """Sorted violations of ``rule``, or the :class:`NotChecked` it raised."""
+    try:
+        return sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
+    except NotChecked as e:
+        return e
+
+
 def _sort_key(v: Violation) -> tuple:
     if v.is_edge_pair:
         return (0, v.marker)
     return (1, len(v.marker), v.marker)
+
+
+def _rule_groups(rules: Sequence[Rule], shapes: LayoutShapes) -> list[list[int]]:
+    """Rules (indices) grouped so that rules sharing a layer share a worker
+    (each layer is merged once), largest estimated cost first.
+
+    Net-aware rules form one group (they trace every conducting layer).
+    """
+    parent: dict[str, str] = {}
+
+    def find(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    keys = []
+    for r in rules:
+        impl = IMPLS[r.kind]
+        names = ["<nets>"] if impl.net_aware else [n for n in (r.layer, r.other) if n is not None]
+        for n in names[1:]:
+            parent[find(n)] = find(names[0])
+        keys.append(names[0])
+    groups: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(find(k), []).append(i)
+
+    def cost(idx: list[int]) -> int:
+        names = {n for i in idx for n in (rules[i].layer, rules[i].other) if n is not None}
+        pts = sum(len(p) for n in names for p in shapes.polygons.get(n, ()))
+        return pts * len(idx)
+
+    return sorted(groups.values(), key=cost, reverse=True)
+
+
+#: Below this many polygon vertices a run stays in one process (starting
+#: workers costs more than it saves on small layouts).
+PARALLEL_MIN_POINTS = 200_000
+
+# Fork-inherited state of a parallel run (see _run_group).
+_PARALLEL: dict[str, Any] = {}
+
+
+def _run_group(idx: list[int]) -> tuple[list[int], list[list[Violation]], list[str]]:
+    """Worker: run the rules ``idx`` of the forked parent's run."""
+    shapes, kit, rules, ctx = _PARALLEL["args"]
+    layers = Layers(shapes)
+    out = [_check_one(rules[i], kit, layers, ctx) for i in idx]
+    return idx, out, list(getattr(layers, "notes", ()))
+
+
+def _check_all(
+    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, jobs: int, progress: Any
+) -> tuple[list[list[Violation] | NotChecked], list[str]]:
+    """Violations of each rule (in order) and kind notes, on ``jobs`` processes."""
+    import multiprocessing as mp
+
+    n = len(rules)
+    results: list[list[Violation] | NotChecked] = [[] for _ in rules]
+    notes: list[str] = []
+    groups = _rule_groups(rules, shapes) if n else []
+    jobs = min(jobs, len(groups))
+    size = sum(len(p) for polys in shapes.polygons.values() for p in polys) if jobs > 1 else 0
+    if jobs > 1 and size >= PARALLEL_MIN_POINTS and "fork" in mp.get_all_start_methods():
+        _PARALLEL["args"] = (shapes, kit, rules, ctx)
+        try:
+            with mp.get_context("fork").Pool(jobs) as pool:
+                done = 0
+                for idx, out, kind_notes in pool.imap_unordered(_run_group, groups):
+                    for i, v in zip(idx, out):
+                        results[i] = v
+                    notes += kind_notes
+                    done += len(idx)
+                    if progress:
+                        progress(f"{done}/{n} rules checked", done / n)
+        finally:
+            _PARALLEL.clear()
+        return results, notes
+    layers = Layers(shapes)
+    for i, rule in enumerate(rules):
+        if progress:
+            progress(f"rule {rule.id} ({i + 1}/{n})", i / n)
+        results[i] = _check_one(rule, kit, layers, ctx)
+    notes += list(getattr(layers, "notes", ()))
+    return results, notes
 
 
 def run_drc(
@@ -166,6 +266,8 @@ def run_drc(
     rules: Sequence[Rule] | None = None,
     ctx: CheckContext | None = None,
     waivers: Sequence[Any] = (),
+    jobs: int = 1,
+    progress: Any = None,
 ) -> DrcResult:
     """Check ``shapes`` against ``rules`` (default: every rule of ``kit``).
 
@@ -182,6 +284,13 @@ def run_drc(
     waivers
         :class:`flow.drc.waivers.Waiver` s; matching markers move to
         ``waived`` (see :func:`flow.drc.waivers.apply_waivers`).
+    jobs
+        Worker processes (``0``: one per core).  Rules sharing a layer run in
+        the same worker, so each layer is merged once; the result is the same
+        as with one job.  Layouts under :data:`PARALLEL_MIN_POINTS` vertices
+        run in one process.
+    progress
+        Optional ``callable(message, fraction)`` for a progress display.
 
     Returns
     -------
@@ -192,16 +301,17 @@ def run_drc(
     Notes
     -----
     Complexity is about O(n log n) in the number of edges ``n`` (merging with
-    Clipper, candidate pairs from a k-d tree over edge pieces), plus the
+    Clipper in tiles, candidate pairs from a uniform grid of edge boxes), plus the
     number of candidate pairs within ``value`` of each other.
     """
     rules = tuple(kit.rules if rules is None else rules)
     ctx = ctx or CheckContext()
-    layers = Layers(shapes)
-    violations: list[Violation] = []
+    if jobs <= 0:
+        jobs = os.cpu_count() or 1
     checked: list[str] = []
     not_checked: list[str] = []
     notes: list[str] = []
+    runnable: list[Rule] = []
     for rule in rules:
         if rule.kind not in IMPLS:
             not_checked.append(f"{rule.id}: rule kind '{rule.kind}' is not supported")
@@ -211,10 +321,19 @@ def run_drc(
             not_checked.append(f"{rule.id}: layer {', '.join(missing)} is not in PDK {kit.name}")
             continue
         checked.append(rule.id)
+        runnable.append(rule)
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
-        violations += sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
+    per_rule, kind_notes = _check_all(shapes, kit, runnable, ctx, jobs, progress)
+    # a rule whose check could not run at all (NotChecked) is not checked
+    for rule, got in zip(runnable, per_rule):
+        if isinstance(got, NotChecked):
+            checked.remove(rule.id)
+            not_checked.append(f"{rule.id}: {got}")
+            notes = [n for n in notes if not n.startswith(f"{rule.id}: checked on empty layer ")]
+    notes += kind_notes
+    violations: list[Violation] = [v for vs in per_rule if not isinstance(vs, NotChecked) for v in vs]
     result = DrcResult(
         violations=tuple(violations),
         rules_checked=tuple(checked),

@@ -111,13 +111,20 @@ def _extract(cell: gdstk.Cell, kit: PDK, scale_um: float) -> LayoutShapes:
     for name, lay in kit.layers.items():
         known.update(x for x in (lay.gds, lay.pin, lay.label) if x is not None)
         polys: list[np.ndarray] = []
-        for p in cell.get_polygons(layer=lay.gds[0], datatype=lay.gds[1]):
-            pts = np.rint(np.asarray(p.points, dtype=np.float64) * f).astype(np.int64)
-            # drop repeated vertices created by snapping (and a closing vertex)
-            keep = np.any(pts != np.roll(pts, 1, axis=0), axis=1)
-            pts = pts[keep]
-            if len(pts) >= 3:
-                polys.append(pts)
+        got = cell.get_polygons(layer=lay.gds[0], datatype=lay.gds[1])
+        if got:
+            # all polygons at once: snap to dbu, drop repeated vertices created
+            # by snapping (and a closing vertex), keep those with >= 3 left
+            pts = np.rint(np.vstack([p.points for p in got]) * f).astype(np.int64)
+            lens = np.fromiter((len(p.points) for p in got), np.int64, len(got))
+            starts = np.cumsum(lens) - lens
+            prev = np.arange(-1, len(pts) - 1)
+            prev[starts] = starts + lens - 1
+            keep = np.any(pts != pts[prev], axis=1)
+            kept = np.add.reduceat(keep.astype(np.int64), starts)
+            bounds = np.cumsum(kept)
+            flat = pts[keep]
+            polys = [q for q in np.split(flat, bounds[:-1]) if len(q) >= 3]
         polygons[name] = polys
         labs: list[tuple[str, int, int]] = []
         if lay.label is not None:

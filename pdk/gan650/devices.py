@@ -1,4 +1,4 @@
-"""Device generators of the gan650 kit: HEMTs, 2DEG resistor, bond pad.
+"""Device generators of the gan650 kit: HEMTs, Schottky diode, resistors, MIM, pad, seal ring.
 
 Each generator is a plain function ``gen(kit, *, name, ...) -> DeviceCell``
 named by the ``generator`` key of a ``[devices.*]`` table in ``pdk.toml``;
@@ -12,7 +12,8 @@ Contract with the placer and the router (checked by
 * every pin of a HEMT or resistor is a MET1 rectangle of at least
   :data:`PIN_MIN_UM` x :data:`PIN_MIN_UM`; every MET1/MET2 shape is tagged
   with its terminal;
-* HEMTs and resistors draw no VIA1 and no MET2;
+* HEMTs, diodes and resistors draw no VIA1 and no MET2 (the MIM capacitor,
+  the pad and the seal ring do: their MET2 is tagged with their terminal);
 * every cell is DRC-clean under all rules of the kit, also next to a copy of
   itself placed :data:`PLACER_HALO_UM` beyond its bounding box.
 
@@ -59,6 +60,10 @@ GATE_EXT_UM = 2.0
 GATE_BUS_UM = 3.0
 #: Edge of the HEMT gate pad (GATE + CONT + MET1, um).
 GATE_PAD_UM = 12.0
+#: Least distance (um) from a source field plate to the drain ohmic.
+FP_DRAIN_UM = 2.0
+#: Length of the MET1 neck (under NETTIE) tying a Kelvin pin to the source bus (um).
+KELVIN_NECK_UM = 3.0
 #: Free gap (um) between a bus and the next structure (>= MET1 spacing).
 GAP_UM = 3.0
 #: Ohmic contact length of the 2DEG resistor, along the current (um).
@@ -67,6 +72,14 @@ RES_CONTACT_UM = 10.0
 RES_RUN_MAX_UM = 200.0
 #: Resistance of a 90-degree corner square of the resistor body, in squares.
 CORNER_SQUARES = 0.56
+#: Width of a Schottky anode finger (um).
+ANODE_FINGER_UM = 4.0
+#: Longest straight thin-film resistor body (um).
+TFR_MAX_UM = 300.0
+#: MIM capacitance per area (fF/um^2) of the thin SiN (about 0.2 um, er 7).
+MIM_CPA_FF_UM2 = 0.3
+#: MIM dielectric margin beyond the MET2 top plate (um).
+MIM_MARGIN_UM = 1.0
 
 Rect = tuple[int, int, int, int]
 
@@ -149,6 +162,9 @@ def hemt(
     l: float = 1.0,  # noqa: E741 -- the gate length's usual name
     nf: int = 2,
     lgd: float = 15.0,
+    lfp: float = 0.0,
+    lgfp: float = 0.0,
+    kelvin: bool = False,
 ) -> DeviceCell:
     """Multi-finger interdigitated GaN HEMT (e-mode p-GaN gate or d-mode).
 
@@ -172,13 +188,25 @@ def hemt(
     lgd : float
         Gate-to-drain distance (um); the gate-to-source distance is fixed at
         :data:`LGS_UM`.
+    lfp : float
+        Source field plate (SFP) reach beyond the drain-side edge of each
+        gate into the drift region (um); 0 draws no SFP.  The SFP covers the
+        source ohmic finger and both of its gates and is contacted through
+        the source finger's CONT.  At most ``lgd -`` :data:`FP_DRAIN_UM`.
+    lgfp : float
+        Gate field plate (GFP) reach beyond the drain-side edge of each gate
+        (um); 0 draws no GFP.  At most ``lgd -`` the GFP.S.OHMIC rule.
+    kelvin : bool
+        Add a Kelvin source terminal ``ks``: a MET1 pin at the right end of
+        the source bus, tied to it by a MET1 neck under NETTIE (see Notes).
 
     Returns
     -------
     DeviceCell
-        Terminals ``d``, ``g``, ``s``.  Pins (MET1): the source bus (bottom),
-        the drain bus (top), each spanning the mesa and :data:`PIN_MIN_UM`
-        high, and the gate pad (lower left, :data:`GATE_PAD_UM` square).
+        Terminals ``d``, ``g``, ``s`` (and ``ks``).  Pins (MET1): the source
+        bus (bottom), the drain bus (top), each spanning the mesa and
+        :data:`PIN_MIN_UM` high, the gate pad (lower left,
+        :data:`GATE_PAD_UM` square) and the Kelvin pin (lower right).
 
     Notes
     -----
@@ -203,7 +231,32 @@ def hemt(
              +-------------------------------+   source bus (MET1, pin s)
         ^ gate pad (GATE+CONT+MET1, pin g)
 
-    Generation is linear in ``nf`` (about five rectangles per finger).
+    Field plates, seen along a finger (x to the right)::
+
+            S ohmic   gate        drain ohmic
+          +--------+  |==|                +-----+
+          |  CONT  |  |==|======          |     |   GFP: gate + lgfp
+          |========|==|==|=============   |     |   SFP: over the source
+          +--------+                      +-----+   finger, gates + lfp
+
+    Kelvin source (``kelvin=True``): the gate driver's return must not share
+    the source bus with the load current, so ``ks`` is its own terminal and
+    its own net in the netlist, joined to ``s`` only inside the device by a
+    :data:`KELVIN_NECK_UM` wide MET1 neck at the source bus end, drawn under
+    the NETTIE marker::
+
+        ==== source bus (s) ====+--+----+
+                                |NT| ks |   NT: neck under NETTIE
+                                +--+    |
+                                   +----+
+
+    The router treats the neck and the ``ks`` pin as metal of the ``ks``
+    net and the bus as metal of ``s``, so the two nets are routed apart; an
+    LVS extractor removes MET1 under NETTIE (the device's net tie) before
+    tracing nets, and compares ``s`` and ``ks`` as separate pins.
+
+    Generation is linear in ``nf`` (about five rectangles per finger; 100 mm
+    of gate, 100 fingers of 1 mm, takes about 20 ms).
     """
     if mode not in ("e", "d"):
         raise PDKError([f"{kit.path}: generator 'hemt' needs fixed mode 'e' or 'd', got {mode!r}"])
@@ -233,6 +286,18 @@ def hemt(
         raise InputError(f"{model}: lgd={lgd:g} um is below the {kit.um(g_o):g} um gate-to-ohmic spacing")
     if lg < d(kit.min_width("GATE")) or (mode == "e" and lg < d(kit.min_width("PGAN"))):
         raise InputError(f"{model}: gate length l={l:g} um is below the GATE/PGAN width rule")
+    lf, lgf = d(lfp), d(lgfp)
+    if lf and ld - lf < d(FP_DRAIN_UM):
+        raise InputError(
+            f"{model}: source field plate lfp={lfp:g} um leaves less than {FP_DRAIN_UM:g} um to the drain; "
+            f"use lfp <= lgd - {FP_DRAIN_UM:g} = {lgd - FP_DRAIN_UM:g} um"
+        )
+    gfp_o = d(_spacing(kit, "GFP", "OHMIC"))
+    if lgf and ld - lgf < gfp_o:
+        raise InputError(
+            f"{model}: gate field plate lgfp={lgfp:g} um leaves less than {kit.um(gfp_o):g} um to the drain "
+            f"(GFP.S.OHMIC); use lgfp <= {kit.um(ld - gfp_o):g} um"
+        )
 
     pin = d(PIN_MIN_UM)
     gap = max(d(GAP_UM), d(kit.min_spacing("MET1")))
@@ -268,19 +333,39 @@ def hemt(
         else:  # drain finger: up to the drain bus
             s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d")
     xg_last = 0
+    xgs = []
     for k in range(nf):
         xg = xo[k] + wo + (ls if k % 2 == 0 else ld)
+        xgs.append(xg)
         s.add("GATE", xg, yg0, xg + lg, ym1 + gate_ext)
         if mode == "e":
             s.add("PGAN", xg, ym0 - pgan_ext, xg + lg, ym1 + pgan_ext)
+        if lgf:  # gate field plate toward the drain (right for even k)
+            if k % 2 == 0:
+                s.add("GFP", xg, ym0, xg + lg + lgf, ym1)
+            else:
+                s.add("GFP", xg - lgf, ym0, xg + lg, ym1)
         xg_last = xg + lg
+    if lf:  # one source field plate per source finger, over its gates
+        for k in range(0, nf + 1, 2):
+            x0 = xgs[k - 1] - lf if k > 0 else xo[k]
+            x1 = xgs[k] + lg + lf if k < nf else xo[k] + wo
+            s.add("SFP", x0, ym0, x1, ym1)
+    if kelvin:
+        neck = max(d(KELVIN_NECK_UM), d(kit.min_spacing("MET1")), d(kit.min_width("MET1")))
+        s.add("MET1", xm1, 0, xm1 + neck, pin // 2, terminal="ks")
+        s.add("NETTIE", xm1, 0, xm1 + neck, pin // 2)
+        s.pin("ks", "MET1", xm1 + neck, 0, xm1 + neck + pin, pin)
     s.add("GATE", 0, yg0, xg_last, yg1)  # gate bus
     py0 = yg1 - pad
     s.add("GATE", 0, py0, pad, yg1)  # gate pad
     cin = max(en_c, d(1.0))
     s.add("CONT", cin, py0 + cin, pad - cin, yg1 - cin)
     s.pin("g", "MET1", 0, py0, pad, yg1)
-    return s.build(kit, name, model, {"w": w, "l": l, "nf": nf, "lgd": lgd})
+    params: dict[str, Any] = {"w": w, "l": l, "nf": nf, "lgd": lgd}
+    declared = kit.device(model).params
+    params.update({k: v for k, v in (("lfp", lfp), ("lgfp", lgfp)) if k in declared})
+    return s.build(kit, name, model, params)
 
 
 # ---------------------------------------------------------------------------
@@ -479,3 +564,326 @@ def pad(kit: PDK, *, name: str, size: float = 80.0) -> DeviceCell:
             s.add("VIA1", x, y, x + v, y + v)
     s.add("PASS", m_pass, m_pass, sz - m_pass, sz - m_pass)
     return s.build(kit, name, model, {"size": size})
+
+
+# ---------------------------------------------------------------------------
+# Schottky barrier diode
+# ---------------------------------------------------------------------------
+
+
+def sbd(kit: PDK, *, name: str, w: float = 200.0, nf: int = 2, lac: float = 10.0) -> DeviceCell:
+    """Lateral multi-finger Schottky barrier diode on the 2DEG.
+
+    Parameters
+    ----------
+    kit : PDK
+        The gan650 kit.
+    name : str
+        Cell name.
+    w : float
+        Total anode width (um): ``nf`` anode fingers of ``w / nf`` each
+        (snapped to the dbu grid), at least 4 um.
+    nf : int
+        Number of anode fingers; there are ``nf + 1`` cathode fingers.
+    lac : float
+        Anode-to-cathode distance (um), at least ANODE.S.OHMIC.
+
+    Returns
+    -------
+    DeviceCell
+        Terminals ``a`` (anode bus, top) and ``k`` (cathode bus, bottom),
+        MET1 pins spanning the mesa, :data:`PIN_MIN_UM` high.
+
+    Notes
+    -----
+    ``K A K A K`` fingers across one mesa: ohmic cathodes
+    (:data:`OHMIC_FINGER_UM` wide) and Schottky anodes
+    (:data:`ANODE_FINGER_UM` wide), each with CONT and a MET1 finger;
+    cathode MET1 runs down to the cathode bus, anode MET1 up to the anode
+    bus::
+
+          +------------------------------+   anode bus (MET1, pin a)
+          |     |A|         |A|          |
+          +-----| |---------| |----------+
+          +-----| |---------| |--------+     MESA
+          | |K| |A|   |K|   |A|   |K|  |     lac between A and K
+          +-| |-----------------| |----+
+            | |       | |       | |
+          +------------------------------+   cathode bus (MET1, pin k)
+    """
+    model = _model_of(kit, "sbd", name)
+    d = kit.dbu
+    nf = int(nf)
+    if nf < 1:
+        raise InputError(f"{model}: nf={nf} must be at least 1")
+    wf = round(d(w) / nf)
+    la = d(lac)
+    en_mo = d(kit.enclosure("MESA", "OHMIC"))
+    en_ma = d(kit.enclosure("MESA", "ANODE"))
+    en_c = d(kit.enclosure("MET1", "CONT"))
+    wo = max(d(OHMIC_FINGER_UM), d(kit.min_width("OHMIC")), d(kit.min_width("CONT")) + 2 * en_c)
+    wa = max(d(ANODE_FINGER_UM), d(kit.min_width("ANODE")), d(kit.min_width("CONT")) + 2 * en_c)
+    wf_min = max(d(4.0), d(kit.min_width("ANODE")), d(kit.min_width("MESA")) - 2 * en_ma)
+    if wf < wf_min:
+        raise InputError(
+            f"{model}: finger width w/nf = {w:g}/{nf} = {kit.um(wf):g} um is below {kit.um(wf_min):g} um; "
+            f"use nf <= {max(1, int(d(w) // wf_min))}"
+        )
+    if la < d(_spacing(kit, "ANODE", "OHMIC")):
+        raise InputError(f"{model}: lac={lac:g} um is below the ANODE.S.OHMIC spacing")
+    pin = d(PIN_MIN_UM)
+    gap = max(d(GAP_UM), d(kit.min_spacing("MET1")))
+    en = max(en_mo, en_ma)
+    xm0 = 0
+    pitch = wo + la + wa + la
+    xk = [xm0 + en + pitch * i for i in range(nf + 1)]  # cathode left edges
+    xm1 = xk[-1] + wo + en
+    ym0 = pin + gap
+    ym1 = ym0 + wf + 2 * en_ma
+    ya0 = ym1 + gap
+    s = _Shapes()
+    s.add("MESA", xm0, ym0, xm1, ym1)
+    s.pin("k", "MET1", xm0, 0, xm1, pin)
+    s.pin("a", "MET1", xm0, ya0, xm1, ya0 + pin)
+    for x in xk:
+        ohm = (x, ym0 + en_mo, x + wo, ym1 - en_mo)
+        c = _cont_in(kit, ohm, en_c)
+        s.add("OHMIC", *ohm)
+        s.add("CONT", *c)
+        s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="k")
+    for x in xk[:-1]:
+        xa = x + wo + la
+        an = (xa, ym0 + en_ma, xa + wa, ym1 - en_ma)
+        c = _cont_in(kit, an, en_c)
+        s.add("ANODE", *an)
+        s.add("CONT", *c)
+        s.add("MET1", xa, c[1] - en_c, xa + wa, ya0 + pin // 2, terminal="a")
+    return s.build(kit, name, model, {"w": w, "nf": nf, "lac": lac})
+
+
+# ---------------------------------------------------------------------------
+# thin-film resistor
+# ---------------------------------------------------------------------------
+
+
+def rtf(kit: PDK, *, name: str, r: float = 200.0, w: float = 6.0) -> DeviceCell:
+    """Straight thin-film resistor with a TFRCON contact and a MET1 pin at each end.
+
+    Parameters
+    ----------
+    kit : PDK
+        The gan650 kit; sheet resistance ``kit.layers["TFR"].sheet_ohm``.
+    name : str
+        Cell name.
+    r : float
+        Resistance (ohm): ``R = Rsh * L / w`` with ``L`` between the inner
+        edges of the two TFRCON contacts (contact resistance ignored).
+    w : float
+        Body width (um); the TFRCON contacts span it less the TFR.EN.TFRCON
+        margin on both sides.
+
+    Returns
+    -------
+    DeviceCell
+        Terminals ``p`` (left) and ``n`` (right), MET1 pins of at least
+        :data:`PIN_MIN_UM` square over the contacts.
+
+    Notes
+    -----
+    ::
+
+        +--------+                  +--------+
+        | p  [C]=|==================|=[C]  n |   TFR body, L between the
+        +--------+                  +--------+   TFRCON [C] inner edges
+
+    ``L`` must lie between the MET1 spacing plus two MET1.EN.TFRCON and
+    :data:`TFR_MAX_UM`, otherwise :class:`~flow.errors.InputError` names the
+    usable widths.
+    """
+    model = _model_of(kit, "rtf", name)
+    rsh = kit.layer("TFR").sheet_ohm
+    if rsh is None:
+        raise PDKError([f"{kit.path}: layers.TFR.sheet_ohm is needed by the thin-film resistor"])
+    d = kit.dbu
+    wd = d(w)
+    en_t = d(kit.enclosure("TFR", "TFRCON"))
+    en_m = d(kit.enclosure("MET1", "TFRCON"))
+    cw = d(kit.min_width("TFRCON"))
+    if wd - 2 * en_t < cw or wd < d(kit.min_width("TFR")):
+        raise InputError(f"{model}: body width w={w:g} um is too narrow for its TFRCON contacts")
+    length = round(r / rsh * wd)
+    lmin = d(kit.min_spacing("MET1")) + 2 * en_m
+    lmax = d(TFR_MAX_UM)
+    if not lmin <= length <= lmax:
+        lo, hi = kit.um(lmin) * rsh / r, TFR_MAX_UM * rsh / r
+        raise InputError(
+            f"{model}: r={r:g} ohm with w={w:g} um needs a {kit.um(length):g} um body, outside "
+            f"[{kit.um(lmin):g}, {TFR_MAX_UM:g}] um; use {lo:.3g} um <= w <= {hi:.3g} um"
+        )
+    pin = d(PIN_MIN_UM)
+    ph = max(pin, wd - 2 * en_t + 2 * en_m)
+    yc = ph // 2
+    y0 = yc - wd // 2
+    s = _Shapes()
+    s.add("TFR", -cw - en_t, y0, length + cw + en_t, y0 + wd)
+    s.add("TFRCON", -cw, y0 + en_t, 0, y0 + wd - en_t)
+    s.add("TFRCON", length, y0 + en_t, length + cw, y0 + wd - en_t)
+    s.pin("p", "MET1", en_m - pin, 0, en_m, ph)
+    s.pin("n", "MET1", length - en_m, 0, length - en_m + pin, ph)
+    return s.build(kit, name, model, {"r": r, "w": w})
+
+
+# ---------------------------------------------------------------------------
+# MIM capacitor
+# ---------------------------------------------------------------------------
+
+
+def mim_plate(kit: PDK, c: float) -> int:
+    """Top-plate edge (dbu) of a ``c`` farad capacitor.
+
+    The capacitor area is the MET2 over the MIM dielectric: the square top
+    plate (edge ``a``) plus the part of its lead that crosses the dielectric
+    margin, ``a^2 + MIM_MARGIN_UM * PIN_MIN_UM = c / MIM_CPA_FF_UM2`` (um^2).
+    """
+    area = c * 1e15 / MIM_CPA_FF_UM2 - MIM_MARGIN_UM * PIN_MIN_UM
+    if area <= 0:
+        raise InputError(f"mim: c={c:g} F is too small for the top-plate lead")
+    return kit.dbu(math.sqrt(area))
+
+
+def mim(kit: PDK, *, name: str, c: float = 1e-12) -> DeviceCell:
+    """MIM capacitor: MET1 bottom plate, thin SiN (MIM), MET2 top plate.
+
+    Parameters
+    ----------
+    kit : PDK
+        The gan650 kit.
+    name : str
+        Cell name.
+    c : float
+        Capacitance (F) at :data:`MIM_CPA_FF_UM2`; fringe fields ignored.
+
+    Returns
+    -------
+    DeviceCell
+        Terminals ``p`` (top plate) and ``n`` (bottom plate), each a MET1
+        pin of :data:`PIN_MIN_UM` square: ``n`` a tab on the bottom plate's
+        left, ``p`` a pad to the right of the bottom plate, joined to the top
+        plate by a MET2 lead and a VIA1 array (no via near the dielectric).
+
+    Notes
+    -----
+    ::
+
+               +----------------+      MET1 bottom plate (n)
+               | +------------+ |      MIM dielectric, MIM_MARGIN_UM
+          +----+ | +--------+ | |      beyond the MET2 top plate
+          | n  | | |  MET2  |=|=|=======+------+
+          +----+ | |  (p)   | | |  lead | [v]  |  MET1 pad p + MET2,
+               | | +--------+ | |       +------+  VIA1 array [v]
+               | +------------+ |
+               +----------------+
+
+    The capacitor area (MET2 over MIM over MET1) is ``c /``
+    :data:`MIM_CPA_FF_UM2`, see :func:`mim_plate`.
+    """
+    model = _model_of(kit, "mim", name)
+    d = kit.dbu
+    a = mim_plate(kit, c)
+    m = d(MIM_MARGIN_UM)
+    en1 = d(kit.enclosure("MET1", "MIM"))
+    pin = d(PIN_MIN_UM)
+    if a + 2 * m < d(kit.min_width("MIM")) or a < pin:
+        raise InputError(f"{model}: c={c:g} F gives a top plate below the minimum size")
+    gap = max(d(GAP_UM), d(kit.min_spacing("MET1")), d(kit.min_spacing("MET2")))
+    yc = a // 2
+    s = _Shapes()
+    b0, b1 = -m - en1, a + m + en1  # bottom plate
+    s.add("MET1", b0, b0, b1, b1, terminal="n")
+    s.pin("n", "MET1", b0 - pin, yc - pin // 2, b0, yc - pin // 2 + pin)
+    s.add("MIM", -m, -m, a + m, a + m)
+    s.add("MET2", 0, 0, a, a, terminal="p")
+    xp0 = b1 + gap
+    # the lead must keep MIM.S.VIA1 between the dielectric and the vias
+    v = d(kit.min_width("VIA1"))
+    sp = d(kit.min_spacing("VIA1"))
+    en_v = max(d(kit.enclosure("MET1", "VIA1")), d(kit.enclosure("MET2", "VIA1")))
+    xp0 = max(xp0, a + m + d(kit.min_spacing("MIM", "VIA1")) - en_v)
+    s.add("MET2", a, yc - pin // 2, xp0 + pin, yc - pin // 2 + pin, terminal="p")
+    s.pin("p", "MET1", xp0, yc - pin // 2, xp0 + pin, yc - pin // 2 + pin)
+    n = (pin - 2 * en_v + sp) // (v + sp)
+    off = en_v + (pin - 2 * en_v - (n * v + (n - 1) * sp)) // 2
+    for i in range(n):
+        for j in range(n):
+            x = xp0 + off + i * (v + sp)
+            y = yc - pin // 2 + off + j * (v + sp)
+            s.add("VIA1", x, y, x + v, y + v)
+    return s.build(kit, name, model, {"c": c})
+
+
+# ---------------------------------------------------------------------------
+# seal ring
+# ---------------------------------------------------------------------------
+
+
+def sealring(kit: PDK, *, name: str, w: float = 1000.0, h: float = 1000.0, width: float = 20.0) -> DeviceCell:
+    """Seal ring around a ``w`` x ``h`` um die: concentric MET1/VIA1/MET2.
+
+    Parameters
+    ----------
+    kit : PDK
+        The gan650 kit.
+    name : str
+        Cell name.
+    w, h : float
+        Die size (um): the ring's outer edge.
+    width : float
+        Band width (um) of the MET1 and MET2 rings.
+
+    Returns
+    -------
+    DeviceCell
+        Terminal ``r``: one MET1 pin, the ring's lower-left corner square.
+
+    Notes
+    -----
+    Two continuous VIA1 trenches (VIA1.W.1 wide, VIA1.S.1 or more apart)
+    run inside the band, kept the VIA1 enclosures from its edges, so MET1,
+    the trenches and MET2 form a closed wall; SEAL marks the band::
+
+        +------------------------------+
+        | +--------------------------+ |   MET1 = MET2 band (SEAL)
+        | | +----------------------+ | |   two VIA1 trenches '|'
+        | | |                      | | |
+        | | |        core          | | |
+        | | +----------------------+ | |
+        | +--------------------------+ |
+        +------------------------------+
+    """
+    model = _model_of(kit, "sealring", name)
+    d = kit.dbu
+    W, H, b = d(w), d(h), d(width)
+    v = d(kit.min_width("VIA1"))
+    sp = d(kit.min_spacing("VIA1"))
+    en_v = max(d(kit.enclosure("MET1", "VIA1")), d(kit.enclosure("MET2", "VIA1")))
+    if 2 * en_v + 2 * v + sp > b:
+        raise InputError(f"{model}: width={width:g} um is too narrow for two VIA1 trenches")
+    inner = max(d(kit.min_spacing("MET1")), d(kit.min_spacing("MET2")))
+    if min(W, H) - 2 * b < inner:
+        raise InputError(f"{model}: a {w:g} x {h:g} um die leaves no core inside a {width:g} um ring")
+    s = _Shapes()
+
+    def ring(layer: str, o: int, t: int, term: str | None) -> None:
+        # band from inset o to o + t, as four rectangles (overlapping corners)
+        s.add(layer, o, o, W - o, o + t, terminal=term)
+        s.add(layer, o, H - o - t, W - o, H - o, terminal=term)
+        s.add(layer, o, o, o + t, H - o, terminal=term)
+        s.add(layer, W - o - t, o, W - o, H - o, terminal=term)
+
+    ring("MET1", 0, b, "r")
+    ring("MET2", 0, b, "r")
+    ring("SEAL", 0, b, None)
+    ring("VIA1", en_v, v, None)  # outer trench
+    ring("VIA1", b - en_v - v, v, None)  # inner trench
+    s.pin("r", "MET1", 0, 0, b, b)
+    return s.build(kit, name, model, {"w": w, "h": h, "width": width})

@@ -126,10 +126,10 @@ def test_hole_ring_width(kit, layout):
 
 
 def test_empty_layers_and_unsupported(kit, layout):
-    r = drc(layout({"M1": [(0, 0, 5, 5)]}), kit, list(kit.rules) + [Rule("X", "density", "M1", 1.0)])
+    r = drc(layout({"M1": [(0, 0, 5, 5)]}), kit, list(kit.rules) + [Rule("X", "no_such_kind", "M1", 1.0)])
     assert r.clean
     assert set(r.rules_checked) == {"M1.W", "M1.S", "M1.S.M2", "M2.EN.V1"}
-    assert r.not_checked == ("X: rule kind 'density' is not supported",)
+    assert r.not_checked == ("X: rule kind 'no_such_kind' is not supported",)
     assert "M2.EN.V1: checked on empty layer M2" in r.notes
     assert "M1.S.M2: checked on empty layer M2" in r.notes
 

@@ -341,7 +341,7 @@ def test_display_root_defaults_to_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError) as e:
         read_spice(folder / "netlist.sp", root=folder, kit=KIT)
-    assert str(e.value) == "designs/x/netlist.sp:14: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad"
+    assert str(e.value) == "designs/x/netlist.sp:14: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad, hemtek, sbd, rtf, mim, sealring"
     # outside the display root the path is shown as given
     with pytest.raises(InputError, match=r"^/.*netlist.sp:14: unknown device model"):
         read_spice(folder / "netlist.sp", root=folder, kit=KIT, display_root=tmp_path / "elsewhere")
@@ -351,7 +351,7 @@ def test_display_root_defaults_to_cwd(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("XQ1 d g s hemtx w=1u\n", "n.sp:1: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad"),
+        ("XQ1 d g s hemtx w=1u\n", "n.sp:1: unknown device model 'hemtx'; models are hemte, hemtd, r2deg, pad, hemtek, sbd, rtf, mim, sealring"),
         ("* c\nXQ1 d g hemte\n", "n.sp:2: 'XQ1' connects 2 nets but model 'hemte' has 3 terminals (d g s)"),
         ("XP a b pad\n", "n.sp:1: 'XP' connects 2 nets but model 'pad' has 1 terminal (p)"),
         ("R1 a b rval r2deg\n", "n.sp:1: unknown parameter 'rval'"),  # a value may name a .param

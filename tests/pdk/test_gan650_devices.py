@@ -1,9 +1,12 @@
 """gan650 device generators, checked against KLayout as the geometry oracle.
 
-Every generated cell must be DRC-clean under every rule of the kit (also next
-to a copy of itself one placer halo away), put its bbox at the origin, expose
-MET1 pins of at least 10 x 10 um per terminal, draw no VIA1/MET2 unless it is
-a pad, and have the electrical size its parameters ask for.
+Every generated cell must be DRC-clean under every rule of the kit, by
+KLayout and by pilotflow's own DRC (also next to a copy of itself one placer
+halo away), put its bbox at the origin, expose MET1 pins of at least
+10 x 10 um per terminal, draw no VIA1/MET2 unless it is a pad, a MIM
+capacitor or a seal ring, and have the electrical size its parameters ask
+for.  Parameters are sampled at the corners of their ranges and at random
+(hypothesis).
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import gdstk
+
 import pdk
+from flow.drc.engine import run_drc
 from flow.errors import InputError
+from flow.geometry.gdsio import shapes_from_library
 from pdk.base import DeviceCell, generate
 from pdk.gan650 import devices as dev
 from kit_oracle import kit_drc, kit_regions, kit_two_copies
@@ -29,6 +36,26 @@ PIN_MIN = KIT.dbu(dev.PIN_MIN_UM)
 HYP = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
+#: Devices that may draw VIA1 and MET2 (tagged with their terminal).
+STACKED = {"pad", "mim", "sealring"}
+
+
+def pilotflow_drc(dc: DeviceCell, copies: bool = True) -> list[str]:
+    """pilotflow's DRC on the cell, and on the cell with a mirrored copy one
+    halo to the right and another one halo above."""
+    lib = gdstk.Library(unit=1e-6, precision=DBU * 1e-6)
+    top = gdstk.Cell("TOP")
+    u = DBU
+    top.add(gdstk.Reference(dc.cell))
+    if copies:
+        top.add(gdstk.Reference(dc.cell, (2 * dc.width * u + HALO * u, 0), x_reflection=True, rotation=math.pi))
+        top.add(gdstk.Reference(dc.cell, (0, (dc.height + HALO) * u)))
+    lib.add(top, dc.cell)
+    res = run_drc(shapes_from_library(lib, KIT, "TOP"), KIT)
+    assert not res.not_checked, res.not_checked
+    return [f"{v.rule_id} {v.marker}" for v in res.violations]
+
+
 def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     """Checks every device must pass; returns the merged regions."""
     regs = kit_regions(KIT, dc)
@@ -36,6 +63,7 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     for horizontal in (True, False):
         for mirror in (False, True):
             assert kit_drc(KIT, kit_two_copies(regs, dc, horizontal, mirror, HALO)) == [], (horizontal, mirror)
+    assert pilotflow_drc(dc, copies=dc.width * dc.height < 4e11) == []
     # bbox at the origin, and it is the cell's real bbox
     assert dc.bbox[:2] == (0, 0)
     (x0, y0), (x1, y1) = dc.cell.bounding_box()
@@ -49,6 +77,7 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
         assert (kdb.Region(kdb.Box(*p.rect)) - regs[p.layer]).is_empty()
     if d.kind != "pad":
         assert all(p.layer == "MET1" for p in dc.pins)
+    if model not in STACKED:
         assert regs["VIA1"].is_empty() and regs["MET2"].is_empty()
     # every MET1/MET2 shape is tagged with a terminal of the device
     tagged = {(c.layer, c.rect) for c in dc.conductors}
@@ -59,8 +88,9 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
             (a, b), (c, e) = poly.bounding_box()
             rect = (round(a / DBU), round(b / DBU), round(c / DBU), round(e / DBU))
             assert (layer, rect) in tagged, f"untagged {layer} {rect}"
-    # each MET1 island carries the pins of one terminal only
-    for island in regs["MET1"].each():
+    # each MET1 island carries the pins of one terminal only, once the
+    # net-tie necks (NETTIE) are cut out
+    for island in (regs["MET1"] - regs["NETTIE"]).each():
         isl = kdb.Region(island)
         terms = {p.terminal for p in dc.pins if p.layer == "MET1" and not (isl & kdb.Region(kdb.Box(*p.rect))).is_empty()}
         assert len(terms) <= 1, f"MET1 island shorts terminals {terms}"
@@ -94,7 +124,7 @@ def check_hemt(model: str, params: dict) -> None:
     assert ((regs["CONT"] & regs["GATE"]) - kdb.Region(kdb.Box(*gpin.rect))).is_empty()
     assert not (regs["CONT"] & regs["GATE"]).is_empty()
     # PGAN: under every gate finger for e-mode, absent for d-mode
-    if model == "hemte":
+    if KIT.device(model).fixed["mode"] == "e":
         assert ((regs["GATE"] & regs["MESA"]) - regs["PGAN"]).is_empty()
     else:
         assert regs["PGAN"].is_empty()
@@ -106,11 +136,70 @@ def check_hemt(model: str, params: dict) -> None:
         o = kdb.Region(ob) & regs["CONT"]
         assert not o.is_empty()
         hit = {p.terminal for p in dc.pins if not (regs["MET1"].interacting(o) & kdb.Region(kdb.Box(*p.rect))).is_empty()}
+        hit.discard("ks")  # tied to s through the NETTIE neck, see check_kelvin
         assert len(hit) == 1
         nets.append(hit.pop())
     assert nets == ["s" if i % 2 == 0 else "d" for i in range(nf + 1)]
-    # exactly three MET1 islands: source, drain, gate
+    # exactly three MET1 islands: source (with the Kelvin pin), drain, gate
     assert regs["MET1"].count() == 3
+    check_field_plates(dc, regs, full)
+    check_kelvin(model, dc, regs)
+
+
+def check_field_plates(dc: DeviceCell, regs: dict[str, kdb.Region], full: dict) -> None:
+    nf, lgd = int(full["nf"]), full["lgd"]
+    lfp, lgfp = full.get("lfp", 0.0), full.get("lgfp", 0.0)
+    ohm = polys(regs["OHMIC"])
+    drains = kdb.Region()
+    sources = kdb.Region()
+    for i, b in enumerate(ohm):
+        (sources if i % 2 == 0 else drains).insert(b)
+    if lgfp:
+        gfp = regs["GFP"]
+        assert gfp.count() == nf
+        # every plate sits on a gate (conducts to GATE) and reaches lgfp beyond it toward the drain
+        assert gfp.not_interacting(regs["GATE"]).is_empty()
+        assert all(b.width() == KIT.dbu(full["l"]) + KIT.dbu(lgfp) for b in polys(gfp))
+        # plate-to-drain distance is lgd - lgfp (within a dbu of snapping)
+        near = gfp.separation_check(drains, KIT.dbu(lgd - lgfp) - 1)
+        assert near.is_empty()
+        assert not gfp.separation_check(drains, KIT.dbu(lgd - lgfp) + 2).is_empty()
+    else:
+        assert regs["GFP"].is_empty()
+    if lfp:
+        sfp = regs["SFP"]
+        assert sfp.count() == nf // 2 + 1
+        # each plate is contacted through a source finger's CONT, never over a drain
+        for poly in sfp.each():
+            one = kdb.Region(poly)
+            assert not (one & regs["CONT"] & sources).is_empty()
+        assert (sfp & drains).is_empty()
+        assert sfp.separation_check(drains, KIT.dbu(dev.FP_DRAIN_UM)).is_empty()
+        # it covers every gate over the mesa and reaches lfp beyond it
+        assert ((regs["GATE"] & regs["MESA"]) - sfp).is_empty()
+        assert not sfp.separation_check(drains, KIT.dbu(lgd - lfp) + 2).is_empty()
+        assert sfp.separation_check(drains, KIT.dbu(lgd - lfp) - 1).is_empty()
+    else:
+        assert regs["SFP"].is_empty()
+
+
+def check_kelvin(model: str, dc: DeviceCell, regs: dict[str, kdb.Region]) -> None:
+    terms = KIT.device(model).terminals
+    if "ks" not in terms:
+        assert regs["NETTIE"].is_empty() and not dc.pins_of("ks")
+        return
+    (ks,) = dc.pins_of("ks")
+    (s,) = dc.pins_of("s")
+    ksr, sr = kdb.Region(kdb.Box(*ks.rect)), kdb.Region(kdb.Box(*s.rect))
+    # as drawn, ks is tied to s (one MET1 island) ...
+    assert regs["MET1"].interacting(ksr).interacting(sr).count() == 1
+    # ... only through the neck under NETTIE: cut it out and they are two nets
+    cut = regs["MET1"] - regs["NETTIE"]
+    assert cut.interacting(ksr).interacting(sr).is_empty()
+    assert regs["NETTIE"].count() == 1 and (regs["NETTIE"] - regs["MET1"]).is_empty()
+    # the router sees the neck as ks metal, the bus as s metal
+    neck = [c for c in dc.conductors if c.layer == "MET1" and not (kdb.Region(kdb.Box(*c.rect)) & regs["NETTIE"]).is_empty()]
+    assert neck and all(c.terminal == "ks" for c in neck)
 
 
 HEMT_CORNERS = [
@@ -146,6 +235,55 @@ def test_hemt_defaults():
 def test_hemt_random(model, w, nf, l, lgd):
     nf = max(1, min(nf, int(w // 4)))
     check_hemt(model, {"w": round(w, 3), "nf": nf, "l": round(l, 3), "lgd": round(lgd, 3)})
+
+
+FP_CORNERS = [
+    (model, {"w": w, "nf": nf, "lgd": lgd, "lfp": lfp, "lgfp": lgfp})
+    for model in ("hemte", "hemtek")
+    for w, nf in ((10, 1), (12, 3), (800, 200))
+    for lgd, lfp, lgfp in ((4.0, 2.0, 2.5), (30.0, 28.0, 28.5), (15.0, 0.0, 13.5), (15.0, 13.0, 0.0), (4.0, 0.0, 0.0))
+]
+
+
+@pytest.mark.parametrize(("model", "params"), FP_CORNERS, ids=lambda v: str(v))
+def test_hemt_field_plate_corners(model, params):
+    check_hemt(model, params)
+
+
+def test_hemtek_defaults():
+    dc = generate(KIT, "hemtek")
+    assert [p.terminal for p in dc.pins].count("ks") == 1
+    check_hemt("hemtek", {})
+
+
+@HYP
+@given(
+    model=st.sampled_from(["hemte", "hemtek"]),
+    w=st.floats(10, 100000),
+    nf=st.integers(1, 200),
+    lgd=st.floats(4, 30),
+    lfp=st.floats(0, 1),
+    lgfp=st.floats(0, 1),
+)
+def test_hemt_field_plates_random(model, w, nf, lgd, lfp, lgfp):
+    nf = max(1, min(nf, int(w // 4)))
+    lgd = round(lgd, 3)
+    # lfp, lgfp as fractions of what the drift region allows (0 stays 0)
+    lfp = round(lfp * (lgd - dev.FP_DRAIN_UM), 3)
+    lgfp = round(lgfp * (lgd - KIT.min_spacing("GFP", "OHMIC")), 3)
+    check_hemt(model, {"w": round(w, 3), "nf": nf, "lgd": lgd, "lfp": lfp, "lgfp": lgfp})
+
+
+def test_hemt_field_plate_too_long():
+    with pytest.raises(InputError, match=r"lfp=14 um leaves less than 2 um to the drain; use lfp <= lgd - 2 = 13 um"):
+        generate(KIT, "hemte", {"lgd": 15, "lfp": 14})
+    with pytest.raises(InputError, match=r"lgfp=14 um .*GFP.S.OHMIC.*use lgfp <= 13.5 um"):
+        generate(KIT, "hemtek", {"lgd": 15, "lgfp": 14})
+
+
+def test_hemt_100mm_gate():
+    """100 mm of gate as 100 fingers of 1 mm: the right gate width, DRC-clean."""
+    check_hemt("hemtek", {"w": 100000, "nf": 100})
 
 
 def test_hemt_finger_too_narrow():
@@ -233,6 +371,165 @@ def test_resistor_layout_formula():
 
 
 # ---------------------------------------------------------------------------
+# Schottky barrier diode
+# ---------------------------------------------------------------------------
+
+
+def check_sbd(params: dict) -> None:
+    dc = generate(KIT, "sbd", params)
+    regs = check_common("sbd", dc)
+    full = {n: p.default for n, p in KIT.device("sbd").params.items()} | params
+    w, nf, lac = full["w"], int(full["nf"]), full["lac"]
+    anodes = polys(regs["ANODE"])
+    assert len(anodes) == nf
+    # the anode width is the sum of the finger lengths
+    assert abs(sum(b.height() for b in anodes) - KIT.dbu(w)) <= nf
+    assert len(polys(regs["OHMIC"])) == nf + 1 and regs["MESA"].count() == 1
+    # anode-to-cathode distance exactly lac on both sides of every anode
+    ohm = regs["OHMIC"]
+    assert regs["ANODE"].separation_check(ohm, KIT.dbu(lac)).is_empty()
+    assert regs["ANODE"].separation_check(ohm, KIT.dbu(lac) + 1).count() == 2 * nf
+    # anodes contacted (CONT + MET1) to pin a, cathodes to pin k, two MET1 islands
+    assert regs["MET1"].count() == 2
+    (a,) = dc.pins_of("a")
+    (k,) = dc.pins_of("k")
+    a_isl = regs["MET1"].interacting(kdb.Region(kdb.Box(*a.rect)))
+    k_isl = regs["MET1"].interacting(kdb.Region(kdb.Box(*k.rect)))
+    assert (regs["ANODE"] - regs["ANODE"].interacting(regs["CONT"] & a_isl)).is_empty()
+    assert (ohm - ohm.interacting(regs["CONT"] & k_isl)).is_empty()
+    assert (regs["ANODE"] & regs["CONT"] & k_isl).is_empty() and (ohm & regs["CONT"] & a_isl).is_empty()
+
+
+SBD_CORNERS = [{"w": w, "nf": nf, "lac": lac} for w, nf in ((8, 1), (8, 2), (400, 100), (50000, 1), (50000, 100)) for lac in (3.0, 30.0)]
+
+
+@pytest.mark.parametrize("params", SBD_CORNERS, ids=lambda v: str(v))
+def test_sbd_corners(params):
+    check_sbd(params)
+
+
+@HYP
+@given(w=st.floats(8, 50000), nf=st.integers(1, 100), lac=st.floats(3, 30))
+def test_sbd_random(w, nf, lac):
+    nf = max(1, min(nf, int(w // 4)))
+    check_sbd({"w": round(w, 3), "nf": nf, "lac": round(lac, 3)})
+
+
+def test_sbd_finger_too_narrow():
+    with pytest.raises(InputError, match=r"finger width w/nf = 8/3 .* use nf <= 2"):
+        generate(KIT, "sbd", {"w": 8, "nf": 3})
+
+
+# ---------------------------------------------------------------------------
+# thin-film resistor
+# ---------------------------------------------------------------------------
+
+
+def check_rtf(params: dict) -> None:
+    dc = generate(KIT, "rtf", params)
+    regs = check_common("rtf", dc)
+    full = {n: p.default for n, p in KIT.device("rtf").params.items()} | params
+    r, w = full["r"], full["w"]
+    rsh = KIT.layers["TFR"].sheet_ohm
+    assert regs["TFR"].count() == 1 and regs["MESA"].is_empty()
+    cons = polys(regs["TFRCON"])
+    assert len(cons) == 2
+    (body,) = polys(regs["TFR"])
+    assert body.height() == KIT.dbu(w)
+    length = cons[1].left - cons[0].right  # between the inner contact edges
+    assert length / KIT.dbu(w) * rsh == pytest.approx(r, rel=1e-3, abs=rsh / KIT.dbu(w))
+    # each contact lies under the MET1 pin of its own terminal
+    for con, term in zip(cons, ("p", "n")):
+        (pin,) = dc.pins_of(term)
+        assert (kdb.Region(con) - kdb.Region(kdb.Box(*pin.rect))).is_empty()
+    assert regs["MET1"].count() == 2
+
+
+RTF_CORNERS = [{"r": 10.0, "w": 20.0}, {"r": 37.5, "w": 4.0}, {"r": 3750.0, "w": 4.0}, {"r": 750.0, "w": 20.0}, {"r": 200.0, "w": 6.0}]
+
+
+@pytest.mark.parametrize("params", RTF_CORNERS, ids=lambda v: str(v))
+def test_rtf_corners(params):
+    check_rtf(params)
+
+
+@HYP
+@given(r=st.floats(10, 3750), w=st.floats(4, 20))
+def test_rtf_random(r, w):
+    r, w = round(r, 3), round(w, 3)
+    rsh = KIT.layers["TFR"].sheet_ohm
+    length = r / rsh * w
+    if length < 2.999 or length > 300.001:
+        with pytest.raises(InputError, match=r"body, outside \[3, 300\] um; use .* um <= w <= .* um"):
+            generate(KIT, "rtf", {"r": r, "w": w})
+    else:
+        check_rtf({"r": r, "w": w})
+
+
+# ---------------------------------------------------------------------------
+# MIM capacitor
+# ---------------------------------------------------------------------------
+
+
+def check_mim(params: dict) -> None:
+    dc = generate(KIT, "mim", params)
+    regs = check_common("mim", dc)
+    c = params.get("c", KIT.device("mim").params["c"].default)
+    # capacitance: MET2 over the thin dielectric over the bottom plate
+    area_um2 = (regs["MET2"] & regs["MIM"] & regs["MET1"]).area() * DBU**2
+    assert area_um2 * dev.MIM_CPA_FF_UM2 * 1e-15 == pytest.approx(c, rel=1e-3)
+    assert regs["MIM"].count() == 1 and regs["MET2"].count() == 1 and regs["MET1"].count() == 2
+    (n,) = dc.pins_of("n")
+    (pp,) = dc.pins_of("p")
+    bottom = regs["MET1"].interacting(regs["MIM"])
+    assert not bottom.interacting(kdb.Region(kdb.Box(*n.rect))).is_empty()
+    # the top plate reaches pin p only through VIA1, away from the dielectric
+    vias = regs["VIA1"]
+    assert not vias.is_empty() and (vias - kdb.Region(kdb.Box(*pp.rect))).is_empty()
+    assert (vias & bottom).is_empty()
+
+
+@pytest.mark.parametrize("c", [1e-13, 4.7e-13, 1e-12, 1e-11, 5e-11])
+def test_mim_corners(c):
+    check_mim({"c": c})
+
+
+@HYP
+@given(c=st.floats(1e-13, 5e-11))
+def test_mim_random(c):
+    check_mim({"c": float(f"{c:.6g}")})
+
+
+# ---------------------------------------------------------------------------
+# seal ring
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"w": 100, "h": 100, "width": 10}, {"w": 104, "h": 20000, "width": 50}, {"w": 3000.5, "h": 2000, "width": 13.3}],
+    ids=str,
+)
+def test_sealring(params):
+    dc = generate(KIT, "sealring", params)
+    regs = check_common("sealring", dc)
+    full = {n: p.default for n, p in KIT.device("sealring").params.items()} | params
+    W, H, b = KIT.dbu(full["w"]), KIT.dbu(full["h"]), KIT.dbu(full["width"])
+    assert dc.bbox == (0, 0, W, H)
+    band = kdb.Region(kdb.Box(0, 0, W, H)) - kdb.Region(kdb.Box(b, b, W - b, H - b))
+    for layer in ("MET1", "MET2", "SEAL"):
+        assert (regs[layer] ^ band).is_empty(), layer
+    # two closed VIA1 trenches: each a ring with one hole
+    assert regs["VIA1"].count() == 2
+    assert all(p.holes() == 1 for p in regs["VIA1"].each())
+
+
+def test_sealring_too_small():
+    with pytest.raises(InputError, match="leaves no core"):
+        generate(KIT, "sealring", {"w": 100, "h": 100, "width": 50})
+
+
+# ---------------------------------------------------------------------------
 # pad
 # ---------------------------------------------------------------------------
 
@@ -286,6 +583,14 @@ def test_cache_returns_same_object():
         ("r2deg", {"w": 60}, "outside"),
         ("pad", {"size": 300}, "outside"),
         ("pad", {"size": float("nan")}, "outside"),
+        ("hemtek", {"lfp": -1}, "outside"),
+        ("hemtek", {"lgd": 3}, "outside"),
+        ("sbd", {"lac": 2}, "outside"),
+        ("sbd", {"nf": 101}, "outside"),
+        ("rtf", {"w": 3}, "outside"),
+        ("rtf", {"r": 5000}, "outside"),
+        ("mim", {"c": 1e-10}, "outside"),
+        ("sealring", {"width": 5}, "outside"),
     ],
 )
 def test_range_errors(model, params, match):

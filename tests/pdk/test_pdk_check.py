@@ -9,6 +9,7 @@ the self-tests must notice.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_broken_engine_fails_selftests(monkeypatch, runner, broken, expect):
     assert r.exit_code == 1
     line = next(x for x in r.output.splitlines() if x.split()[:2] == ["FAIL", "MET1.W.1"])
     assert expect in line
-    assert r.output.splitlines()[-1].startswith("gan650 0.1.0: FAILED (")
+    assert r.output.splitlines()[-1].startswith("gan650 0.2.0: FAILED (")
 
 
 def test_unimplemented_kind_and_missing_selftests(tmp_path, monkeypatch, runner):
@@ -166,11 +167,11 @@ def test_unimplemented_kind_and_missing_selftests(tmp_path, monkeypatch, runner)
 
 
 def test_changelog_entry_required(tmp_path, runner):
-    path = copy_kit(tmp_path, lambda t: t.replace('version = "0.1.0"', 'version = "0.2.0"', 1))
+    path = copy_kit(tmp_path, lambda t: t.replace('version = "0.2.0"', 'version = "0.3.0"', 1))
     r = runner.invoke(cli, ["pdk", "check", str(path)])
     assert r.exit_code == 1
-    assert "FAIL  CHANGELOG.md" in r.output and "no entry '## 0.2.0' for the kit version 0.2.0 (entries: 0.1.0)" in r.output
-    (path.parent / "CHANGELOG.md").write_text("# gan650 changelog\n\n## 0.2.0\n\n- tighter rules\n\n## 0.1.0\n\n- first\n")
+    assert "FAIL  CHANGELOG.md" in r.output and "no entry '## 0.3.0' for the kit version 0.3.0 (entries: 0.2.0, 0.1.0)" in r.output
+    (path.parent / "CHANGELOG.md").write_text("# gan650 changelog\n\n## 0.3.0\n\n- tighter rules\n\n## 0.2.0\n\n- first\n")
     assert runner.invoke(cli, ["pdk", "check", str(path)]).exit_code == 0
     (path.parent / "CHANGELOG.md").unlink()
     r = runner.invoke(cli, ["pdk", "check", str(path.parent)])
@@ -203,8 +204,9 @@ def test_duplicate_check(tmp_path):
     ids=["upside-down", "missing", "loop", "cut-in-pair", "cut-as-conductor"],
 )
 def test_connectivity_problems(tmp_path, connect, expect):
-    old = 'connect = [["OHMIC", "CONT", "MET1"], ["GATE", "CONT", "MET1"], ["MET1", "VIA1", "MET2"]]'
-    kit, _ = load_target(copy_kit(tmp_path, lambda t: t.replace(old, f"connect = {connect}")))
+    # the kit's whole connect list (a list of lists, possibly over several lines)
+    old = re.compile(r"^connect = \[(?:[^\[\]]|\[[^\[\]]*\])*\]", re.MULTILINE)
+    kit, _ = load_target(copy_kit(tmp_path, lambda t: old.sub(f"connect = {connect}", t, count=1)))
     report = check_kit(kit, sections=["connectivity"])
     assert [f.section for f in report.findings] == ["connectivity"] * len(report.findings)
     details = [f.detail for f in report.section("connectivity") if not f.ok]

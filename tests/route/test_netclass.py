@@ -66,6 +66,7 @@ def test_ten_amps_on_gan650(kit):
 def test_defaults_are_reported(kit):
     """A kit with no EM data: conservative defaults, each said in the notes."""
     bare = with_layer(with_layer(kit, "MET1", jmax_ma_per_um=None, thickness_um=None), "MET2", jmax_ma_per_um=None)
+    bare = with_layer(bare, "VIA1", imax_ma_per_cut=None)
     lim = limits(bare)
     assert lim.jmax["MET1"] == pytest.approx(0.5)  # 1 mA/um/um x assumed 0.5 um
     assert lim.jmax["MET2"] == pytest.approx(kit.layers["MET2"].thickness_um * 1.0)
@@ -87,6 +88,7 @@ def test_derating(kit):
     assert 0 < hot < 1
     assert derating(150, 105, 0.9) < hot  # larger Ea derates harder
     k = with_layer(kit, "MET2", jmax_ref_c=105.0, em_ea_ev=0.7)
+    k = with_layer(k, "MET1", jmax_ref_c=None, em_ea_ev=None)  # a metal without EM data
     lim = limits(k, temperature_c=150.0)
     assert lim.jmax["MET2"] == pytest.approx(kit.layers["MET2"].jmax_ma_per_um * hot)
     # MET1 gives no reference temperature: assumed 25 C, derated with the default Ea, and said so

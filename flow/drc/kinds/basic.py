@@ -58,7 +58,7 @@ def check_width(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list
     e, pid = layers.merged(rule.layer)
     if d <= 0 or len(e) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(e, None, d, same_id=pid)
+    _, _, m, dist = E.facing_pairs(e, None, d, same_id=pid, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -68,12 +68,12 @@ def check_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
     if d <= 0 or len(e) == 0:
         return []
     if rule.other is None or rule.other == rule.layer:
-        _, _, m, dist = E.facing_pairs(E.reverse(e), None, d)
+        _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, metric=rule.metric)
     else:
         f, _ = layers.merged(rule.other)
         if len(f) == 0:
             return []
-        _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d)
+        _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -84,7 +84,7 @@ def check_enclosure(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> 
     outer, _ = layers.merged(rule.layer)
     inner, _ = layers.merged(rule.other)
     if d > 0 and len(outer) and len(inner):
-        _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d)
+        _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d, metric=rule.metric)
         out += edge_pair_violations(rule, kit, m, dist)
     for poly in uncovered(layers.polygons(rule.other), layers.polygons(rule.layer)):
         out.append(Violation(rule.id, rule.kind, rule.layer, rule.other, rule.value, None, poly))
