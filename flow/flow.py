@@ -88,7 +88,7 @@ def default_rundir(name: str) -> Path:
 
 
 #: Final files each stage writes into the run directory.
-_PRODUCTS = {"drc": ("drc.json", "drc.lyrdb"), "gds": ("*.gds",)}
+_PRODUCTS = {"route": ("route.json",), "drc": ("drc.json", "drc.lyrdb"), "gds": ("*.gds",)}
 
 
 def _clear_stale(rundir: Path, first: int) -> None:

@@ -28,6 +28,8 @@ Rect = tuple[int, int, int, int]
 #: and set to zero (minimum width) once it is at or below SHRINK_LAST.
 SHRINK = 0.25
 SHRINK_LAST = 0.25
+#: Negotiation iterations while some net is wide (a round that fails narrows it).
+WIDE_ITERATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,7 @@ def route(
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
         if not result.unrouted or not shrinkable:
             return result
-        failed = [n for n in result.unrouted if n in shrinkable]
+        failed = [n for n in result.unrouted if n in shrinkable and not result.unrouted[n].startswith("not routed:")]
         for n in failed or shrinkable:
             scale[n] = 0.0 if scale[n] <= SHRINK_LAST else scale[n] * SHRINK
 
@@ -511,6 +513,14 @@ def _route_once(
             job.lcost = tuple(max(1.0, 2 * halves[k][l] / P) for l in range(L))
         jobs.append(job)
 
+    if any(wide[index[n]] for n in unrouted) and scale:
+        # a wide net has no access at this width: it will be narrowed and
+        # everything rerouted, so do not negotiate now
+        for job in jobs:
+            unrouted.setdefault(job.name, "not routed: another net is being narrowed")
+        return RouteResult(MappingProxyType({}), 0, 0, MappingProxyType(dict(sorted(unrouted.items()))), grid, 0)
+    if any(wide):
+        max_iterations = min(max_iterations, WIDE_ITERATIONS)
     negotiator = Negotiator(grid, fabric, distance if special else None)
     iterations = negotiator.negotiate(jobs, max_iterations, progress) if jobs else 0
     congested = negotiator.resolve(jobs)

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from flow.design import Design, Routing, Wire
+from flow.fileio import atomic_write_json
 from flow.geometry.layout import device_cells, placed_rect
 from flow.route import Shape, route
 from flow.route.netclass import density, limits, net_rules
@@ -62,6 +63,7 @@ class RouteStage(Stage):
         wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
         to_route = sum(1 for t in terminals.values() if len(t) > 1)
         report = route_report(kit, rules, lim, res)
+        atomic_write_json(ctx.rundir / "route.json", report)
         routing = Routing(wires, res.wirelength, res.vias, dict(res.unrouted), to_route, report)
         return replace(design, routing=routing)
 
