@@ -470,6 +470,17 @@ class Fabric:
                 target[e] = frozenset(dirs)
         return frozenset(out[0].tolist()), hedges, vedges
 
+    def block_outside(self, region: Rect) -> None:
+        """Block the points whose square (this fabric's half-size) leaves ``region``."""
+        g = self.grid
+        cx = g.origin[0] + g.pitch * np.arange(g.nx, dtype=np.int64)
+        cy = g.origin[1] + g.pitch * np.arange(g.ny, dtype=np.int64)
+        for l, h in enumerate(self.half):
+            bad_x = (cx - h < region[0]) | (cx + h > region[2])
+            bad_y = (cy - h < region[1]) | (cy + h > region[3])
+            self.node[l][:, bad_x] = BLOCKED
+            self.node[l][bad_y, :] = BLOCKED
+
     def overlapping(self, l: int, rect: Rect) -> np.ndarray:
         """Flat ids of points on metal ``l`` whose square overlaps ``rect`` (positive area)."""
         g = self.grid

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
+
 from flow.errors import InputError
 from flow.route.grid import Fabric, RouteGrid, make_grid
 from flow.route.netclass import NetRule, clearance, has_voltage_rules
@@ -138,6 +140,19 @@ def _cut_array(grid: RouteGrid, c: int, i: int, j: int, extent: int) -> list[Rec
     return [(a, b, a + cs, b + cs) for b in axis(y, oy) for a in axis(x, ox)]
 
 
+def _lattice_cuts(grid: RouteGrid, c: int, box: Rect) -> list[Rect]:
+    """Cuts of layer ``c`` on the global cut lattice lying inside ``box``."""
+    cs, cp = grid.cut_size[c], grid.cut_size[c] + grid.cut_spacing[c]
+
+    def axis(lo: int, hi: int, origin: int) -> list[int]:
+        first = origin + _ceil_div(lo - origin, cp) * cp
+        return list(range(first, hi - cs + 1, cp))
+
+    xs = axis(box[0], box[2], grid.origin[0])
+    ys = axis(box[1], box[3], grid.origin[1])
+    return [(a, b, a + cs, b + cs) for b in ys for a in xs]
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
@@ -149,6 +164,7 @@ def _geometry(
     patches: Mapping[int, Shape],
     half: Sequence[int] | None = None,
     via_extent: Sequence[int] | None = None,
+    pin_vias: Mapping[int, Sequence[Rect]] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
@@ -225,6 +241,12 @@ def _geometry(
             cut_shapes.add((grid.cuts[l], r))
         for w in (v, v + nxy):
             shapes.append(Shape(*square(w), net))
+    for v in sorted(job.nodes & set(pin_vias or {})):
+        l = grid.unflat(v)[0] - 1
+        arr = (pin_vias or {})[v]
+        fewest[grid.cuts[l]] = min(fewest.get(grid.cuts[l], len(arr)), len(arr))
+        for r in arr:
+            cut_shapes.add((grid.cuts[l], r))
     cuts = len(cut_shapes)
     shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
     via_points = {v for v in vias} | {v + nxy for v in vias}
@@ -465,8 +487,59 @@ def _route_once(
                 grid, marked, half=halves[k], space=lambda l, o, k=k: space(l, k, o),
                 cut_half=via_extent(k) if wide[k] else None,
             )
+            fab.block_outside(region_rect)
             fabrics[key] = fab
         return fab
+
+    # A wide net may also land on a pin from the metal above, through an
+    # array of cuts inside the pin (a device's source or drain bus): the
+    # square above overlaps the pin, the cuts lie on the shared lattice
+    # inside both with their enclosures and keep the cut spacing to every
+    # existing cut.  Only the squares giving the most cuts are offered.
+    cut_obs: list[np.ndarray] = []
+    for c, cut in enumerate(grid.cuts):
+        rects = [r for layer, r, _ in marked if layer == cut]
+        cut_obs.append(np.array(rects, dtype=np.int64).reshape(-1, 4))
+    pin_vias: dict[str, dict[int, set[Rect]]] = {}
+
+    def pin_via_access(fab: Fabric, k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> dict[int, list[Rect]]:
+        owner_flat = fab.node.ravel()
+        found: dict[int, list[Rect]] = {}
+        for p in pins:
+            l = metal_index[p.layer]
+            if l + 1 >= L:
+                continue
+            pr = _rect(p.rect, p.layer)
+            up, cut = l + 1, grid.cuts[l]
+            h = halves[k][up]
+            e_up = kit.dbu(kit.enclosure(grid.metals[up], cut))
+            e_lo = kit.dbu(kit.enclosure(grid.metals[l], cut))
+            obs = cut_obs[l]
+            sp = grid.cut_spacing[l]
+            for v in fab.overlapping(up, pr).tolist():
+                if owner_flat[v] not in (-1, k) or v in ring:
+                    continue
+                _, i, j = grid.unflat(v)
+                x, y = grid.centre(i, j)
+                box = (max(x - h + e_up, pr[0] + e_lo), max(y - h + e_up, pr[1] + e_lo),
+                       min(x + h - e_up, pr[2] - e_lo), min(y + h - e_up, pr[3] - e_lo))
+                if box[2] <= box[0] or box[3] <= box[1]:
+                    continue
+                cuts = _lattice_cuts(grid, l, box)
+                if cuts and len(obs):
+                    a = np.array(cuts, dtype=np.int64)
+                    gap = np.maximum(
+                        np.maximum(a[:, None, 0] - obs[None, :, 2], obs[None, :, 0] - a[:, None, 2]),
+                        np.maximum(a[:, None, 1] - obs[None, :, 3], obs[None, :, 1] - a[:, None, 3]),
+                    )
+                    ok = (gap >= sp).all(axis=1)
+                    cuts = [cr for cr, good in zip(cuts, ok.tolist()) if good]
+                if cuts:
+                    found[v] = found.get(v, []) + cuts
+        if not found:
+            return {}
+        most = max(len(c) for c in found.values())
+        return {v: c for v, c in found.items() if len(c) == most}
 
     # Pass 2: access points of every terminal.
     jobs: list[NetJob] = []
@@ -482,6 +555,11 @@ def _route_once(
         owner_flat = fab.node.ravel()
         for pins in terminals[net]:
             pts = access_points(fab, k, pins, ring[0])
+            if wide[k]:
+                vias_at = pin_via_access(fab, k, pins, ring[0])
+                pts.update(vias_at)
+                for v, cuts in vias_at.items():
+                    pin_vias.setdefault(net, {}).setdefault(v, set()).update(cuts)
             for v, ps in own_patches.items():
                 if owner_flat[v] == k and owner_base[v] == k and any(
                     _contains(ps.rect, _rect(p.rect, p.layer)) and p.layer == ps.layer for p in pins
@@ -545,7 +623,8 @@ def _route_once(
             continue
         k = job.index
         geo, wl, nv, fewest = _geometry(
-            grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None
+            grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
+            {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl

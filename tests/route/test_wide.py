@@ -199,3 +199,23 @@ def test_random_currents_clean(gan650, current):
     r = route(gan650, REGION, obs, terms, rules=rules)
     assert r.unrouted == {}
     check(gan650, obs, terms, r)
+
+
+def test_wide_net_lands_on_a_bus_through_a_cut_array(gan650):
+    """A device-like MET1 bus with foreign MET1 fingers right above it: a
+    wide MET1 square cannot land, so the net comes down from MET2 with an
+    array of cuts inside the bus."""
+    bus = pin("s", "MET1", 40, 40, 200, 50)
+    fingers = [Shape("MET1", rect_um(x, 53, x + 4, 120), "d") for x in range(44, 196, 20)]
+    drain = pin("d", "MET1", 40, 123, 200, 133)
+    obs, terms = scene({"s": [bus, pin("s", "MET2", 100, 200, 140, 230)]}, fingers + [drain])
+    rules = net_rules(gan650, {"s": (0.0, 0.5), "d": (650.0, None)}, limits(gan650))
+    r = route(gan650, REGION, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    cuts = [s.rect for s in r.shapes["s"] if s.layer == "VIA1"]
+    inside_bus = [c for c in cuts if c[0] >= bus.rect[0] + 500 and c[2] <= bus.rect[2] - 500
+                  and c[1] >= bus.rect[1] + 500 and c[3] <= bus.rect[3] - 500]
+    assert len(inside_bus) >= 2 * 2  # two rows of cuts fit in the 10 um bus
+    assert r.drawn["s"]["cuts"]["VIA1"] == min(len(inside_bus), r.drawn["s"]["cuts"]["VIA1"])
+    assert not any(s.layer == "MET1" for s in r.shapes["s"])  # no MET1 added next to the fingers
+    check(gan650, obs, terms, r)
