@@ -7,7 +7,7 @@ from dataclasses import replace
 import klayout.db as kdb
 import pytest
 from click.testing import CliRunner
-from lefdef_bench import bench_path
+from benchdata import bench_path
 
 from flow.cli import cli
 from flow.lefdef import read_def, read_lef, read_verilog
