@@ -93,3 +93,11 @@ def test_same_seed_same_result():
     a = eplace(w, h, s, s, np.zeros((0, 2)), pa, (0, 0, 10000, 10000), [], seed=4)
     b = eplace(w, h, s, s, np.zeros((0, 2)), pa, (0, 0, 10000, 10000), [], seed=4)
     assert np.array_equal(a.cx, b.cx) and np.array_equal(a.cy, b.cy)
+
+
+@pytest.mark.parametrize("m", [8, 32])
+def test_fast_transforms_equal_the_dense_basis(m):
+    g = _Grid((0, 0, 1000, 1700), m)
+    rho = np.random.default_rng(m).random((m, m))
+    for fast, dense in zip(g.field(rho), g.field_dense(rho)):
+        assert np.allclose(fast, dense, rtol=1e-10, atol=1e-12 * np.abs(dense).max())
