@@ -233,7 +233,8 @@ def check_def_placement(d: Def, lib: Library) -> list[str]:
         pos = np.array([[boxes[k][0], boxes[k][1]] for k in cells], dtype=np.int64)
         w = np.array([boxes[k][2] - boxes[k][0] for k in cells], dtype=np.int64)
         h = np.array([boxes[k][3] - boxes[k][1] for k in cells], dtype=np.int64)
-        others = [boxes[k] for k in range(len(d.components)) if k not in set(cells) and d.components[k].status != "UNPLACED"]
+        cell_set = set(cells)
+        others = [boxes[k] for k in range(len(d.components)) if k not in cell_set and d.components[k].status != "UNPLACED"]
         problems += check_rows(pos, w, h, specs, others, names=[d.components[k].name for k in cells])
     # blocks against blocks
     cs = set(cells)
