@@ -601,7 +601,26 @@ def _route_once(
         max_iterations = min(max_iterations, WIDE_ITERATIONS)
     negotiator = Negotiator(grid, fabric, distance if special else None)
     iterations = negotiator.negotiate(jobs, max_iterations, progress) if jobs else 0
+    if any(wide) and scale:
+        # still congested with wide nets in the way: narrow them and route again
+        # (cheaper than settling the congestion at this width)
+        over = set(negotiator.overuse(jobs))
+        stuck = [j for j in jobs if wide[j.index] and j.failed is None and not j.nodes.isdisjoint(over)]
+        if stuck:
+            for j in jobs:
+                unrouted.setdefault(j.name, "not routed: another net is being narrowed")
+            for j in stuck:
+                unrouted[j.name] = f"congested after {iterations} iterations at its full width"
+            return RouteResult(MappingProxyType({}), 0, 0, MappingProxyType(dict(sorted(unrouted.items()))), grid, iterations)
     congested = negotiator.resolve(jobs)
+    # last guard: a net still too close to another is reported, never drawn
+    left = set(negotiator.overuse([j for j in jobs if j.failed is None]))
+    for job in jobs:
+        if job.failed is None and not job.nodes.isdisjoint(left):
+            job.failed = "congested"
+            job.failed_terminal = 0
+            congested.setdefault(job.name, min(job.nodes & left))
+            negotiator.rip_up(job)
     shapes: dict[str, tuple[Shape, ...]] = {}
     drawn: dict[str, dict[str, object]] = {}
     wirelength = 0
