@@ -159,6 +159,12 @@ def run(
             design = Design.from_json(cfg, state)
         except (ValueError, KeyError, TypeError) as e:
             raise ResumeError(f"{display_path(state_file)}: unreadable saved state ({e})") from None
+        missing = [r for r in STAGES[first].requires if getattr(design, r) is None]
+        if missing:
+            raise ResumeError(
+                f"{display_path(state_file)}: saved state has no {', '.join(missing)}, which stage "
+                f"'{STAGE_IDS[first]}' needs; rerun without --from"
+            )
         old = rundir / "metrics.json"
         if old.is_file():
             try:

@@ -41,6 +41,7 @@ class RouteStage(Stage):
         stack = set(kit.routing)
         obstacles: list[Shape] = []
         terminals: dict[str, list[list[Shape]]] = {}
+        offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
         for inst in design.all_instances():
             dc = cells[inst.name]
             at = pos[inst.name]
@@ -51,6 +52,9 @@ class RouteStage(Stage):
                 access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
                 if access:
                     terminals.setdefault(net, []).append(access)
+                elif dc.pins_of(term):
+                    layers = sorted({p.layer for p in dc.pins_of(term)})
+                    offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
         cfg = design.config
         lim = limits(kit, getattr(cfg, "temperature_c", None))
         classes: dict[str, tuple[float | None, float | None]] = {}
@@ -61,10 +65,18 @@ class RouteStage(Stage):
         rules = net_rules(kit, classes, lim)
         res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress, rules=rules)
         wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
-        to_route = sum(1 for t in terminals.values() if len(t) > 1)
+        unrouted = dict(res.unrouted)
+        # A terminal pinned only off the routing stack (e.g. a backside drain)
+        # cannot be joined to the net's front-side pins by routing: say so.
+        mixed = sorted(n for n in offstack if n in terminals)
+        for net in mixed:
+            why = f"{', '.join(offstack[net])}: pin off the routing stack ({' / '.join(kit.routing)}), which front-side routing cannot reach"
+            unrouted[net] = why if net not in unrouted else f"{unrouted[net]}; {why}"
+            wires.pop(net, None)
+        to_route = sum(1 for n, t in terminals.items() if len(t) > 1 or n in offstack)
         report = route_report(kit, rules, lim, res)
         atomic_write_json(ctx.rundir / "route.json", report)
-        routing = Routing(wires, res.wirelength, res.vias, dict(res.unrouted), to_route, report)
+        routing = Routing(wires, res.wirelength, res.vias, unrouted, to_route, report)
         return replace(design, routing=routing)
 
 
