@@ -31,7 +31,7 @@ Rect = tuple[int, int, int, int]
 SHRINK = 0.25
 SHRINK_LAST = 0.25
 #: Negotiation iterations while some net is wide (a round that fails narrows it).
-WIDE_ITERATIONS = 8
+WIDE_ITERATIONS = 4
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,14 @@ def route(
     grid = make_grid(kit, region)
     region_rect = _rect(region, "region")
     rules = dict(rules or {})
-    scale = {n: 1.0 for n, r in rules.items() if r.wide and n in terminals}
+    # a net that needs more than a quarter of the region's shorter side on
+    # every metal is not tried at full width (it cannot fit beside the others)
+    quarter = min(region_rect[2] - region_rect[0], region_rect[3] - region_rect[1]) * kit.dbu_um / 4
+    scale = {
+        n: (SHRINK if min(r.need.values(), default=0.0) > quarter else 1.0)
+        for n, r in rules.items()
+        if r.wide and n in terminals
+    }
     while True:
         result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress)
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
