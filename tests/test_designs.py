@@ -223,7 +223,7 @@ def test_route_report_matches_net_classes(flow_run):
         if nc.current:
             # the worst density is the current over the narrowest-for-its-limit metal drawn
             ratios = {layer: nc.current * 1000 / w / jmax[layer] for layer, w in r["width_um"].items()}
-            assert cd["ratio"] == pytest.approx(max(ratios.values()), rel=1e-3)
+            assert cd["ratio"] == pytest.approx(max(ratios.values()), abs=1e-3)  # rounded to 3 places
             assert worst[net]["ratio"] == cd["ratio"]
             # a net drawn at least as wide as it needs is within the limit
             if all(r["width_um"][layer] >= r["need_width_um"][layer] for layer in r["width_um"]):
