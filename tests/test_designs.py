@@ -202,6 +202,36 @@ def test_every_net_one_piece(flow_run):
     assert set(seen) == {n for n in design.netlist.nets if len(design.netlist.net_pins[n]) > 0}
 
 
+def test_route_report_matches_net_classes(flow_run):
+    """route.json: every classed net's widths, cuts and current density, consistent
+    with its class and the kit's limits; metrics carry the per-net worst."""
+    kit = pdks.load(flow_run.design.pdk_name)
+    cfg = flow_run.design.config
+    report = json.loads((flow_run.rundir / "route.json").read_text())
+    m = json.loads((flow_run.rundir / "metrics.json").read_text())
+    jmax = report["limits"]["jmax_ma_per_um"]
+    assert set(jmax) == set(kit.routing_metals)
+    classed = {n for n in flow_run.design.routing.wires if cfg.net_class(n) is not None}
+    assert set(report["nets"]) == classed
+    worst = m["current_density_worst"]
+    for net, r in report["nets"].items():
+        nc = cfg.net_class(net)
+        assert r["current_a"] == nc.current and r["voltage_v"] == nc.voltage
+        for layer, w in r["width_um"].items():
+            assert w >= kit.min_width(layer)
+        cd = r["current_density"]
+        if nc.current:
+            # the worst density is the current over the narrowest-for-its-limit metal drawn
+            ratios = {layer: nc.current * 1000 / w / jmax[layer] for layer, w in r["width_um"].items()}
+            assert cd["ratio"] == pytest.approx(max(ratios.values()), abs=1e-3)  # rounded to 3 places
+            assert worst[net]["ratio"] == cd["ratio"]
+            # a net drawn at least as wide as it needs is within the limit
+            if all(r["width_um"][layer] >= r["need_width_um"][layer] for layer in r["width_um"]):
+                assert cd["ratio"] <= 1.0 + 1e-9
+        else:
+            assert net not in worst
+
+
 def test_net_ties_join_only_their_terminals(flow_run):
     """Without cutting the net ties, the only shorts are between the two nets
     of a tying device's terminals (gan650 hemtek: s and ks), so the cut is
