@@ -370,7 +370,7 @@ def check_notch(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list
     e, pid = layers.merged(rule.layer)
     if d <= 0 or len(e) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, same_id=pid)
+    _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, same_id=pid, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -385,7 +385,7 @@ def check_extension(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> 
     if len(crossing) == 0:
         return []
     # KLayout's edge-to-edge checks do not shield
-    _, _, m, dist = E.facing_pairs(outer, E.reverse(crossing), d, shields=np.zeros((0, 4), np.int64))
+    _, _, m, dist = E.facing_pairs(outer, E.reverse(crossing), d, shields=np.zeros((0, 4), np.int64), metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -396,7 +396,7 @@ def check_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
     b, _ = layers.merged(rule.other)
     if d <= 0 or len(a) == 0 or len(b) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(a, b, d)
+    _, _, m, dist = E.facing_pairs(a, b, d, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
