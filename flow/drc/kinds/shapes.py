@@ -34,6 +34,8 @@ kind              what is flagged (marker), KLayout equivalent
 ================  ============================================================
 
 Areas are compared in dbu^2: a polygon of area exactly ``value`` passes.
+``notch``, ``extension`` and ``overlap`` honour ``metric = "projection"``
+(KLayout's ``projection``); the default is Euclidean.
 """
 
 from __future__ import annotations
