@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import bench_path
+from benchdata import bench_path
 
 from flow.errors import InputError
 from flow.lefdef import read_lef
