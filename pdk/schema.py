@@ -126,6 +126,11 @@ class Layer:
     #: Electromigration activation energy (eV) for Black's-law derating
     #: of the limits to other temperatures.
     em_ea_ev: float | None = None
+    #: Marker layers only: a net tie.  Where this marker covers the named
+    #: conductor, the conductor is part of a device that joins two of its
+    #: terminals on purpose; net tracing (LVS, connectivity checks) removes
+    #: the conductor under the marker, so the terminals stay two nets.
+    net_tie: str | None = None
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,7 @@ def _on_grid(value: float, dbu_um: float) -> bool:
 
 
 _LIMIT_KEYS = ("thickness_um", "sheet_ohm", "jmax_ma_per_um", "imax_ma_per_cut", "jmax_ref_c", "em_ea_ev")
-_LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", *_LIMIT_KEYS}
+_LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", "net_tie", *_LIMIT_KEYS}
 _RULE_KEYS = {"id", "kind", "layer", "other", "value", "doc", "table", "max", "window", "step", "metric"}
 
 
@@ -359,6 +364,14 @@ def _load_layers(p: _Problems, table: Any) -> dict[str, Layer]:
         for k in _LIMIT_KEYS:
             if k in spec:
                 extra[k] = _number(p, f"{key}.{k}", spec[k], positive=k != "jmax_ref_c")
+        tie = spec.get("net_tie")
+        if tie is not None:
+            if not isinstance(tie, str) or tie not in table:
+                p.add(f"{key}.net_tie", f"{tie!r} is not a layer; layers are {', '.join(table)}")
+                tie = None
+            elif purpose != "marker":
+                p.add(f"{key}.net_tie", f"only a 'marker' layer can be a net tie, not a '{purpose}' layer")
+                tie = None
         if gds is None:
             continue
         layers[name] = Layer(
@@ -369,6 +382,7 @@ def _load_layers(p: _Problems, table: Any) -> dict[str, Layer]:
             pin=pin,
             label=label,
             color=spec.get("color"),
+            net_tie=tie,
             **extra,
         )
     return layers

@@ -178,3 +178,20 @@ def test_pdk_list_and_show_sic1200(runner):
     assert r.exit_code == 0
     for text in ("nmos", "pmos", "lmos", "vmos", "rpoly", "BACKMET", "JTE.W.1", "MET1 / VIA1 / MET2"):
         assert text in r.output, text
+
+
+def test_generator_error_names_the_netlist_line(runner, tmp_path, monkeypatch):
+    """A parameter set inside the ranges that a generator still cannot draw:
+    one line with file:line, exit 2, no run files."""
+    d = _copy_design(tmp_path)
+    sp = d / "ringosc.sp"
+    sp.write_text(sp.read_text().replace(".ends ringosc", "RX OUT GND rtf r=10 w=10u\n.ends ringosc"))
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(cli, ["run", "gan_ringosc"])
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.output
+    assert lines[0] == (
+        "Error: gan_ringosc/ringosc.sp:16: rtf: r=10 ohm with w=10 um needs a 2 um body, outside [3, 300] um; "
+        "use 15 um <= w <= 20 um"
+    )

@@ -24,16 +24,6 @@ DESIGNS = Path(__file__).resolve().parents[1] / "designs"
 DESIGN_DIRS = sorted(p for p in DESIGNS.iterdir() if (p / "design.toml").is_file())
 
 
-def _shape_oracle():
-    """tests/pdk/kit_oracle.py (KLayout forms of the shape rule kinds)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_kit_oracle_shapes", Path(__file__).parent / "pdk" / "kit_oracle.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module", params=DESIGN_DIRS, ids=lambda p: p.name)
 def flow_run(request, tmp_path_factory):
     rundir = tmp_path_factory.mktemp(request.param.name)
@@ -42,7 +32,7 @@ def flow_run(request, tmp_path_factory):
 
 
 def _oracle():
-    """tests/pdk/kit_oracle.py (KLayout forms of the table rule kinds)."""
+    """tests/pdk/kit_oracle.py (KLayout forms of the table and shape rule kinds)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_kit_oracle", Path(__file__).parent / "pdk" / "kit_oracle.py")
@@ -93,6 +83,16 @@ def test_gds_carries_versions(flow_run):
     assert lib.name == f"pilotflow-{flow.__version__} {kit.name}-{kit.version}"
 
 
+def _kit_oracle():
+    """tests/pdk/kit_oracle.py (KLayout checks of every rule kind the kits use)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kit_oracle_designs", Path(__file__).parent / "pdk" / "kit_oracle.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def test_klayout_rule_check(flow_run):
     """Every width/spacing/enclosure (and max_width, wide_spacing, density,
     grid, angle, notch, extension, overlap, must_overlap, not_overlap, area,
@@ -130,8 +130,8 @@ def test_klayout_rule_check(flow_run):
             # checks them in the flow; see tests/drc/test_kinds_nets.py
             net_aware += 1
             continue
-        elif rule.kind in _shape_oracle().SHAPE_KINDS:
-            ep, extra = _shape_oracle().shape_kind_markers(kit, rule, regions)
+        elif rule.kind in _oracle().SHAPE_KINDS:
+            ep, extra = _oracle().shape_kind_markers(kit, rule, regions)
             n = ep.count() + extra.count()
         else:
             continue
@@ -142,13 +142,27 @@ def test_klayout_rule_check(flow_run):
     assert failures == {}
 
 
-def test_every_net_one_piece(flow_run):
-    """KLayout connectivity: all pins of a net on one net, no two nets joined."""
-    design = flow_run.design
-    kit = pdks.load(design.pdk_name)
-    ly = _layout(flow_run)
-    ly.flatten(ly.top_cell().cell_index(), -1, True)
-    l2n = klayout_db.LayoutToNetlist(klayout_db.RecursiveShapeIterator(ly, ly.top_cell(), []))
+def _trace(res, kit, cut_ties: bool) -> tuple[list[str], dict]:
+    """KLayout connectivity over the design's GDS: (opens and shorts, net -> cluster).
+
+    ``cut_ties``: remove each net-tie marker's conductor under the marker
+    first (``net_tie`` layers, e.g. gan650's NETTIE inside hemtek), as LVS does.
+    """
+    design = res.design
+    ly = _layout(res)
+    top = ly.top_cell()
+    ly.flatten(top.cell_index(), -1, True)
+    if cut_ties:
+        for lay in kit.layers.values():
+            if lay.net_tie:
+                g, m = kit.layers[lay.net_tie].gds, lay.gds
+                li = ly.layer(g[0], g[1])
+                metal = klayout_db.Region(top.begin_shapes_rec(li)) - klayout_db.Region(top.begin_shapes_rec(ly.layer(m[0], m[1])))
+                polys = list(metal.each())  # materialise before the source shapes go
+                top.shapes(li).clear()
+                for poly in polys:
+                    top.shapes(li).insert(poly)
+    l2n = klayout_db.LayoutToNetlist(klayout_db.RecursiveShapeIterator(ly, top, []))
     layers = {}
     for name, lay in kit.layers.items():
         layers[name] = l2n.make_layer(ly.layer(lay.gds[0], lay.gds[1]), name)
@@ -176,5 +190,45 @@ def test_every_net_one_piece(flow_run):
         seen.setdefault(net, cid)
         if owner.setdefault(cid, net) != net:
             problems.append(f"short: {net} ({inst}.{term}) touches {owner[cid]}")
+    return problems, seen
+
+
+def test_every_net_one_piece(flow_run):
+    """KLayout connectivity: all pins of a net on one net, no two nets joined."""
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    problems, seen = _trace(flow_run, kit, cut_ties=True)
     assert problems == []
     assert set(seen) == {n for n in design.netlist.nets if len(design.netlist.net_pins[n]) > 0}
+
+
+def test_net_ties_join_only_their_terminals(flow_run):
+    """Without cutting the net ties, the only shorts are between the two nets
+    of a tying device's terminals (gan650 hemtek: s and ks), so the cut is
+    what separates them, and it hides nothing else."""
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    cells = device_cells(design, kit)
+    tied = set()
+    for inst in design.netlist.instances:
+        dc = cells[inst.name]
+        for lay in kit.layers.values():
+            if not lay.net_tie:
+                continue
+            marks = [p.bounding_box() for p in dc.cell.get_polygons(layer=lay.gds[0], datatype=lay.gds[1])]
+            u = kit.dbu_um
+            terms = {
+                c.terminal
+                for c in dc.conductors
+                if c.layer == lay.net_tie
+                for (a, b), (e, f) in marks
+                if c.rect[0] * u <= e and a <= c.rect[2] * u and c.rect[1] * u <= f and b <= c.rect[3] * u
+            }
+            nets = frozenset(inst.pins[x] for x in terms)
+            if len(nets) == 2:
+                tied.add(nets)
+    problems, _ = _trace(flow_run, kit, cut_ties=False)
+    shorts = {frozenset((p.split()[1], p.split()[-1])) for p in problems if p.startswith("short:")}
+    assert all(p.startswith("short:") for p in problems), problems
+    assert shorts == tied
+

@@ -54,7 +54,8 @@ class FloorplanStage(Stage):
         spacing = device_spacing(kit, cfg.spacing)
         sizes = []
         for inst in nl.instances:
-            dc = generate(kit, inst.model, design.device_params[inst.name])
+            where = f"{inst.source}: " if inst.source else ""
+            dc = generate(kit, inst.model, design.device_params[inst.name], where=where)
             sizes.append((dc.width, dc.height))
 
         ports = list(nl.ports)

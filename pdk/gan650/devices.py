@@ -716,9 +716,13 @@ def rtf(kit: PDK, *, name: str, r: float = 200.0, w: float = 6.0) -> DeviceCell:
     lmax = d(TFR_MAX_UM)
     if not lmin <= length <= lmax:
         lo, hi = kit.um(lmin) * rsh / r, TFR_MAX_UM * rsh / r
+        wspec = kit.device(model).params.get("w")
+        if wspec is not None:
+            lo, hi = max(lo, wspec.min), min(hi, wspec.max)
+        fix = f"use {lo:.3g} um <= w <= {hi:.3g} um" if lo <= hi else "no body width fits this r; use another resistor"
         raise InputError(
             f"{model}: r={r:g} ohm with w={w:g} um needs a {kit.um(length):g} um body, outside "
-            f"[{kit.um(lmin):g}, {TFR_MAX_UM:g}] um; use {lo:.3g} um <= w <= {hi:.3g} um"
+            f"[{kit.um(lmin):g}, {TFR_MAX_UM:g}] um; {fix}"
         )
     pin = d(PIN_MIN_UM)
     ph = max(pin, wd - 2 * en_t + 2 * en_m)

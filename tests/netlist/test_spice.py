@@ -509,3 +509,24 @@ def test_sample_ringosc_connectivity():
     assert sorted(sorted(c) for c in nx.simple_cycles(drive)) == [["X1", "X2", "X3", "X4", "X5"]]
     assert sorted(drive.successors("X4")) == ["X5", "XB1"] and list(drive.successors("XB1")) == ["XB2"]
     assert nl.by_name["XB2/XD"].pins["d"] == "OUT" and nl.by_name["XB2/XD"].params["nf"] == 2
+
+
+def test_gan650_four_terminal_and_passive_models(tmp_path):
+    """hemtek's Kelvin pin is a terminal of its own; D and C lines take sbd and mim."""
+    nl = deck(
+        tmp_path,
+        """XQ sw gh pgnd ksh hemtek w=20m nf=40 lfp=6u
+D1 vb vdd sbd w=400u nf=4
+CB vb sw 10p mim
+RG drv gh rtf r=5 w=20u
+""",
+    )
+    by = nl.by_name
+    assert dict(by["XQ"].pins) == {"d": "sw", "g": "gh", "s": "pgnd", "ks": "ksh"}
+    assert by["XQ"].params == {"w": pytest.approx(0.02), "nf": 40, "lfp": pytest.approx(6e-6)}
+    assert by["D1"].model == "sbd" and dict(by["D1"].pins) == {"a": "vb", "k": "vdd"}
+    assert by["CB"].model == "mim" and by["CB"].params == {"c": pytest.approx(1e-11)}
+    assert by["RG"].model == "rtf" and dict(by["RG"].pins) == {"p": "drv", "n": "gh"}
+    # a Kelvin HEMT with three nets is a wrong terminal count, not a silent tie
+    msg = error(tmp_path, "XQ sw gh pgnd hemtek\n")
+    assert msg.startswith("n.sp:1: ") and "hemtek" in msg

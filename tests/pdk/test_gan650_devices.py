@@ -618,3 +618,31 @@ def test_oracle_catches_violations():
     e = kit_regions(KIT, generate(KIT, "hemte"))
     wide = dict(e, PGAN=e["PGAN"].sized(600, 0))
     assert any(v.startswith("PGAN.S.OHMIC") for v in kit_drc(KIT, wide))
+
+
+def test_oracle_catches_shape_rule_violations():
+    """The KLayout checks of the shape and table kinds are not vacuous either."""
+    e = kit_regions(KIT, generate(KIT, "hemte", {"lgfp": 3.0}))
+    mesa = e["MESA"].bbox()
+    # gates cut back to end 0.5 um past the mesa top edge
+    cut = e["GATE"] - kdb.Region(kdb.Box(mesa.left, mesa.top + 500, mesa.right, mesa.top + 10_000))
+    assert any(v.startswith("GATE.EXT.MESA") for v in kit_drc(KIT, dict(e, GATE=cut)))
+    # a p-GaN island without a gate; a gate field plate off its gate
+    stray = e["PGAN"] + kdb.Region(kdb.Box(mesa.left - 20_000, 0, mesa.left - 18_000, 2_000))
+    assert any(v.startswith("PGAN.MO.GATE") for v in kit_drc(KIT, dict(e, PGAN=stray)))
+    off = e["GFP"].moved(0, 200_000)
+    assert any(v.startswith("GFP.MO.GATE") for v in kit_drc(KIT, dict(e, GFP=off)))
+    # a 2.5 x 2.5 um MET1 island, a 45-degree MET1 edge
+    tiny = e["MET1"] + kdb.Region(kdb.Box(-20_000, -20_000, -17_500, -17_500))
+    assert any(v.startswith("MET1.A.1") for v in kit_drc(KIT, dict(e, MET1=tiny)))
+    slant = e["MET1"] + kdb.Region(kdb.Polygon([kdb.Point(-40_000, 0), kdb.Point(-30_000, 0), kdb.Point(-40_000, 10_000)]))
+    assert any(v.startswith("MET1.ANG.1") for v in kit_drc(KIT, dict(e, MET1=slant)))
+    # MET2: a 5 x 5 um hole in a plate; a 30 um wide bar 3.5 um from another
+    plate = kdb.Region(kdb.Box(0, 0, 50_000, 50_000)) - kdb.Region(kdb.Box(20_000, 20_000, 25_000, 25_000))
+    assert any(v.startswith("MET2.H.1") for v in kit_drc(KIT, dict(e, MET2=plate)))
+    bars = kdb.Region(kdb.Box(0, 0, 30_000, 100_000)) + kdb.Region(kdb.Box(33_500, 0, 40_000, 100_000))
+    bad = kit_drc(KIT, dict(e, MET2=bars))
+    assert any(v.startswith("MET2.WS.1") for v in bad) and not any(v.startswith("MET2.S.1") for v in bad)
+    # a pad opening over the mesa
+    over = kdb.Region(kdb.Box(mesa.left, mesa.bottom, mesa.left + 20_000, mesa.bottom + 20_000))
+    assert any(v.startswith("PASS.NO.MESA") for v in kit_drc(KIT, dict(e, PASS=over)))

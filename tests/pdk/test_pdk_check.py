@@ -155,11 +155,12 @@ def test_unimplemented_kind_and_missing_selftests(tmp_path, monkeypatch, runner)
     assert kind in RULE_KINDS
     monkeypatch.delitem(core.IMPLS, kind, raising=False)
     monkeypatch.setitem(core.IMPLS, "spacing", dataclasses.replace(core.IMPLS["spacing"], selftests=None))
-    path = copy_kit(tmp_path, lambda t: t + f'\n[[rules]]\nid = "MET1.A.1"\nkind = "{kind}"\nlayer = "MET1"\nvalue = 90\ndoc = "Manhattan MET1"\n')
+    # a layer and id the kit has no angle rule for
+    path = copy_kit(tmp_path, lambda t: t + f'\n[[rules]]\nid = "GATE.T.1"\nkind = "{kind}"\nlayer = "GATE"\nvalue = 90\ndoc = "Manhattan GATE"\n')
     r = runner.invoke(cli, ["pdk", "check", str(path)])
     assert r.exit_code == 1, r.output
     lines = r.output.splitlines()
-    a = next(x for x in lines if x.split()[:2] == ["FAIL", "MET1.A.1"])
+    a = next(x for x in lines if x.split()[:2] == ["FAIL", "GATE.T.1"])
     assert f"kind '{kind}' is not implemented by the DRC engine" in a
     s = next(x for x in lines if x.split()[:2] == ["FAIL", "MET1.S.1"])
     assert "kind 'spacing' has no self-tests: the rule is unverified" in s

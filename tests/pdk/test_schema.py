@@ -109,3 +109,22 @@ def test_missing_and_broken_files(tmp_path):
 def test_unknown_pdk():
     with pytest.raises(PDKError, match="unknown PDK 'nope'; available PDKs are .*gan650"):
         pdk.load("nope")
+
+
+def test_net_tie_layer(tmp_path):
+    f = tmp_path / "r.toml"
+    f.write_text(RULES + '[layers.TIE]\ngds = [31, 0]\npurpose = "marker"\nnet_tie = "MET1"\n')
+    assert load_rules_file(f).layers["TIE"].net_tie == "MET1"
+    assert load_rules_file(f).layers["MET1"].net_tie is None
+    assert pdk.load("gan650").layers["NETTIE"].net_tie == "MET1"
+    f.write_text(
+        RULES
+        + '[layers.TIE]\ngds = [31, 0]\npurpose = "marker"\nnet_tie = "MET3"\n'
+        + '[layers.BAD]\ngds = [32, 0]\npurpose = "device"\nnet_tie = "MET1"\n'
+    )
+    with pytest.raises(PDKError) as e:
+        load_rules_file(f)
+    assert e.value.problems == [
+        f"{f}: layers.TIE.net_tie: 'MET3' is not a layer; layers are MET1, VIA1, MET2, TIE, BAD",
+        f"{f}: layers.BAD.net_tie: only a 'marker' layer can be a net tie, not a 'device' layer",
+    ]
