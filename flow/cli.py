@@ -106,6 +106,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
             opts.echo(f"  unused waiver: {item}")
         for item in m["drc_not_checked"] or []:
             opts.echo(f"  not checked: {item}")
+        for item in (res.design.drc.notes if res.design.drc else ()):
+            if ": not checked" in item:
+                opts.echo(f"  partly not checked: {item}")
     opts.echo("  LVS: not run (layout not compared with the netlist)")
     if opts.verbose:
         opts.echo("  stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in m["stage_seconds"].items()))
@@ -125,12 +128,18 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON summary.")
 @click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False, path_type=Path), help="Waiver file (TOML): matching markers are reported as waived.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes (0: one per core); the result does not depend on it.")
+@click.option("--net-classes", "net_classes_file", type=click.Path(dir_okay=False, path_type=Path), help="Net classes (TOML: [[net_class]] nets, voltage, current; temperature_c) for net-aware rules.")
+@click.option("--design", "design_dir", type=click.Path(file_okay=False, path_type=Path), help="Use this design folder's net classes and temperature_c (design.toml).")
+@click.option("--temperature", type=float, metavar="C", help="Operating temperature (deg C) for current-density derating [default: the design's, else each limit's reference].")
 @click.pass_obj
-def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int) -> None:
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None) -> None:
     """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
 
-    Exit code 0 when clean (every marker, if any, waived), 1 when unwaived
-    violations are found.
+    Net-aware rules (net_spacing, voltage_spacing, current_density) name nets
+    from the layout's text labels; voltages and currents come from
+    --net-classes or --design (pairs or nets without one are listed as not
+    checked).  Exit code 0 when clean (every marker, if any, waived), 1 when
+    unwaived violations are found.
     """
     import pdk as pdks
     from flow.drc.engine import run_drc
@@ -142,12 +151,29 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
 
     if (pdk_name is None) == (rules_file is None):
         raise click.UsageError("give exactly one of --pdk NAME or --rules FILE.toml")
+    if net_classes_file is not None and design_dir is not None:
+        raise click.UsageError("give at most one of --net-classes FILE.toml or --design DIR")
+    from flow.config import load_design, load_net_classes, parse_temperature
+    from flow.stages.drc import design_context
+
+    classes: tuple = ()
+    temp_c = None
+    if net_classes_file is not None:
+        classes, temp_c = load_net_classes(net_classes_file)
+    elif design_dir is not None:
+        cfg = load_design(design_dir)
+        classes, temp_c = cfg.net_classes, cfg.temperature_c
+    if temperature is not None:
+        problems: list[str] = []
+        temp_c = parse_temperature(temperature, "--temperature", lambda k, m: problems.append(f"{k}: {m}"))
+        if problems:
+            raise click.UsageError(problems[0])
     kit = pdks.load(pdk_name) if pdk_name else load_rules_file(rules_file)
     waivers = load_waivers(waivers_file) if waivers_file else ()
     shapes = read_gds(layout, kit, top)
     progress = opts.progress()
     progress.stage("drc")
-    result = run_drc(shapes, kit, waivers=waivers, jobs=jobs, progress=progress)
+    result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress)
     progress.done(f"{len(result.rules_checked)} rules checked")
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
@@ -182,12 +208,21 @@ def pdk_group() -> None:
 @pdk_group.command("list")
 @click.pass_obj
 def pdk_list(opts: Options) -> None:
-    """List the installed PDKs."""
+    """List the installed PDKs (bundled and plug-in kits).
+
+    A plug-in kit that cannot be used (fails to import, has no or an invalid
+    pdk.toml, clashes with another kit) is reported as an Error line after
+    the good kits, and the exit code is 2.
+    """
     import pdk as pdks
 
-    for name in pdks.available():
-        kit = pdks.load(name)
+    good, bad = pdks.load_all()
+    for kit in good:
         click.echo(f"{kit.name:12s} {kit.version:8s} {kit.doc}")
+    for problem in bad:
+        click.echo(f"Error: {problem}", err=True)
+    if bad:
+        sys.exit(2)
 
 
 @pdk_group.command("show")

@@ -20,8 +20,11 @@
     [[net_class]]
     name = "hv"
     nets = ["VBUS", "SW*"]      # names or fnmatch patterns
-    voltage = 650.0             # V
-    current = 10.0              # A
+    voltage = 650.0             # V (may be negative)
+    current = 10.0              # A (not negative)
+
+The ``[design]`` table may also give ``temperature_c``, the operating
+temperature (deg C) for current-density derating in DRC.
 
     [drc]
     waivers = "waivers.toml"    # reviewed DRC markers (see flow.drc.waivers); inside the folder
@@ -32,6 +35,7 @@ Every problem in a design.toml is reported at once with its key path.
 from __future__ import annotations
 
 import fnmatch
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +68,103 @@ class NetClass:
         return any(fnmatch.fnmatchcase(net, p) for p in self.patterns)
 
 
+class ClassValues(Mapping[str, float]):
+    """net name -> the ``voltage`` or ``current`` of the first net class
+    matching it that gives one (patterns resolved on look-up), for
+    :class:`flow.drc.core.CheckContext`.  Iterates over the plain (pattern
+    free) names the classes list."""
+
+    def __init__(self, classes: tuple[NetClass, ...], attr: str):
+        self._classes = tuple(c for c in classes if getattr(c, attr) is not None)
+        self._attr = attr
+
+    def __getitem__(self, net: str) -> float:
+        for c in self._classes:
+            if c.matches(net):
+                return float(getattr(c, self._attr))
+        raise KeyError(net)
+
+    def __contains__(self, net: object) -> bool:
+        return isinstance(net, str) and any(c.matches(net) for c in self._classes)
+
+    def __iter__(self):
+        plain = [p for c in self._classes for p in c.patterns if not any(ch in p for ch in "*?[")]
+        return iter(dict.fromkeys(n for n in plain if n in self))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def parse_net_classes(ncs: Any, bad) -> list[NetClass]:
+    """``[[net_class]]`` tables -> NetClass list; problems go to ``bad(key, msg)``."""
+    classes: list[NetClass] = []
+    if not isinstance(ncs, list):
+        bad("net_class", "must be an array of tables ([[net_class]])")
+        return classes
+    for i, nc in enumerate(ncs):
+        key = f"net_class[{i}]"
+        if not isinstance(nc, dict):
+            bad(key, "must be a table")
+            continue
+        for k in nc:
+            if k not in {"name", "nets", "voltage", "current"}:
+                bad(f"{key}.{k}", "unknown key; allowed keys are current, name, nets, voltage")
+        nets = nc.get("nets")
+        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
+            bad(f"{key}.nets", "must be a non-empty list of net names or patterns")
+            continue
+        vals: dict[str, float | None] = {}
+        for k in ("voltage", "current"):
+            v = nc.get(k)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or (k == "current" and v < 0)):
+                what = "a number" if k == "voltage" else "a non-negative number"
+                bad(f"{key}.{k}", f"must be {what}, got {v!r}")
+                v = None
+            vals[k] = None if v is None else float(v)
+        classes.append(NetClass(str(nc.get("name", f"class{i}")), tuple(nets), vals["voltage"], vals["current"]))
+    return classes
+
+
+def parse_temperature(value: Any, key: str, bad) -> float | None:
+    """An operating temperature in deg C (above absolute zero), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= -273.15:
+        bad(key, f"must be a temperature in deg C above -273.15, got {value!r}")
+        return None
+    return float(value)
+
+
+def load_net_classes(path: str | Path) -> tuple[tuple[NetClass, ...], float | None]:
+    """A net-class file (``pilotflow drc --net-classes``): ``[[net_class]]``
+    tables as in design.toml and an optional top-level ``temperature_c``.
+
+    Raises :class:`InputError` listing every problem."""
+    path = Path(path)
+    shown = display_path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{shown}: file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{shown}: cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{shown}: not valid TOML: {e}") from None
+    problems: list[str] = []
+
+    def bad(key: str, msg: str) -> None:
+        problems.append(f"{key}: {msg}")
+
+    for k in data:
+        if k not in ("net_class", "temperature_c"):
+            bad(k, "unknown key; allowed keys are net_class, temperature_c")
+    classes = parse_net_classes(data.get("net_class", []), bad)
+    temp = parse_temperature(data.get("temperature_c"), "temperature_c", bad)
+    if problems:
+        raise InputError(f"{shown}: " + ("; ".join(problems) if len(problems) == 1 else f"{len(problems)} problems: " + "; ".join(problems)))
+    return tuple(classes), temp
+
+
 @dataclass(frozen=True)
 class DesignConfig:
     """A validated ``design.toml``; paths are absolute."""
@@ -80,6 +181,8 @@ class DesignConfig:
     net_classes: tuple[NetClass, ...] = ()
     source: Path | None = None
     waivers: Path | None = None
+    #: Operating temperature (deg C) for current-density derating.
+    temperature_c: float | None = None
 
     def net_class(self, net: str) -> NetClass | None:
         """The first class whose patterns match ``net``."""
@@ -150,7 +253,8 @@ def load_design(folder: str | Path) -> DesignConfig:
     if not isinstance(d, dict):
         bad("design", "missing [design] table")
         d = {}
-    keys("design", d, {"name", "top", "pdk", "netlist"})
+    keys("design", d, {"name", "top", "pdk", "netlist", "temperature_c"})
+    temperature = parse_temperature(d.get("temperature_c"), "design.temperature_c", bad)
     for k in ("pdk", "netlist"):
         if k not in d:
             bad(f"design.{k}", "missing required key")
@@ -218,29 +322,7 @@ def load_design(folder: str | Path) -> DesignConfig:
             pos = (float(pos[0]), float(pos[1]))
         pins[port] = PinSpec(port, side, pos)
 
-    classes: list[NetClass] = []
-    ncs = data.get("net_class", [])
-    if not isinstance(ncs, list):
-        bad("net_class", "must be an array of tables ([[net_class]])")
-        ncs = []
-    for i, nc in enumerate(ncs):
-        key = f"net_class[{i}]"
-        if not isinstance(nc, dict):
-            bad(key, "must be a table")
-            continue
-        keys(key, nc, {"name", "nets", "voltage", "current"})
-        nets = nc.get("nets")
-        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
-            bad(f"{key}.nets", "must be a non-empty list of net names or patterns")
-            continue
-        vals: dict[str, float | None] = {}
-        for k in ("voltage", "current"):
-            v = nc.get(k)
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
-                bad(f"{key}.{k}", f"must be a non-negative number, got {v!r}")
-                v = None
-            vals[k] = None if v is None else float(v)
-        classes.append(NetClass(str(nc.get("name", f"class{i}")), tuple(nets), vals["voltage"], vals["current"]))
+    classes = parse_net_classes(data.get("net_class", []), bad)
 
     waivers = None
     drc_tab = data.get("drc", {})
@@ -276,4 +358,5 @@ def load_design(folder: str | Path) -> DesignConfig:
         net_classes=tuple(classes),
         source=path.resolve(),
         waivers=waivers,
+        temperature_c=temperature,
     )

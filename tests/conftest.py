@@ -10,13 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = ROOT / "designs"
 BENCH = ROOT.parent / "shared" / "bench"
 
-
-def bench_path(*parts: str) -> Path:
-    """A file under ../shared/bench, or skip the test with a clear message."""
-    p = BENCH.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"external benchmark data not found at {p} (the ../shared/bench folder is absent)")
-    return p
+from benchdata import bench_path  # noqa: E402,F401  (re-exported)
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,9 @@ class Layers:
         self.shapes = shapes
         self._merged: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.cache: dict[object, object] = {}
+        #: Remarks a check makes (e.g. pairs it could not check); the engine
+        #: moves them to :attr:`flow.drc.engine.DrcResult.notes` after each rule.
+        self.notes: list[str] = []
 
     def polygons(self, name: str) -> list[np.ndarray]:
         """The drawn (unmerged) polygons of layer ``name`` (dbu)."""
@@ -79,6 +82,12 @@ class Layers:
         if name not in self._merged:
             self._merged[name] = E.merge_edges(self.polygons(name))
         return self._merged[name]
+
+
+class NotChecked(Exception):
+    """Raised by a kind's check when the rule cannot be run at all (e.g. the
+    layer lacks the current-density limit); the engine lists the rule under
+    ``not_checked`` with this message instead of reporting it clean."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,10 @@ class KindImpl:
     klayout: KLayoutFn | None = None
     #: True when the kind needs net connectivity (labels, voltages, currents).
     net_aware: bool = False
+    #: True when the kind only means something on a whole chip (e.g.
+    #: ``density`` over die windows): ``pdk check`` does not apply it to a
+    #: device cell alone, and says so.
+    chip_level: bool = False
 
 
 #: kind name -> implementation; filled by the modules of :mod:`flow.drc.kinds`.

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import gdstk
 import numpy as np
-from scipy.spatial import cKDTree
 
 #: Distances are compared as ``dist < d - _EPS`` (dbu): exact-value cases
 #: (distance == d) never violate despite floating-point rounding.
@@ -302,59 +301,124 @@ def reverse(edges: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _chunks(edges: np.ndarray, g: float) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoints of pieces (length <= g) of every edge, and their edge index."""
-    p0 = edges[:, :2].astype(np.float64)
-    u = edges[:, 2:].astype(np.float64) - p0
-    n = np.maximum(1, np.ceil(np.hypot(u[:, 0], u[:, 1]) / g)).astype(np.int64)
-    owner = np.repeat(np.arange(len(edges)), n)
-    first = np.repeat(np.cumsum(n) - n, n)
-    k = np.arange(len(owner)) - first
-    frac = (k + 0.5) / n[owner]
-    pts = p0[owner] + frac[:, None] * u[owner]
-    return pts, owner
+#: Candidate pairs are produced in batches of about this many (bounds memory).
+PAIR_BATCH = 4_000_000
 
 
-def _grain(ea: np.ndarray, eb: np.ndarray, d: float) -> float:
-    lens = np.concatenate(
-        [np.hypot(e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]) for e in (ea, eb) if len(e)]
-    )
-    return float(max(d, np.median(lens) if len(lens) else d, 1.0))
+def _boxes(e: np.ndarray, grow: float) -> np.ndarray:
+    """Bounding boxes ``(n, 4)`` float (x0, y0, x1, y1) of edges, grown by ``grow``."""
+    b = np.empty((len(e), 4), np.float64)
+    b[:, 0] = np.minimum(e[:, 0], e[:, 2]) - grow
+    b[:, 1] = np.minimum(e[:, 1], e[:, 3]) - grow
+    b[:, 2] = np.maximum(e[:, 0], e[:, 2]) + grow
+    b[:, 3] = np.maximum(e[:, 1], e[:, 3]) + grow
+    return b
+
+
+def _cell_entries(box: np.ndarray, ox: float, oy: float, c: float, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cell id, edge index) of every grid cell each box overlaps, sorted by cell."""
+    cx0 = np.floor((box[:, 0] - ox) / c).astype(np.int64)
+    cy0 = np.floor((box[:, 1] - oy) / c).astype(np.int64)
+    cx1 = np.floor((box[:, 2] - ox) / c).astype(np.int64)
+    cy1 = np.floor((box[:, 3] - oy) / c).astype(np.int64)
+    w = cx1 - cx0 + 1
+    k = w * (cy1 - cy0 + 1)
+    owner = np.repeat(np.arange(len(box), dtype=np.int64), k)
+    local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+    ww = w[owner]
+    cell = (cy0[owner] + local // ww) * nx + cx0[owner] + local % ww
+    order = np.argsort(cell, kind="stable")
+    return cell[order], owner[order]
+
+
+def _expand(lo: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows r with partner range [lo[r], lo[r] + counts[r]): (row, partner) pairs."""
+    rows = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    off = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, lo[rows] + off
+
+
+def _batches(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Split rows into consecutive ranges of about PAIR_BATCH pairs each."""
+    cum = np.cumsum(counts)
+    out, start, base = [], 0, 0
+    while start < len(counts):
+        stop = int(np.searchsorted(cum, base + PAIR_BATCH, side="right"))
+        stop = max(stop, start + 1)
+        out.append((start, stop))
+        base = int(cum[stop - 1])
+        start = stop
+    return out
 
 
 def candidate_pairs(ea: np.ndarray, eb: np.ndarray | None, d: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(i, j)`` of edges that may lie closer than ``d``.
+    """Index pairs ``(i, j)`` of edges that may lie closer than ``d`` (or
+    touch, for ``d = 0``), sorted by ``(i, j)``.
 
     ``eb=None`` means pairs within ``ea`` itself, each unordered pair once
-    (``i < j``).  Superset of the true pairs: edges are cut into pieces of at
-    most ``g`` and piece midpoints within ``d + g`` are paired (cKDTree).
+    (``i < j``).  A superset of the true pairs: the edges' bounding boxes,
+    each grown by ``d / 2``, meet (closed).  Boxes are hashed into a uniform
+    grid; a pair is produced only in the grid cell holding the lower-left
+    corner of the two grown boxes' intersection, so each pair comes once and
+    no de-duplication is needed.  Pairs are built in batches (memory bounded
+    by :data:`PAIR_BATCH`), in time linear in the number of (cell, edge)
+    entries and pairs.
     """
-    other = ea if eb is None else eb
+    if len(ea) == 0 or (eb is not None and len(eb) == 0):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ba = _boxes(ea, d / 2.0)
+    return box_pairs(ba, None if eb is None else _boxes(eb, d / 2.0), cell=2.0 * d)
+
+
+def box_pairs(ba: np.ndarray, bb: np.ndarray | None, cell: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)`` of boxes ``ba[i]`` and ``bb[j]`` (float
+    ``x0, y0, x1, y1``) that meet (closed), sorted by ``(i, j)``;
+    ``bb=None``: pairs within ``ba``, ``i < j``.  Grid cells are at least
+    ``cell`` wide (see :func:`candidate_pairs`)."""
+    eb = bb
+    bb = ba if bb is None else bb
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    if len(ea) == 0 or len(other) == 0:
+    if len(ba) == 0 or len(bb) == 0:
         return empty
-    g = _grain(ea, other, d)
-    r = d + g
-    pa, oa = _chunks(ea, g)
-    ta = cKDTree(pa)
+    lens = np.concatenate([ba[:, 2] - ba[:, 0], ba[:, 3] - ba[:, 1], bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1]])
+    c = float(max(cell, np.median(lens) * 2.0, 1.0))
+    ox = float(min(ba[:, 0].min(), bb[:, 0].min()))
+    oy = float(min(ba[:, 1].min(), bb[:, 1].min()))
+    nx = int((max(ba[:, 2].max(), bb[:, 2].max()) - ox) // c) + 1
+    cell_a, own_a = _cell_entries(ba, ox, oy, c, nx)
     if eb is None:
-        pairs = ta.query_pairs(r, output_type="ndarray")
-        if len(pairs) == 0:
-            return empty
-        i, j = oa[pairs[:, 0]], oa[pairs[:, 1]]
-        i, j = np.minimum(i, j), np.maximum(i, j)
-        keep = i != j
-        i, j = i[keep], j[keep]
-        m = len(ea)
+        cell_b, own_b = cell_a, own_a
+        # partners of entry p: the later entries of its cell
+        hi = np.searchsorted(cell_a, cell_a, side="right")
+        lo = np.arange(len(cell_a), dtype=np.int64) + 1
     else:
-        pb, ob = _chunks(eb, g)
-        tb = cKDTree(pb)
-        sm = ta.sparse_distance_matrix(tb, r, output_type="ndarray")
-        if len(sm) == 0:
-            return empty
-        i, j = oa[sm["i"]], ob[sm["j"]]
-        m = len(eb)
-    key = unique_ints(i.astype(np.int64) * m + j)
+        cell_b, own_b = _cell_entries(bb, ox, oy, c, nx)
+        lo = np.searchsorted(cell_b, cell_a, side="left")
+        hi = np.searchsorted(cell_b, cell_a, side="right")
+    counts = hi - lo
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    for s0, s1 in _batches(counts):
+        rows, q = _expand(lo[s0:s1], counts[s0:s1])
+        rows += s0
+        i, j = own_a[rows], own_b[q]
+        cell = cell_a[rows]
+        x0 = np.maximum(ba[i, 0], bb[j, 0])
+        y0 = np.maximum(ba[i, 1], bb[j, 1])
+        meet = (x0 <= np.minimum(ba[i, 2], bb[j, 2])) & (y0 <= np.minimum(ba[i, 3], bb[j, 3]))
+        ref = np.floor((y0 - oy) / c).astype(np.int64) * nx + np.floor((x0 - ox) / c).astype(np.int64)
+        keep = meet & (ref == cell)
+        i, j = i[keep], j[keep]
+        if eb is None:
+            i, j = np.minimum(i, j), np.maximum(i, j)
+        out_i.append(i)
+        out_j.append(j)
+    if not out_i:
+        return empty
+    i = np.concatenate(out_i)
+    j = np.concatenate(out_j)
+    m = len(bb)
+    key = np.sort(i * m + j)
     return key // m, key % m
 
 
@@ -577,19 +641,10 @@ def _shielded(apart: np.ndarray, bpart: np.ndarray, shields: np.ndarray, own: li
     if len(shields) == 0:
         return out
     quad = np.stack([apart[:, :2], apart[:, 2:], bpart[:, :2], bpart[:, 2:]], axis=1)  # (k,4,2)
-    centre = quad.mean(axis=1)
-    radius = np.max(np.hypot(*(quad - centre[:, None, :]).transpose(2, 0, 1)), axis=1)
-    g = _grain(shields, shields, d)
-    pts, owner = _chunks(shields, g)
-    tree = cKDTree(pts)
-    lists = tree.query_ball_point(centre, radius + g)
-    lens = np.fromiter((len(x) for x in lists), np.int64, k)
-    if lens.sum() == 0:
+    qbox = np.concatenate([quad.min(axis=1), quad.max(axis=1)], axis=1)
+    qk, se = box_pairs(qbox, _boxes(shields, 0.0))
+    if len(qk) == 0:
         return out
-    qk = np.repeat(np.arange(k), lens)
-    se = owner[np.concatenate([np.asarray(x, np.int64) for x in lists])]
-    key = unique_ints(qk * len(shields) + se)
-    qk, se = key // len(shields), key % len(shields)
     s = shields[se]
     not_own = ~(np.all(s == own[0][qk], axis=1) | np.all(s == own[1][qk], axis=1))
     not_own &= ~(np.all(s == own[0][qk][:, [2, 3, 0, 1]], axis=1) | np.all(s == own[1][qk][:, [2, 3, 0, 1]], axis=1))

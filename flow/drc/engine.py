@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import flow.drc.kinds  # noqa: F401  (registers the kinds)
-from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, PolygonMarker, Violation
+from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, NotChecked, PolygonMarker, Violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
@@ -99,8 +99,14 @@ class DrcResult:
 
         def marker(v: Violation) -> dict[str, Any]:
             if v.is_edge_pair:
-                return {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
-            return {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+                out = {"edge_pair": [[um(c) for c in e] for e in v.marker], "measured_um": v.measured_um}
+            else:
+                out = {"polygon": [[um(x), um(y)] for x, y in v.marker]}
+                if v.measured_um is not None:  # e.g. the density of a window, a net's mA/um
+                    out["measured_um"] = v.measured_um
+            if v.net is not None:
+                out["net"] = v.net
+            return out
 
         by_rule: dict[str, list[Violation]] = {}
         for v in self.violations:
@@ -155,6 +161,14 @@ def check_rule(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext | None = 
     return impl.check(rule, kit, layers, ctx or CheckContext())
 
 
+def _check_one(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation] | NotChecked:
+    """Sorted violations of ``rule``, or the :class:`NotChecked` it raised."""
+    try:
+        return sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
+    except NotChecked as e:
+        return e
+
+
 def _sort_key(v: Violation) -> tuple:
     if v.is_edge_pair:
         return (0, v.marker)
@@ -206,18 +220,18 @@ def _run_group(idx: list[int]) -> tuple[list[int], list[list[Violation]], list[s
     """Worker: run the rules ``idx`` of the forked parent's run."""
     shapes, kit, rules, ctx = _PARALLEL["args"]
     layers = Layers(shapes)
-    out = [sorted(check_rule(rules[i], kit, layers, ctx), key=_sort_key) for i in idx]
+    out = [_check_one(rules[i], kit, layers, ctx) for i in idx]
     return idx, out, list(getattr(layers, "notes", ()))
 
 
 def _check_all(
     shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, jobs: int, progress: Any
-) -> tuple[list[list[Violation]], list[str]]:
+) -> tuple[list[list[Violation] | NotChecked], list[str]]:
     """Violations of each rule (in order) and kind notes, on ``jobs`` processes."""
     import multiprocessing as mp
 
     n = len(rules)
-    results: list[list[Violation]] = [[] for _ in rules]
+    results: list[list[Violation] | NotChecked] = [[] for _ in rules]
     notes: list[str] = []
     groups = _rule_groups(rules, shapes) if n else []
     jobs = min(jobs, len(groups))
@@ -241,7 +255,7 @@ def _check_all(
     for i, rule in enumerate(rules):
         if progress:
             progress(f"rule {rule.id} ({i + 1}/{n})", i / n)
-        results[i] = sorted(check_rule(rule, kit, layers, ctx), key=_sort_key)
+        results[i] = _check_one(rule, kit, layers, ctx)
     notes += list(getattr(layers, "notes", ()))
     return results, notes
 
@@ -287,7 +301,7 @@ def run_drc(
     Notes
     -----
     Complexity is about O(n log n) in the number of edges ``n`` (merging with
-    Clipper, candidate pairs from a k-d tree over edge pieces), plus the
+    Clipper in tiles, candidate pairs from a uniform grid of edge boxes), plus the
     number of candidate pairs within ``value`` of each other.
     """
     rules = tuple(kit.rules if rules is None else rules)
@@ -312,8 +326,14 @@ def run_drc(
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
     per_rule, kind_notes = _check_all(shapes, kit, runnable, ctx, jobs, progress)
+    # a rule whose check could not run at all (NotChecked) is not checked
+    for rule, got in zip(runnable, per_rule):
+        if isinstance(got, NotChecked):
+            checked.remove(rule.id)
+            not_checked.append(f"{rule.id}: {got}")
+            notes = [n for n in notes if not n.startswith(f"{rule.id}: checked on empty layer ")]
     notes += kind_notes
-    violations: list[Violation] = [v for vs in per_rule for v in vs]
+    violations: list[Violation] = [v for vs in per_rule if not isinstance(vs, NotChecked) for v in vs]
     result = DrcResult(
         violations=tuple(violations),
         rules_checked=tuple(checked),

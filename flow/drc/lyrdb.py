@@ -45,6 +45,16 @@ def _text_value(text: str) -> str:
     return "text: '" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _net_values(v: Violation) -> list[str]:
+    """Extra RDB values of a net-aware marker: the net(s), the measured figure."""
+    out = []
+    if v.net is not None:
+        out.append(f"    <value>{escape(_text_value(f'net: {v.net}'))}</value>")
+    if v.net is not None and not v.is_edge_pair and v.measured_um is not None:
+        out.append(f"    <value>{escape(_text_value(f'measured: {v.measured_um:g}'))}</value>")
+    return out
+
+
 def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_cell: str) -> None:
     """Write ``result`` to ``path`` atomically (``path.tmp``, then rename).
 
@@ -99,6 +109,7 @@ def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_c
             "   <multiplicity>1</multiplicity>",
             "   <values>",
             f"    <value>{escape(marker_value(v, kit))}</value>",
+            *_net_values(v),
             "   </values>",
             "  </item>",
         ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from flow.config import ClassValues, NetClass
 from flow.design import Design, DrcSummary
+from flow.drc.core import CheckContext
 from flow.drc.engine import run_drc
 from flow.drc.lyrdb import write_lyrdb
 from flow.drc.waivers import load_waivers
@@ -12,6 +14,16 @@ from flow.fileio import atomic_write_json
 from flow.geometry.gdsio import shapes_from_library
 from flow.geometry.layout import assemble
 from flow.stages.base import Context, Stage
+
+
+def design_context(classes: tuple[NetClass, ...], temperature_c: float | None) -> CheckContext:
+    """Net voltages, currents (by name or pattern) and temperature for the
+    net-aware rule kinds, from a design's net classes."""
+    return CheckContext(
+        voltages=ClassValues(tuple(classes), "voltage"),
+        currents=ClassValues(tuple(classes), "current"),
+        temperature_c=temperature_c,
+    )
 
 
 class DrcStage(Stage):
@@ -27,7 +39,7 @@ class DrcStage(Stage):
         waivers = ()
         if cfg.waivers is not None:
             waivers = load_waivers(cfg.waivers, f"{cfg.folder.name}/{cfg.waivers.relative_to(cfg.folder)}")
-        result = run_drc(shapes, kit, waivers=waivers)
+        result = run_drc(shapes, kit, ctx=design_context(cfg.net_classes, cfg.temperature_c), waivers=waivers)
         atomic_write_json(ctx.rundir / "drc.json", result.to_json(kit))
         write_lyrdb(result, kit, ctx.rundir / "drc.lyrdb", design.top)
         summary = DrcSummary(

@@ -60,3 +60,43 @@ def test_unique_ints_and_group_ids():
     assert E.unique_ints(np.zeros(0, np.int64)).tolist() == []
     ids = E._group_ids(np.array([1, 2, 1, 1]), np.array([0, 0, 0, 1]))
     assert ids[0] == ids[2] and len({ids[0], ids[1], ids[3]}) == 3
+
+
+def _brute_box_pairs(ba, bb):
+    o = ba if bb is None else bb
+    meet = (np.maximum(ba[:, None, 0], o[None, :, 0]) <= np.minimum(ba[:, None, 2], o[None, :, 2])) & (
+        np.maximum(ba[:, None, 1], o[None, :, 1]) <= np.minimum(ba[:, None, 3], o[None, :, 3])
+    )
+    if bb is None:
+        meet &= np.triu(np.ones(meet.shape, bool), 1)
+    return {(int(i), int(j)) for i, j in zip(*np.nonzero(meet))}
+
+
+@pytest.mark.parametrize("batch", [E.PAIR_BATCH, 7])
+@pytest.mark.parametrize("d", [0.0, 3.0, 25.0])
+def test_candidate_pairs_exact_box_pairs(monkeypatch, batch, d):
+    """candidate_pairs = every pair of edges whose boxes grown by d/2 meet, once,
+    sorted; in particular every pair closer than d (checked by brute force)."""
+    monkeypatch.setattr(E, "PAIR_BATCH", batch)
+    rng = np.random.default_rng(11)
+    p0 = rng.integers(0, 300, (400, 2))
+    step = rng.integers(-40, 41, (400, 2))
+    step[rng.random(400) < 0.5, 0] = 0  # many Manhattan edges, some long
+    ea = np.hstack([p0, p0 + step]).astype(np.int64)
+    ea = ea[np.any(ea[:, :2] != ea[:, 2:], axis=1)]
+    eb = ea[::3, [2, 3, 0, 1]].copy()
+    for other in (None, eb):
+        i, j = E.candidate_pairs(ea, other, d)
+        got = list(zip(i.tolist(), j.tolist()))
+        assert got == sorted(set(got))
+        want = _brute_box_pairs(E._boxes(ea, d / 2), None if other is None else E._boxes(other, d / 2))
+        assert set(got) == want
+        # superset of the truly close pairs
+        o = ea if other is None else other
+        ii, jj = np.meshgrid(np.arange(len(ea)), np.arange(len(o)), indexing="ij")
+        ii, jj = ii.ravel(), jj.ravel()
+        if other is None:
+            ii, jj = ii[ii < jj], jj[ii < jj]
+        dist = E._segment_distance(ea[ii].astype(float), o[jj].astype(float))
+        close = {(int(a), int(b)) for a, b in zip(ii[dist < d], jj[dist < d])}
+        assert close <= want

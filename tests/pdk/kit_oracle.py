@@ -41,6 +41,10 @@ def kit_drc(KIT: PDK, regs: dict[str, kdb.Region]) -> list[str]:
     """Every rule of the kit, checked with KLayout; returns the violations."""
     bad: list[str] = []
     for rule in KIT.rules:
+        if rule.kind in ("net_spacing", "voltage_spacing", "current_density"):
+            # net-aware: need the nets' voltages / currents of a design; a
+            # device alone has none (tests/drc/test_kinds_nets.py checks them)
+            continue
         v = KIT.dbu(rule.value)
         a = regs[rule.layer]
         if rule.kind == "width":
@@ -57,14 +61,92 @@ def kit_drc(KIT: PDK, regs: dict[str, kdb.Region]) -> list[str]:
             b = regs[rule.other]
             ep = a.enclosing_check(b, v)
             extra = b - a  # inner not fully inside outer
+        elif rule.kind == "density":
+            continue  # chip-level: not applied to a device alone (as pdk check)
+        elif rule.kind in TABLE_KINDS:
+            ep, extra = table_kind_markers(KIT, rule, regs)
         elif rule.kind in SHAPE_KINDS:
-            ep, extra = SHAPE_KINDS[rule.kind](KIT, rule, regs)
+            ep, extra = shape_kind_markers(KIT, rule, regs)
         else:  # pragma: no cover - a new rule kind needs a check here
             raise AssertionError(f"unchecked rule kind {rule.kind}")
         if not ep.is_empty() or not extra.is_empty():
             where = ep.bbox() if not ep.is_empty() else extra.bbox()
             bad.append(f"{rule.id}: {ep.count()} edge pairs, {extra.count()} polygons near {where}")
     return bad
+
+
+#: Kinds of flow/drc/kinds/tables.py, checked by :func:`table_kind_markers`.
+TABLE_KINDS = ("max_width", "wide_spacing", "density", "grid", "angle")
+
+
+def kl_wide(r: kdb.Region, w: int) -> kdb.Region:
+    """Parts of merged ``r`` wider than ``w`` dbu: shrink by w/2, grow back
+    (on doubled coordinates, so odd ``w`` stays exact), merged."""
+    if w <= 0:
+        return r.merged()
+    return r.transformed(kdb.ICplxTrans(2.0)).sized(-w).sized(w).transformed(kdb.ICplxTrans(0.5)).merged()
+
+
+def kl_wide_spacing(r: kdb.Region, rows: list[tuple[int, int]]) -> kdb.EdgePairs:
+    """Space-check pairs closer than a row's spacing with an edge along a part
+    wider than the row's width, each judged by the widest such row."""
+    e = r.edges()
+    along = [e & kl_wide(r, w).edges() for w, _ in rows]
+
+    def hit(ep: kdb.EdgePair, es: kdb.Edges) -> bool:
+        return not (kdb.Edges(ep.first) & es).is_empty() or not (kdb.Edges(ep.second) & es).is_empty()
+
+    out = kdb.EdgePairs()
+    for k, (_w, s) in enumerate(rows):
+        for ep in r.space_check(s).each():
+            if hit(ep, along[k]) and not any(hit(ep, a) for a in along[k + 1 :]):
+                out.insert(ep)
+    return out
+
+
+def kl_density(KIT: PDK, rule, regs: dict[str, kdb.Region]) -> kdb.Region:
+    """Windows (boxes) of ``rule`` whose density is out of bounds; extent: the
+    boundary layers' bbox, else every layer's."""
+    ext = kdb.Box()
+    for n, lay in KIT.layers.items():
+        if lay.purpose == "boundary":
+            ext += regs[n].bbox()
+    if ext.empty():
+        for r in regs.values():
+            ext += r.bbox()
+    out = kdb.Region()
+    if ext.empty():
+        return out
+    win, step = KIT.dbu(rule.window), KIT.dbu(rule.step)
+    nx = 1 + max(0, -((win - ext.width()) // step))
+    ny = 1 + max(0, -((win - ext.height()) // step))
+    for j in range(ny):
+        for i in range(nx):
+            x0, y0 = ext.left + i * step, ext.bottom + j * step
+            b = kdb.Box(x0, y0, min(x0 + win, ext.right), min(y0 + win, ext.top))
+            a, wa = (regs[rule.layer] & kdb.Region(b)).area(), b.width() * b.height()
+            if a < rule.value * wa - 0.5 or (rule.max is not None and a > rule.max * wa + 0.5):
+                out.insert(b)
+    return out
+
+
+def table_kind_markers(KIT: PDK, rule, regs: dict[str, kdb.Region]):
+    """KLayout's markers of a max_width / wide_spacing / density / grid /
+    angle rule on merged regions: ``(edge pairs, polygons or edges)``."""
+    a = regs[rule.layer]
+    if rule.kind == "max_width":
+        return kdb.EdgePairs(), kl_wide(a, KIT.dbu(rule.value))
+    if rule.kind == "wide_spacing":
+        return kl_wide_spacing(a, [(KIT.dbu(w), KIT.dbu(s)) for w, s in rule.table]), kdb.Region()
+    if rule.kind == "density":
+        return kdb.EdgePairs(), kl_density(KIT, rule, regs)
+    if rule.kind == "grid":
+        g = KIT.dbu(rule.value)
+        return a.grid_check(g, g), kdb.Region()
+    if rule.kind == "angle":
+        kind = kdb.Edges.OrthoDiagonalEdges if rule.value == 45 else kdb.Edges.OrthoEdges
+        return kdb.EdgePairs(), a.edges().with_angle(kind, True)
+    raise AssertionError(f"not a table kind: {rule.kind}")
 
 
 def kit_two_copies(regs: dict[str, kdb.Region], dc: DeviceCell, horizontal: bool, mirror: bool, HALO: int) -> dict[str, kdb.Region]:
@@ -79,81 +161,29 @@ def kit_two_copies(regs: dict[str, kdb.Region], dc: DeviceCell, horizontal: bool
 
 
 
-# -- shape and table kinds: (edge pairs, polygons) as KLayout finds them -------
+#: Kinds of flow/drc/kinds/shapes.py, checked by :func:`shape_kind_markers`.
+SHAPE_KINDS = ("notch", "extension", "overlap", "must_overlap", "not_overlap", "area", "hole")
 
 
-def _area_dbu2(KIT: PDK, rule) -> float:
-    return rule.value / KIT.dbu_um**2
-
-
-def _extension(KIT, rule, regs):
-    a, b = regs[rule.layer], regs[rule.other]
-    return a.edges().enclosing_check(b.edges().inside_part(a), KIT.dbu(rule.value)), kdb.Region()
-
-
-def _overlap(KIT, rule, regs):
-    return regs[rule.layer].overlap_check(regs[rule.other], KIT.dbu(rule.value)), kdb.Region()
-
-
-def _must_overlap(KIT, rule, regs):
-    return kdb.EdgePairs(), regs[rule.layer].not_overlapping(regs[rule.other])
-
-
-def _not_overlap(KIT, rule, regs):
-    return kdb.EdgePairs(), regs[rule.layer] & regs[rule.other]
-
-
-def _area(KIT, rule, regs):
-    small = kdb.Region()
-    for p in regs[rule.layer].each():
-        if p.area() < _area_dbu2(KIT, rule):
-            small.insert(p)
-    return kdb.EdgePairs(), small
-
-
-def _hole(KIT, rule, regs):
-    small = kdb.Region()
-    for p in regs[rule.layer].each():
-        for h in range(p.holes()):
-            hole = kdb.Polygon(list(p.each_point_hole(h)))
-            if hole.area() < _area_dbu2(KIT, rule):
-                small.insert(hole)
-    return kdb.EdgePairs(), small
-
-
-def _wide_spacing(KIT, rule, regs):
-    """Space violations of each table row whose edge pair touches a part of
-    the layer wider than the row's width (shrunk and grown back)."""
+def shape_kind_markers(KIT: PDK, rule, regs: dict[str, kdb.Region]):
+    """KLayout's markers of a notch / extension / overlap / must_overlap /
+    not_overlap / area / hole rule on merged regions: ``(edge pairs,
+    polygons)`` (areas in dbu^2: exactly ``value`` passes)."""
     a = regs[rule.layer]
-    out = kdb.EdgePairs()
-    for w, s in rule.table:
-        half = KIT.dbu(w) // 2 + 1
-        wide_edges = a.sized(-half).sized(half).edges()
-        if wide_edges.is_empty():
-            continue
-        for ep in a.space_check(KIT.dbu(s)).each():
-            if not kdb.Edges([ep.first, ep.second]).interacting(wide_edges).is_empty():
-                out.insert(ep)
-    return out, kdb.Region()
-
-
-def _angle(KIT, rule, regs):
-    e = regs[rule.layer].edges().with_angle(0, True).with_angle(90, True)
-    if rule.value == 45:
-        e = e.with_angle(45, True).with_angle(-45, True)
-    eps = kdb.EdgePairs()
-    for edge in e.each():  # one marker per off-angle edge
-        eps.insert(edge, edge)
-    return eps, kdb.Region()
-
-
-SHAPE_KINDS = {
-    "extension": _extension,
-    "overlap": _overlap,
-    "must_overlap": _must_overlap,
-    "not_overlap": _not_overlap,
-    "area": _area,
-    "hole": _hole,
-    "wide_spacing": _wide_spacing,
-    "angle": _angle,
-}
+    b = regs[rule.other] if rule.other else None
+    if rule.kind == "notch":
+        return a.notch_check(KIT.dbu(rule.value)), kdb.Region()
+    if rule.kind == "extension":
+        return a.edges().enclosing_check(b.edges().inside_part(a), KIT.dbu(rule.value)), kdb.Region()
+    if rule.kind == "overlap":
+        return a.overlap_check(b, KIT.dbu(rule.value)), kdb.Region()
+    if rule.kind == "must_overlap":
+        return kdb.EdgePairs(), a.not_overlapping(b)
+    if rule.kind == "not_overlap":
+        return kdb.EdgePairs(), a & b
+    area = round(rule.value / KIT.dbu_um**2)
+    if rule.kind == "area":
+        return kdb.EdgePairs(), a.with_area(None, area, False)
+    if rule.kind == "hole":
+        return kdb.EdgePairs(), a.holes().with_area(None, area, False)
+    raise AssertionError(f"not a shape kind: {rule.kind}")

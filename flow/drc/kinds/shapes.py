@@ -108,20 +108,54 @@ def _splice(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _groups(polys: list[np.ndarray]) -> list[list[np.ndarray]]:
-    """Polygons grouped by shared vertices (corner contact joins, as KLayout)."""
+    """Polygons grouped where they touch (a shared vertex, or a vertex of one
+    on an edge of another): KLayout's merged polygons join them.  Touch
+    points are inserted as vertices, so the parts of a group share them."""
     if not polys:
         return []
-    pts = np.vstack(polys)
-    owner = np.repeat(np.arange(len(polys)), [len(p) for p in polys])
-    _, vid = np.unique(pts, axis=0, return_inverse=True)
-    vid = vid.ravel()
     n = len(polys)
-    size = n + int(vid.max()) + 1
-    g = coo_matrix((np.ones(len(owner)), (owner, n + vid)), shape=(size, size))
+    sizes = np.array([len(p) for p in polys])
+    pts = np.vstack(polys)
+    owner = np.repeat(np.arange(n), sizes)
+    idx = np.arange(len(pts)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    nxt = np.arange(len(pts)) + 1
+    ends = np.cumsum(sizes) - 1
+    nxt[ends] = np.cumsum(sizes) - sizes
+    edges = np.hstack([pts, pts[nxt]])
+    vi, ej = E.candidate_pairs(np.hstack([pts, pts]), edges, 0.0)
+    keep = owner[vi] != owner[ej]
+    vi, ej = vi[keep], ej[keep]
+    a, b, v = edges[ej, :2], edges[ej, 2:], pts[vi]
+    u, w = b - a, v - a
+    cross = u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]
+    dot = u[:, 0] * w[:, 0] + u[:, 1] * w[:, 1]
+    on = (cross == 0) & (dot >= 0) & (dot <= u[:, 0] * u[:, 0] + u[:, 1] * u[:, 1])
+    vi, ej, dot = vi[on], ej[on], dot[on]
+    rows = np.concatenate([owner[vi], np.arange(n)])
+    cols = np.concatenate([owner[ej], np.arange(n)])
+    g = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     _, comp = connected_components(g, directed=False)
+    # touch points strictly inside an edge become vertices of its polygon
+    inner = np.any(pts[vi] != edges[ej, :2], axis=1) & np.any(pts[vi] != edges[ej, 2:], axis=1)
+    extra: dict[int, list[tuple[int, int, tuple[int, int]]]] = {}
+    for e, t, (x, y) in zip(ej[inner].tolist(), dot[inner].tolist(), pts[vi[inner]].tolist()):
+        extra.setdefault(int(owner[e]), []).append((int(idx[e]), t, (x, y)))
+    out_polys = list(polys)
+    for k, ins in extra.items():
+        p = [tuple(q) for q in polys[k].tolist()]
+        res = []
+        ins.sort()
+        j = 0
+        for i, q in enumerate(p):
+            res.append(q)
+            while j < len(ins) and ins[j][0] == i:
+                if ins[j][2] != res[-1]:
+                    res.append(ins[j][2])
+                j += 1
+        out_polys[k] = np.array(res, dtype=np.int64)
     by: dict[int, list[np.ndarray]] = {}
     for k in range(n):
-        by.setdefault(int(comp[k]), []).append(polys[k])
+        by.setdefault(int(comp[k]), []).append(out_polys[k])
     return list(by.values())
 
 
@@ -309,7 +343,8 @@ def check_extension(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> 
     crossing = inside_part(other, outer, layers.polygons(rule.layer))
     if len(crossing) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(outer, E.reverse(crossing), d)
+    # KLayout's edge-to-edge checks do not shield
+    _, _, m, dist = E.facing_pairs(outer, E.reverse(crossing), d, shields=np.zeros((0, 4), np.int64))
     return edge_pair_violations(rule, kit, m, dist)
 
 

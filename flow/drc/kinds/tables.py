@@ -273,8 +273,7 @@ def check_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
         return []
     assert rule.window is not None and rule.step is not None
     win, step = max(1, kit.dbu(rule.window)), max(1, kit.dbu(rule.step))
-    src = [gdstk.Polygon(p.astype(np.float64)) for p in layers.polygons(rule.layer)]
-    merged = gdstk.boolean(src, [], "or", precision=1e-3) if src else []
+    merged = E.union(layers.polygons(rule.layer))
     bboxes = np.array([[*p.bounding_box()[0], *p.bounding_box()[1]] for p in merged]) if merged else np.zeros((0, 4))
     out = []
     for box in windows(extent, win, step):
@@ -513,11 +512,12 @@ def _out(rule: Rule) -> str:
 
 
 def _ruby_wide(src: str, w: int) -> str:
-    """Ruby expression: the wide parts (opening by ``w`` dbu) of Region ``src``."""
+    """Ruby expression: the wide parts (opening by ``w`` dbu) of Region ``src``,
+    merged (KLayout leaves the grown pieces of one part separate)."""
     if w <= 0:
         return f"{src}.merged"
     return (f"{src}.transformed(RBA::ICplxTrans::new(2.0)).sized(-{w}).sized({w})"
-            f".transformed(RBA::ICplxTrans::new(0.5))")
+            f".transformed(RBA::ICplxTrans::new(0.5)).merged")
 
 
 def klayout_max_width(rule: Rule, kit: PDK, var) -> str:
@@ -597,6 +597,6 @@ def klayout_angle(rule: Rule, kit: PDK, var) -> str:
 
 MAX_WIDTH = register(KindImpl("max_width", check_max_width, selftests_max_width, klayout_max_width))
 WIDE_SPACING = register(KindImpl("wide_spacing", check_wide_spacing, selftests_wide_spacing, klayout_wide_spacing))
-DENSITY = register(KindImpl("density", check_density, selftests_density, klayout_density))
+DENSITY = register(KindImpl("density", check_density, selftests_density, klayout_density, chip_level=True))
 GRID = register(KindImpl("grid", check_grid, selftests_grid, klayout_grid))
 ANGLE = register(KindImpl("angle", check_angle, selftests_angle, klayout_angle))

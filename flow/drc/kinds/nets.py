@@ -1,0 +1,528 @@
+"""Net-aware kinds: ``net_spacing``, ``voltage_spacing``, ``current_density``.
+
+Nets come from the layout alone (:mod:`flow.drc.nets`: connectivity of the
+PDK, names from text labels); voltages and currents from the
+:class:`~flow.drc.core.CheckContext` (the design's net classes).
+
+===================  ==========================================================
+kind                 what is flagged (marker)
+===================  ==========================================================
+``net_spacing``      edges of ``layer`` (or ``layer`` to ``other``) facing
+                     each other through the outside closer than ``value``,
+                     like ``spacing``, but only between *different* nets
+                     (edge pair, with the two net names)
+``voltage_spacing``  as ``net_spacing``, with the distance taken from
+                     ``table`` for the voltage difference of the two nets
+                     (edge pair); pairs with a net of unknown voltage are
+                     listed as not checked in the notes
+``current_density``  routing layers: parts of a net's wires narrower than
+                     ``I / J(T)`` (polygon over the two facing edges; measured
+                     mA/um); cut layers: a group of cuts joining the same
+                     lower and upper shape of a net with fewer than
+                     ``I / Icut(T)`` cuts (polygon: the group's bounding box;
+                     measured mA per cut)
+===================  ==========================================================
+
+Voltage table look-up is a *step* function, no interpolation: a row
+``[volts, spacing_um]`` applies when the voltage difference is greater than
+``volts``, and the last such row wins (:meth:`pdk.schema.Rule.spacing_for`),
+so a difference between two rows takes the spacing of the row below it,
+which is the rule for every difference up to the next row's voltage; a
+difference at or below the first row's voltage needs no extra spacing.
+
+Current-density limits are derated from the layer's reference temperature
+``jmax_ref_c`` to the operating temperature with Black's law at constant
+lifetime, current exponent ``n = 2``:
+``J(T) = J_ref * exp(Ea / (n k) * (1/T - 1/T_ref))`` (T in kelvin, ``Ea`` =
+``em_ea_ev``).  Without an operating temperature the reference limit is
+used, and the notes say so.  The check is conservative: the *whole* current
+of a net is taken to flow through every wire of the net on the layer, and
+through every via group where the net changes layer (no current division
+between parallel fingers or via groups).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from flow.drc import edges as E
+from flow.drc.core import (
+    CheckContext,
+    KindImpl,
+    Layers,
+    NotChecked,
+    SelfTest,
+    Violation,
+    polygon_violation,
+    rect,
+    register,
+)
+from flow.drc.kinds.basic import ruby_str, ruby_um
+from flow.drc.nets import Nets, extract_nets, generated_name, net_layers
+from pdk.schema import PDK, Layer, Rule
+
+#: Boltzmann constant, eV/K.
+K_B = 8.617333262e-5
+#: Black's current-density exponent used for temperature derating.
+BLACK_N = 2.0
+#: Net pairs or nets listed by name in a note before "and N more".
+_LIST = 5
+
+
+def nets_of(layers: Layers, kit: PDK, *extra: str | None) -> Nets:
+    """The nets of the run's layout (extracted once per set of layers); the
+    extraction's label notes go to the run's notes once."""
+    names = net_layers(kit, [x for x in extra if x])
+    key = ("nets", names)
+    if key not in layers.cache:
+        nets = extract_nets(layers.shapes, kit, names)
+        layers.cache[key] = nets
+        if not layers.cache.get("nets-noted"):
+            layers.notes.extend(nets.notes)
+            layers.cache["nets-noted"] = True
+    return layers.cache[key]  # type: ignore[return-value]
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_LIST])
+    return shown + (f" and {len(items) - _LIST} more" if len(items) > _LIST else "")
+
+
+def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float):
+    """Facing edge pairs closer than ``d`` (dbu) between different nets:
+    ``(markers, dist, net_a, net_b)``."""
+    e, _ = layers.merged(rule.layer)
+    two = rule.other is not None and rule.other != rule.layer
+    empty = (np.zeros((0, 2, 4), np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if d <= 0 or len(e) == 0:
+        return empty
+    na = nets.edge_nets(rule.layer, e)
+    if two:
+        f, _ = layers.merged(rule.other)  # type: ignore[arg-type]
+        if len(f) == 0:
+            return empty
+        nb = nets.edge_nets(rule.other, f)  # type: ignore[arg-type]
+        i, j, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d)
+        ni, nj = na[i], nb[j]
+    else:
+        i, j, m, dist = E.facing_pairs(E.reverse(e), None, d)
+        ni, nj = na[i], na[j]
+    keep = (ni != nj) | (ni < 0)
+    return m[keep], dist[keep], ni[keep], nj[keep]
+
+
+def _edge_violations(rule: Rule, kit: PDK, nets: Nets, m, dist, ni, nj, value: float) -> list[Violation]:
+    return [
+        Violation(
+            rule.id, rule.kind, rule.layer, rule.other, value, kit.um(float(dd)),
+            (tuple(mm[0]), tuple(mm[1])),  # type: ignore[arg-type]
+            " / ".join(sorted((nets.name(a), nets.name(b)))),
+        )
+        for mm, dd, a, b in zip(m.tolist(), dist.tolist(), ni.tolist(), nj.tolist())
+    ]
+
+
+# -- net_spacing ----------------------------------------------------------------
+
+
+def check_net_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
+    nets = nets_of(layers, kit, rule.layer, rule.other)
+    m, dist, ni, nj = _facing(rule, kit, layers, nets, kit.dbu(rule.value))
+    return _edge_violations(rule, kit, nets, m, dist, ni, nj, rule.value)
+
+
+# -- voltage_spacing --------------------------------------------------------------
+
+
+def _dv(nets: Nets, a: int, b: int, volts: Mapping[str, float]) -> float | None:
+    va = nets.lookup(a, volts) or nets.label_volts(a)
+    vb = nets.lookup(b, volts) or nets.label_volts(b)
+    if not va or not vb:
+        return None
+    return max(abs(x - y) for x in va for y in vb)
+
+
+def check_voltage_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
+    nets = nets_of(layers, kit, rule.layer, rule.other)
+    if not rule.table:
+        return []
+    dmax = max(kit.dbu(s) for _, s in rule.table)
+    m, dist, ni, nj = _facing(rule, kit, layers, nets, dmax)
+    need: dict[tuple[int, int], float] = {}
+    unknown: list[str] = []
+    for a, b in dict.fromkeys(zip(ni.tolist(), nj.tolist())):
+        dv = _dv(nets, a, b, ctx.voltages)
+        if dv is None:
+            unknown.append(f"{nets.name(a)} / {nets.name(b)}")
+        else:
+            need[(a, b)] = rule.spacing_for(dv)
+    if unknown:
+        layers.notes.append(
+            f"{rule.id}: not checked between {len(unknown)} pair(s) of nets closer than {kit.um(dmax):g} um "
+            f"whose voltage is unknown: {_listing(sorted(unknown))} (give voltages in the design's net classes)"
+        )
+    out: list[Violation] = []
+    for s in sorted({v for v in need.values() if v > 0}):
+        mm, dd, a, b = _facing(rule, kit, layers, nets, kit.dbu(s))
+        keep = np.array([need.get(p) == s for p in zip(a.tolist(), b.tolist())], bool)
+        if len(keep):
+            out += _edge_violations(rule, kit, nets, mm[keep], dd[keep], a[keep], b[keep], s)
+    return out
+
+
+# -- current_density ----------------------------------------------------------------
+
+
+def derate(limit: float, lay: Layer, temperature_c: float | None) -> tuple[float, str | None]:
+    """``limit`` (at ``lay.jmax_ref_c``) at ``temperature_c``: ``(value, note)``.
+
+    Raises :class:`NotChecked` when the limit cannot be derated safely (a
+    temperature above the reference without an activation energy).
+    """
+    ref = lay.jmax_ref_c
+    if temperature_c is None:
+        at = f" ({ref:g} C)" if ref is not None else ""
+        return limit, f"no operating temperature given: {lay.name} limit taken at its reference temperature{at}"
+    if ref is None or temperature_c == ref:
+        if ref is None:
+            return limit, f"{lay.name} has no jmax_ref_c: limit used as given, not derated to {temperature_c:g} C"
+        return limit, None
+    if lay.em_ea_ev is None:
+        if temperature_c > ref:
+            raise NotChecked(
+                f"cannot derate the {lay.name} limit from {ref:g} C to {temperature_c:g} C: the layer has no em_ea_ev"
+            )
+        return limit, f"{lay.name} has no em_ea_ev: reference limit ({ref:g} C) used at {temperature_c:g} C"
+    t, t0 = temperature_c + 273.15, ref + 273.15
+    return limit * math.exp(lay.em_ea_ev / (BLACK_N * K_B) * (1.0 / t - 1.0 / t0)), None
+
+
+def _currents(nets: Nets, present: list[int], ctx: CheckContext) -> tuple[dict[int, float], list[str]]:
+    """Net -> current (mA) for nets with a known current; names of the others."""
+    known: dict[int, float] = {}
+    missing: list[str] = []
+    for n in present:
+        c = nets.lookup(n, ctx.currents)
+        if c:
+            known[n] = max(c) * 1000.0
+        else:
+            missing.append(nets.name(n))
+    return known, missing
+
+
+def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
+    lay = kit.layer(rule.layer)
+    if lay.purpose == "cut":
+        return _check_cuts(rule, kit, layers, ctx, lay)
+    if lay.jmax_ma_per_um is None:
+        raise NotChecked(f"layer {lay.name} has no jmax_ma_per_um (current-density limit) in the PDK")
+    jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
+    nets = nets_of(layers, kit, rule.layer)
+    e, pid = layers.merged(rule.layer)
+    en = nets.edge_nets(rule.layer, e)
+    present = sorted(set(en.tolist()) - {-1})
+    known, missing = _currents(nets, present, ctx)
+    if note:
+        layers.notes.append(f"{rule.id}: {note}")
+    if missing:
+        layers.notes.append(
+            f"{rule.id}: not checked for {len(missing)} net(s) on {rule.layer} without a current: {_listing(missing)}"
+        )
+    out: list[Violation] = []
+    for n, i_ma in known.items():
+        w_um = i_ma / jmax
+        mask = en == n
+        _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
+        for mm, dd in zip(m.tolist(), dist.tolist()):
+            (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
+            width = kit.um(float(dd))
+            measured = round(i_ma / width, 6) if width > 0 else math.inf
+            out.append(polygon_violation(rule, [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)], measured, nets.name(n)))
+    return out
+
+
+def _cut_neighbours(kit: PDK, cut: str) -> list[tuple[str, str]]:
+    """``(lower, upper)`` of every ``[lower, cut, upper]`` entry of ``cut``."""
+    return [(g[0], g[2]) for g in kit.connect if len(g) == 3 and g[1] == cut]
+
+
+def _check_cuts(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, lay: Layer) -> list[Violation]:
+    if lay.imax_ma_per_cut is None:
+        raise NotChecked(f"cut layer {lay.name} has no imax_ma_per_cut (current per cut) in the PDK")
+    ends = _cut_neighbours(kit, rule.layer)
+    if not ends:
+        raise NotChecked(f"cut layer {lay.name} joins no layers in [pdk.connectivity] ([lower, {lay.name}, upper])")
+    imax, note = derate(lay.imax_ma_per_cut, lay, ctx.temperature_c)
+    nets = nets_of(layers, kit, rule.layer)
+    cuts = nets.polygons[rule.layer]
+    if note:
+        layers.notes.append(f"{rule.id}: {note}")
+    if not cuts:
+        return []
+    below: list[set[int]] = [set() for _ in cuts]
+    above: list[set[int]] = [set() for _ in cuts]
+    for lo, up in ends:
+        i, j = nets.links.get((lo, rule.layer), (np.zeros(0, np.int64),) * 2)
+        for a, c in zip(i.tolist(), j.tolist()):
+            below[c].add(int(nets.local[lo][a]))
+        i, j = nets.links.get((rule.layer, up), (np.zeros(0, np.int64),) * 2)
+        for c, b in zip(i.tolist(), j.tolist()):
+            above[c].add(int(nets.local[up][b]))
+    groups: dict[tuple, list[int]] = {}
+    comp = nets.comp[rule.layer]
+    for c in range(len(cuts)):
+        if below[c] and above[c]:
+            groups.setdefault((int(comp[c]), frozenset(below[c]), frozenset(above[c])), []).append(c)
+    known, missing = _currents(nets, sorted({k[0] for k in groups}), ctx)
+    if missing:
+        layers.notes.append(
+            f"{rule.id}: not checked for {len(missing)} net(s) changing layer through {rule.layer} without a current: {_listing(missing)}"
+        )
+    out: list[Violation] = []
+    boxes = nets.boxes[rule.layer]
+    local = nets.local[rule.layer]
+    for (n, _, _), members in groups.items():
+        if n not in known:
+            continue
+        count = len({int(local[c]) for c in members})
+        per_cut = known[n] / count
+        if per_cut > imax * (1 + 1e-9):
+            b = boxes[members]
+            x0, y0 = b[:, 0].min(), b[:, 1].min()
+            x1, y1 = b[:, 2].max(), b[:, 3].max()
+            out.append(polygon_violation(rule, rect(x0, y0, x1, y1), round(per_cut, 6), nets.name(n)))
+    return out
+
+
+# -- self-tests -------------------------------------------------------------------
+
+
+def _namer(kit: PDK, layer: str):
+    """(labels for a net, its name): a label where ``layer`` has a label
+    datatype, else the generated name of a one-polygon net."""
+
+    def net(name: str, poly: np.ndarray, layer_: str = layer) -> tuple[tuple, str]:
+        if kit.layers[layer_].label is not None:
+            x0, y0 = poly.min(axis=0)
+            x1, y1 = poly.max(axis=0)
+            return ((layer_, name, int((x0 + x1) // 2), int((y0 + y1) // 2)),), name
+        x0, y0 = poly.min(axis=0)
+        return (), generated_name(kit, layer_, int(x0), int(y0))
+
+    return net
+
+
+def _net_name(kit: PDK, shapes: Mapping[str, list[np.ndarray]], name: str) -> tuple[tuple, str]:
+    """(labels, net name) of a self-test net made of ``shapes``: a label
+    ``name`` on the first of its layers with a label datatype, else the
+    generated name extraction gives it (first layer in kit order, lowest
+    bounding-box corner)."""
+    order = [n for n in kit.layers if shapes.get(n)]
+    for n in order:
+        if kit.layers[n].label is not None:
+            p = shapes[n][0]
+            (x0, y0), (x1, y1) = p.min(axis=0), p.max(axis=0)
+            return ((n, name, int((x0 + x1) // 2), int((y0 + y1) // 2)),), name
+    first = [n for n in net_layers(kit, order) if shapes.get(n)][0]
+    x0, y0 = min((int(p[:, 0].min()), int(p[:, 1].min())) for p in shapes[first])
+    return (), generated_name(kit, first, x0, y0)
+
+
+def _bridge(kit: PDK, layer: str) -> tuple[str, str] | None:
+    """``(cut, other metal)`` of a ``[lower, cut, upper]`` entry with ``layer`` at one end."""
+    for g in kit.connect:
+        if len(g) == 3 and layer in (g[0], g[2]) and g[0] != g[2]:
+            return g[1], g[2] if g[0] == layer else g[0]
+    return None
+
+
+def selftests_net_spacing(rule: Rule, kit: PDK) -> list[SelfTest]:
+    """``net_spacing``: bars of two nets exactly ``value`` apart pass, 1 dbu
+    closer fail once; bars of one net 1 dbu closer (joined through another
+    layer, or a U-shaped notch) never fail."""
+    d = kit.dbu(rule.value)
+    w = max(d, kit.dbu(1.0))
+    L, g = 4 * w, 2 * d + kit.dbu(1.0)
+    two = rule.other is not None and rule.other != rule.layer
+    b_layer = rule.other if two else rule.layer
+    net = _namer(kit, rule.layer)
+    bnet = _namer(kit, b_layer)  # type: ignore[arg-type]
+    bridge = None if two else _bridge(kit, rule.layer)
+
+    def layout(gap: int) -> tuple[dict[str, list[np.ndarray]], tuple]:
+        shapes: dict[str, list[np.ndarray]] = {rule.layer: [], b_layer: []}  # type: ignore[dict-item]
+        labels: list = []
+        a, b = rect(0, 0, w, L), rect(w + gap, 0, 2 * w + gap, L)
+        shapes[rule.layer].append(a)
+        shapes[b_layer].append(b)  # type: ignore[index]
+        labels += net("A", a)[0] + bnet("B", b, b_layer)[0]  # type: ignore[arg-type]
+        x = 2 * w + gap + g
+        if not two:
+            # the same net 1 dbu closer than the rule: a U (one polygon)...
+            gp = max(d - 1, 1)
+            shapes[rule.layer].append(np.array(
+                [[x, 0], [x + 2 * w + gp, 0], [x + 2 * w + gp, L], [x + w + gp, L],
+                 [x + w + gp, w], [x + w, w], [x + w, L], [x, L]], dtype=np.int64))
+            x += 2 * w + gp + g
+            if bridge is not None:
+                # ... and two bars joined by a strap on another layer
+                cut, metal = bridge
+                c1, c2 = rect(x, 0, x + w, L), rect(x + w + gp, 0, x + 2 * w + gp, L)
+                shapes[rule.layer] += [c1, c2]
+                q = max(w // 4, 1)
+                shapes[metal] = [rect(x, L - w, x + 2 * w + gp, L)]
+                shapes[cut] = [rect(x + q, L - w + q, x + w - q, L - q), rect(x + w + gp + q, L - w + q, x + 2 * w + gp - q, L - q)]
+                labels += net("C", c1)[0] + net("C", c2)[0]
+        return shapes, tuple(labels)
+
+    what = f"{rule.layer} to {rule.other} of two nets" if two else f"{rule.layer} bars of two nets"
+    same = "" if two else ", beside shapes of one net 1 dbu closer"
+    s0, l0 = layout(d)
+    tests = [SelfTest("at value", s0, 0, f"{what} exactly {rule.value:g} um apart{same}", labels=l0)]
+    if d >= 2:
+        s1, l1 = layout(d - 1)
+        tests.append(SelfTest("1 dbu below value", s1, 1, f"{what} 1 dbu closer than the rule{same}", labels=l1))
+    return tests
+
+
+def selftests_voltage_spacing(rule: Rule, kit: PDK) -> list[SelfTest]:
+    """``voltage_spacing``: per table row a pair of nets whose voltages differ
+    by a little more than the row's voltage, exactly at the row's spacing
+    (pass) and 1 dbu closer (fail, one marker per row); a pair at or below
+    the first row's voltage difference and a pair of unknown voltage, both
+    close, never fail (the second is noted as not checked)."""
+    rows = list(rule.table)
+    two = rule.other is not None and rule.other != rule.layer
+    b_layer = rule.other if two else rule.layer
+    net = _namer(kit, rule.layer)
+    bnet = _namer(kit, b_layer)  # type: ignore[arg-type]
+    dmax = max(kit.dbu(s) for _, s in rows)
+    w = max(dmax, kit.dbu(1.0))
+    L, g = 4 * w, 2 * dmax + kit.dbu(1.0)
+
+    def diff(k: int) -> float:
+        a = rows[k][0]
+        return (a + rows[k + 1][0]) / 2 if k + 1 < len(rows) else a + max(1.0, a * 0.1)
+
+    def layout(short: int) -> tuple[dict[str, list[np.ndarray]], tuple, dict[str, float]]:
+        shapes: dict[str, list[np.ndarray]] = {rule.layer: [], b_layer: []}  # type: ignore[dict-item]
+        labels: list = []
+        volts: dict[str, float] = {}
+        x = 0
+
+        def pair(tag: str, gap: int, va: float | None, vb: float | None) -> None:
+            nonlocal x, labels
+            a, b = rect(x, 0, x + w, L), rect(x + w + gap, 0, x + 2 * w + gap, L)
+            shapes[rule.layer].append(a)
+            shapes[b_layer].append(b)  # type: ignore[index]
+            la, na = net(f"LO{tag}", a)
+            lb, nb = bnet(f"HI{tag}", b, b_layer)  # type: ignore[arg-type]
+            labels += la + lb
+            if va is not None:
+                volts[na] = va
+            if vb is not None:
+                volts[nb] = vb
+            x += 2 * w + gap + g
+
+        for k, (_, s) in enumerate(rows):
+            pair(str(k), kit.dbu(s) - short, 0.0, diff(k))
+        near = max(kit.dbu(rows[0][1]) - 1, 1)
+        pair("LOW", near, 0.0, rows[0][0])  # difference not above the first row
+        pair("UNK", near, None, None)  # no voltage: noted, not checked
+        return shapes, tuple(labels), volts
+
+    s0, l0, v0 = layout(0)
+    tests = [SelfTest("at value", s0, 0, "per row, two nets at the row's spacing; a low-voltage and an unknown-voltage pair closer", labels=l0, voltages=v0)]
+    if all(kit.dbu(s) >= 2 for _, s in rows):
+        s1, l1, v1 = layout(1)
+        tests.append(SelfTest("1 dbu below value", s1, len(rows), "per row, two nets 1 dbu closer than the row's spacing (one marker per row)", labels=l1, voltages=v1))
+    return tests
+
+
+def selftests_current_density(rule: Rule, kit: PDK) -> list[SelfTest]:
+    """``current_density``, wires: a bar exactly as wide as its current needs
+    at the reference limit passes; 1 dbu narrower fails once; a narrow bar
+    of a net without a current is not flagged (noted).  Cuts: a group of two
+    cuts carrying exactly twice the per-cut limit passes; a little more
+    current fails once."""
+    lay = kit.layer(rule.layer)
+    net = _namer(kit, rule.layer)
+    if lay.purpose == "cut":
+        ends = _cut_neighbours(kit, rule.layer)
+        if lay.imax_ma_per_cut is None or not ends:
+            return []
+        lo, up = ends[0]
+        s = max(kit.dbu(kit.min_width(rule.layer)), kit.dbu(1.0))
+        W = 6 * s
+
+        def group(x: int, name: str) -> tuple[dict[str, list[np.ndarray]], tuple, str]:
+            cut_polys = [rect(x + s, 2 * s, x + 2 * s, 3 * s), rect(x + 4 * s, 2 * s, x + 5 * s, 3 * s)]
+            shapes = {lo: [rect(x, 0, x + W, W)], up: [rect(x, s, x + W, W - s)], rule.layer: cut_polys}
+            labels, nm = _net_name(kit, shapes, name)
+            return shapes, labels, nm
+
+        def layout(extra: float) -> tuple[dict[str, list[np.ndarray]], tuple, dict[str, float]]:
+            sa, la, na = group(0, "I1")
+            sb, lb, nb = group(W + kit.dbu(5.0), "I2")
+            shapes = {k: sa.get(k, []) + sb.get(k, []) for k in set(sa) | set(sb)}
+            limit = 2 * lay.imax_ma_per_cut / 1000.0
+            return shapes, la + lb, {na: limit, nb: limit * extra}
+
+        s0, l0, c0 = layout(1.0)
+        s1, l1, c1 = layout(1.01)
+        return [
+            SelfTest("at value", s0, 0, "two groups of two cuts, each carrying exactly twice the per-cut limit", labels=l0, currents=c0),
+            SelfTest("above limit", s1, 1, "the second group carries 1% more than its two cuts allow", labels=l1, currents=c1),
+        ]
+    if lay.jmax_ma_per_um is None:
+        return []
+    w = kit.dbu(10.0)
+    i_a = lay.jmax_ma_per_um * 10.0 / 1000.0  # A through a 10 um wire at the limit
+    g, L = kit.dbu(20.0), 4 * w
+
+    def layout(narrow: int) -> tuple[dict[str, list[np.ndarray]], tuple, dict[str, float]]:
+        a = rect(0, 0, L, w)
+        b = rect(0, w + g, L, 2 * w + g - narrow)
+        c = rect(0, 2 * (w + g), L, 2 * (w + g) + w // 2)
+        (la, na), (lb, nb), (lc, _) = net("I1", a), net("I2", b), net("NOCURRENT", c)
+        return {rule.layer: [a, b, c]}, la + lb + lc, {na: i_a, nb: i_a}
+
+    s0, l0, c0 = layout(0)
+    s1, l1, c1 = layout(1)
+    return [
+        SelfTest("at value", s0, 0, f"two nets of {i_a:g} A on 10 um wide bars ({lay.jmax_ma_per_um:g} mA/um); a narrow bar without a current", labels=l0, currents=c0),
+        SelfTest("1 dbu below value", s1, 1, "the second bar 1 dbu narrower than its current needs", labels=l1, currents=c1),
+    ]
+
+
+# -- KLayout deck snippets ----------------------------------------------------------
+
+
+def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str | None:
+    """KLayout's ``connect`` for every ``[pdk.connectivity]`` entry, then
+    ``space`` on the layer's ``nets`` with ``props_ne`` (only between shapes
+    of different nets).
+
+    Two-layer rules are not exported: ``nets.separation(..., props_ne)``
+    fails inside KLayout 0.28 (``m_type == Polygon was not true``).  KLayout's
+    net extraction needs a layout with a single top cell (``connect``:
+    "The layout has multiple top cells")."""
+    if rule.other is not None and rule.other != rule.layer:
+        return None
+    lines = []
+    for g in kit.connect:
+        steps = [(g[0], g[1])] if len(g) == 2 else [(g[0], g[1]), (g[1], g[2])]
+        lines += [f"connect({var(a)}, {var(b)})" for a, b in steps]
+    v = ruby_um(kit, kit.dbu(rule.value))
+    metric = "projection" if rule.metric == "projection" else "euclidian"
+    out = f".output({ruby_str(rule.id)}, {ruby_str(rule.doc or rule.id)})"
+    lines.append(f"{var(rule.layer)}.nets.space({v}, {metric}, props_ne){out}")
+    return "\n".join(lines)
+
+
+NET_SPACING = register(KindImpl("net_spacing", check_net_spacing, selftests_net_spacing, klayout_net_spacing, net_aware=True))
+VOLTAGE_SPACING = register(KindImpl("voltage_spacing", check_voltage_spacing, selftests_voltage_spacing, None, net_aware=True))
+CURRENT_DENSITY = register(KindImpl("current_density", check_current_density, selftests_current_density, None, net_aware=True))

@@ -1,0 +1,334 @@
+"""LEF reader (the subset a placer needs).
+
+Read: ``UNITS DATABASE MICRONS``, ``MANUFACTURINGGRID``, ``LAYER`` (name,
+``TYPE``, ``DIRECTION``, ``PITCH``, ``WIDTH``), ``SITE`` (``CLASS``,
+``SYMMETRY``, ``SIZE``), ``MACRO`` (``CLASS``, ``ORIGIN``, ``SIZE``,
+``SYMMETRY``, ``SITE``, ``PIN`` with ``DIRECTION``, ``USE`` and ``PORT``
+``LAYER``/``RECT``/``POLYGON`` shapes, ``OBS``).  Everything else (VIA,
+VIARULE, SPACING, PROPERTYDEFINITIONS, NONDEFAULTRULE, properties, ...) is
+skipped by its block structure.  Lengths stay in microns (floats), as LEF
+writes them; a DEF reader converts with its own units.
+
+Several LEF files (technology, then cells) are read into one
+:class:`Library` by passing it back in: ``lib = read_lef(tech); read_lef(cells, lib)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flow.lefdef._tokens import Tokens
+
+RectUm = tuple[str, float, float, float, float]  # (layer, x0, y0, x1, y1) microns
+
+#: Blocks closed by ``END <name>`` that the reader skips whole.
+_NAMED_BLOCKS = {"VIA", "VIARULE", "NONDEFAULTRULE"}
+#: Blocks closed by ``END <keyword>``.
+_KEYWORD_BLOCKS = {"PROPERTYDEFINITIONS", "SPACING", "UNITS", "BEGINEXT", "IRDROP", "NOISETABLE", "CORRECTIONTABLE", "ARRAY"}
+
+
+@dataclass
+class Layer:
+    name: str
+    type: str = ""  # ROUTING, CUT, MASTERSLICE, OVERLAP, ...
+    direction: str = ""  # HORIZONTAL / VERTICAL for routing layers
+    pitch: float = 0.0  # microns (first value when x/y pitches are given)
+    width: float = 0.0  # microns
+
+
+@dataclass
+class Site:
+    name: str
+    cls: str  # CORE, PAD
+    w: float  # microns
+    h: float
+    symmetry: tuple[str, ...] = ()
+
+
+@dataclass
+class MacroPin:
+    name: str
+    direction: str = ""  # INPUT, OUTPUT, INOUT, FEEDTHRU
+    use: str = "SIGNAL"  # SIGNAL, POWER, GROUND, CLOCK, ...
+    rects: list[RectUm] = field(default_factory=list)  # port shapes (macro coordinates, microns)
+
+    def centre(self) -> tuple[float, float] | None:
+        """Centre of the bounding box of the port shapes (microns), or None."""
+        if not self.rects:
+            return None
+        x0 = min(r[1] for r in self.rects)
+        y0 = min(r[2] for r in self.rects)
+        x1 = max(r[3] for r in self.rects)
+        y1 = max(r[4] for r in self.rects)
+        return 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+
+
+@dataclass
+class Macro:
+    name: str
+    cls: str = "CORE"  # first word of CLASS: CORE, BLOCK, PAD, COVER, RING, ENDCAP
+    subclass: str = ""  # e.g. TIEHIGH, SPACER, WELLTAP
+    w: float = 0.0  # microns
+    h: float = 0.0
+    origin: tuple[float, float] = (0.0, 0.0)
+    site: str | None = None
+    symmetry: tuple[str, ...] = ()
+    pins: dict[str, MacroPin] = field(default_factory=dict)
+    obs: list[RectUm] = field(default_factory=list)
+    line: int = 0  # where it was defined
+
+    @property
+    def is_block(self) -> bool:
+        """A macro (hard block, pad, ring, cover) rather than a standard cell."""
+        return self.cls in ("BLOCK", "PAD", "RING", "COVER")
+
+
+@dataclass
+class Library:
+    """Everything read from one or more LEF files."""
+
+    dbu: int | None = None  # UNITS DATABASE MICRONS (dbu per micron)
+    manufacturing_grid: float | None = None  # microns
+    layers: dict[str, Layer] = field(default_factory=dict)
+    sites: dict[str, Site] = field(default_factory=dict)
+    macros: dict[str, Macro] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def read_lef(path: str | Path, lib: Library | None = None, *, text: str | None = None) -> Library:
+    """Read a LEF file into ``lib`` (a new :class:`Library` when None) and return it.
+
+    A macro or site defined again (e.g. in a second file) replaces the first.
+    Raises :class:`~flow.errors.InputError` ``file:line: message`` on bad syntax.
+
+    Examples
+    --------
+    >>> lef = '''UNITS DATABASE MICRONS 1000 ; END UNITS
+    ... SITE core CLASS CORE ; SIZE 0.2 BY 1.4 ; END core
+    ... MACRO INV CLASS CORE ; SIZE 0.6 BY 1.4 ; SITE core ;
+    ...   PIN A DIRECTION INPUT ; PORT LAYER M1 ; RECT 0.1 0.5 0.2 0.7 ; END END A
+    ... END INV
+    ... END LIBRARY'''
+    >>> lib = read_lef("x.lef", text=lef)
+    >>> lib.dbu, lib.macros["INV"].w, lib.macros["INV"].pins["A"].centre()
+    (1000, 0.6, (0.15000000000000002, 0.6))
+    """
+    lib = lib if lib is not None else Library()
+    t = Tokens(path, text)
+    lib.files.append(str(path))
+    while not t.at_end():
+        line = t.line()
+        kw = t.next().upper()
+        if kw == "END":
+            word = t.next("LIBRARY")
+            if word.upper() != "LIBRARY":
+                raise t.error(f"unexpected 'END {word}' at the top level", line)
+            break
+        if kw == "UNITS":
+            _units(t, lib)
+        elif kw == "MANUFACTURINGGRID":
+            st = t.statement()
+            lib.manufacturing_grid = t.number(st[0] if st else "", "MANUFACTURINGGRID", line)
+        elif kw == "LAYER":
+            _layer(t, lib)
+        elif kw == "SITE":
+            _site(t, lib, line)
+        elif kw == "MACRO":
+            _macro(t, lib, line)
+        elif kw in _NAMED_BLOCKS:
+            _skip_named(t, t.next(f"a {kw} name"), line)
+        elif kw in _KEYWORD_BLOCKS:
+            _skip_named(t, kw, line)
+        else:
+            t.statement()  # VERSION, BUSBITCHARS, DIVIDERCHAR, CLEARANCEMEASURE, ...
+    return lib
+
+
+def _skip_named(t: Tokens, name: str, line: int) -> None:
+    """Skip to ``END name`` (case-sensitive for names, as LEF is)."""
+    while True:
+        if t.at_end():
+            raise t.error(f"block is not closed by 'END {name}'", line)
+        tok = t.next()
+        if tok.upper() == "END" and t.peek() is not None and (t.peek() == name or t.peek().upper() == name.upper()):
+            t.next()
+            return
+
+
+def _units(t: Tokens, lib: Library) -> None:
+    while True:
+        line = t.line()
+        if t.peek() is not None and t.peek().upper() == "END":
+            t.next()
+            t.expect("UNITS")
+            return
+        st = t.statement()
+        if len(st) >= 3 and st[0].upper() == "DATABASE" and st[1].upper() == "MICRONS":
+            v = t.integer(st[2], "UNITS DATABASE MICRONS", line)
+            if v <= 0:
+                raise t.error(f"UNITS DATABASE MICRONS must be > 0, got {v}", line)
+            lib.dbu = v
+
+
+def _layer(t: Tokens, lib: Library) -> None:
+    name = t.next("a layer name")
+    lay = lib.layers.get(name) or Layer(name)
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"LAYER {name} is not closed by 'END {name}'")
+        if tok.upper() == "END":
+            t.next()
+            end = t.next(name)
+            if end != name:
+                raise t.error(f"LAYER {name} closed by 'END {end}'", line)
+            break
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        if key == "TYPE" and len(st) > 1:
+            lay.type = st[1].upper()
+        elif key == "DIRECTION" and len(st) > 1:
+            lay.direction = st[1].upper()
+        elif key == "PITCH" and len(st) > 1:
+            lay.pitch = t.number(st[1], f"LAYER {name} PITCH", line)
+        elif key == "WIDTH" and len(st) > 1:
+            lay.width = t.number(st[1], f"LAYER {name} WIDTH", line)
+    lib.layers[name] = lay
+
+
+def _size(t: Tokens, st: list[str], what: str, line: int) -> tuple[float, float]:
+    if len(st) != 4 or st[2].upper() != "BY":
+        raise t.error(f"{what}: expected 'SIZE w BY h ;'", line)
+    w, h = t.number(st[1], what, line), t.number(st[3], what, line)
+    if w <= 0 or h <= 0:
+        raise t.error(f"{what}: size {w} x {h} must be positive", line)
+    return w, h
+
+
+def _site(t: Tokens, lib: Library, start: int) -> None:
+    name = t.next("a site name")
+    cls, size, sym = "CORE", None, ()
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"SITE {name} is not closed by 'END {name}'", start)
+        if tok.upper() == "END":
+            t.next()
+            end = t.next(name)
+            if end != name:
+                raise t.error(f"SITE {name} closed by 'END {end}'", line)
+            break
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        if key == "CLASS" and len(st) > 1:
+            cls = st[1].upper()
+        elif key == "SIZE":
+            size = _size(t, st, f"SITE {name} SIZE", line)
+        elif key == "SYMMETRY":
+            sym = tuple(s.upper() for s in st[1:])
+    if size is None:
+        raise t.error(f"SITE {name} has no SIZE", start)
+    lib.sites[name] = Site(name, cls, size[0], size[1], sym)
+
+
+def _shapes(t: Tokens, what: str, start: int) -> list[RectUm]:
+    """``LAYER``/``RECT``/``POLYGON`` statements up to a bare ``END``."""
+    layer = ""
+    out: list[RectUm] = []
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"{what} is not closed by 'END'", start)
+        if tok.upper() == "END":
+            t.next()
+            return out
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        if key == "LAYER" and len(st) > 1:
+            layer = st[1]
+        elif key in ("RECT", "POLYGON"):
+            vals = st[1:]
+            if vals and vals[0].upper() == "MASK":
+                vals = vals[2:]
+            nums = [t.number(v, f"{what} {key}", line) for v in vals if v not in ("(", ")")]
+            if key == "RECT" and len(nums) != 4 or key == "POLYGON" and (len(nums) < 6 or len(nums) % 2):
+                raise t.error(f"{what}: {key} needs {'4' if key == 'RECT' else 'an even number (>= 6) of'} numbers, got {len(nums)}", line)
+            if not layer:
+                raise t.error(f"{what}: {key} before any LAYER", line)
+            xs, ys = nums[0::2], nums[1::2]
+            out.append((layer, min(xs), min(ys), max(xs), max(ys)))
+        # VIA, WIDTH, CLASS, ... : nothing a placer needs
+
+
+def _pin(t: Tokens, name: str, start: int, macro: str) -> MacroPin:
+    pin = MacroPin(name)
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"PIN {name} of MACRO {macro} is not closed by 'END {name}'", start)
+        if tok.upper() == "END":
+            t.next()
+            end = t.next(name)
+            if end != name:
+                raise t.error(f"PIN {name} of MACRO {macro} closed by 'END {end}'", line)
+            return pin
+        if tok.upper() == "PORT":
+            t.next()
+            pin.rects += _shapes(t, f"PIN {name} PORT", line)
+            continue
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        if key == "DIRECTION" and len(st) > 1:
+            pin.direction = st[1].upper()
+        elif key == "USE" and len(st) > 1:
+            pin.use = st[1].upper()
+
+
+def _macro(t: Tokens, lib: Library, start: int) -> None:
+    name = t.next("a macro name")
+    m = Macro(name, line=start)
+    size_seen = False
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"MACRO {name} is not closed by 'END {name}'", start)
+        up = tok.upper()
+        if up == "END":
+            t.next()
+            end = t.next(name)
+            if end != name:
+                raise t.error(f"MACRO {name} closed by 'END {end}'", line)
+            break
+        if up == "PIN":
+            t.next()
+            pname = t.next("a pin name")
+            m.pins[pname] = _pin(t, pname, line, name)
+            continue
+        if up == "OBS":
+            t.next()
+            m.obs += _shapes(t, f"MACRO {name} OBS", line)
+            continue
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        if key == "CLASS" and len(st) > 1:
+            m.cls = st[1].upper()
+            m.subclass = st[2].upper() if len(st) > 2 else ""
+        elif key == "SIZE":
+            m.w, m.h = _size(t, st, f"MACRO {name} SIZE", line)
+            size_seen = True
+        elif key == "ORIGIN" and len(st) >= 3:
+            vals = [v for v in st[1:] if v not in ("(", ")")]
+            m.origin = (t.number(vals[0], f"MACRO {name} ORIGIN", line), t.number(vals[1], f"MACRO {name} ORIGIN", line))
+        elif key == "SITE" and len(st) > 1:
+            m.site = st[1]
+        elif key == "SYMMETRY":
+            m.symmetry = tuple(s.upper() for s in st[1:])
+    if not size_seen:
+        raise t.error(f"MACRO {name} has no SIZE", start)
+    lib.macros[name] = m

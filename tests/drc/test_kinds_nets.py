@@ -1,0 +1,565 @@
+"""Net-aware DRC: net extraction, net_spacing, voltage_spacing, current_density.
+
+The done-when cases of issue 4: two nets at 0 V and 650 V closer than the
+kit's table allows are flagged, the same geometry at 0 V / 5 V is not
+(voltages from the design's net classes and from GDS labels); an
+under-sized 10 A wire is flagged by the EM check, a properly sized one is
+not; a via group with too few cuts is flagged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import MappingProxyType
+
+import gdstk
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import pdk as pdks
+from flow.cli import cli
+from flow.config import ClassValues, NetClass, load_design
+from flow.drc.core import CheckContext, Layers, rect
+from flow.drc.engine import run_drc
+from flow.drc.kinds.nets import BLACK_N, K_B, derate
+from flow.drc.nets import box_pairs, extract_nets, point_in_polygon
+from flow.geometry.gdsio import read_gds, shapes_from_library
+from pdk.check import check_kit, selftest_cases, selftest_library
+from pdk.export import export_klayout
+from pdk.schema import Rule, load_rules_file
+
+KLAYOUT = shutil.which("klayout")
+needs_klayout = pytest.mark.skipif(KLAYOUT is None, reason="KLayout batch binary 'klayout' not on PATH")
+
+KIT_TOML = """
+[pdk]
+name = "nettest"
+dbu_um = 0.001
+[pdk.connectivity]
+connect = [["MET1", "VIA1", "MET2"]]
+[layers.MET1]
+gds = [10, 0]
+label = [10, 10]
+purpose = "routing"
+jmax_ma_per_um = 5.0
+jmax_ref_c = 105
+em_ea_ev = 0.9
+[layers.VIA1]
+gds = [11, 0]
+purpose = "cut"
+imax_ma_per_cut = 20.0
+jmax_ref_c = 105
+em_ea_ev = 0.9
+[layers.MET2]
+gds = [12, 0]
+label = [12, 10]
+purpose = "routing"
+jmax_ma_per_um = 20.0
+[layers.MET3]
+gds = [14, 0]
+purpose = "routing"
+[[rules]]
+id = "M1.NS"
+kind = "net_spacing"
+layer = "MET1"
+value = 2.0
+doc = "MET1 spacing between different nets"
+[[rules]]
+id = "M2.NS"
+kind = "net_spacing"
+layer = "MET2"
+value = 3.0
+doc = "MET2 spacing between different nets"
+[[rules]]
+id = "M1M2.NS"
+kind = "net_spacing"
+layer = "MET1"
+other = "MET2"
+value = 1.5
+doc = "MET1 to MET2 of different nets"
+[[rules]]
+id = "M1.VS"
+kind = "voltage_spacing"
+layer = "MET1"
+table = [[0, 2.0], [100, 5.0], [300, 13.0]]
+doc = "voltage spacing"
+[[rules]]
+id = "M1.EM"
+kind = "current_density"
+layer = "MET1"
+doc = "MET1 current density"
+[[rules]]
+id = "M2.EM"
+kind = "current_density"
+layer = "MET2"
+doc = "MET2 current density"
+[[rules]]
+id = "V1.EM"
+kind = "current_density"
+layer = "VIA1"
+doc = "VIA1 current per cut"
+"""
+
+
+@pytest.fixture(scope="module")
+def tkit(tmp_path_factory):
+    p = tmp_path_factory.mktemp("kit") / "nettest.toml"
+    p.write_text(KIT_TOML)
+    return load_rules_file(p)
+
+
+def layout(kit, shapes: dict, labels=(), top="TOP") -> gdstk.Library:
+    """A library in microns: shapes = layer -> [(x0, y0, x1, y1) um or point lists]."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell(top)
+    for name, items in shapes.items():
+        lay = kit.layers[name]
+        for it in items:
+            if len(it) == 4 and not isinstance(it[0], (tuple, list)):
+                cell.add(gdstk.rectangle(it[:2], it[2:], layer=lay.gds[0], datatype=lay.gds[1]))
+            else:
+                cell.add(gdstk.Polygon(it, layer=lay.gds[0], datatype=lay.gds[1]))
+    for name, text, x, y in labels:
+        lay = kit.layers[name]
+        cell.add(gdstk.Label(text, (x, y), layer=lay.label[0], texttype=lay.label[1]))
+    return lib
+
+
+def rule(kit, rid):
+    return next(r for r in kit.rules if r.id == rid)
+
+
+def ctx(volts=None, amps=None, temp=None):
+    return CheckContext(MappingProxyType(volts or {}), MappingProxyType(amps or {}), temp)
+
+
+# ---------------------------------------------------------------- extraction --
+
+
+def test_box_pairs_equal_brute_force():
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        n, m = 150, 120
+        # boxes of very different sizes, some touching exactly
+        def boxes(k):
+            xy = rng.integers(0, 2000, (k, 2))
+            wh = rng.choice([1, 5, 40, 300, 1500], (k, 2))
+            return np.hstack([xy, xy + wh]).astype(np.int64)
+
+        a, b = boxes(n), boxes(m)
+        b[:10, :2] = a[:10, 2:]  # corner contacts
+        for closed in (True, False):
+            i, j = box_pairs(a, b, closed=closed)
+            got = set(zip(i.tolist(), j.tolist()))
+            A, B = a[:, None, :], b[None, :, :]
+            if closed:
+                hit = (A[..., 0] <= B[..., 2]) & (B[..., 0] <= A[..., 2]) & (A[..., 1] <= B[..., 3]) & (B[..., 1] <= A[..., 3])
+            else:
+                hit = (A[..., 0] < B[..., 2]) & (B[..., 0] < A[..., 2]) & (A[..., 1] < B[..., 3]) & (B[..., 1] < A[..., 3])
+            assert got == set(zip(*np.nonzero(hit)))
+        i, j = box_pairs(a)
+        self_hits = {(x, y) for x, y in itertools.combinations(range(n), 2)
+                     if a[x, 0] <= a[y, 2] and a[y, 0] <= a[x, 2] and a[x, 1] <= a[y, 3] and a[y, 1] <= a[x, 3]}
+        assert set(zip(i.tolist(), j.tolist())) == self_hits
+
+
+def test_point_in_polygon_closed():
+    ell = np.array([[0, 0], [10, 0], [10, 2], [2, 2], [2, 10], [0, 10]])
+    pts = np.array([[1, 1], [5, 5], [10, 1], [2, 6], [0, 0], [3, 2], [11, 1], [1, 9.5]])
+    assert point_in_polygon(pts, ell).tolist() == [True, False, True, True, True, True, False, True]
+
+
+def test_nets_through_vias_labels_and_generated_names(tkit):
+    lib = layout(
+        tkit,
+        {
+            "MET1": [(0, 0, 10, 2), (20, 0, 30, 2), (40, 0, 50, 2), [(60, 0), (70, 0), (70, 10), (68, 10), (68, 2), (60, 2)]],
+            "MET2": [(8, 0, 22, 2), (69, 9, 80, 12)],
+            "VIA1": [(8.5, 0.5, 9.5, 1.5), (20.5, 0.5, 21.5, 1.5), (69, 9.5, 69.8, 9.9)],
+        },
+        labels=[("MET1", "VDD", 1, 1), ("MET2", "OUT", 75, 10)],
+    )
+    nets = extract_nets(shapes_from_library(lib, tkit), tkit)
+    c1, c2 = nets.comp["MET1"], nets.comp["MET2"]
+    # two MET1 bars strapped through VIA1/MET2 are one net named by the label
+    assert c1[0] == c1[1] == c2[0] and nets.name(int(c1[0])) == "VDD"
+    # the unlabelled bar gets a generated name from its lower-left corner
+    assert nets.name(int(c1[2])) == "$MET1(40,0)"
+    # an L-shaped (non-rectangular) MET1 joined to MET2 through a via
+    assert c1[3] == c2[1] and nets.name(int(c1[3])) == "OUT"
+    assert len(set(c1.tolist())) == 3 and nets.notes == ()
+
+
+def test_generated_names_do_not_depend_on_shape_order(tkit):
+    boxes = [(0, 0, 5, 1), (3, 0.5, 8, 3), (20, 0, 21, 9), (20, 8, 30, 9), (50, 50, 51, 51)]
+    seen = set()
+    for perm in itertools.permutations(range(len(boxes)), len(boxes)):
+        if random.Random(hash(perm)).random() > 0.1:
+            continue
+        nets = extract_nets(shapes_from_library(layout(tkit, {"MET1": [boxes[k] for k in perm]}), tkit), tkit)
+        seen.add(tuple(sorted(nets.names)))
+    assert seen == {("$MET1(0,0)", "$MET1(20,0)", "$MET1(50,50)")}
+
+
+def test_touching_shapes_connect_but_overlap_is_needed_between_layers(tkit):
+    lib = layout(
+        tkit,
+        {
+            "MET1": [(0, 0, 5, 1), (5, 0, 10, 1), (10, 1, 12, 3), (30, 0, 31, 1)],  # abut, corner
+            "MET2": [(31, 0, 40, 1)],  # touches MET1 edge-on, no overlap
+            "VIA1": [(30.2, 0.2, 30.8, 0.8)],  # over MET1 only
+        },
+    )
+    nets = extract_nets(shapes_from_library(lib, tkit), tkit)
+    c1 = nets.comp["MET1"]
+    assert c1[0] == c1[1] == c1[2]
+    assert c1[3] != nets.comp["MET2"][0]
+
+
+def test_label_conflicts_are_notes(tkit):
+    lib = layout(
+        tkit,
+        {"MET1": [(0, 0, 10, 2), (20, 0, 30, 2), (40, 0, 50, 2)]},
+        labels=[("MET1", "A", 1, 1), ("MET1", "A", 21, 1), ("MET1", "B", 41, 1), ("MET1", "C", 42, 1), ("MET1", "X", 100, 100)],
+    )
+    nets = extract_nets(shapes_from_library(lib, tkit), tkit)
+    notes = " | ".join(nets.notes)
+    assert "label 'A' names 2 unconnected nets" in notes
+    assert "carries 2 names B, C" in notes
+    assert "label 'X' on MET1 at (100, 100) um touches no MET1 shape" in notes
+    assert nets.name(int(nets.comp["MET1"][2])) == "B" and nets.aliases[int(nets.comp["MET1"][2])] == ("B", "C")
+
+
+def test_extraction_scales_to_many_shapes(tkit):
+    """A 100 x 100 array of strapped bar pairs: 10,000 nets, found exactly."""
+    n = 100
+    polys = {"MET1": [], "VIA1": [], "MET2": []}
+    for i in range(n):
+        for j in range(n):
+            x, y = i * 20_000, j * 10_000
+            polys["MET1"] += [rect(x, y, x + 4000, y + 1000), rect(x + 8000, y, x + 12000, y + 1000)]
+            polys["MET2"].append(rect(x + 3000, y, x + 9000, y + 1000))
+            polys["VIA1"] += [rect(x + 3200, y + 200, x + 3800, y + 800), rect(x + 8200, y + 200, x + 8800, y + 800)]
+    from pdk.check import selftest_shapes
+    from flow.drc.core import SelfTest
+
+    shapes = selftest_shapes(tkit, SelfTest("big", polys, 0))
+    nets = extract_nets(shapes, tkit)
+    assert len(nets.names) == n * n
+    c = nets.comp["MET1"]
+    assert np.all(c[0::2] == c[1::2])
+
+
+# ---------------------------------------------------------------- net_spacing --
+
+
+def test_net_spacing_only_between_different_nets(tkit):
+    # two bars 1 um apart: different nets flagged; strapped (same net) not
+    lib = layout(
+        tkit,
+        {
+            "MET1": [(0, 0, 2, 10), (3, 0, 5, 10), (20, 0, 22, 10), (23, 0, 25, 10)],
+            "MET2": [(20, 8, 25, 10)],
+            "VIA1": [(20.5, 8.5, 21.5, 9.5), (23.5, 8.5, 24.5, 9.5)],
+        },
+        labels=[("MET1", "A", 1, 5), ("MET1", "B", 4, 5)],
+    )
+    res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[rule(tkit, "M1.NS")])
+    assert res.counts() == {"M1.NS": 1}
+    (v,) = res.violations
+    assert v.net == "A / B" and v.measured_um == pytest.approx(1.0)
+    # the plain spacing check flags both pairs
+    plain = Rule("M1.S", "spacing", "MET1", 2.0)
+    assert run_drc(shapes_from_library(lib, tkit), tkit, rules=[plain]).counts() == {"M1.S": 2}
+
+
+def test_selftests_of_every_net_kind_pass(tkit):
+    report = check_kit(tkit, sections=("rules",))
+    assert report.ok, [f.detail for f in report.findings if not f.ok]
+    assert report.selftested == len(tkit.rules)
+
+
+@needs_klayout
+def test_net_spacing_deck_agrees_with_klayout(tkit, tmp_path):
+    """The exported deck (KLayout connect + nets + space(props_ne)) gives the
+    same marker count as pilotflow on every net_spacing self-test and on a
+    layout of many strapped and unstrapped bar pairs.  Two-layer net_spacing
+    and the other net kinds are left out of the deck, and it says so."""
+    res = export_klayout(tkit, tmp_path / "k")
+    assert res.exported == ("M1.NS", "M2.NS")
+    left = dict(res.not_exported)
+    assert set(left) == {"M1M2.NS", "M1.VS", "M1.EM", "M2.EM", "V1.EM"}
+    assert all("no KLayout DSL form" in why for why in left.values())
+    script = ET.parse(res.lydrc).getroot().findtext("text")
+    for rid in left:
+        assert f"#   {rid}: " in script
+
+    def klayout_counts(gds: Path) -> dict:
+        rep = gds.with_suffix(".lyrdb")
+        r = subprocess.run([KLAYOUT, "-b", "-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={rep}"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, r.stdout + r.stderr
+        out: dict = {}
+        for item in ET.parse(rep).getroot().iter("item"):
+            name = item.findtext("category").strip("'")
+            out[name] = out.get(name, 0) + 1
+        return out
+
+    n = 0
+    for c in selftest_cases(tkit):
+        if c.rule.id not in res.exported:
+            continue
+        gds = tmp_path / f"{c.cell}.gds"
+        selftest_library(tkit, [c]).write_gds(str(gds))  # one top cell: KLayout's connect needs it
+        ours = run_drc(read_gds(gds, tkit), tkit, rules=[c.rule]).counts().get(c.rule.id, 0)
+        assert klayout_counts(gds).get(c.rule.id, 0) == ours == c.test.expected, (c.rule.id, c.test.name)
+        n += 1
+    assert n == 4
+    # a bigger mixed layout
+    rng = random.Random(7)
+    m1, m2, v1 = [], [], []
+    for k in range(60):
+        x, y = (k % 10) * 30, (k // 10) * 20
+        gap = rng.choice([1.0, 1.5, 2.5, 3.5])
+        m1 += [(x, y, x + 2, y + 10), (x + 2 + gap, y, x + 4 + gap, y + 10)]
+        m2.append((x, y + 12, x + 4 + gap, y + 15) if rng.random() < 0.5 else (x, y + 12, x + 1.5, y + 15))
+        if rng.random() < 0.5:
+            m2.append((x, y + 8, x + 4 + gap, y + 10))
+            v1 += [(x + 0.5, y + 8.5, x + 1.5, y + 9.5), (x + 2.5 + gap, y + 8.5, x + 3.5 + gap, y + 9.5)]
+    gds = tmp_path / "mixed.gds"
+    layout(tkit, {"MET1": m1, "MET2": m2, "VIA1": v1}).write_gds(str(gds))
+    ours = run_drc(read_gds(gds, tkit), tkit, rules=[rule(tkit, "M1.NS"), rule(tkit, "M2.NS")]).counts()
+    theirs = klayout_counts(gds)
+    assert ours.get("M1.NS", 0) > 0
+    assert {k: theirs.get(k, 0) for k in ("M1.NS", "M2.NS")} == {k: ours.get(k, 0) for k in ("M1.NS", "M2.NS")}
+
+
+# ------------------------------------------------------------ voltage_spacing --
+
+
+def _two_nets(kit, layer: str, gap_um: float, names=("LO", "HI"), labels=True):
+    w = 10.0
+    shapes = {layer: [(0, 0, w, 50), (w + gap_um, 0, 2 * w + gap_um, 50)]}
+    labs = [(layer, names[0], 1, 1), (layer, names[1], w + gap_um + 1, 1)] if labels else []
+    return layout(kit, shapes, labs)
+
+
+@pytest.mark.parametrize("layer", ["MET1", "MET2"])
+def test_done_when_650v_flagged_5v_not_ganrf025(layer, tmp_path):
+    """ganrf025: two nets 20 um apart.  0 V / 650 V needs 60 um (flagged);
+    0 V / 5 V the same geometry is clean.  Voltages from the design's net
+    classes, net names from the GDS labels written to a file."""
+    kit = pdks.load("ganrf025")
+    rid = f"{layer}.VS.1"
+    gds = tmp_path / "two.gds"
+    _two_nets(kit, layer, 20.0).write_gds(str(gds))
+    shapes = read_gds(gds, kit)
+    rules = [rule(kit, rid)]
+    hv = [NetClass("gnd", ("LO",), 0.0), NetClass("bus", ("H*",), 650.0)]
+    res = run_drc(shapes, kit, rules=rules, ctx=CheckContext(ClassValues(tuple(hv), "voltage")))
+    assert res.counts() == {rid: 1}
+    (v,) = res.violations
+    assert v.net == "HI / LO" and v.value_um == 60.0 and v.measured_um == pytest.approx(20.0)
+    lv = [NetClass("gnd", ("LO",), 0.0), NetClass("logic", ("H*",), 5.0)]
+    res = run_drc(shapes, kit, rules=rules, ctx=CheckContext(ClassValues(tuple(lv), "voltage")))
+    assert res.counts() == {} and res.clean and not [n for n in res.notes if "not checked" in n]
+    # no voltages at all: not flagged, but said to be not checked
+    res = run_drc(shapes, kit, rules=rules)
+    assert res.counts() == {}
+    assert any(n.startswith(f"{rid}: not checked between 1 pair(s)") and "HI / LO" in n for n in res.notes)
+
+
+def test_voltages_from_gds_labels(tmp_path):
+    """Labels that are voltages (0V, 650V) give the nets their voltages."""
+    kit = pdks.load("ganrf025")
+    for hv, count in (("650V", 1), ("5V", 0), ("-650 V", 1)):
+        gds = tmp_path / f"l{count}.gds"
+        _two_nets(kit, "MET1", 20.0, names=("0V", hv)).write_gds(str(gds))
+        res = run_drc(read_gds(gds, kit), kit, rules=[rule(kit, "MET1.VS.1")])
+        assert res.counts().get("MET1.VS.1", 0) == count, hv
+        assert not [n for n in res.notes if "not checked" in n]
+
+
+def test_voltage_table_is_a_step(tkit):
+    """[[0, 2], [100, 5], [300, 13]]: a row holds above its voltage up to the
+    next row; the pair is flagged exactly when closer than that row's value."""
+    r = rule(tkit, "M1.VS")
+    for dv, gap, flagged in [
+        (0.0, 0.5, False),  # no difference: nothing beyond other rules
+        (50, 1.999, True), (50, 2.0, False),
+        (100, 4.0, False), (100.5, 4.999, True), (100.5, 5.0, False),
+        (300, 12.0, False), (650, 12.999, True), (650, 13.0, False),
+    ]:
+        lib = _two_nets(tkit, "MET1", gap)
+        res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[r], ctx=ctx({"LO": 0.0, "HI": dv}))
+        assert (res.counts().get("M1.VS", 0) == 1) is flagged, (dv, gap)
+
+
+def test_voltage_spacing_with_negative_and_aliased_nets(tkit):
+    # -200 V to +150 V: 350 V difference -> 13 um
+    lib = _two_nets(tkit, "MET1", 10.0)
+    res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[rule(tkit, "M1.VS")], ctx=ctx({"LO": -200.0, "HI": 150.0}))
+    assert res.counts() == {"M1.VS": 1}
+
+
+# ------------------------------------------------------------ current_density --
+
+
+def test_done_when_10a_wire_flagged_ganrf025():
+    """ganrf025 MET2: 15 mA/um, so 10 A needs 666.67 um.  A 600 um wire is
+    flagged (measured 16.67 mA/um), a 700 um one is not."""
+    kit = pdks.load("ganrf025")
+    em = Rule("MET2.EM", "current_density", "MET2", 0.0, doc="EM")
+    lib = layout(kit, {"MET2": [(0, 0, 2000, 600), (0, 1000, 2000, 1700)]}, [("MET2", "SW", 10, 10), ("MET2", "BUS", 10, 1010)])
+    res = run_drc(shapes_from_library(lib, kit), kit, rules=[em], ctx=ctx(amps={"SW": 10.0, "BUS": 10.0}))
+    assert res.counts() == {"MET2.EM": 1}
+    (v,) = res.violations
+    assert v.net == "SW" and not v.is_edge_pair
+    assert v.measured_um == pytest.approx(10000 / 600, rel=1e-6)
+    xs = [p[0] for p in v.marker]
+    ys = [p[1] for p in v.marker]
+    assert (min(ys), max(ys)) == (0, 600_000) and max(xs) - min(xs) == 2_000_000
+    # the KLayout oracle: the marker covers exactly the 600 um wire
+    kdb = pytest.importorskip("klayout.db")
+    marker = kdb.Region(kdb.Polygon([kdb.Point(x, y) for x, y in v.marker]))
+    wire = kdb.Region(kdb.Box(0, 0, 2_000_000, 600_000))
+    assert (marker ^ wire).is_empty()
+
+
+def test_em_derating_with_temperature(tkit):
+    """MET1 5 mA/um at 105 C, Ea 0.9 eV: a 10 um wire at exactly 50 mA passes at
+    105 C and fails at 150 C (Black's law, n = 2), passes again at 25 C with
+    more current."""
+    lay = tkit.layers["MET1"]
+    j150, note = derate(5.0, lay, 150.0)
+    assert note is None
+    want = 5.0 * math.exp(0.9 / (BLACK_N * K_B) * (1 / (150 + 273.15) - 1 / (105 + 273.15)))
+    assert j150 == pytest.approx(want) and j150 < 5.0
+    lib = layout(tkit, {"MET1": [(0, 0, 100, 10)]}, [("MET1", "I", 1, 1)])
+    shapes = shapes_from_library(lib, tkit)
+    r = rule(tkit, "M1.EM")
+    assert run_drc(shapes, tkit, rules=[r], ctx=ctx(amps={"I": 0.05}, temp=105)).clean
+    hot = run_drc(shapes, tkit, rules=[r], ctx=ctx(amps={"I": 0.05}, temp=150))
+    assert hot.counts() == {"M1.EM": 1} and hot.violations[0].measured_um == pytest.approx(5.0)
+    j25, _ = derate(5.0, lay, 25.0)
+    assert run_drc(shapes, tkit, rules=[r], ctx=ctx(amps={"I": j25 * 10 / 1000 * 0.999}, temp=25)).clean
+    # without a temperature: the reference limit, and a note saying so
+    res = run_drc(shapes, tkit, rules=[r], ctx=ctx(amps={"I": 0.05}))
+    assert res.clean and any("no operating temperature given" in n for n in res.notes)
+
+
+def test_em_not_checked_without_limits(tkit):
+    """MET3 has no jmax; MET2 has no em_ea_ev, so it cannot be derated above
+    its reference... (MET2 has no jmax_ref_c: used as given, noted)."""
+    em3 = Rule("M3.EM", "current_density", "MET3", 0.0)
+    lib = layout(tkit, {"MET3": [(0, 0, 10, 1)], "MET2": [(0, 5, 200, 6)]}, [("MET2", "I", 1, 5.5)])
+    res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[em3, rule(tkit, "M2.EM")], ctx=ctx(amps={"I": 1.0}, temp=150))
+    assert res.not_checked == ("M3.EM: layer MET3 has no jmax_ma_per_um (current-density limit) in the PDK",)
+    assert res.rules_checked == ("M2.EM",) and res.counts() == {"M2.EM": 1}
+    assert any("MET2 has no jmax_ref_c" in n for n in res.notes)
+
+
+def test_via_count_against_current(tkit):
+    """VIA1 20 mA per cut: 100 mA through 4 cuts fails (25 mA/cut), 5 pass;
+    cuts over only one metal are not a group."""
+    def lib(cuts: int):
+        vias = [(1 + 2 * k, 1, 2 + 2 * k, 2) for k in range(cuts)]
+        return layout(tkit, {"MET1": [(0, 0, 12, 3), (40, 0, 52, 3)], "MET2": [(0, 0, 12, 3)], "VIA1": vias + [(41, 1, 42, 2)]}, [("MET1", "I", 0.5, 0.5)])
+
+    r = rule(tkit, "V1.EM")
+    bad = run_drc(shapes_from_library(lib(4), tkit), tkit, rules=[r], ctx=ctx(amps={"I": 0.1}))
+    assert bad.counts() == {"V1.EM": 1}
+    (v,) = bad.violations
+    assert v.measured_um == pytest.approx(25.0) and v.net == "I"
+    assert sorted(set(v.marker)) == sorted({(1000, 1000), (8000, 1000), (8000, 2000), (1000, 2000)})
+    assert run_drc(shapes_from_library(lib(5), tkit), tkit, rules=[r], ctx=ctx(amps={"I": 0.1})).clean
+
+
+# ------------------------------------------------------------ reports and CLI --
+
+
+def _pair_gds(tmp_path, kit, gap=20.0):
+    gds = tmp_path / "pair.gds"
+    _two_nets(kit, "MET1", gap).write_gds(str(gds))
+    return gds
+
+
+def test_cli_net_classes_json_and_lyrdb(tmp_path):
+    kit = pdks.load("ganrf025")
+    gds = _pair_gds(tmp_path, kit)
+    nc = tmp_path / "nets.toml"
+    nc.write_text('temperature_c = 125\n[[net_class]]\nnets = ["LO"]\nvoltage = 0\n[[net_class]]\nnets = ["HI"]\nvoltage = 650\ncurrent = 1.0\n')
+    r = CliRunner().invoke(cli, ["drc", str(gds), "--pdk", "ganrf025", "--net-classes", str(nc), "--json", str(tmp_path / "d.json"), "--lyrdb", str(tmp_path / "d.lyrdb")])
+    assert r.exit_code == 1, r.output
+    assert "MET1.VS.1: 1" in r.output
+    data = json.loads((tmp_path / "d.json").read_text())
+    (entry,) = [x for x in data["rules"] if x["id"] == "MET1.VS.1"]
+    assert entry["count"] == 1 and entry["markers"][0]["net"] == "HI / LO"
+    rdb = pytest.importorskip("klayout.rdb")
+    db = rdb.ReportDatabase("x")
+    db.load(str(tmp_path / "d.lyrdb"))
+    cat = db.category_by_path("'MET1.VS.1'") or db.category_by_path("MET1.VS.1")
+    assert cat is not None and cat.num_items() == 1
+    texts = [v.string() for it in db.each_item_per_category(cat.rdb_id()) for v in it.each_value() if v.is_string()]
+    assert "net: HI / LO" in texts
+    # 0 / 5 V: clean
+    nc.write_text('[[net_class]]\nnets = ["LO"]\nvoltage = 0\n[[net_class]]\nnets = ["HI"]\nvoltage = 5\n')
+    r = CliRunner().invoke(cli, ["drc", str(gds), "--pdk", "ganrf025", "--net-classes", str(nc)])
+    assert r.exit_code == 0, r.output
+
+
+def test_cli_design_and_temperature(tmp_path):
+    kit = pdks.load("ganrf025")
+    gds = _pair_gds(tmp_path, kit)
+    d = tmp_path / "des"
+    d.mkdir()
+    (d / "n.sp").write_text(".subckt top a\n.ends\n")
+    (d / "design.toml").write_text('[design]\npdk = "ganrf025"\nnetlist = "n.sp"\ntemperature_c = 150\n[[net_class]]\nnets = ["LO"]\nvoltage = 0\n[[net_class]]\nnets = ["H?"]\nvoltage = -650\n')
+    assert load_design(d).temperature_c == 150.0
+    r = CliRunner().invoke(cli, ["drc", str(gds), "--pdk", "ganrf025", "--design", str(d)])
+    assert r.exit_code == 1 and "MET1.VS.1: 1" in r.output, r.output
+    r = CliRunner().invoke(cli, ["drc", str(gds), "--pdk", "ganrf025", "--temperature", "125"])
+    assert r.exit_code == 0 and "MET1.VS.1: not checked between 1 pair(s)" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    "args, text, message",
+    [
+        (["--net-classes", "{d}/nc.toml"], '[[net_class]]\nnets = ["A"]\nvoltage = "high"\ncurrent = -1\nfoo = 1\n', "3 problems: net_class[0].foo: unknown key"),
+        (["--net-classes", "{d}/nc.toml"], "temperature_c = -300\n", "temperature_c: must be a temperature"),
+        (["--net-classes", "{d}/nc.toml"], "[[net_class]\n", "not valid TOML"),
+        (["--net-classes", "{d}/missing.toml"], None, "missing.toml: file not found"),
+        (["--temperature", "-500"], None, "--temperature: must be a temperature"),
+        (["--net-classes", "{d}/nc.toml", "--design", "{d}"], "", "give at most one of --net-classes"),
+    ],
+)
+def test_cli_bad_net_input(tmp_path, args, text, message):
+    kit = pdks.load("ganrf025")
+    gds = _pair_gds(tmp_path, kit)
+    if text is not None:
+        (tmp_path / "nc.toml").write_text(text)
+    r = CliRunner().invoke(cli, ["drc", str(gds), "--pdk", "ganrf025", *[a.format(d=tmp_path) for a in args]])
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert message in r.output and "Traceback" not in r.output
+    assert lines[-1].startswith("Error: ")
+
+
+def test_sample_design_context_from_design_toml():
+    """The flow's DRC stage builds its CheckContext from design.toml: the
+    half-bridge's classes give VBUS 650 V and PGND 0 V, patterns resolve."""
+    from flow.stages.drc import design_context
+
+    cfg = load_design(Path(__file__).resolve().parents[2] / "designs" / "gan_halfbridge")
+    c = design_context(cfg.net_classes, cfg.temperature_c)
+    assert c.voltages["VBUS"] == 650.0 and c.voltages["PGND"] == 0.0 and c.currents["SW"] == 10.0
+    assert c.voltages["XH/n3"] == 656.0 and "nothing" not in c.voltages
+    assert "VBUS" in list(c.voltages)

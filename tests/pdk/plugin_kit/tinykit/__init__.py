@@ -1,0 +1,1 @@
+"""tinykit: a tiny example PDK for pilotflow (pdk.toml, devices.py, CHANGELOG.md)."""
