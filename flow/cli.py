@@ -312,6 +312,77 @@ def pdk_docs(opts: Options, name: str, folder: Path | None, fmt: str) -> None:
         opts.echo(f"wrote {path}")
 
 
+# -------------------------------------------------------------- place ------
+def _die_option(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    parts = value.replace("x", ",").split(",")
+    try:
+        w, h = (float(v) for v in parts)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not W,H in microns (e.g. 40,30)", param_hint="--die") from None
+    return w, h
+
+
+@cli.command()
+@click.option("--lef", "lefs", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path), help="LEF file (repeatable: technology, then cells).")
+@click.option("--def", "def_in", type=click.Path(dir_okay=False, path_type=Path), help="Input DEF (die, rows, components, pins, nets).")
+@click.option("--verilog", type=click.Path(dir_okay=False, path_type=Path), help="Gate-level Verilog netlist instead of a DEF netlist.")
+@click.option("--die", metavar="W,H", help="Die size in microns (with --verilog).")
+@click.option("--utilization", type=click.FloatRange(min=0, min_open=True, max=1), help="Cell area / core area (with --verilog; the die is then square).")
+@click.option("-o", "--out", "def_out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output DEF with the cells placed.")
+@click.option("--density", type=click.FloatRange(min=0, min_open=True, max=1), default=1.0, show_default=True, help="Target local density of global placement (cell area / free area).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for tie-breaking; same inputs and seed give the same DEF.")
+@click.pass_obj
+def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, seed: int) -> None:
+    """Place the standard cells of a LEF/DEF (or LEF + Verilog) design.
+
+    Global placement, Abacus row legalisation and detailed placement; the
+    result is checked for legality (every cell on a row's sites, inside the
+    die, no overlaps) before OUT is written.  Exit code 0 when placed.
+    """
+    from flow.lefdef import read_def, read_lef, read_verilog, write_def
+    from flow.lefdef.placer import check_def_placement, def_from_verilog, place_def
+
+    if (def_in is None) == (verilog is None):
+        raise click.UsageError("give exactly one of --def IN.def or --verilog NETLIST.v")
+    if verilog is not None and (die is None) == (utilization is None):
+        raise click.UsageError("with --verilog give exactly one of --die W,H or --utilization U")
+    if def_in is not None and (die is not None or utilization is not None):
+        raise click.UsageError("--die and --utilization go with --verilog; a DEF has its own die")
+    lib = None
+    for f in lefs:
+        lib = read_lef(f, lib)
+    assert lib is not None
+    if def_in is not None:
+        design = read_def(def_in)
+    else:
+        module = read_verilog(verilog)
+        for note in module.notes:
+            opts.echo(f"note: {note}")
+        design = def_from_verilog(module, lib, die_um=_die_option(die), utilization=utilization, path=str(verilog))
+    progress = opts.progress()
+    progress.stage("place")
+    placed, rep = place_def(design, lib, seed=seed, target_density=density, progress=lambda phase, f: progress(f"place/{phase}", f))
+    problems = check_def_placement(placed, lib)
+    if problems:
+        raise UserError(f"internal error: the placement is not legal: {problems[0]} ({len(problems)} problems); nothing written", 3)
+    write_def(placed, def_out)
+    progress.done(f"{rep.cells} cells placed")
+    um = float(placed.dbu)
+    opts.echo(f"{placed.design}: {rep.cells} cells, {rep.fixed} fixed, {rep.io_pins} I/O pins, {rep.nets} nets, {rep.rows} rows, utilisation {rep.utilisation:.1%}")
+    opts.echo(f"  HPWL (pins) global {rep.hpwl_global / um:.1f} um, legal {rep.hpwl_legal / um:.1f} um, detailed {rep.hpwl_detailed / um:.1f} um")
+    opts.echo(f"  HPWL (instance boxes, OpenROAD report_hpwl method) {rep.hpwl_box / um:.1f} um")
+    opts.echo(f"  legalisation displacement mean {rep.displacement_mean / um:.2f} um, max {rep.displacement_max / um:.2f} um")
+    opts.echo("  legal: every cell on a row's sites, inside the die, no overlaps (checked)")
+    for note in rep.notes:
+        opts.echo(f"  note: {note}")
+    if opts.verbose:
+        opts.echo("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.seconds.items()))
+    opts.echo(f"  wrote {def_out}")
+
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     cli.main(args=argv, prog_name="pilotflow")

@@ -87,10 +87,14 @@ class Routing:
     vias: int
     unrouted: Mapping[str, str]
     nets_to_route: int
+    #: The route report (JSON-ready): EM limits used and, per net with a
+    #: class, widths drawn and needed, cuts, current density vs limit.
+    report: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wires", _frozen(self.wires))
         object.__setattr__(self, "unrouted", _frozen(self.unrouted))
+        object.__setattr__(self, "report", _frozen(self.report))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,12 +103,22 @@ class Routing:
             "vias": self.vias,
             "unrouted": dict(self.unrouted),
             "nets_to_route": self.nets_to_route,
+            "report": dict(self.report),
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Routing:
         wires = {n: tuple(Wire(w[0], tuple(w[1:])) for w in ws) for n, ws in d["wires"].items()}
-        return cls(wires, d["wirelength"], d["vias"], d["unrouted"], d["nets_to_route"])
+        return cls(wires, d["wirelength"], d["vias"], d["unrouted"], d["nets_to_route"], d.get("report", {}))
+
+    def current_density_worst(self) -> dict[str, Any]:
+        """Net -> its worst wire current density (mA/um) against the limit, from the report."""
+        out: dict[str, Any] = {}
+        for net, r in self.report.get("nets", {}).items():
+            cd = r.get("current_density", {})
+            if cd.get("ratio") is not None:
+                out[net] = {k: cd[k] for k in ("layer", "ma_per_um", "limit_ma_per_um", "ratio")}
+        return out
 
 
 @dataclass(frozen=True)

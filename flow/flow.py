@@ -66,6 +66,7 @@ def metrics(design: Design, kit, stage_seconds: dict[str, float]) -> dict[str, A
         "nets_routed": None if rt is None else rt.nets_to_route - len(rt.unrouted),
         "nets_unrouted": None if rt is None else len(rt.unrouted),
         "unrouted": None if rt is None else dict(rt.unrouted),
+        "current_density_worst": None if rt is None else rt.current_density_worst(),
         "drc_violations": None if drc is None else drc.violations,
         "drc_counts": None if drc is None else dict(drc.counts),
         "drc_not_checked": None if drc is None else list(drc.not_checked),
@@ -87,7 +88,7 @@ def default_rundir(name: str) -> Path:
 
 
 #: Final files each stage writes into the run directory.
-_PRODUCTS = {"drc": ("drc.json", "drc.lyrdb"), "gds": ("*.gds",)}
+_PRODUCTS = {"route": ("route.json",), "drc": ("drc.json", "drc.lyrdb"), "gds": ("*.gds",)}
 
 
 def _clear_stale(rundir: Path, first: int) -> None:
@@ -158,6 +159,12 @@ def run(
             design = Design.from_json(cfg, state)
         except (ValueError, KeyError, TypeError) as e:
             raise ResumeError(f"{display_path(state_file)}: unreadable saved state ({e})") from None
+        missing = [r for r in STAGES[first].requires if getattr(design, r) is None]
+        if missing:
+            raise ResumeError(
+                f"{display_path(state_file)}: saved state has no {', '.join(missing)}, which stage "
+                f"'{STAGE_IDS[first]}' needs; rerun without --from"
+            )
         old = rundir / "metrics.json"
         if old.is_file():
             try:

@@ -161,6 +161,8 @@ def generators(kit: PDK) -> ModuleType:
         if e.name != f"{mod.__name__}.devices":
             raise PDKError([f"{kit.path}: devices.py of kit '{kit.name}' fails to import: {e}"]) from None
         raise PDKError([f"{kit.path}: kit '{kit.name}' has no devices.py ({e})"]) from None
+    except Exception as e:  # noqa: BLE001 - a kit's own code failing
+        raise PDKError([f"{kit.path}: devices.py of kit '{kit.name}' fails to import: {type(e).__name__}: {e}"]) from None
 
 
 def load_all() -> tuple[list[PDK], list[str]]:

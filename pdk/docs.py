@@ -265,6 +265,15 @@ def context(kit: PDK, pictures: dict[str, str] | None = None) -> dict[str, Any]:
         for n, lay in kit.layers.items()
     ]
     stack_cols, stack_rows = _stack(kit)
+    fields = {f for f, _ in stack_cols}
+    stack_note = ""
+    if fields & {"jmax_ma_per_um", "imax_ma_per_cut"}:
+        stack_note = (
+            "Current limits (mA per um of wire width; mA per cut for cut layers) hold at the layer's reference "
+            "temperature (" + ("the 'limits at' column; " if "jmax_ref_c" in fields else "") + "25 C where none is given); "
+            "above it the router and the current_density rules derate them with Black's law using the layer's "
+            "activation energy" + (" (the 'EM derating Ea' column; " if "em_ea_ev" in fields else " (") + "a default where none is given)."
+        )
     connect = [
         {"layers": " / ".join(g), "meaning": (f"{g[1]} joins {g[0]} and {g[2]} where it overlaps both" if len(g) == 3 else f"{g[0]} and {g[1]} conduct where they overlap")}
         for g in kit.connect
@@ -303,6 +312,7 @@ def context(kit: PDK, pictures: dict[str, str] | None = None) -> dict[str, Any]:
         "layers": layers,
         "stack_cols": [h for _, h in stack_cols],
         "stack_rows": stack_rows,
+        "stack_note": stack_note,
         "connect": connect,
         "routing": " / ".join(kit.routing),
         "groups": _rule_groups(kit),

@@ -171,6 +171,15 @@ def test_drc_cli_rules_file_and_bad_input(runner, tmp_path):
     assert "'M3' is not a layer" in r.output and "must be positive" in r.output and "rules[0].foo: unknown key" in r.output
 
 
+def test_pdk_list_and_show_sic1200(runner):
+    r = runner.invoke(cli, ["pdk", "list"])
+    assert r.exit_code == 0 and any(line.startswith("sic1200 ") for line in r.output.splitlines())
+    r = runner.invoke(cli, ["pdk", "show", "sic1200"])
+    assert r.exit_code == 0
+    for text in ("nmos", "pmos", "lmos", "vmos", "rpoly", "BACKMET", "JTE.W.1", "MET1 / VIA1 / MET2"):
+        assert text in r.output, text
+
+
 def test_generator_error_names_the_netlist_line(runner, tmp_path, monkeypatch):
     """A parameter set inside the ranges that a generator still cannot draw:
     one line with file:line, exit 2, no run files."""
@@ -186,12 +195,3 @@ def test_generator_error_names_the_netlist_line(runner, tmp_path, monkeypatch):
         "Error: gan_ringosc/ringosc.sp:16: rtf: r=10 ohm with w=10 um needs a 2 um body, outside [3, 300] um; "
         "use 15 um <= w <= 20 um"
     )
-
-
-def test_pdk_list_and_show_sic1200(runner):
-    r = runner.invoke(cli, ["pdk", "list"])
-    assert r.exit_code == 0 and any(line.startswith("sic1200 ") for line in r.output.splitlines())
-    r = runner.invoke(cli, ["pdk", "show", "sic1200"])
-    assert r.exit_code == 0
-    for text in ("nmos", "pmos", "lmos", "vmos", "rpoly", "BACKMET", "JTE.W.1", "MET1 / VIA1 / MET2"):
-        assert text in r.output, text

@@ -24,16 +24,6 @@ DESIGNS = Path(__file__).resolve().parents[1] / "designs"
 DESIGN_DIRS = sorted(p for p in DESIGNS.iterdir() if (p / "design.toml").is_file())
 
 
-def _shape_oracle():
-    """tests/pdk/kit_oracle.py (KLayout forms of the shape rule kinds)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_kit_oracle_shapes", Path(__file__).parent / "pdk" / "kit_oracle.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module", params=DESIGN_DIRS, ids=lambda p: p.name)
 def flow_run(request, tmp_path_factory):
     rundir = tmp_path_factory.mktemp(request.param.name)
@@ -42,7 +32,7 @@ def flow_run(request, tmp_path_factory):
 
 
 def _oracle():
-    """tests/pdk/kit_oracle.py (KLayout forms of the table rule kinds)."""
+    """tests/pdk/kit_oracle.py (KLayout forms of the table and shape rule kinds)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_kit_oracle", Path(__file__).parent / "pdk" / "kit_oracle.py")
@@ -130,8 +120,8 @@ def test_klayout_rule_check(flow_run):
             # checks them in the flow; see tests/drc/test_kinds_nets.py
             net_aware += 1
             continue
-        elif rule.kind in _shape_oracle().SHAPE_KINDS:
-            ep, extra = _shape_oracle().shape_kind_markers(kit, rule, regions)
+        elif rule.kind in _oracle().SHAPE_KINDS:
+            ep, extra = _oracle().shape_kind_markers(kit, rule, regions)
             n = ep.count() + extra.count()
         else:
             continue

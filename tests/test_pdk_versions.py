@@ -125,8 +125,11 @@ def _kit_with_changelog(tmp_path, changelog: str):
     src = ROOT / "pdk" / "gan650"
     dst = tmp_path / "gan650"
     dst.mkdir()
-    for f in ("pdk.toml", "devices.py"):
-        shutil.copy(src / f, dst / f)
+    shutil.copy(src / "devices.py", dst / "devices.py")
+    # a fixed kit version, whatever gan650's own is
+    toml, n = re.subn(r'^version = "[0-9.]+"', 'version = "1.4.0"', (src / "pdk.toml").read_text(), count=1, flags=re.MULTILINE)
+    assert n == 1
+    (dst / "pdk.toml").write_text(toml)
     (dst / "CHANGELOG.md").write_text(changelog)
     from pdk.schema import load_pdk_file
 
@@ -136,11 +139,11 @@ def _kit_with_changelog(tmp_path, changelog: str):
 @pytest.mark.parametrize(
     "changelog, ok, detail",
     [
-        ("# c\n\n## 0.2.0\n\n- first\n", True, "top entry is 0.2.0, the kit version"),
+        ("# c\n\n## 1.4.0\n\n- first\n", True, "top entry is 1.4.0, the kit version"),
         # the changelog was bumped but pdk.toml was not
-        ("# c\n\n## 0.3.0\n\n- new rule\n\n## 0.2.0\n\n- first\n", False, "top entry is 0.3.0, but the kit version is 0.2.0"),
-        # pdk.toml was bumped but the changelog was not (0.1.9 < 0.2.0)
-        ("# c\n\n## 0.1.9\n\n- old\n", False, "no entry '## 0.2.0'"),
+        ("# c\n\n## 1.5.0\n\n- new rule\n\n## 1.4.0\n\n- first\n", False, "top entry is 1.5.0, but the kit version is 1.4.0"),
+        # pdk.toml was bumped but the changelog was not (1.3.9 < 1.4.0)
+        ("# c\n\n## 1.3.9\n\n- old\n", False, "no entry '## 1.4.0'"),
         ("# c\n\nno entries at all\n", False, "entries: none"),
     ],
 )
@@ -151,9 +154,16 @@ def test_pdk_check_changelog(tmp_path, changelog, ok, detail):
     assert f.ok is ok and detail in f.detail, f.detail
 
 
-@pytest.mark.parametrize("text", ["{not json", "[1, 2]"])
-def test_resume_unreadable_state(runner, partial_run, text):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "unreadable saved state ("),
+        ("[1, 2]", "unreadable saved state (not a JSON object)"),
+        ('{"pdk": "gan650", "pdk_version": "KITVERSION"}', "saved state has no netlist, floorplan, which stage 'place' needs"),
+    ],
+)
+def test_resume_unreadable_state(runner, partial_run, text, message):
     d, out = partial_run
-    (out / "01-floorplan" / "state.json").write_text(text)
+    (out / "01-floorplan" / "state.json").write_text(text.replace("KITVERSION", pdks.load("gan650").version))
     r = runner.invoke(cli, ["run", str(d), "-o", str(out), "--from", "place"])
-    _refused(r, "01-floorplan/state.json: unreadable saved state (")
+    _refused(r, "01-floorplan/state.json: " + message)

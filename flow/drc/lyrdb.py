@@ -124,6 +124,7 @@ def write_lyrdb(result: DrcResult, kit: PDK, path: str | os.PathLike[str], top_c
             "   <multiplicity>1</multiplicity>",
             "   <values>",
             f"    <value>{escape(marker_value(v, kit))}</value>",
+            *_net_values(v),
             f"    <value>{escape(_text_value(note))}</value>",
             "   </values>",
             "  </item>",

@@ -23,7 +23,7 @@ from ``(l, i, j)`` to ``(l, i + 1, j)`` and the vertical edge from
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -249,8 +249,24 @@ class Fabric:
         Shapes on layers outside the routing stack are ignored.
     """
 
-    def __init__(self, grid: RouteGrid, shapes: Iterable[tuple[str, Rect, int]]):
+    def __init__(
+        self,
+        grid: RouteGrid,
+        shapes: Iterable[tuple[str, Rect, int]],
+        *,
+        half: Sequence[int] | None = None,
+        space: Callable[[int, int], int] | None = None,
+        cut_half: Sequence[int] | None = None,
+    ):
         self.grid = grid
+        #: Half-size of this fabric's wires per metal (a wide net's, or the grid's).
+        self.half = tuple(grid.half if half is None else half)
+        #: Spacing (dbu) on metal ``l`` to a shape of ``owner`` (-1: foreign to all nets).
+        self.space = space if space is not None else (lambda l, owner: grid.spacing[l])
+        #: Half extent of this fabric's via (array) per cut layer.
+        self.cut_half = tuple(
+            (c // 2 for c in grid.cut_size) if cut_half is None else cut_half
+        )
         L, ny, nx = len(grid.metals), grid.ny, grid.nx
         self.node = np.full((L, ny, nx), FREE, dtype=np.int32)
         self.hedge = np.full((L, ny, nx), FREE, dtype=np.int32)
@@ -346,7 +362,7 @@ class Fabric:
 
     def _mark_metal(self, l: int, rect: Rect, owner: int) -> None:
         g = self.grid
-        reach = g.half[l] + g.spacing[l]
+        reach = self.half[l] + self.space(l, owner)
         p = g.pitch
         self._label(self.node[l][self._box(rect, reach)], owner)
         self._label(self.hedge[l][self._box(rect, reach, ext_x=p)], owner)
@@ -354,8 +370,11 @@ class Fabric:
 
     def _mark_cut(self, c: int, rect: Rect) -> None:
         g = self.grid
-        a = g.cut_size[c] // 2
-        b = g.cut_size[c] - a
+        if self.cut_half[c] == g.cut_size[c] // 2:
+            a = g.cut_size[c] // 2
+            b = g.cut_size[c] - a
+        else:
+            a = b = self.cut_half[c]
         s = g.cut_spacing[c]
         x0, y0, x1, y1 = rect
         i0, i1 = _open_range(x0 - s - b, x1 + s + a, g.origin[0], g.pitch, g.nx)
@@ -391,7 +410,7 @@ class Fabric:
         goods: list[list[set[int]]] = [[], []]  # per shape: edges overlapping it cleanly
         inside: list[list[np.ndarray]] = [[], [], []]
         for l, rect in self._own.get(owner, ()):
-            h, s, w = g.half[l], g.spacing[l], g.width[l]
+            h, s, w = self.half[l], g.spacing[l], g.width[l]
             for n, (ext_x, ext_y) in enumerate(variants):
                 jn, in_ = self._box(rect, h + s, ext_x, ext_y)
                 if jn.stop > jn.start and in_.stop > in_.start:
@@ -451,10 +470,21 @@ class Fabric:
                 target[e] = frozenset(dirs)
         return frozenset(out[0].tolist()), hedges, vedges
 
+    def block_outside(self, region: Rect) -> None:
+        """Block the points whose square (this fabric's half-size) leaves ``region``."""
+        g = self.grid
+        cx = g.origin[0] + g.pitch * np.arange(g.nx, dtype=np.int64)
+        cy = g.origin[1] + g.pitch * np.arange(g.ny, dtype=np.int64)
+        for l, h in enumerate(self.half):
+            bad_x = (cx - h < region[0]) | (cx + h > region[2])
+            bad_y = (cy - h < region[1]) | (cy + h > region[3])
+            self.node[l][:, bad_x] = BLOCKED
+            self.node[l][bad_y, :] = BLOCKED
+
     def overlapping(self, l: int, rect: Rect) -> np.ndarray:
         """Flat ids of points on metal ``l`` whose square overlaps ``rect`` (positive area)."""
         g = self.grid
-        js, is_ = self._box(rect, g.half[l])
+        js, is_ = self._box(rect, self.half[l])
         if js.stop <= js.start or is_.stop <= is_.start:
             return np.empty(0, dtype=np.int64)
         jj, ii = np.mgrid[js, is_]

@@ -11,16 +11,27 @@ the obstacles themselves are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+
+import numpy as np
 
 from flow.errors import InputError
 from flow.route.grid import Fabric, RouteGrid, make_grid
+from flow.route.netclass import NetRule, clearance, has_voltage_rules
 from flow.route.search import NetJob, Negotiator
 from pdk.schema import PDK
 
 Rect = tuple[int, int, int, int]
+
+#: A wide net that cannot be routed has its extra width multiplied by SHRINK,
+#: and set to zero (minimum width) once it is at or below SHRINK_LAST.
+SHRINK = 0.25
+SHRINK_LAST = 0.25
+#: Negotiation iterations while some net is wide (a round that fails narrows it).
+WIDE_ITERATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,10 @@ class RouteResult:
     unrouted: Mapping[str, str]
     grid: RouteGrid
     iterations: int
+    #: Net -> what was drawn for it: ``width_um`` per metal, ``cuts`` (fewest
+    #: cuts at one layer change, per cut layer), ``wide`` (sized by current).
+    #: Only routed nets.
+    drawn: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _rect(value: object, what: str) -> Rect:
@@ -105,10 +120,61 @@ def _contains(a: Rect, b: Rect) -> bool:
     return a[0] <= b[0] and a[1] <= b[1] and b[2] <= a[2] and b[3] <= a[3]
 
 
+def _cut_array(grid: RouteGrid, c: int, i: int, j: int, extent: int) -> list[Rect]:
+    """Cuts of layer ``c`` on the global cut lattice inside the square of half ``extent`` at ``(i, j)``.
+
+    The lattice (pitch cut + cut spacing, anchored at the grid origin) is the
+    same for every site, so arrays of nearby sites of one net coincide or keep
+    the cut spacing.
+    """
+    cs, sp = grid.cut_size[c], grid.cut_spacing[c]
+    cp = cs + sp
+    x, y = grid.centre(i, j)
+    ox, oy = grid.origin
+
+    def axis(centre: int, origin: int) -> list[int]:
+        lo, hi = centre - extent, centre + extent - cs
+        first = origin + _ceil_div(lo - origin, cp) * cp
+        return list(range(first, hi + 1, cp))
+
+    return [(a, b, a + cs, b + cs) for b in axis(y, oy) for a in axis(x, ox)]
+
+
+def _lattice_cuts(grid: RouteGrid, c: int, box: Rect) -> list[Rect]:
+    """Cuts of layer ``c`` on the global cut lattice lying inside ``box``."""
+    cs, cp = grid.cut_size[c], grid.cut_size[c] + grid.cut_spacing[c]
+
+    def axis(lo: int, hi: int, origin: int) -> list[int]:
+        first = origin + _ceil_div(lo - origin, cp) * cp
+        return list(range(first, hi - cs + 1, cp))
+
+    xs = axis(box[0], box[2], grid.origin[0])
+    ys = axis(box[1], box[3], grid.origin[1])
+    return [(a, b, a + cs, b + cs) for b in ys for a in xs]
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
 def _geometry(
-    grid: RouteGrid, net: str, job: NetJob, patches: Mapping[int, Shape]
-) -> tuple[list[Shape], int, int]:
-    """Rectangles of a routed tree: merged straight runs, vias, pads, access patches."""
+    grid: RouteGrid,
+    net: str,
+    job: NetJob,
+    patches: Mapping[int, Shape],
+    half: Sequence[int] | None = None,
+    via_extent: Sequence[int] | None = None,
+    pin_vias: Mapping[int, Sequence[Rect]] | None = None,
+) -> tuple[list[Shape], int, int, dict[str, int]]:
+    """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
+
+    ``half``: the net's wire half-width per metal (default the grid's);
+    ``via_extent``: when given, every via is an array of cuts on the global
+    cut lattice inside a square of that half size (per cut layer).  Returns
+    the shapes, the wire length, the number of cuts and the fewest cuts of one
+    via site per cut layer.
+    """
+    halves = tuple(grid.half) if half is None else tuple(half)
     nx, ny = grid.nx, grid.ny
     nxy = nx * ny
     p = grid.pitch
@@ -144,31 +210,52 @@ def _geometry(
         return out
 
     for (l, j), idx in sorted(runs_h.items()):
-        h = grid.half[l]
+        h = halves[l]
         wire_edges += len(idx)
         for a, b in runs(idx):
             (xa, y), (xb, _) = grid.centre(a, j), grid.centre(b, j)
             shapes.append(Shape(grid.metals[l], (xa - h, y - h, xb + h, y + h), net))
     for (l, i), idx in sorted(runs_v.items()):
-        h = grid.half[l]
+        h = halves[l]
         wire_edges += len(idx)
         for a, b in runs(idx):
             (x, ya), (_, yb) = grid.centre(i, a), grid.centre(i, b)
             shapes.append(Shape(grid.metals[l], (x - h, ya - h, x + h, yb + h), net))
+    def square(v: int) -> tuple[str, Rect]:
+        l, i, j = grid.unflat(v)
+        x, y = grid.centre(i, j)
+        h = halves[l]
+        return grid.metals[l], (x - h, y - h, x + h, y + h)
+
+    cuts = 0
+    fewest: dict[str, int] = {}
+    cut_shapes: set[tuple[str, Rect]] = set()
     for v in sorted(vias):
         l, i, j = grid.unflat(v)
-        shapes.append(Shape(grid.cuts[l], grid.cut(l, i, j), net))
+        if via_extent is None:
+            arr = [grid.cut(l, i, j)]
+        else:
+            arr = _cut_array(grid, l, i, j, via_extent[l])
+        fewest[grid.cuts[l]] = min(fewest.get(grid.cuts[l], len(arr)), len(arr))
+        for r in arr:
+            cut_shapes.add((grid.cuts[l], r))
         for w in (v, v + nxy):
-            layer, sq = grid.square(w)
-            shapes.append(Shape(layer, sq, net))
+            shapes.append(Shape(*square(w), net))
+    for v in sorted(job.nodes & set(pin_vias or {})):
+        l = grid.unflat(v)[0] - 1
+        arr = (pin_vias or {})[v]
+        fewest[grid.cuts[l]] = min(fewest.get(grid.cuts[l], len(arr)), len(arr))
+        for r in arr:
+            cut_shapes.add((grid.cuts[l], r))
+    cuts = len(cut_shapes)
+    shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
     via_points = {v for v in vias} | {v + nxy for v in vias}
     for v in sorted(job.nodes - wired - via_points):
-        layer, sq = grid.square(v)
-        shapes.append(Shape(layer, sq, net))
+        shapes.append(Shape(*square(v), net))
     shapes.extend(patches[v] for v in sorted(job.nodes) if v in patches)
     order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
-    shapes.sort(key=lambda s: (order[s.layer], s.rect))
-    return shapes, wire_edges * p, len(vias)
+    shapes = sorted(set(shapes), key=lambda s: (order[s.layer], s.rect))
+    return shapes, wire_edges * p, cuts, fewest
 
 
 def route(
@@ -179,14 +266,15 @@ def route(
     *,
     max_iterations: int = 30,
     progress: Callable[[str, float], object] | None = None,
+    rules: Mapping[str, NetRule] | None = None,
 ) -> RouteResult:
     """Route every net with two or more terminals on the kit's metal stack.
 
     Parameters
     ----------
     kit : PDK
-        Supplies the routing stack (``kit.routing``) and its width, spacing
-        and enclosure rules.
+        Supplies the routing stack (``kit.routing``) and its width, spacing,
+        enclosure and voltage_spacing rules.
     region : (x0, y0, x1, y1)
         Routing area, dbu; every new shape lies inside it.
     obstacles : sequence of Shape
@@ -200,6 +288,11 @@ def route(
         Negotiation iterations before leftover sharing is settled by dropping nets.
     progress : callable(message, fraction), optional
         Called after every iteration.
+    rules : mapping net -> NetRule, optional
+        Per-net sizing from the net classes (:func:`flow.route.netclass.net_rules`):
+        a net whose current needs more than a metal's minimum width is drawn
+        wide (see Notes), and nets keep the ``voltage_spacing`` clearance for
+        their voltage difference from each other and from other nets' metal.
 
     Returns
     -------
@@ -216,13 +309,61 @@ def route(
     A pin is reachable only where a grid square (pitch ``grid.pitch``)
     overlaps it with positive area and keeps the spacing to foreign metal;
     pins smaller than the gap between squares may get no access point.
+
+    A wide net is routed on the same grid with a wider square per point:
+    its width ``W`` on a metal is the width the current needs, raised to
+    the next value with ``(n - 1) * pitch + min_width <= W <= n * pitch -
+    spacing`` so that two of its own squares either overlap by at least the
+    minimum width or keep the spacing (no notch, no neck), and to at least
+    ``2 * half + cut pitch`` so every layer change holds an array of cuts on
+    a lattice shared by all its vias.  Two nets ``a``, ``b`` keep their
+    points ``ceil((W_a + W_b) / 2 + clearance) / pitch`` pitches apart.
+    When a wide net cannot be routed at its full width (no access at a pin,
+    no path), its extra width is halved and the whole routing is redone,
+    down to the minimum width: :attr:`RouteResult.drawn` then shows the
+    narrower width, and the current-density report the excess.
     """
     if max_iterations < 1:
         raise InputError(f"route: max_iterations must be at least 1, got {max_iterations}")
     _check_inputs(kit, obstacles, terminals)
     grid = make_grid(kit, region)
     region_rect = _rect(region, "region")
+    rules = dict(rules or {})
+    scale = {n: 1.0 for n, r in rules.items() if r.wide and n in terminals}
+    while True:
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress)
+        shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
+        if not result.unrouted or not shrinkable:
+            return result
+        failed = [n for n in result.unrouted if n in shrinkable and not result.unrouted[n].startswith("not routed:")]
+        for n in failed or shrinkable:
+            scale[n] = 0.0 if scale[n] <= SHRINK_LAST else scale[n] * SHRINK
 
+
+def _quantize(want: int, low: int, w_min: int, s: int, p: int) -> int:
+    """Smallest even width >= max(want, low) with ``(n-1) p + w_min <= W <= n p - s``."""
+    w = max(want, low)
+    n = max(1, _ceil_div(w + s, p))
+    while True:
+        c = max(w, (n - 1) * p + w_min)
+        c += c % 2
+        if c <= n * p - s:
+            return c
+        n += 1
+        w = (n - 1) * p + w_min
+
+
+def _route_once(
+    kit: PDK,
+    grid: RouteGrid,
+    region_rect: Rect,
+    obstacles: Sequence[Shape],
+    terminals: Mapping[str, Sequence[Sequence[Shape]]],
+    rules: Mapping[str, NetRule],
+    scale: Mapping[str, float],
+    max_iterations: int,
+    progress: Callable[[str, float], object] | None,
+) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
     seen: set[tuple[str, Rect, int]] = set()
@@ -242,18 +383,75 @@ def route(
     fabric = Fabric(grid, marked)
     metal_index = {m: l for l, m in enumerate(grid.metals)}
     u = grid.dbu_um
+    L = len(grid.metals)
+    P = grid.pitch
+
+    # -- per-net profile: wire half-widths and voltage --------------------------
+    volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
+    cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
+    halves: list[tuple[int, ...]] = []
+    wide: list[bool] = []
+    for n in names:
+        f = scale.get(n, 0.0)
+        r = rules.get(n)
+        want = [0] * L
+        if r is not None and f > 0:
+            want = [_ceil_div(int(round(r.need.get(m, 0.0) * f / u * 1000)), 1000) for m in grid.metals]
+        if all(want[l] <= 2 * grid.half[l] for l in range(L)):
+            halves.append(tuple(grid.half))
+            wide.append(False)
+            continue
+        # every layer change holds the cuts the current needs: a square array
+        # of side ``ceil(sqrt(cuts))`` on the cut lattice, whatever its offset
+        low = [2 * grid.half[l] for l in range(L)]
+        for c, cut in enumerate(grid.cuts):
+            need = max(1, math.ceil(r.cuts.get(cut, 1) * f - 1e-9)) if r is not None else 1
+            side = math.isqrt(need - 1) + 1
+            extent = _ceil_div(side * cut_pitch[c] + grid.cut_size[c], 2)
+            for l in (c, c + 1):
+                low[l] = max(low[l], 2 * (extent + kit.dbu(kit.enclosure(grid.metals[l], cut))))
+        hs = []
+        for l in range(L):
+            w = _quantize(want[l], low[l], grid.width[l], grid.spacing[l], P)
+            hs.append(w // 2)
+        halves.append(tuple(hs))
+        wide.append(True)
+    voltage_rules = has_voltage_rules(kit, grid.metals)
+    special = any(wide) or (voltage_rules and any(v is not None for v in volt))
+    clear_cache: dict[tuple[int, float | None, float | None], int] = {}
+
+    def space(l: int, a: int, b: int) -> int:
+        if b < 0 or a < 0:
+            return grid.spacing[l]
+        key = (l, volt[a], volt[b])
+        c = clear_cache.get(key)
+        if c is None:
+            c = max(grid.spacing[l], clearance(kit, grid.metals[l], volt[a], volt[b]))
+            clear_cache[key] = c
+        return c
+
+    def distance(a: int, b: int) -> tuple[int, ...]:
+        return tuple(max(1, _ceil_div(halves[a][l] + halves[b][l] + space(l, a, b), P)) for l in range(L))
+
+    def via_extent(k: int) -> tuple[int, ...]:
+        out = []
+        for c, cut in enumerate(grid.cuts):
+            lo, hi = grid.metals[c], grid.metals[c + 1]
+            enc = max(kit.dbu(kit.enclosure(lo, cut)), kit.dbu(kit.enclosure(hi, cut)))
+            out.append(min(halves[k][c], halves[k][c + 1]) - enc)
+        return tuple(out)
 
     def pin_text(layer: str, rect: Rect) -> str:
         return f"pin at {grid.um(*_centre(rect))} um on {layer}"
 
     unrouted: dict[str, str] = {}
     nets = [n for n in sorted(terminals, key=lambda n: (_span(terminals[n]), n)) if len(terminals[n]) >= 2]
-    owner_flat = fabric.node.ravel()
 
-    def access_points(k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> set[int]:
+    def access_points(fab: Fabric, k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> set[int]:
+        owner_flat = fab.node.ravel()
         pts: set[int] = set()
         for p in pins:
-            ids = fabric.overlapping(metal_index[p.layer], _rect(p.rect, p.layer))
+            ids = fab.overlapping(metal_index[p.layer], _rect(p.rect, p.layer))
             pts.update(v for v in ids.tolist() if owner_flat[v] in (-1, k) and v not in ring)
         return pts
 
@@ -264,7 +462,7 @@ def route(
         k = index[net]
         ring = fabric.self_blocked(k)[0]
         for pins in terminals[net]:
-            if access_points(k, pins, ring):
+            if access_points(fabric, k, pins, ring):
                 continue
             for p in pins:
                 l = metal_index[p.layer]
@@ -272,37 +470,140 @@ def route(
                 if found is not None:
                     v, patch = found
                     fabric.add_metal(l, patch, k)
+                    marked.append((p.layer, patch, k))
                     patches.setdefault(net, {})[v] = Shape(p.layer, patch, net)
                     break
+
+    # Nets with their own width or voltage get their own fabric (shared by equal profiles).
+    fabrics: dict[tuple[tuple[int, ...], float | None], Fabric] = {}
+
+    def fabric_of(k: int) -> Fabric:
+        if not special or (not wide[k] and (volt[k] is None or not voltage_rules)):
+            return fabric
+        key = (halves[k], volt[k] if voltage_rules else None)
+        fab = fabrics.get(key)
+        if fab is None:
+            fab = Fabric(
+                grid, marked, half=halves[k], space=lambda l, o, k=k: space(l, k, o),
+                cut_half=via_extent(k) if wide[k] else None,
+            )
+            fab.block_outside(region_rect)
+            fabrics[key] = fab
+        return fab
+
+    # A wide net may also land on a pin from the metal above, through an
+    # array of cuts inside the pin (a device's source or drain bus): the
+    # square above overlaps the pin, the cuts lie on the shared lattice
+    # inside both with their enclosures and keep the cut spacing to every
+    # existing cut.  Only the squares giving the most cuts are offered.
+    cut_obs: list[np.ndarray] = []
+    for c, cut in enumerate(grid.cuts):
+        rects = [r for layer, r, _ in marked if layer == cut]
+        cut_obs.append(np.array(rects, dtype=np.int64).reshape(-1, 4))
+    pin_vias: dict[str, dict[int, set[Rect]]] = {}
+
+    def pin_via_access(fab: Fabric, k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> dict[int, list[Rect]]:
+        owner_flat = fab.node.ravel()
+        found: dict[int, list[Rect]] = {}
+        for p in pins:
+            l = metal_index[p.layer]
+            if l + 1 >= L:
+                continue
+            pr = _rect(p.rect, p.layer)
+            up, cut = l + 1, grid.cuts[l]
+            h = halves[k][up]
+            e_up = kit.dbu(kit.enclosure(grid.metals[up], cut))
+            e_lo = kit.dbu(kit.enclosure(grid.metals[l], cut))
+            obs = cut_obs[l]
+            sp = grid.cut_spacing[l]
+            for v in fab.overlapping(up, pr).tolist():
+                if owner_flat[v] not in (-1, k) or v in ring:
+                    continue
+                _, i, j = grid.unflat(v)
+                x, y = grid.centre(i, j)
+                box = (max(x - h + e_up, pr[0] + e_lo), max(y - h + e_up, pr[1] + e_lo),
+                       min(x + h - e_up, pr[2] - e_lo), min(y + h - e_up, pr[3] - e_lo))
+                if box[2] <= box[0] or box[3] <= box[1]:
+                    continue
+                cuts = _lattice_cuts(grid, l, box)
+                if cuts and len(obs):
+                    a = np.array(cuts, dtype=np.int64)
+                    gap = np.maximum(
+                        np.maximum(a[:, None, 0] - obs[None, :, 2], obs[None, :, 0] - a[:, None, 2]),
+                        np.maximum(a[:, None, 1] - obs[None, :, 3], obs[None, :, 1] - a[:, None, 3]),
+                    )
+                    ok = (gap >= sp).all(axis=1)
+                    cuts = [cr for cr, good in zip(cuts, ok.tolist()) if good]
+                if cuts:
+                    found[v] = found.get(v, []) + cuts
+        if not found:
+            return {}
+        most = max(len(c) for c in found.values())
+        return {v: c for v, c in found.items() if len(c) == most}
+
     # Pass 2: access points of every terminal.
     jobs: list[NetJob] = []
+    owner_base = fabric.node.ravel()
+    arrays_cache: dict[int, tuple[list[int], list[int], list[bool], list[bool]]] = {}
     for net in nets:
         k = index[net]
-        ring = fabric.self_blocked(k)
+        fab = fabric_of(k)
+        ring = fab.self_blocked(k)
         access: list[list[int]] = []
         missing: tuple[str, Rect] | None = None
         own_patches = patches.get(net, {})
+        owner_flat = fab.node.ravel()
         for pins in terminals[net]:
-            pts = access_points(k, pins, ring[0])
+            pts = access_points(fab, k, pins, ring[0])
+            if wide[k]:
+                vias_at = pin_via_access(fab, k, pins, ring[0])
+                pts.update(vias_at)
+                for v, cuts in vias_at.items():
+                    pin_vias.setdefault(net, {}).setdefault(v, set()).update(cuts)
             for v, ps in own_patches.items():
-                if owner_flat[v] == k and any(_contains(ps.rect, _rect(p.rect, p.layer)) and p.layer == ps.layer for p in pins):
+                if owner_flat[v] == k and owner_base[v] == k and any(
+                    _contains(ps.rect, _rect(p.rect, p.layer)) and p.layer == ps.layer for p in pins
+                ):
                     pts.add(v)
             if not pts:
                 missing = (pins[0].layer, _rect(pins[0].rect, pins[0].layer))
                 break
             access.append(sorted(pts))
         if missing is not None:
+            what = (
+                f"{round(2 * max(halves[k]) * u, 3):g} um wide wire" if wide[k] else
+                f"{round(grid.pitch * u, 3):g} um routing grid"
+            )
             unrouted[net] = (
-                f"{pin_text(*missing)} has no legal access point on the {round(grid.pitch * u, 3):g} um routing grid "
+                f"{pin_text(*missing)} has no legal access point for its {what} "
                 f"(off the grid or too close to other metal)"
             )
             continue
-        jobs.append(NetJob(net, k, access, [(ps[0].layer, _rect(ps[0].rect, ps[0].layer)) for ps in terminals[net]], ring))
+        job = NetJob(net, k, access, [(ps[0].layer, _rect(ps[0].rect, ps[0].layer)) for ps in terminals[net]], ring)
+        if fab is not fabric:
+            arr = arrays_cache.get(id(fab))
+            if arr is None:
+                arr = (fab.node.ravel().tolist(), fab.hedge.ravel().tolist(), fab.vedge.ravel().tolist(),
+                       fab.via_ok.ravel().tolist())
+                arrays_cache[id(fab)] = arr
+            job.arrays = arr
+        if wide[k]:
+            job.lcost = tuple(max(1.0, 2 * halves[k][l] / P) for l in range(L))
+        jobs.append(job)
 
-    negotiator = Negotiator(grid, fabric)
+    if any(wide[index[n]] for n in unrouted) and scale:
+        # a wide net has no access at this width: it will be narrowed and
+        # everything rerouted, so do not negotiate now
+        for job in jobs:
+            unrouted.setdefault(job.name, "not routed: another net is being narrowed")
+        return RouteResult(MappingProxyType({}), 0, 0, MappingProxyType(dict(sorted(unrouted.items()))), grid, 0)
+    if any(wide):
+        max_iterations = min(max_iterations, WIDE_ITERATIONS)
+    negotiator = Negotiator(grid, fabric, distance if special else None)
     iterations = negotiator.negotiate(jobs, max_iterations, progress) if jobs else 0
     congested = negotiator.resolve(jobs)
     shapes: dict[str, tuple[Shape, ...]] = {}
+    drawn: dict[str, dict[str, object]] = {}
     wirelength = 0
     vias = 0
     for job in jobs:
@@ -316,12 +617,25 @@ def route(
                 text += (
                     f" after {iterations} iterations (congested near {grid.point_um(congested.get(job.name, 0))} um)"
                 )
+            if wide[job.index]:
+                text += f" (drawn {round(2 * max(halves[job.index]) * u, 3):g} um wide for its current)"
             unrouted[job.name] = text
             continue
-        geo, wl, nv = _geometry(grid, job.name, job, patches.get(job.name, {}))
+        k = job.index
+        geo, wl, nv, fewest = _geometry(
+            grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
+            {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
+        )
         shapes[job.name] = tuple(geo)
         wirelength += wl
         vias += nv
+        used = sorted({s.layer for s in geo if s.layer in metal_index}, key=metal_index.__getitem__)
+        drawn[job.name] = {
+            "width_um": {m: round(2 * halves[k][metal_index[m]] * u, 6) for m in used},
+            "cuts": fewest,
+            "wide": wide[k],
+            "scale": scale.get(job.name, 0.0) if job.name in scale else None,
+        }
     return RouteResult(
         shapes=MappingProxyType(dict(sorted(shapes.items()))),
         wirelength=wirelength,
@@ -329,6 +643,7 @@ def route(
         unrouted=MappingProxyType(dict(sorted(unrouted.items()))),
         grid=grid,
         iterations=iterations,
+        drawn=MappingProxyType(dict(sorted(drawn.items()))),
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import maximum_filter
 from scipy.spatial import cKDTree
 
 from flow.route.grid import FREE, Fabric, RouteGrid
@@ -48,12 +49,22 @@ class NetJob:
     edges: set[tuple[int, int]] = field(default_factory=set)
     failed: str | None = None
     failed_terminal: int = -1
+    #: The net's own blockage labels (owner, hedge, vedge, via_ok as flat
+    #: lists) when it has its own fabric (wide or voltage-spaced), else None.
+    arrays: tuple[list[int], list[int], list[int], list[bool]] | None = None
+    #: Cost factor per metal (a wide wire costs more where it is wider).
+    lcost: tuple[float, ...] = ()
 
 
 class Negotiator:
     """Routes :class:`NetJob` s on ``fabric`` by negotiated congestion."""
 
-    def __init__(self, grid: RouteGrid, fabric: Fabric):
+    def __init__(
+        self,
+        grid: RouteGrid,
+        fabric: Fabric,
+        distance: Callable[[int, int], Sequence[int]] | None = None,
+    ):
         self.grid = grid
         n = grid.points
         self.owner = fabric.node.ravel().tolist()
@@ -63,6 +74,56 @@ class Negotiator:
         self.hist = [0.0] * n
         self.occ = [0] * n
         self.present = PRESENT_START
+        #: ``distance(k, b)``: per metal, the Chebyshev distance in pitches net
+        #: ``k`` must keep from net ``b``'s points (1: only not the same
+        #: point).  None: every pair 1 (plain point sharing).
+        self.distance = distance
+        self._jobs: Sequence[NetJob] = ()
+        self._masks: dict[int, np.ndarray] = {}
+        self._grow_cache: dict[tuple[int, int, int], np.ndarray] = {}
+
+    # -- conflicts between nets kept apart by more than one point ----------------
+    def _mask(self, job: NetJob) -> np.ndarray:
+        m = self._masks.get(job.index)
+        if m is None:
+            g = self.grid
+            m = np.zeros(g.points, dtype=bool)
+            if job.nodes:
+                m[np.fromiter(job.nodes, dtype=np.int64)] = True
+            m = m.reshape(len(g.metals), g.ny, g.nx)
+            self._masks[job.index] = m
+        return m
+
+    def conflicts(self, job: NetJob) -> np.ndarray:
+        """Per point: how many other nets ``job`` would come too close to there."""
+        g = self.grid
+        out = np.zeros((len(g.metals), g.ny, g.nx), dtype=np.int32)
+        assert self.distance is not None
+        for other in self._jobs:
+            if other is job or not other.nodes:
+                continue
+            dist = self.distance(job.index, other.index)
+            for l in range(len(g.metals)):
+                out[l] += self._grown(other, l, int(dist[l]) - 1)
+        return out.ravel()
+
+    def _grown(self, job: NetJob, l: int, r: int) -> np.ndarray:
+        """``job``'s points on metal ``l`` grown by ``r`` pitches (cached until it changes)."""
+        key = (job.index, l, r)
+        m = self._grow_cache.get(key)
+        if m is None:
+            mask = self._mask(job)[l]
+            if r <= 0 or not mask.any():
+                m = mask
+            else:
+                m = maximum_filter(mask, size=2 * r + 1, mode="constant", cval=False)
+            self._grow_cache[key] = m
+        return m
+
+    def _forget(self, job: NetJob) -> None:
+        self._masks.pop(job.index, None)
+        for key in [k for k in self._grow_cache if k[0] == job.index]:
+            del self._grow_cache[key]
 
     # -- one connection --------------------------------------------------------
     def astar(
@@ -73,6 +134,9 @@ class Negotiator:
         targets: set[int],
         hard: bool = False,
         drawn: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+        arrays: tuple[list[int], list[int], list[int], list[bool]] | None = None,
+        occ: Sequence[int] | None = None,
+        lcost: Sequence[float] = (),
     ) -> list[int] | None:
         """Cheapest path (point ids, source first) from any source to any target.
 
@@ -88,17 +152,22 @@ class Negotiator:
         nx, ny = g.nx, g.ny
         nxy = nx * ny
         L = len(g.metals)
-        owner, hown, vown, via = self.owner, self.hown, self.vown, self.via
-        hist, occ, pres = self.hist, self.occ, self.present
+        owner, hown, vown, via = arrays if arrays is not None else (self.owner, self.hown, self.vown, self.via)
+        hist, pres = self.hist, self.present
+        if occ is None:
+            occ = self.occ
         ring_n, ring_h, ring_v = ring
         ti = [t % nxy % nx for t in targets]
         tj = [t % nxy // nx for t in targets]
         ti0, ti1, tj0, tj1 = min(ti), max(ti), min(tj), max(tj)
 
-        def heur(v: int) -> int:
+        lc = tuple(lcost) or (1.0,) * L
+        hscale = min(lc)  # every step costs at least this: the estimate stays a lower bound
+
+        def heur(v: int) -> float:
             rem = v % nxy
             j, i = divmod(rem, nx)
-            return max(ti0 - i, 0, i - ti1) + max(tj0 - j, 0, j - tj1)
+            return hscale * (max(ti0 - i, 0, i - ti1) + max(tj0 - j, 0, j - tj1))
 
         best: dict[int, float] = {}
         parent: dict[int, int] = {}
@@ -130,7 +199,8 @@ class Negotiator:
             gv = best[v]
             l, rem = divmod(v, nxy)
             j, i = divmod(rem, nx)
-            hcost, vcost = (1.0, WRONG_WAY) if l % 2 == 0 else (WRONG_WAY, 1.0)
+            f = lc[l]
+            hcost, vcost = (f, f * WRONG_WAY) if l % 2 == 0 else (f * WRONG_WAY, f)
             cand: list[tuple[int, float, bool, int]] = []
             pv = mid.get(v, parent[v])
             for step, cost, own, ring_e, ok_ahead in (
@@ -199,6 +269,7 @@ class Negotiator:
             occ[v] -= 1
         job.nodes = set()
         job.edges = set()
+        self._forget(job)
 
     def route_net(self, job: NetJob, hard: bool = False) -> int | None:
         """Route ``job`` as a tree; returns None, or the terminal that could not be reached."""
@@ -209,6 +280,7 @@ class Negotiator:
             for v in pts:
                 term_of.setdefault(v, []).append(t)
         connected = [False] * len(job.access)
+        occ = self.conflicts(job).tolist() if self.distance is not None else None
         tree: set[int] = set()
         nodes: set[int] = set()
         edges: set[tuple[int, int]] = set()
@@ -233,7 +305,9 @@ class Negotiator:
                 dm = float(np.min(d))
                 if dm < best_d:
                     best_t, best_d = t, dm
-            path = self.astar(job.index, job.ring, tree_list, set(job.access[best_t]), hard, edges)
+            path = self.astar(
+                job.index, job.ring, tree_list, set(job.access[best_t]), hard, edges, job.arrays, occ, job.lcost
+            )
             if path is None:
                 self._commit(job, set(), set())
                 return best_t
@@ -251,11 +325,27 @@ class Negotiator:
             occ[v] += 1
         job.nodes = nodes
         job.edges = edges
+        self._forget(job)
 
     # -- negotiation -------------------------------------------------------------
+    def overuse(self, jobs: Sequence[NetJob]) -> dict[int, int]:
+        """Point -> how many nets too many use it (or come too close to it)."""
+        if self.distance is None:
+            occ = self.occ
+            return {v: occ[v] - 1 for job in jobs for v in job.nodes if occ[v] > 1}
+        out: dict[int, int] = {}
+        for job in jobs:
+            if not job.nodes:
+                continue
+            c = self.conflicts(job)
+            ids = np.fromiter(job.nodes, dtype=np.int64)
+            hit = ids[c[ids] > 0]
+            for v in hit.tolist():
+                out[v] = max(out.get(v, 0), int(c[v]))
+        return out
+
     def overused(self, jobs: Sequence[NetJob]) -> list[int]:
-        occ = self.occ
-        return sorted({v for job in jobs for v in job.nodes if occ[v] > 1})
+        return sorted(self.overuse(jobs))
 
     def negotiate(
         self,
@@ -268,6 +358,7 @@ class Negotiator:
         Jobs with a terminal that cannot be reached at all get ``failed`` set
         to ``"blocked"`` and ``failed_terminal`` to that terminal's index.
         """
+        self._jobs = jobs
         active = [j for j in jobs if j.failed is None]
         redo = list(active)
         iterations = 0
@@ -280,14 +371,14 @@ class Negotiator:
                     job.failed = "blocked"
                     job.failed_terminal = t
             active = [j for j in active if j.failed is None]
-            over = self.overused(active)
+            over = self.overuse(active)
             if progress is not None:
                 progress(f"iteration {it}: {len(over)} overused nodes", it / max_iterations)
             if not over:
                 break
-            occ, hist = self.occ, self.hist
-            for v in over:
-                hist[v] += HISTORY_STEP * (occ[v] - 1)
+            hist = self.hist
+            for v, extra in over.items():
+                hist[v] += HISTORY_STEP * extra
             self.present *= PRESENT_GROWTH
             overset = set(over)
             redo = [j for j in active if not j.nodes.isdisjoint(overset)]
@@ -300,6 +391,7 @@ class Negotiator:
         later name).  Each dropped net is then retried with every point of
         the remaining nets forbidden; those that fit are kept.
         """
+        self._jobs = jobs
         active = [j for j in jobs if j.failed is None]
         dropped: dict[str, int] = {}
         while True:

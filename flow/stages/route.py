@@ -7,8 +7,10 @@ from dataclasses import replace
 import numpy as np
 
 from flow.design import Design, Routing, Wire
+from flow.fileio import atomic_write_json
 from flow.geometry.layout import device_cells, placed_rect
 from flow.route import Shape, route
+from flow.route.netclass import density, limits, net_rules
 from flow.stages.base import Context, Stage
 
 
@@ -39,6 +41,7 @@ class RouteStage(Stage):
         stack = set(kit.routing)
         obstacles: list[Shape] = []
         terminals: dict[str, list[list[Shape]]] = {}
+        offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
         for inst in design.all_instances():
             dc = cells[inst.name]
             at = pos[inst.name]
@@ -49,8 +52,59 @@ class RouteStage(Stage):
                 access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
                 if access:
                     terminals.setdefault(net, []).append(access)
-        res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress)
+                elif dc.pins_of(term):
+                    layers = sorted({p.layer for p in dc.pins_of(term)})
+                    offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
+        cfg = design.config
+        lim = limits(kit, getattr(cfg, "temperature_c", None))
+        classes: dict[str, tuple[float | None, float | None]] = {}
+        for net in sorted(terminals):
+            nc = cfg.net_class(net)
+            if nc is not None and (nc.voltage is not None or nc.current is not None):
+                classes[net] = (nc.voltage, nc.current)
+        rules = net_rules(kit, classes, lim)
+        res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress, rules=rules)
         wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
-        to_route = sum(1 for t in terminals.values() if len(t) > 1)
-        routing = Routing(wires, res.wirelength, res.vias, dict(res.unrouted), to_route)
+        unrouted = dict(res.unrouted)
+        # A terminal pinned only off the routing stack (e.g. a backside drain)
+        # cannot be joined to the net's front-side pins by routing: say so.
+        mixed = sorted(n for n in offstack if n in terminals)
+        for net in mixed:
+            why = f"{', '.join(offstack[net])}: pin off the routing stack ({' / '.join(kit.routing)}), which front-side routing cannot reach"
+            unrouted[net] = why if net not in unrouted else f"{unrouted[net]}; {why}"
+            wires.pop(net, None)
+        to_route = sum(1 for n, t in terminals.items() if len(t) > 1 or n in offstack)
+        report = route_report(kit, rules, lim, res)
+        atomic_write_json(ctx.rundir / "route.json", report)
+        routing = Routing(wires, res.wirelength, res.vias, unrouted, to_route, report)
         return replace(design, routing=routing)
+
+
+def route_report(kit, rules, lim, res) -> dict:
+    """Per routed net with a class: widths drawn and needed, cuts, current density vs limit."""
+    nets: dict[str, dict] = {}
+    for net, d in res.drawn.items():
+        r = rules.get(net)
+        if r is None:
+            continue
+        drawn = {m: kit.dbu(w) for m, w in d["width_um"].items()}
+        dens = density(kit, r, lim, drawn, d["cuts"])
+        nets[net] = {
+            "voltage_v": r.voltage,
+            "current_a": r.current,
+            "width_um": dict(d["width_um"]),
+            "need_width_um": {m: round(v, 3) for m, v in r.need.items()},
+            "cuts": dict(d["cuts"]),
+            "need_cuts": dict(r.cuts),
+            "wide": d["wide"],
+            "current_density": {k: v for k, v in dens.items() if k not in ("current_a", "voltage_v")},
+        }
+    return {
+        "limits": {
+            "temperature_c": lim.temperature_c,
+            "jmax_ma_per_um": {m: round(v, 4) for m, v in lim.jmax.items()},
+            "imax_ma_per_cut": {c: round(v, 4) for c, v in lim.imax.items()},
+            "assumed": list(lim.notes),
+        },
+        "nets": nets,
+    }

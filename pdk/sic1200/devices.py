@@ -387,7 +387,11 @@ def lmos(
     gates on both sides, with one butted contact tying body and source.  A
     drain finger is n+ (:data:`DRAIN_UM`).  Between them: channel ``l``,
     drift ``ldrift``; the DRIFT marker covers the whole active area plus
-    :data:`DRIFT_EN_UM`.  Buses and gate pad as in :func:`mos`::
+    :data:`DRIFT_EN_UM`.  Buses and gate pad as in :func:`mos`, except that
+    drain metal keeps at least ``ldrift`` from source metal everywhere
+    (fingers side by side, finger ends to the opposite bus), so the device's
+    own MET1 meets the voltage-spacing rules at the voltage its drift length
+    is rated for::
 
          |<-S->|<l>|<--- ldrift --->|<D>|<--- ldrift --->|<l>|<-S->|
          n+p+n+ ===poly===:           n+           :===poly=== n+p+n+
@@ -432,12 +436,15 @@ def lmos(
         xs.append(x)
         x += (ws if k % 2 == 0 else wd) + lch + ldr
     xa1 = xs[-1] + (ws if nf % 2 == 0 else wd)
-    # y: as mos (no separate body tap)
+    # y: as mos (no separate body tap), but drain metal keeps ``ldrift``
+    # from source metal: the drain fingers' ends from the source bus, the
+    # drain bus from the source fingers' ends (the metal gaps hold the drain
+    # voltage like the drift region under them)
     yg0 = pin + d(2.0)
     yg1 = yg0 + gbus
-    ym0 = yg1 + max(d(2.0), d(kit.min_spacing("PWELL")))
+    ym0 = max(yg1 + max(d(2.0), d(kit.min_spacing("PWELL"))), pin + ldr - cin + en_c)
     ym1 = ym0 + wf
-    yd0 = ym1 + max(gap, endcap + d(1.0), d(2.0) + d(1.0))
+    yd0 = max(ym1 + max(gap, endcap + d(1.0), d(2.0) + d(1.0)), ym1 - cin + en_c + ldr)
     yd1 = yd0 + pin
 
     s = _Shapes()

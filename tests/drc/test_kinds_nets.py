@@ -539,6 +539,8 @@ def test_cli_design_and_temperature(tmp_path):
         (["--net-classes", "{d}/missing.toml"], None, "missing.toml: file not found"),
         (["--temperature", "-500"], None, "--temperature: must be a temperature"),
         (["--net-classes", "{d}/nc.toml", "--design", "{d}"], "", "give at most one of --net-classes"),
+        (["--design", "{d}/nope"], None, "not a design folder"),
+        (["--design", "{d}"], None, "design.toml: file not found"),
     ],
 )
 def test_cli_bad_net_input(tmp_path, args, text, message):
@@ -563,3 +565,136 @@ def test_sample_design_context_from_design_toml():
     assert c.voltages["VBUS"] == 650.0 and c.voltages["PGND"] == 0.0 and c.currents["SW"] == 10.0
     assert c.voltages["XH/n3"] == 656.0 and "nothing" not in c.voltages
     assert "VBUS" in list(c.voltages)
+
+
+def test_parallel_run_equals_serial(tkit, monkeypatch):
+    """Net-aware rules in worker processes: same markers, notes and not
+    checked rules as one process."""
+    import flow.drc.engine as engine
+
+    lib = layout(
+        tkit,
+        {"MET1": [(0, 0, 2, 100), (3, 0, 5, 100), (16, 0, 18, 100), (26, 0, 28, 100)], "MET2": [(0, 200, 100, 201)], "MET3": [(0, 300, 10, 301)]},
+        [("MET1", "A", 1, 1), ("MET1", "B", 4, 1), ("MET1", "C", 17, 1), ("MET2", "I", 1, 200.5)],
+    )
+    shapes = shapes_from_library(lib, tkit)
+    rules = list(tkit.rules) + [Rule("M3.EM", "current_density", "MET3", 0.0), Rule("M1.S", "spacing", "MET1", 2.0)]
+    c = ctx({"A": 0.0, "B": 650.0}, {"I": 1.0})
+    serial = run_drc(shapes, tkit, rules=rules, ctx=c)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_POINTS", 0)
+    par = run_drc(shapes, tkit, rules=rules, ctx=c, jobs=3)
+    assert par.violations == serial.violations
+    assert sorted(par.notes) == sorted(serial.notes)
+    assert par.not_checked == serial.not_checked == ("M3.EM: layer MET3 has no jmax_ma_per_um (current-density limit) in the PDK",)
+    assert par.rules_checked == serial.rules_checked and "M3.EM" not in serial.rules_checked
+    assert serial.counts()["M1.VS"] == 1 and serial.counts()["M2.EM"] == 1
+    (note,) = [n for n in serial.notes if n.startswith("M1.VS: not checked")]
+    assert note.startswith("M1.VS: not checked between 2 pair(s) of nets within 13 um whose voltage is unknown: $MET1(26,0) / C, B / C")
+
+
+def test_flow_drc_stage_uses_the_design_net_classes(tmp_path):
+    """ganrf025_pa runs clean; its voltage rules know the classed nets (no
+    'not checked' pair of two classed nets), and name the others."""
+    d = Path(__file__).resolve().parents[2] / "designs" / "ganrf025_pa"
+    r = CliRunner().invoke(cli, ["run", str(d), "-o", str(tmp_path / "pa")])
+    assert r.exit_code == 0, r.output
+    assert "DRC: 0 violations" in r.output
+    # the run's summary says what the voltage rules could not check
+    assert "partly not checked: MET1.VS.1: not checked between" in r.output
+    data = json.loads((tmp_path / "pa" / "drc.json").read_text())
+    assert {"MET1.VS.1", "MET2.VS.1"} <= set(data["rules_checked"])
+    cfg = load_design(d)
+    classed = {n for nc in cfg.net_classes for n in nc.patterns}
+    notes = [n for n in data["notes"] if ".VS.1: not checked between" in n]
+    assert notes
+    for n in notes:
+        listed = n.split("unknown: ", 1)[1].split(" (give")[0].split(" and ")[0]
+        for pair in listed.split(", "):
+            a, b = pair.split(" / ")
+            assert not (a in classed and b in classed), pair
+
+
+def test_waived_markers_keep_their_net(tkit, tmp_path):
+    from flow.drc.lyrdb import write_lyrdb
+    from flow.drc.waivers import load_waivers
+
+    lib = layout(tkit, {"MET1": [(0, 0, 2, 10), (3, 0, 5, 10)]}, [("MET1", "A", 1, 5), ("MET1", "B", 4, 5)])
+    w = tmp_path / "w.toml"
+    w.write_text('[[waiver]]\nrule = "M1.NS"\nregion = [0, 0, 10, 10]\nreason = "reviewed"\nauthor = "me"\n')
+    res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[rule(tkit, "M1.NS")], waivers=load_waivers(w))
+    assert res.clean and len(res.waived) == 1
+    write_lyrdb(res, tkit, tmp_path / "x.lyrdb", "TOP")
+    assert "net: A / B" in (tmp_path / "x.lyrdb").read_text()
+    assert res.to_json(tkit)["rules"][0]["waived"][0]["net"] == "A / B"
+
+
+def test_voltage_spacing_agrees_with_klayout_net_extraction(tkit, tmp_path):
+    """KLayout as the oracle: its LayoutToNetlist (connect + text labels)
+    names the nets, and per pair of nets ``Region.separation_check`` at the
+    table spacing for their voltage difference gives the markers.  Random
+    bar pairs, nets strapped through VIA1/MET2 or not, voltages from classes
+    and from voltage labels; the counts must equal pilotflow's."""
+    kdb = pytest.importorskip("klayout.db")
+    rng = random.Random(11)
+    volts = {f"N{k}": rng.choice([0.0, 5.0, 48.0, 100.0, 150.0, 299.0, 301.0, 650.0, -200.0]) for k in range(10)}
+    volts["NX"] = None  # unknown
+    m1, m2, v1, labels = [], [], [], []
+    for k in range(120):
+        x, y = (k % 12) * 60.0, (k // 12) * 40.0
+        gap = rng.choice([1.0, 1.999, 2.0, 4.5, 5.0, 8.0, 12.999, 13.0])
+        a, b = (x, y, x + 3, y + 20), (x + 3 + gap, y, x + 6 + gap, y + 20)
+        m1 += [a, b]
+        na, nb = rng.sample(sorted(volts), 2)
+        if rng.random() < 0.3:
+            # b joins a third bar through VIA1/MET2 (one net of two MET1 shapes)
+            c = (x + 30, y, x + 33, y + 20)
+            m1.append(c)
+            m2.append((b[0], y + 22, x + 33, y + 25))
+            m2 += [(b[0], y + 15, b[2], y + 25), (c[0], y + 15, c[2], y + 25)]
+            v1 += [(b[0] + 0.5, y + 16, b[2] - 0.5, y + 18), (c[0] + 0.5, y + 16, c[2] - 0.5, y + 18)]
+        for name, box in ((na, a), (nb, b)):
+            text = f"{volts[name]:g}V" if (volts[name] is not None and rng.random() < 0.2) else f"{name}_{k}_{box[0]}"
+            labels.append(("MET1", text, box[0] + 1, y + 1))
+    lib = layout(tkit, {"MET1": m1, "MET2": m2, "VIA1": v1}, labels)
+    gds = tmp_path / "v.gds"
+    lib.write_gds(str(gds))
+
+    def voltage(name: str):
+        m = re.fullmatch(r"(-?[0-9.]+)V", name)
+        if m:
+            return float(m.group(1))
+        return volts[name.split("_")[0]]
+
+    classes = tuple(NetClass(n, (f"{n}_*",), v) for n, v in volts.items() if v is not None)
+    r = rule(tkit, "M1.VS")
+    ours = run_drc(read_gds(gds, tkit), tkit, rules=[r], ctx=CheckContext(ClassValues(classes, "voltage")))
+
+    ly = kdb.Layout()
+    ly.read(str(gds))
+    ly.dbu = 0.001
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, ly.top_cell(), []))
+    L = {n: l2n.make_layer(ly.layer(*tkit.layers[n].gds), n) for n in ("MET1", "VIA1", "MET2")}
+    text = l2n.make_text_layer(ly.layer(*tkit.layers["MET1"].label), "t1")
+    for n in L.values():
+        l2n.connect(n)
+    l2n.connect(L["MET1"], L["VIA1"])
+    l2n.connect(L["VIA1"], L["MET2"])
+    l2n.connect(L["MET1"], text)
+    l2n.extract_netlist()
+    circuit = l2n.netlist().circuit_by_name(ly.top_cell().name)
+    regions = []
+    for net in circuit.each_net():
+        reg = l2n.shapes_of_net(net, L["MET1"], True)
+        if not reg.is_empty():
+            regions.append((voltage(net.name) if net.name else None, reg.merged()))
+    expected = 0
+    for (va, ra), (vb, rb) in itertools.combinations(regions, 2):
+        if va is None or vb is None:
+            continue
+        s = r.spacing_for(abs(va - vb))
+        if s > 0:
+            expected += ra.separation_check(rb, tkit.dbu(s)).count()
+    assert expected > 10, expected
+    assert sum(v is not None for v, _ in regions) > 150  # KLayout named the nets from the labels
+    assert ours.counts().get("M1.VS", 0) == expected
+    assert any("not checked between" in n for n in ours.notes)  # the NX nets

@@ -205,6 +205,16 @@ def test_extension_with_coincident_edges(kit):
     assert counts(library({"A": a, "B": b}), kit, {"X"}) == {"X": 1}
 
 
+def test_extension_edge_on_a_seam_between_drawn_shapes(kit):
+    """`other`'s edge along the seam of two abutting `layer` rectangles is
+    inside the merged layer (the seam is not a boundary)."""
+    a = [(0, 0, 4, 0.5), (0, 0.5, 4, 4)]
+    b = [(1, 0.5, 3, 10)]
+    assert counts(library({"A": a, "B": b}), kit, {"X"}) == {"X": 1}
+    assert compare(kit, [np.array(p) * 1000 for p in ([[0, 0], [4, 0], [4, 0.5], [0, 0.5]], [[0, 0.5], [4, 0.5], [4, 4], [0, 4]])],
+                   [np.array([[1, 0.5], [3, 0.5], [3, 10], [1, 10]]) * 1000], kinds=("extension",))["extension"][:2] == (1, 1)
+
+
 def test_overlap_width(kit):
     assert counts(library({"A": [(0, 0, 5, 10)], "B": [(4, -2, 9, 12)]}), kit, {"O"}) == {}
     r = run_drc(shapes_from_library(library({"A": [(0, 0, 5, 10)], "B": [(4.2, -2, 9, 12)]}), kit), kit,

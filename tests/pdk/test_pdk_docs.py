@@ -99,13 +99,14 @@ def test_manual_of_every_kit(runner, tmp_path, name, fmt):
     for lay in kit.layers.values():
         row = f"| {lay.name} | {lay.gds[0]}/{lay.gds[1]} |" if fmt == "md" else f"<tr><td>{lay.name}</td><td class=\"num\">{lay.gds[0]}/{lay.gds[1]}</td>"
         assert row in text, lay.name
+    rules_part = text[text.index("Rules"):text.index("Rule kinds used")] if kit.rules else ""
+    heading = re.compile(r"^### (.+)$" if fmt == "md" else r'<h3 id="rules-([^"]+)">', re.MULTILINE)
     for rule in kit.rules:
         row = f"| {rule.id} | {rule.kind} |" if fmt == "md" else f"<td>{rule.id}</td><td>{rule.kind}</td>"
-        assert row in text, rule.id
-    # rules are grouped under a heading of their layer
-    for rule in kit.rules:
-        head = f"### {rule.layer}\n" if fmt == "md" else f'<h3 id="rules-{rule.layer}">'
-        assert text.index(head) < text.index(rule.id)
+        assert rules_part.count(row) == 1, rule.id
+        # under the heading of its layer
+        at = rules_part.index(row)
+        assert [m[1] for m in heading.finditer(rules_part, 0, at)][-1] == rule.layer, rule.id
     # one picture per device, referenced from the manual, valid SVG
     pictures = sorted(p.name for p in (out / "devices").iterdir())
     assert pictures == sorted(f"{m}.svg" for m in kit.devices)
@@ -301,3 +302,21 @@ def test_output_is_a_file(runner, tmp_path):
     r = runner.invoke(cli, ["pdk", "docs", "gan650", "-o", str(f)])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert f.read_text() == "x"
+
+
+def test_metal_stack_derating_columns(gan650):
+    """Derating figures get their columns (and only layers with figures get rows)."""
+    bare = {f: None for f in ("imax_ma_per_cut", "jmax_ref_c", "em_ea_ev")}
+    layers = {n: dataclasses.replace(lay, **bare) for n, lay in gan650.layers.items()}
+    layers["MET2"] = dataclasses.replace(layers["MET2"], jmax_ref_c=110.0, em_ea_ev=0.8)
+    layers["VIA1"] = dataclasses.replace(layers["VIA1"], imax_ma_per_cut=12.5)
+    kit = dataclasses.replace(gan650, layers=layers)
+    text = render(kit, "md")
+    stack = text[text.index("## Metal stack"):text.index("## Connectivity")]
+    assert "| current per cut (mA) | limits at (deg C) | EM derating Ea (eV) |" in stack
+    v, m = layers["VIA1"], layers["MET2"]
+    assert f"| VIA1 | cut | {'-' if v.thickness_um is None else f'{v.thickness_um:g}'} | - | - | 12.5 | - | - |" in stack
+    assert f"| MET2 | routing | {m.thickness_um:g} | {m.sheet_ohm:g} | {m.jmax_ma_per_um:g} | - | 110 | 0.8 |" in stack
+    assert "the 'limits at' column" in stack and "the 'EM derating Ea' column" in stack
+    html = render(kit, "html")
+    assert "<th>EM derating Ea (eV)</th>" in html and '<td class="num">110</td>' in html

@@ -255,3 +255,46 @@ def test_bundled_kit_wins_a_clash(good_site, broken_site, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"gan650 {pdks.load('gan650').version} ")
     assert "hemte" in r.stdout
+
+
+# ------------------------------------------------ in-process discovery --
+
+
+@pytest.fixture()
+def fake_plugins(monkeypatch, tmp_path):
+    """Register entry points in-process: ``add(name, value)``; sys.path gets tmp_path."""
+    from importlib.metadata import EntryPoint
+
+    eps: list[EntryPoint] = []
+    monkeypatch.setattr(pdks, "entry_points", lambda group: [e for e in eps if e.group == group])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pdks.refresh()
+    yield lambda name, value: (eps.append(EntryPoint(name, value, pdks.GROUP)), pdks.refresh())
+    pdks.refresh()
+    for mod in [m for m in sys.modules if m.startswith("tinyfake")]:
+        del sys.modules[mod]
+
+
+def test_broken_devices_module_is_a_pdk_error(fake_plugins, tmp_path):
+    from flow.errors import PDKError
+    from pdk.base import generate
+
+    pkg = tmp_path / "tinyfake"
+    shutil.copytree(SRC / "tinykit", pkg)
+    (pkg / "pdk.toml").write_text(TOML.replace('name = "tinykit"', 'name = "tinyfake"', 1))
+    (pkg / "devices.py").write_text("raise RuntimeError('devices broken')\n")
+    fake_plugins("tinyfake", "tinyfake")
+    assert "tinyfake" in pdks.available()
+    kit = pdks.load("tinyfake")
+    with pytest.raises(PDKError, match=r"devices.py of kit 'tinyfake' fails to import: RuntimeError: devices broken"):
+        generate(kit, "res")
+
+
+def test_pilotflow_registers_its_own_kits_without_clash(fake_plugins):
+    fake_plugins("gan650", "pdk.gan650")  # as pilotflow's pyproject.toml does
+    good, bad = pdks.load_all()
+    assert bad == [] and "gan650" in [k.name for k in good]
+    fake_plugins("gan650", "elsewhere")
+    good, bad = pdks.load_all()
+    assert "gan650" in [k.name for k in good]
+    assert bad == ["PDK 'gan650': entry point gan650 = elsewhere clashes with the bundled kit 'gan650' (plug-in ignored; rename it)"]

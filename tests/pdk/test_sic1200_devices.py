@@ -235,6 +235,10 @@ def check_lmos(params: dict) -> None:
     (gpin,) = dc.pins_of("g")
     assert ((regs["CONT"] & regs["POLY"]) - kdb.Region(kdb.Box(*gpin.rect))).is_empty()
     assert regs["MET1"].count() == 3
+    # drain metal keeps ldrift from source and gate metal (voltage spacing)
+    island = {t: regs["MET1"].interacting(kdb.Region(kdb.Box(*dc.pins_of(t)[0].rect))) for t in "dgs"}
+    for other in "gs":
+        assert island["d"].separation_check(island[other], D(ldrift) - 1).is_empty(), other
 
 
 LMOS_CORNERS = [

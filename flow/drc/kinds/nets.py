@@ -91,27 +91,62 @@ def _listing(items: list[str]) -> str:
     return shown + (f" and {len(items) - _LIST} more" if len(items) > _LIST else "")
 
 
-def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float):
+def _edges(layers: Layers, nets: Nets, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Merged outline edges of ``layer`` and the net of each (cached per run)."""
+    key = ("edge-nets", layer, nets.layers)
+    if key not in layers.cache:
+        e, _ = layers.merged(layer)
+        layers.cache[key] = (e, nets.edge_nets(layer, e))
+    return layers.cache[key]  # type: ignore[return-value]
+
+
+def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float, only: set[int] | None = None):
     """Facing edge pairs closer than ``d`` (dbu) between different nets:
-    ``(markers, dist, net_a, net_b)``."""
-    e, _ = layers.merged(rule.layer)
+    ``(markers, dist, net_a, net_b)``.  ``only``: consider edges of these
+    nets only (every edge still shields)."""
+    e, na = _edges(layers, nets, rule.layer)
     two = rule.other is not None and rule.other != rule.layer
     empty = (np.zeros((0, 2, 4), np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
     if d <= 0 or len(e) == 0:
         return empty
-    na = nets.edge_nets(rule.layer, e)
+    f, nb = _edges(layers, nets, rule.other) if two else (e, na)  # type: ignore[arg-type]
+    if len(f) == 0:
+        return empty
+    ma = np.ones(len(e), bool) if only is None else np.isin(na, list(only))
+    mb = np.ones(len(f), bool) if only is None else np.isin(nb, list(only))
+    if not ma.any() or not mb.any():
+        return empty
     if two:
-        f, _ = layers.merged(rule.other)  # type: ignore[arg-type]
-        if len(f) == 0:
-            return empty
-        nb = nets.edge_nets(rule.other, f)  # type: ignore[arg-type]
-        i, j, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d)
-        ni, nj = na[i], nb[j]
+        shields = None if only is None else np.vstack([E.reverse(e), E.reverse(f)])
+        i, j, m, dist = E.facing_pairs(E.reverse(e[ma]), E.reverse(f[mb]), d, shields=shields, metric=rule.metric)
+        ni, nj = na[ma][i], nb[mb][j]
     else:
-        i, j, m, dist = E.facing_pairs(E.reverse(e), None, d)
-        ni, nj = na[i], na[j]
+        shields = None if only is None else E.reverse(e)
+        i, j, m, dist = E.facing_pairs(E.reverse(e[ma]), None, d, shields=shields, metric=rule.metric)
+        ni, nj = na[ma][i], na[ma][j]
     keep = (ni != nj) | (ni < 0)
     return m[keep], dist[keep], ni[keep], nj[keep]
+
+
+def _near_net_pairs(rule: Rule, layers: Layers, nets: Nets, d: float) -> np.ndarray:
+    """Unique ``(net_a, net_b)`` (``a <= b``) of different nets with edges
+    closer than ``d`` (dbu), facing or not: a cheap superset of the pairs a
+    spacing check at ``d`` can flag."""
+    e, na = _edges(layers, nets, rule.layer)
+    two = rule.other is not None and rule.other != rule.layer
+    f, nb = _edges(layers, nets, rule.other) if two else (e, na)  # type: ignore[arg-type]
+    if len(e) == 0 or len(f) == 0:
+        return np.zeros((0, 2), np.int64)
+    i, j = E.candidate_pairs(e, f if two else None, d)
+    if len(i):
+        near = E._segment_distance(e[i].astype(np.float64), f[j].astype(np.float64)) < d - 1e-6
+        i, j = i[near], j[near]
+    a, b = na[i], nb[j]
+    keep = a != b
+    lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+    m = len(nets.names) + 1
+    key = np.unique((lo + 1) * m + (hi + 1))  # -1 (no net found) kept apart
+    return np.stack([key // m - 1, key % m - 1], axis=1)
 
 
 def _edge_violations(rule: Rule, kit: PDK, nets: Nets, m, dist, ni, nj, value: float) -> list[Violation]:
@@ -150,24 +185,27 @@ def check_voltage_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     if not rule.table:
         return []
     dmax = max(kit.dbu(s) for _, s in rule.table)
-    m, dist, ni, nj = _facing(rule, kit, layers, nets, dmax)
+    # net pairs within the largest spacing of the table: their required
+    # spacing, or unknown (a note); then one facing-pair pass per row value,
+    # over the edges of the nets that need it
     need: dict[tuple[int, int], float] = {}
     unknown: list[str] = []
-    for a, b in dict.fromkeys(zip(ni.tolist(), nj.tolist())):
+    for a, b in _near_net_pairs(rule, layers, nets, dmax).tolist():
         dv = _dv(nets, a, b, ctx.voltages)
         if dv is None:
-            unknown.append(f"{nets.name(a)} / {nets.name(b)}")
+            unknown.append(" / ".join(sorted((nets.name(a), nets.name(b)))))
         else:
             need[(a, b)] = rule.spacing_for(dv)
     if unknown:
         layers.notes.append(
-            f"{rule.id}: not checked between {len(unknown)} pair(s) of nets closer than {kit.um(dmax):g} um "
+            f"{rule.id}: not checked between {len(unknown)} pair(s) of nets within {kit.um(dmax):g} um "
             f"whose voltage is unknown: {_listing(sorted(unknown))} (give voltages in the design's net classes)"
         )
     out: list[Violation] = []
     for s in sorted({v for v in need.values() if v > 0}):
-        mm, dd, a, b = _facing(rule, kit, layers, nets, kit.dbu(s))
-        keep = np.array([need.get(p) == s for p in zip(a.tolist(), b.tolist())], bool)
+        involved = {n for p, v in need.items() if v == s for n in p}
+        mm, dd, a, b = _facing(rule, kit, layers, nets, kit.dbu(s), only=involved)
+        keep = np.array([need.get((min(x, y), max(x, y))) == s for x, y in zip(a.tolist(), b.tolist())], bool)
         if len(keep):
             out += _edge_violations(rule, kit, nets, mm[keep], dd[keep], a[keep], b[keep], s)
     return out
@@ -221,8 +259,8 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
         raise NotChecked(f"layer {lay.name} has no jmax_ma_per_um (current-density limit) in the PDK")
     jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
     nets = nets_of(layers, kit, rule.layer)
-    e, pid = layers.merged(rule.layer)
-    en = nets.edge_nets(rule.layer, e)
+    _, pid = layers.merged(rule.layer)
+    e, en = _edges(layers, nets, rule.layer)
     present = sorted(set(en.tolist()) - {-1})
     known, missing = _currents(nets, present, ctx)
     if note:

@@ -65,25 +65,33 @@ from pdk.schema import PDK, Rule
 # ---------------------------------------------------------------------------
 
 
-def _ccw(pts: np.ndarray) -> np.ndarray:
-    x, y = pts[:, 0], pts[:, 1]
-    a2 = int(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
-    return pts[::-1] if a2 < 0 else pts
-
-
 def _area2(pts: np.ndarray) -> int:
     """Twice the signed area of a polygon (dbu^2), exact integers."""
-    p = pts - pts.min(axis=0)
+    p = pts - pts[0]
     x, y = p[:, 0], p[:, 1]
-    return int(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+    return int(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]))
 
 
 def _clean(poly: gdstk.Polygon) -> np.ndarray | None:
+    """Integer CCW points without repeated vertices; None when degenerate."""
     pts = np.rint(poly.points).astype(np.int64)
-    pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
-    if len(pts) < 3 or _area2(pts) == 0:
+    keep = np.empty(len(pts), bool)
+    keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)
+    keep[0] = len(pts) > 0 and bool(np.any(pts[0] != pts[-1]))
+    pts = pts[keep]
+    if len(pts) < 3:
         return None
-    return _ccw(pts)
+    a2 = _area2(pts)
+    if a2 == 0:
+        return None
+    return pts[::-1] if a2 < 0 else pts
+
+
+def _poly_boxes(polys: list[np.ndarray]) -> np.ndarray:
+    """Bounding boxes (n, 4) float of point arrays."""
+    if not polys:
+        return np.zeros((0, 4), np.float64)
+    return np.array([(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p in polys], np.float64)
 
 
 def _splice(parts: list[np.ndarray]) -> np.ndarray:
@@ -114,15 +122,24 @@ def _groups(polys: list[np.ndarray]) -> list[list[np.ndarray]]:
     if not polys:
         return []
     n = len(polys)
-    sizes = np.array([len(p) for p in polys])
-    pts = np.vstack(polys)
-    owner = np.repeat(np.arange(n), sizes)
+    # only polygons whose boxes meet another's can touch it
+    bi, bj = E.box_pairs(_poly_boxes(polys), None)
+    if len(bi) == 0:
+        return [[p] for p in polys]
+    involved = np.zeros(n, bool)
+    involved[bi] = involved[bj] = True
+    sub = np.nonzero(involved)[0]
+    sizes = np.array([len(polys[k]) for k in sub])
+    pts = np.vstack([polys[k] for k in sub])
+    owner = np.repeat(sub, sizes)
     idx = np.arange(len(pts)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     nxt = np.arange(len(pts)) + 1
     ends = np.cumsum(sizes) - 1
     nxt[ends] = np.cumsum(sizes) - sizes
     edges = np.hstack([pts, pts[nxt]])
-    vi, ej = E.candidate_pairs(np.hstack([pts, pts]), edges, 0.0)
+    lens = np.hypot(edges[:, 2] - edges[:, 0], edges[:, 3] - edges[:, 1])
+    cell = 2.0 * float(np.median(lens)) if len(lens) else 1.0
+    vi, ej = E.box_pairs(E._boxes(np.hstack([pts, pts]), 0.0), E._boxes(edges, 0.0), cell=cell)
     keep = owner[vi] != owner[ej]
     vi, ej = vi[keep], ej[keep]
     a, b, v = edges[ej, :2], edges[ej, 2:], pts[vi]
@@ -296,18 +313,42 @@ def inside_part(edges: np.ndarray, region: np.ndarray, region_polys: list[np.nda
             sl = slice(a0[n], a1[n])
             boundary[n] = bool(np.any((olo[sl] <= mid[n]) & (mid[n] <= ohi[sl])))
     ea = edges[pe].astype(np.float64)
-    pts = ea[:, :2] + mid[:, None] * (ea[:, 2:] - ea[:, :2])
+    dv = ea[:, 2:] - ea[:, :2]
+    # test a point just off the piece (left of it): never on a seam between
+    # drawn polygons or on a line the piece runs along
+    nrm = np.stack([-dv[:, 1], dv[:, 0]], axis=1) / np.hypot(dv[:, 0], dv[:, 1])[:, None]
+    pts = ea[:, :2] + mid[:, None] * dv + 1e-3 * nrm
     inside = np.zeros(len(pe), bool)
-    cand = ~boundary
-    if cand.any():
-        gpolys = [gdstk.Polygon(pp.astype(np.float64)) for pp in region_polys]
-        inside[cand] = np.asarray(gdstk.inside(pts[cand], gpolys), bool)
+    cand = np.nonzero(~boundary)[0]
+    if len(cand):
+        inside[cand] = _inside_any(pts[cand], region_polys)
     keep = inside & ~boundary
     ea = ea[keep]
     lo, hi = plo[keep], phi[keep]
     u = ea[:, 2:] - ea[:, :2]
     out = np.rint(np.hstack([ea[:, :2] + lo[:, None] * u, ea[:, :2] + hi[:, None] * u])).astype(np.int64)
     return out[np.any(out[:, :2] != out[:, 2:], axis=1)]
+
+
+def _inside_any(pts: np.ndarray, polys: list[np.ndarray]) -> np.ndarray:
+    """Whether each point lies inside any of ``polys`` (bounding-box pruned)."""
+    out = np.zeros(len(pts), bool)
+    if not polys or not len(pts):
+        return out
+    boxes = _poly_boxes(polys)
+    size = float(np.median(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
+    pi, qj = E.box_pairs(np.hstack([pts, pts]), boxes, cell=max(size, 1.0))
+    if len(pi) == 0:
+        return out
+    order = np.argsort(qj, kind="stable")
+    pi, qj = pi[order], qj[order]
+    starts = np.flatnonzero(np.r_[True, qj[1:] != qj[:-1]])
+    stops = np.r_[starts[1:], len(qj)]
+    for a, b in zip(starts.tolist(), stops.tolist()):
+        sel = pi[a:b]
+        hit = np.asarray(gdstk.inside(pts[sel], [gdstk.Polygon(polys[int(qj[a])].astype(np.float64))]), bool)
+        out[sel[hit]] = True
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -369,12 +410,13 @@ def check_must_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) 
     if not mine:
         return []
     theirs = layers.polygons(rule.other)
-    boxes = np.array([_bbox(p) for p in theirs], dtype=np.int64).reshape(-1, 4)
     gp = [gdstk.Polygon(p.astype(np.float64)) for p in theirs]
+    mi, tj = E.box_pairs(_poly_boxes([m[0] for m in mine]), _poly_boxes(theirs))
+    starts = np.searchsorted(mi, np.arange(len(mine)), "left")
+    stops = np.searchsorted(mi, np.arange(len(mine)), "right")
     out = []
-    for pts, area in mine:
-        x0, y0, x1, y1 = _bbox(pts)
-        near = np.nonzero((boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0))[0]
+    for k, (pts, area) in enumerate(mine):
+        near = tj[starts[k] : stops[k]]
         hit = False
         if len(near):
             inter = gdstk.boolean([gdstk.Polygon(pts.astype(np.float64))], [gp[k] for k in near], "and", precision=1.0)
