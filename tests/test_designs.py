@@ -83,16 +83,6 @@ def test_gds_carries_versions(flow_run):
     assert lib.name == f"pilotflow-{flow.__version__} {kit.name}-{kit.version}"
 
 
-def _kit_oracle():
-    """tests/pdk/kit_oracle.py (KLayout checks of every rule kind the kits use)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("kit_oracle_designs", Path(__file__).parent / "pdk" / "kit_oracle.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_klayout_rule_check(flow_run):
     """Every width/spacing/enclosure (and max_width, wide_spacing, density,
     grid, angle, notch, extension, overlap, must_overlap, not_overlap, area,
