@@ -97,6 +97,14 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
         opts.echo(f"  routed {m['nets_routed']} nets, {m['nets_unrouted']} unrouted, wire {m['wirelength_um']} um, {m['vias']} vias")
         for net, why in (m["unrouted"] or {}).items():
             opts.echo(f"    unrouted {net}: {why}")
+        over = {n: c for n, c in (m.get("current_density_worst") or {}).items() if c["ratio"] > 1}
+        if over:
+            worst = max(over, key=lambda n: over[n]["ratio"])
+            c = over[worst]
+            opts.echo(
+                f"  current density over the limit on {len(over)} nets (worst {worst}: {c['ma_per_um']:g} mA/um "
+                f"on {c['layer']}, limit {c['limit_ma_per_um']:g}; see route.json)"
+            )
     if m["drc_violations"] is None:
         opts.echo("  DRC: not run")
     else:

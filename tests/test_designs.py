@@ -83,16 +83,6 @@ def test_gds_carries_versions(flow_run):
     assert lib.name == f"pilotflow-{flow.__version__} {kit.name}-{kit.version}"
 
 
-def _kit_oracle():
-    """tests/pdk/kit_oracle.py (KLayout checks of every rule kind the kits use)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("kit_oracle_designs", Path(__file__).parent / "pdk" / "kit_oracle.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_klayout_rule_check(flow_run):
     """Every width/spacing/enclosure (and max_width, wide_spacing, density,
     grid, angle, notch, extension, overlap, must_overlap, not_overlap, area,
@@ -200,6 +190,36 @@ def test_every_net_one_piece(flow_run):
     problems, seen = _trace(flow_run, kit, cut_ties=True)
     assert problems == []
     assert set(seen) == {n for n in design.netlist.nets if len(design.netlist.net_pins[n]) > 0}
+
+
+def test_route_report_matches_net_classes(flow_run):
+    """route.json: every classed net's widths, cuts and current density, consistent
+    with its class and the kit's limits; metrics carry the per-net worst."""
+    kit = pdks.load(flow_run.design.pdk_name)
+    cfg = flow_run.design.config
+    report = json.loads((flow_run.rundir / "route.json").read_text())
+    m = json.loads((flow_run.rundir / "metrics.json").read_text())
+    jmax = report["limits"]["jmax_ma_per_um"]
+    assert set(jmax) == set(kit.routing_metals)
+    classed = {n for n in flow_run.design.routing.wires if cfg.net_class(n) is not None}
+    assert set(report["nets"]) == classed
+    worst = m["current_density_worst"]
+    for net, r in report["nets"].items():
+        nc = cfg.net_class(net)
+        assert r["current_a"] == nc.current and r["voltage_v"] == nc.voltage
+        for layer, w in r["width_um"].items():
+            assert w >= kit.min_width(layer)
+        cd = r["current_density"]
+        if nc.current:
+            # the worst density is the current over the narrowest-for-its-limit metal drawn
+            ratios = {layer: nc.current * 1000 / w / jmax[layer] for layer, w in r["width_um"].items()}
+            assert cd["ratio"] == pytest.approx(max(ratios.values()), abs=1e-3)  # rounded to 3 places
+            assert worst[net]["ratio"] == cd["ratio"]
+            # a net drawn at least as wide as it needs is within the limit
+            if all(r["width_um"][layer] >= r["need_width_um"][layer] for layer in r["width_um"]):
+                assert cd["ratio"] <= 1.0 + 1e-9
+        else:
+            assert net not in worst
 
 
 def test_net_ties_join_only_their_terminals(flow_run):

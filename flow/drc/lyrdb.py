@@ -5,6 +5,7 @@ Browser): one category per rule (description: the rule's doc), one cell (the
 top cell), one item per marker, values in microns::
 
     edge-pair: (x0,y0;x1,y1)/(x0,y0;x1,y1)
+    edge: (x0,y0;x1,y1)        (a marker that is one edge, e.g. of an ``angle`` rule)
     polygon: (x,y;x,y;...)
 """
 
@@ -27,6 +28,8 @@ def marker_value(v: Violation, kit: PDK) -> str:
     if v.is_edge_pair:
         e1, e2 = v.marker
         f = lambda e: f"({_fmt(kit, e[0])},{_fmt(kit, e[1])};{_fmt(kit, e[2])},{_fmt(kit, e[3])})"  # noqa: E731
+        if e1 == e2 and tuple(e1[:2]) != tuple(e1[2:]):  # one edge (e.g. an off-angle edge)
+            return f"edge: {f(e1)}"
         return f"edge-pair: {f(e1)}/{f(e2)}"
     pts = ";".join(f"{_fmt(kit, x)},{_fmt(kit, y)}" for x, y in v.marker)  # type: ignore[misc]
     return f"polygon: ({pts})"

@@ -31,7 +31,7 @@ Rect = tuple[int, int, int, int]
 SHRINK = 0.25
 SHRINK_LAST = 0.25
 #: Negotiation iterations while some net is wide (a round that fails narrows it).
-WIDE_ITERATIONS = 8
+WIDE_ITERATIONS = 4
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,14 @@ def route(
     grid = make_grid(kit, region)
     region_rect = _rect(region, "region")
     rules = dict(rules or {})
-    scale = {n: 1.0 for n, r in rules.items() if r.wide and n in terminals}
+    # a net that needs more than a quarter of the region's shorter side on
+    # every metal is not tried at full width (it cannot fit beside the others)
+    quarter = min(region_rect[2] - region_rect[0], region_rect[3] - region_rect[1]) * kit.dbu_um / 4
+    scale = {
+        n: (SHRINK if min(r.need.values(), default=0.0) > quarter else 1.0)
+        for n, r in rules.items()
+        if r.wide and n in terminals
+    }
     while True:
         result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress)
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
@@ -601,7 +608,26 @@ def _route_once(
         max_iterations = min(max_iterations, WIDE_ITERATIONS)
     negotiator = Negotiator(grid, fabric, distance if special else None)
     iterations = negotiator.negotiate(jobs, max_iterations, progress) if jobs else 0
+    if any(wide) and scale:
+        # still congested with wide nets in the way: narrow them and route again
+        # (cheaper than settling the congestion at this width)
+        over = set(negotiator.overuse(jobs))
+        stuck = [j for j in jobs if wide[j.index] and j.failed is None and not j.nodes.isdisjoint(over)]
+        if stuck:
+            for j in jobs:
+                unrouted.setdefault(j.name, "not routed: another net is being narrowed")
+            for j in stuck:
+                unrouted[j.name] = f"congested after {iterations} iterations at its full width"
+            return RouteResult(MappingProxyType({}), 0, 0, MappingProxyType(dict(sorted(unrouted.items()))), grid, iterations)
     congested = negotiator.resolve(jobs)
+    # last guard: a net still too close to another is reported, never drawn
+    left = set(negotiator.overuse([j for j in jobs if j.failed is None]))
+    for job in jobs:
+        if job.failed is None and not job.nodes.isdisjoint(left):
+            job.failed = "congested"
+            job.failed_terminal = 0
+            congested.setdefault(job.name, min(job.nodes & left))
+            negotiator.rip_up(job)
     shapes: dict[str, tuple[Shape, ...]] = {}
     drawn: dict[str, dict[str, object]] = {}
     wirelength = 0

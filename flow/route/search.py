@@ -174,10 +174,15 @@ class Negotiator:
         mid: dict[int, int] = {}  # point reached by two edges in line -> the point between
         heap: list[tuple[float, int, int]] = []
         for s in sources:
-            best[s] = 0.0
+            # a source another net uses (or comes too close to) is never a
+            # start in hard mode, and costs its congestion otherwise
+            if occ[s] and hard:
+                continue
+            c0 = pres * occ[s] * (1.0 + hist[s])
+            best[s] = c0
             parent[s] = -1
             hs = heur(s)
-            heap.append((float(hs), hs, s))
+            heap.append((c0 + hs, hs, s))
         heapq.heapify(heap)
         closed: set[int] = set()
         push = heapq.heappush

@@ -60,6 +60,9 @@ GATE_EXT_UM = 2.0
 GATE_BUS_UM = 3.0
 #: Edge of the HEMT gate pad (GATE + CONT + MET1, um).
 GATE_PAD_UM = 12.0
+#: Blocking voltage per um of gate-to-drain distance (V/um) used to size a
+#: HEMT's drain-metal clearances from the kit's MET1 voltage_spacing table.
+HEMT_V_PER_UM = 50.0
 #: Least distance (um) from a source field plate to the drain ohmic.
 FP_DRAIN_UM = 2.0
 #: Length of the MET1 neck (under NETTIE) tying a Kelvin pin to the source bus (um).
@@ -136,6 +139,29 @@ def _model_of(kit: PDK, generator: str, name: str, **fixed: Any) -> str:
 def _spacing(kit: PDK, a: str, b: str) -> float:
     """Two-layer spacing rule between ``a`` and ``b`` (either order), um."""
     return max(kit.min_spacing(a, b), kit.min_spacing(b, a))
+
+
+def drain_clearance(kit: PDK, lgd: float) -> float:
+    """MET1 clearance (um) between a HEMT's drain metal and its other metal.
+
+    The drift length ``lgd`` blocks about ``HEMT_V_PER_UM * lgd`` volts; the
+    drain bus and fingers keep the largest MET1 ``voltage_spacing`` of the
+    kit for that voltage (0 when the kit has none) from the source and gate
+    metal, so a device is clean at its own rating.
+
+    >>> import dataclasses, pdk
+    >>> from pdk.schema import Rule
+    >>> kit = pdk.load("gan650")
+    >>> drain_clearance(kit, 15.0)  # the kit has no voltage_spacing rule yet
+    0.0
+    >>> table = ((0.0, 3.0), (100.0, 5.0), (300.0, 8.0), (500.0, 13.0))
+    >>> vs = Rule("MET1.VS.1", "voltage_spacing", "MET1", 0.0, table=table)
+    >>> kit = dataclasses.replace(kit, rules=kit.rules + (vs,), version="0.2.0+vs")
+    >>> drain_clearance(kit, 15.0), drain_clearance(kit, 3.0)
+    (13.0, 5.0)
+    """
+    volts = HEMT_V_PER_UM * lgd
+    return max([r.spacing_for(volts) for r in kit.rules_of("voltage_spacing", "MET1")] + [0.0])
 
 
 def _cont_in(kit: PDK, r: Rect, inset: int) -> Rect:
@@ -311,12 +337,14 @@ def hemt(
     pitch = wo + ls + lg + ld
     xo = [xm0 + en_mo + pitch * k for k in range(nf + 1)]  # ohmic finger left edges
     xm1 = xo[-1] + wo + en_mo
-    # -- y: source bus, gate bus, mesa, drain bus
+    # -- y: source bus, gate bus, mesa, drain bus; the drain metal keeps the
+    # voltage clearance of the device's rating from the source metal
+    clear = max(gap, d(drain_clearance(kit, lgd)))
     yg0 = pin + d(2.0)
     yg1 = yg0 + gbus
-    ym0 = yg1 + d(2.0)
+    ym0 = max(yg1 + d(2.0), pin + clear - en_mo)  # drain fingers end en_mo above ym0
     ym1 = ym0 + wf
-    yd0 = ym1 + max(gap, gate_ext + d(1.0))
+    yd0 = max(ym1 + max(gap, gate_ext + d(1.0)), ym1 - en_mo + clear)
     yd1 = yd0 + pin
 
     s = _Shapes()

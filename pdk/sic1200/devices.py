@@ -42,7 +42,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flow.errors import InputError, PDKError
-from pdk.base import CellBuilder, DeviceCell
+from pdk.base import DeviceCell
+from pdk.draw import DbuShapes, grow_span
 from pdk.schema import PDK
 
 #: Smallest front-side pin edge (um): the router needs an 8 um grid point inside a pin.
@@ -109,50 +110,6 @@ Rect = tuple[int, int, int, int]
 # ---------------------------------------------------------------------------
 
 
-class _Shapes:
-    """Rectangles in dbu, collected before drawing so the cell can be shifted
-    to put its bounding box at the origin."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, Rect, str | None, bool]] = []
-
-    def add(self, layer: str, x0: int, y0: int, x1: int, y1: int, terminal: str | None = None) -> None:
-        self.items.append((layer, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), terminal, False))
-
-    def pin(self, terminal: str, layer: str, x0: int, y0: int, x1: int, y1: int) -> None:
-        self.items.append((layer, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), terminal, True))
-
-    def ring(self, layer: str, inner: Rect, width: int) -> None:
-        """A rectangular ring of ``width`` around ``inner``, as four rectangles."""
-        x0, y0, x1, y1 = inner
-        self.add(layer, x0 - width, y0 - width, x1 + width, y0)
-        self.add(layer, x0 - width, y1, x1 + width, y1 + width)
-        self.add(layer, x0 - width, y0, x0, y1)
-        self.add(layer, x1, y0, x1 + width, y1)
-
-    def bbox(self) -> Rect:
-        return (
-            min(r[0] for _, r, _, _ in self.items),
-            min(r[1] for _, r, _, _ in self.items),
-            max(r[2] for _, r, _, _ in self.items),
-            max(r[3] for _, r, _, _ in self.items),
-        )
-
-    def build(self, kit: PDK, name: str, model: str, params: Mapping[str, Any]) -> DeviceCell:
-        """Draw every shape shifted so the bounding box starts at (0, 0)."""
-        ox, oy, _, _ = self.bbox()
-        u = kit.dbu_um
-        b = CellBuilder(kit, name)
-        for layer, (x0, y0, x1, y1), term, is_pin in self.items:
-            c = ((x0 - ox) * u, (y0 - oy) * u, (x1 - ox) * u, (y1 - oy) * u)
-            if is_pin:
-                assert term is not None
-                b.pin(term, layer, *c)
-            else:
-                b.rect(layer, *c, terminal=term)
-        return b.build(model, params)
-
-
 def _model_of(kit: PDK, generator: str, name: str, **fixed: Any) -> str:
     """The model a generator call draws (several models may share one)."""
     found = [
@@ -168,7 +125,7 @@ def _model_of(kit: PDK, generator: str, name: str, **fixed: Any) -> str:
     raise PDKError([f"{kit.path}: no device of kit '{kit.name}' uses generator '{generator}' with {fixed}"])
 
 
-def _gate_pad(kit: PDK, s: _Shapes, x1: int, y1: int) -> None:
+def _gate_pad(kit: PDK, s: DbuShapes, x1: int, y1: int) -> None:
     """Gate pad (POLY + CONT + MET1 pin ``g``) with its upper-right corner at (x1, y1)."""
     d = kit.dbu
     pad = max(d(GATE_PAD_UM), d(PIN_MIN_UM))
@@ -300,7 +257,7 @@ def mos(
     yd0 = ym1 + max(gap, d(POLY_ENDCAP_UM) + d(1.0))
     yd1 = yd0 + pin
 
-    s = _Shapes()
+    s = DbuShapes()
     s.add("ACTIVE", xa0, ym0, xa1, ym1)
     s.add(main, xa0 - imp, ym0 - imp, xa1 + imp, ym1 + imp)
     s.add("ACTIVE", xa0, yt0, xa1, yt1)
@@ -331,7 +288,7 @@ def mos(
 # ---------------------------------------------------------------------------
 
 
-def _source_finger(kit: PDK, s: _Shapes, x: int, y0: int, y1: int) -> tuple[int, int]:
+def _source_finger(kit: PDK, s: DbuShapes, x: int, y0: int, y1: int) -> tuple[int, int]:
     """n+ | p+ | n+ source finger at ``x`` over ``[y0, y1]`` with one butted
     contact stripe over all three; returns the contact's x range."""
     d = kit.dbu
@@ -447,7 +404,7 @@ def lmos(
     yd0 = max(ym1 + max(gap, endcap + d(1.0), d(2.0) + d(1.0)), ym1 - cin + en_c + ldr)
     yd1 = yd0 + pin
 
-    s = _Shapes()
+    s = DbuShapes()
     s.add("ACTIVE", xa0, ym0, xa1, ym1)
     s.add("DRIFT", xa0 - den, ym0 - den, xa1 + den, ym1 + den)
     s.pin("s", "MET1", xa0, 0, xa1, pin)
@@ -588,7 +545,7 @@ def vmos(
     ya0 = yg1 + max(pw, d(kit.min_spacing("PWELL")))
     ya1 = ya0 + lc
 
-    s = _Shapes()
+    s = DbuShapes()
     s.add("ACTIVE", xa0, ya0, xa1, ya1)
     s.add("DRIFT", xa0 - den, ya0 - den, xa1 + den, ya1 + den)
     for x in xs:
@@ -703,7 +660,7 @@ def rpoly(kit: PDK, *, name: str, r: float = 1000.0, w: float = 4.0) -> DeviceCe
     en_c = d(kit.enclosure("MET1", "CONT"))
     sp_c = d(kit.min_spacing("RPOLY", "CONT"))
     cw = max(d(2.0), d(kit.min_width("CONT")))
-    s = _Shapes()
+    s = DbuShapes()
     xa, xb = 0, run
     ys = [i * (wd + gap) for i in range(runs)]
     for i, y in enumerate(ys):
@@ -723,16 +680,7 @@ def rpoly(kit: PDK, *, name: str, r: float = 1000.0, w: float = 4.0) -> DeviceCe
         cx0, cx1 = m0x + en_c, m1x - en_c
         c = (cx0, y + iy, cx1, y + wd - iy)
         s.add("CONT", *c)
-        m0, m1 = c[1] - en_c, c[3] + en_c
-        short = pin - (m1 - m0)
-        if short > 0:
-            if grow < 0:
-                m0 -= short
-            elif grow > 0:
-                m1 += short
-            else:
-                m0 -= short // 2
-                m1 += short - short // 2
+        m0, m1 = grow_span(c[1] - en_c, c[3] + en_c, pin, grow)
         s.pin(term, "MET1", m0x, m0, m1x, m1)
 
     last_left = (runs - 1) % 2 == 1
@@ -791,7 +739,7 @@ def pad(kit: PDK, *, name: str, size: float = 100.0) -> DeviceCell:
     )
     if sz - 2 * m_pass < d(kit.min_width("PASS")) or sz - 2 * en_v < v or sz < d(kit.min_width("PAD")):
         raise InputError(f"{model}: size={size:g} um is too small for the pad opening")
-    s = _Shapes()
+    s = DbuShapes()
     s.pin("p", "MET2", 0, 0, sz, sz)
     s.pin("p", "MET1", 0, 0, sz, sz)
     s.add("PAD", 0, 0, sz, sz)

@@ -92,14 +92,15 @@ def region(polys) -> kdb.Region:
     return r
 
 
-def klayout_markers(kind: str, a: kdb.Region, b: kdb.Region, d: int, area: int):
+def klayout_markers(kind: str, a: kdb.Region, b: kdb.Region, d: int, area: int, metric: str = "euclidean"):
     """KLayout's result for ``kind`` (EdgePairs or Region), values in dbu."""
+    m = kdb.Metrics.Projection if metric == "projection" else kdb.Metrics.Euclidian
     if kind == "notch":
-        return a.notch_check(d)
+        return a.notch_check(d, False, m)
     if kind == "extension":
-        return a.edges().enclosing_check(b.edges().inside_part(a), d)
+        return a.edges().enclosing_check(b.edges().inside_part(a), d, False, m)
     if kind == "overlap":
-        return a.overlap_check(b, d)
+        return a.overlap_check(b, d, False, m)
     if kind == "must_overlap":
         return a.not_overlapping(b)
     if kind == "not_overlap":
@@ -144,7 +145,7 @@ def compare(kit, a_polys, b_polys, kinds=KINDS) -> dict[str, tuple[int, int, int
             continue
         d = kit.dbu(r.value)
         area = round(S.area_dbu2(kit, r.value))
-        theirs = klayout_markers(r.kind, ra, rb, d, area)
+        theirs = klayout_markers(r.kind, ra, rb, d, area, r.metric)
         ours = [v for v in res.violations if v.rule_id == r.id]
         out[r.kind] = (len(ours), theirs.count(), marker_area(ours), their_area(theirs))
     return out
@@ -334,6 +335,32 @@ def test_random_layouts_match_klayout(tmp_path, seed):
     assert all(fired[k] > 0 for k in ("notch", "extension", "overlap", "must_overlap", "not_overlap", "area")), fired
     n, same = tally["overlap"]
     assert same >= 0.85 * n, tally
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_random_layouts_projection_metric(tmp_path, seed):
+    """metric = "projection": notch and extension equal KLayout's
+    projection checks; overlap on most layouts (shielding, as above)."""
+    rng = np.random.default_rng(100 + seed)
+    same = n = fired = 0
+    for case in range(30):
+        d = int(rng.integers(1, 12)) * 10 + 5
+        body = "".join(rule(k[0], k, d / 1000, "B" if k != "notch" else None) + 'metric = "projection"\n'
+                       for k in ("notch", "extension", "overlap"))
+        kit = load_rules_file(rules_file(tmp_path, body, f"p{case}.toml"))
+        assert {r.metric for r in kit.rules} == {"projection"}
+        a = _random_layer(rng, 8, 10, rings=True)
+        b = _random_layer(rng, 6, 5, rings=False)
+        if _contacts(a, b):
+            continue
+        for kind, (ours, theirs, our_area, their_area) in compare(kit, a, b).items():
+            fired += theirs
+            if kind == "overlap":
+                n += 1
+                same += ours == theirs
+            else:
+                assert (ours, our_area) == (theirs, their_area), (seed, case, kind)
+    assert fired > 20 and same >= 0.75 * n
 
 
 def test_random_holes_match_klayout(tmp_path):

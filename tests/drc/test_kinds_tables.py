@@ -419,6 +419,30 @@ def test_angle_vs_klayout(tmp_path, kit, seed, value, kind):
     assert np.abs(a - b).max() <= 1
 
 
+def test_angle_markers_are_edges_in_lyrdb(tmp_path, kit):
+    """Off-angle edges appear as edges in the marker database (KLayout reads
+    them back as edges); off-grid vertices as degenerate edge pairs."""
+    rdb = pytest.importorskip("klayout.rdb")
+    from flow.drc.lyrdb import write_lyrdb
+
+    path = tmp_path / "a.gds"
+    write_flat(path, {1: [np.array([[0, 0], [3000, 0], [0, 1003]])]})
+    rules = [Rule("M.A", "angle", "M", 90), Rule("M.G", "grid", "M", 0.005)]
+    res = run_drc(read_gds(path, kit, "TOP"), kit, rules=rules)
+    out = tmp_path / "a.lyrdb"
+    write_lyrdb(res, kit, out, "TOP")
+    db = rdb.ReportDatabase("x")
+    db.load(str(out))
+    kinds = {}
+    for item in db.each_item():
+        cat = db.category_by_id(item.category_id()).name()
+        for val in item.each_value():
+            kinds.setdefault(cat, []).append((val.is_edge(), val.is_edge_pair()))
+    assert kinds == {"M.A": [(True, False)], "M.G": [(False, True)]}
+    e = next(v for it in db.each_item() for v in it.each_value() if v.is_edge()).edge()
+    assert sorted([(round(e.p1.x, 6), round(e.p1.y, 6)), (round(e.p2.x, 6), round(e.p2.y, 6))]) == [(0.0, 1.003), (3.0, 0.0)]
+
+
 # ----------------------------------------------------------------- projection --
 
 

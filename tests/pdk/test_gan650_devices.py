@@ -646,3 +646,35 @@ def test_oracle_catches_shape_rule_violations():
     # a pad opening over the mesa
     over = kdb.Region(kdb.Box(mesa.left, mesa.bottom, mesa.left + 20_000, mesa.bottom + 20_000))
     assert any(v.startswith("PASS.NO.MESA") for v in kit_drc(KIT, dict(e, PASS=over)))
+
+
+def test_hemt_drain_metal_keeps_its_voltage_clearance():
+    """With a MET1 voltage_spacing table in the kit, a HEMT's drain metal
+    keeps the clearance of its own rating (HEMT_V_PER_UM * lgd) from its
+    source, Kelvin and gate metal; without one, only MET1.S.1."""
+    import dataclasses
+
+    from pdk.schema import Rule
+
+    table = ((0.0, 3.0), (100.0, 5.0), (300.0, 8.0), (500.0, 13.0))
+    vs = Rule("MET1.VS.T", "voltage_spacing", "MET1", 0.0, table=table)
+    kit = dataclasses.replace(KIT, rules=KIT.rules + (vs,), version=KIT.version + "+vs")
+    for model, params, need in (
+        ("hemte", {"w": 6000, "nf": 20, "lgd": 15}, 13.0),
+        ("hemtek", {"w": 2000, "nf": 10, "lgd": 15}, 13.0),
+        ("hemtek", {"w": 2000, "nf": 11, "lgd": 15}, 13.0),
+        ("hemtd", {"w": 20, "lgd": 3}, 5.0),
+        ("hemte", {"w": 40, "nf": 2, "lgd": 2}, 3.0),
+    ):
+        assert dev.drain_clearance(kit, params["lgd"]) == need
+        dc = generate(kit, model, params)
+        regs = kit_regions(kit, dc)
+        (d,) = dc.pins_of("d")
+        met1 = regs["MET1"]
+        drain = met1.interacting(kdb.Region(kdb.Box(*d.rect)))
+        others = met1 - drain
+        assert drain.count() == 1 and not others.is_empty()
+        assert drain.separation_check(others, kit.dbu(need)).is_empty(), (model, params)
+        if need > 5:  # the clearance sets the layout: the drain bus sits exactly at it
+            assert not drain.separation_check(others, kit.dbu(need) + 1).is_empty(), (model, params)
+        assert kit_drc(KIT, regs) == []  # still clean under the kit's own rules

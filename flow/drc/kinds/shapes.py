@@ -34,6 +34,8 @@ kind              what is flagged (marker), KLayout equivalent
 ================  ============================================================
 
 Areas are compared in dbu^2: a polygon of area exactly ``value`` passes.
+``notch``, ``extension`` and ``overlap`` honour ``metric = "projection"``
+(KLayout's ``projection``); the default is Euclidean.
 """
 
 from __future__ import annotations
@@ -91,7 +93,41 @@ def _poly_boxes(polys: list[np.ndarray]) -> np.ndarray:
     """Bounding boxes (n, 4) float of point arrays."""
     if not polys:
         return np.zeros((0, 4), np.float64)
-    return np.array([(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p in polys], np.float64)
+    pts = np.vstack(polys)
+    at = np.concatenate([[0], np.cumsum([len(p) for p in polys])[:-1]])
+    lo = np.minimum.reduceat(pts, at, axis=0)
+    hi = np.maximum.reduceat(pts, at, axis=0)
+    return np.hstack([lo, hi]).astype(np.float64)
+
+
+def _clean_all(result: list[gdstk.Polygon]) -> list[np.ndarray]:
+    """:func:`_clean` of many polygons at once (vectorised)."""
+    if not result:
+        return []
+    raw = [p.points for p in result]
+    sizes = np.array([len(r) for r in raw])
+    pts = np.rint(np.vstack(raw)).astype(np.int64)
+    first = np.cumsum(sizes) - sizes
+    owner = np.repeat(np.arange(len(raw)), sizes)
+    prev = np.arange(len(pts)) - 1
+    prev[first] = first + sizes - 1
+    keep = np.any(pts != pts[prev], axis=1)
+    pts, owner = pts[keep], owner[keep]
+    counts = np.bincount(owner, minlength=len(raw))
+    start = np.cumsum(counts) - counts
+    nxt = np.arange(len(pts)) + 1
+    ends = start + counts - 1
+    valid = counts > 0
+    nxt[ends[valid]] = start[valid]
+    # twice the signed area, relative to each polygon's first vertex
+    rel = pts - pts[start[owner]]
+    cross = rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1]
+    a2 = np.bincount(owner, weights=cross.astype(np.float64), minlength=len(raw))
+    out = []
+    for k in np.nonzero((counts >= 3) & (a2 != 0))[0].tolist():
+        q = pts[start[k] : start[k] + counts[k]]
+        out.append(q[::-1] if a2[k] < 0 else q)
+    return out
 
 
 def _splice(parts: list[np.ndarray]) -> np.ndarray:
@@ -190,7 +226,7 @@ def merged_polygons(polys: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
 
 
 def _as_groups(result: list[gdstk.Polygon]) -> list[tuple[np.ndarray, int]]:
-    clean = [c for c in (_clean(p) for p in result) if c is not None]
+    clean = _clean_all(result)
     out = []
     for grp in _groups(clean):
         area2 = sum(_area2(p) for p in grp)
@@ -370,7 +406,7 @@ def check_notch(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list
     e, pid = layers.merged(rule.layer)
     if d <= 0 or len(e) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, same_id=pid)
+    _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, same_id=pid, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -385,7 +421,7 @@ def check_extension(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> 
     if len(crossing) == 0:
         return []
     # KLayout's edge-to-edge checks do not shield
-    _, _, m, dist = E.facing_pairs(outer, E.reverse(crossing), d, shields=np.zeros((0, 4), np.int64))
+    _, _, m, dist = E.facing_pairs(outer, E.reverse(crossing), d, shields=np.zeros((0, 4), np.int64), metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -396,12 +432,24 @@ def check_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
     b, _ = layers.merged(rule.other)
     if d <= 0 or len(a) == 0 or len(b) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(a, b, d)
+    _, _, m, dist = E.facing_pairs(a, b, d, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 
 def _bbox(p: np.ndarray) -> tuple[int, int, int, int]:
     return int(p[:, 0].min()), int(p[:, 1].min()), int(p[:, 0].max()), int(p[:, 1].max())
+
+
+def _rects(polys: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
+    """Which polygons are axis-parallel rectangles (4 vertices on their box corners)."""
+    if not polys:
+        return np.zeros(0, bool)
+    sizes = np.array([len(p) for p in polys])
+    pts = np.vstack(polys).astype(np.float64)
+    owner = np.repeat(np.arange(len(polys)), sizes)
+    b = boxes[owner]
+    corner = ((pts[:, 0] == b[:, 0]) | (pts[:, 0] == b[:, 2])) & ((pts[:, 1] == b[:, 1]) | (pts[:, 1] == b[:, 3]))
+    return (sizes == 4) & (np.bincount(owner, weights=corner, minlength=len(polys)) == sizes)
 
 
 def check_must_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
@@ -410,18 +458,29 @@ def check_must_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) 
     if not mine:
         return []
     theirs = layers.polygons(rule.other)
-    gp = [gdstk.Polygon(p.astype(np.float64)) for p in theirs]
-    mi, tj = E.box_pairs(_poly_boxes([m[0] for m in mine]), _poly_boxes(theirs))
+    mboxes, tboxes = _poly_boxes([m[0] for m in mine]), _poly_boxes(theirs)
+    mrect, trect = _rects([m[0] for m in mine], mboxes), _rects(theirs, tboxes)
+    mi, tj = E.box_pairs(mboxes, tboxes)
+    # two rectangles overlap with a positive area iff their boxes' interiors meet
+    a, b = mboxes[mi], tboxes[tj]
+    inner = (np.minimum(a[:, 2], b[:, 2]) > np.maximum(a[:, 0], b[:, 0])) & (np.minimum(a[:, 3], b[:, 3]) > np.maximum(a[:, 1], b[:, 1]))
+    both = mrect[mi] & trect[tj]
+    ok = np.zeros(len(mine), bool)
+    ok[mi[both & inner]] = True
+    # the rest (some shape not a rectangle): a boolean per polygon of `layer`
+    rest = ~both & inner & ~ok[mi]
+    mi, tj = mi[rest], tj[rest]
     starts = np.searchsorted(mi, np.arange(len(mine)), "left")
     stops = np.searchsorted(mi, np.arange(len(mine)), "right")
     out = []
     for k, (pts, area) in enumerate(mine):
-        near = tj[starts[k] : stops[k]]
-        hit = False
-        if len(near):
-            inter = gdstk.boolean([gdstk.Polygon(pts.astype(np.float64))], [gp[k] for k in near], "and", precision=1.0)
-            hit = any(c is not None for c in (_clean(p) for p in inter))
-        if not hit:
+        if not ok[k]:
+            near = tj[starts[k] : stops[k]]
+            if len(near):
+                others = [gdstk.Polygon(theirs[j].astype(np.float64)) for j in near.tolist()]
+                inter = gdstk.boolean([gdstk.Polygon(pts.astype(np.float64))], others, "and", precision=1.0)
+                ok[k] = any(c is not None for c in (_clean(p) for p in inter))
+        if not ok[k]:
             out.append(polygon_violation(rule, pts, area * kit.dbu_um**2))
     return out
 
