@@ -38,7 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench" / "lefdef", help="folder with nangate45/ and gcd/")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--density", type=float, default=1.0, help="pilotflow's target density")
+    ap.add_argument("--density", type=float, default=0.9, help="pilotflow's target density")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
     b = args.bench

@@ -339,10 +339,11 @@ def _die_option(value: str | None) -> tuple[float, float] | None:
 @click.option("--die", metavar="W,H", help="Die size in microns (with --verilog).")
 @click.option("--utilization", type=click.FloatRange(min=0, min_open=True, max=1), help="Cell area / core area (with --verilog; the die is then square).")
 @click.option("-o", "--out", "def_out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output DEF with the cells placed.")
-@click.option("--density", type=click.FloatRange(min=0, min_open=True, max=1), default=1.0, show_default=True, help="Target local density of global placement (cell area / free area).")
+@click.option("--density", type=click.FloatRange(min=0, min_open=True, max=1), default=0.9, show_default=True, help="Target local density of global placement (cell area / free area).")
+@click.option("--global", "method", type=click.Choice(["eplace", "quadratic"]), default="eplace", show_default=True, help="Global placer: electrostatic (ePlace-style) or quadratic with spreading.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for tie-breaking; same inputs and seed give the same DEF.")
 @click.pass_obj
-def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, seed: int) -> None:
+def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, method: str, seed: int) -> None:
     """Place the standard cells of a LEF/DEF (or LEF + Verilog) design.
 
     Global placement, Abacus row legalisation and detailed placement; the
@@ -371,7 +372,7 @@ def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: P
         design = def_from_verilog(module, lib, die_um=_die_option(die), utilization=utilization, path=str(verilog))
     progress = opts.progress()
     progress.stage("place")
-    placed, rep = place_def(design, lib, seed=seed, target_density=density, progress=lambda phase, f: progress(f"place/{phase}", f))
+    placed, rep = place_def(design, lib, seed=seed, target_density=density, method=method, progress=lambda phase, f: progress(f"place/{phase}", f))
     problems = check_def_placement(placed, lib)
     if problems:
         raise UserError(f"internal error: the placement is not legal: {problems[0]} ({len(problems)} problems); nothing written", 3)

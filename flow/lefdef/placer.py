@@ -24,7 +24,8 @@ from flow.errors import InputError, StageError, where
 from flow.lefdef.def_ import Component, Def, DefNet, DefPin, Row, orient_point
 from flow.lefdef.lef import Library, Macro, Site
 from flow.lefdef.verilog import Module
-from flow.place.global_ import global_place
+from flow.place.eplace import eplace
+from flow.place.global_ import build_quadratic, global_place, solve
 from flow.place.model import NetPins, net_hpwl, pin_arrays
 from flow.place.rows import RowSpec, check_rows, improve_rows, legalize_rows, segments
 
@@ -232,7 +233,8 @@ def check_def_placement(d: Def, lib: Library) -> list[str]:
         pos = np.array([[boxes[k][0], boxes[k][1]] for k in cells], dtype=np.int64)
         w = np.array([boxes[k][2] - boxes[k][0] for k in cells], dtype=np.int64)
         h = np.array([boxes[k][3] - boxes[k][1] for k in cells], dtype=np.int64)
-        others = [boxes[k] for k in range(len(d.components)) if k not in set(cells) and d.components[k].status != "UNPLACED"]
+        cell_set = set(cells)
+        others = [boxes[k] for k in range(len(d.components)) if k not in cell_set and d.components[k].status != "UNPLACED"]
         problems += check_rows(pos, w, h, specs, others, names=[d.components[k].name for k in cells])
     # blocks against blocks
     cs = set(cells)
@@ -338,17 +340,21 @@ def place_def(
     lib: Library,
     *,
     seed: int = 1,
-    target_density: float = 1.0,
+    target_density: float = 0.9,
     detail_passes: int = 3,
+    method: str = "eplace",
+    target_overflow: float = 0.1,
     progress: Callable[[str, float], None] | None = None,
 ) -> tuple[Def, PlaceReport]:
     """Place the movable standard cells of ``d``; returns a new Def and a report.
 
     Movable: CORE-class components that are UNPLACED or PLACED (their old
     location is ignored).  Fixed: FIXED/COVER components, placed blocks and
-    pads, and every placed I/O pin.  ``target_density`` bounds the local
-    density of the global placement (cell area / free area of the window
-    cells spread over); 1.0 packs as tight as the rows allow.
+    pads, and every placed I/O pin.  ``target_density`` is the local density
+    (cell area / free area) global placement spreads the cells to; 1.0 packs
+    as tight as the rows allow.  ``method`` is ``"eplace"`` (electrostatic,
+    :mod:`flow.place.eplace`, the default) or ``"quadratic"`` (the SimPL-style
+    placer the GaN/SiC flow uses, :mod:`flow.place.global_`).
 
     Raises :class:`InputError` for designs it cannot read this way (unknown
     macros or pins, multi-row or unplaced blocks, no rows and no site) and
@@ -482,12 +488,17 @@ def place_def(
     region = (min(s.x for s in specs), min(s.y for s in specs), max(s.x + s.n * s.site_w for s in specs), max(s.y + s.h for s in specs))
     report_fn("global", 0.0)
     t = time.perf_counter()
-    inflated = wsite.astype(float) * h[:n_mov].astype(float)
-    dens = min(1.0, max(rep.utilisation, target_density))
-    targets, iters = global_place(
-        wsite.astype(float), h[:n_mov].astype(float), var_of, pos.astype(float), pa, region, blockages, inflated, seed,
-        target_density=dens, progress=lambda f: report_fn("global", f),
-    )
+    if method == "quadratic":
+        inflated = wsite.astype(float) * h[:n_mov].astype(float)
+        dens = min(1.0, max(rep.utilisation, target_density))
+        targets, iters = global_place(
+            wsite.astype(float), h[:n_mov].astype(float), var_of, pos.astype(float), pa, region, blockages, inflated, seed,
+            target_density=dens, progress=lambda f: report_fn("global", f),
+        )
+    elif method == "eplace":
+        targets, iters = _eplace(pa, var_of, pos, wsite, w, h, n_mov, region, blockages, target_density, target_overflow, seed, report_fn)
+    else:
+        raise InputError(f"global placement method {method!r} is not 'eplace' or 'quadratic'")
     rep.seconds["global"] = time.perf_counter() - t
     gpos = pos.astype(float).copy()
     gpos[:n_mov] = targets
@@ -528,6 +539,31 @@ def place_def(
     rep.hpwl_box = def_hpwl(out, lib)
     rep.seconds["total"] = time.perf_counter() - t0
     return out, rep
+
+
+def _eplace(pa, var_of, pos, wsite, w, h, n_mov, region, blockages, target_density, target_overflow, seed, report_fn):
+    """Quadratic start, then electrostatic global placement; lower-left targets."""
+    n = len(w)
+    m = n_mov
+    model = build_quadratic(pa, var_of, pos.astype(float))
+    diag = model.A.diagonal()[:m]
+    scale = float(diag[diag > 0].mean()) if (diag > 0).any() else 1.0
+    rx0, ry0, rx1, ry1 = region
+    rng = np.random.default_rng(seed)
+    span = min(rx1 - rx0, ry1 - ry0)
+    ax = 0.5 * (rx0 + rx1) + (rng.random(m) - 0.5) * 1e-2 * span - wsite / 2
+    ay = 0.5 * (ry0 + ry1) + (rng.random(m) - 0.5) * 1e-2 * span - h[:m] / 2
+    x, y = solve(model, np.full(m, 1e-3 * scale), ax, ay)
+    wf = np.concatenate([wsite, w[m:]]).astype(float)
+    hf = h.astype(float)
+    cpa = type(pa)(pa.obj, pa.dx - (wf[pa.obj] / 2).round().astype(np.int64), pa.dy - (hf[pa.obj] / 2).round().astype(np.int64), pa.net, pa.start, pa.weight)
+    fixed_c = np.column_stack([pos[m:, 0] + wf[m:] / 2, pos[m:, 1] + hf[m:] / 2]) if n > m else np.zeros((0, 2))
+    res = eplace(
+        wsite.astype(float), hf[:m], x + wsite / 2, y + hf[:m] / 2, fixed_c, cpa, region, blockages,
+        target_density=target_density, target_overflow=target_overflow, seed=seed, progress=lambda f: report_fn("global", f),
+    )
+    targets = np.column_stack([res.cx - wsite / 2, res.cy - hf[:m] / 2])
+    return targets, res.iterations
 
 
 def _row_hpwl(pa, pos, seg_of, segs, w, h) -> int:

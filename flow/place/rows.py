@@ -272,7 +272,9 @@ def check_rows(
     """Every row-legality problem of standard cells at ``pos``; ``[]`` when legal.
 
     A cell must start on a row's y and site grid and end within that row,
-    overlap no other cell and no blockage (touching is fine).
+    overlap no other cell and no blockage (touching is fine).  Rows are
+    assumed not to overlap each other.  Every cell involved in an overlap is
+    named at least once (not every overlapping pair).
     """
     m = len(w)
     nm = (lambda i: names[i]) if names is not None else (lambda i: f"#{i}")
@@ -289,17 +291,35 @@ def check_rows(
                 break
         if not ok:
             problems.append(f"cell '{nm(i)}' at ({x}, {y}) is not on a row's site grid within the row")
-    # overlaps: sweep along x
+    # overlaps.  Cells whose box lies within one row band (the usual case)
+    # only meet cells starting on the same y: compare x-neighbours there
+    # (vectorised).  The rest (off-row or taller cells) are swept along x
+    # against everything.
     x0, y0 = pos[:, 0].astype(np.int64), pos[:, 1].astype(np.int64)
     x1, y1 = x0 + w, y0 + h
-    order = np.argsort(x0, kind="stable")
-    active: list[int] = []
-    for i in order:
-        active = [a for a in active if x1[a] > x0[i]]
-        for a in active:
-            if y0[a] < y1[i] and y0[i] < y1[a]:
-                problems.append(f"cells '{nm(int(a))}' and '{nm(int(i))}' overlap")
-        active.append(int(i))
+    band_h = min((r.h for r in rows), default=0)
+    in_band = np.array([int(y0[i]) in row_at for i in range(m)], dtype=bool) & (h <= band_h) if m else np.zeros(0, bool)
+    if m:
+        idx = np.flatnonzero(in_band)
+        order = idx[np.lexsort((x0[idx], y0[idx]))]
+        same = y0[order[1:]] == y0[order[:-1]]
+        hit = same & (x1[order[:-1]] > x0[order[1:]])
+        # a cell overlapping a farther cell also overlaps its x-neighbour, so
+        # every overlapping cell is reported at least once
+        for a, b in zip(order[:-1][hit], order[1:][hit]):
+            problems.append(f"cells '{nm(int(a))}' and '{nm(int(b))}' overlap")
+    rest = np.flatnonzero(~in_band) if m else np.zeros(0, np.int64)
+    if len(rest):
+        order = np.argsort(x0, kind="stable")
+        active: list[int] = []
+        restset = set(int(i) for i in rest)
+        for i in order:
+            i = int(i)
+            active = [a for a in active if x1[a] > x0[i]]
+            for a in active:
+                if (a in restset or i in restset) and y0[a] < y1[i] and y0[i] < y1[a]:
+                    problems.append(f"cells '{nm(int(a))}' and '{nm(int(i))}' overlap")
+            active.append(i)
     for k, (bx0, by0, bx1, by1) in enumerate(blockages):
         hit = (x0 < bx1) & (bx0 < x1) & (y0 < by1) & (by0 < y1)
         for i in np.flatnonzero(hit):
