@@ -26,6 +26,9 @@
 The ``[design]`` table may also give ``temperature_c``, the operating
 temperature (deg C) for current-density derating in DRC.
 
+    [route]
+    size_for_current = true     # wire widths / via arrays from currents (false: minimum widths, density reported)
+
     [drc]
     waivers = "waivers.toml"    # reviewed DRC markers (see flow.drc.waivers); inside the folder
 
@@ -181,6 +184,9 @@ class DesignConfig:
     net_classes: tuple[NetClass, ...] = ()
     source: Path | None = None
     waivers: Path | None = None
+    #: [route] size_for_current: widths and via arrays from net currents (default);
+    #: false routes minimum widths (voltage clearances kept) and only reports the density
+    size_for_current: bool = True
     #: Operating temperature (deg C) for current-density derating.
     temperature_c: float | None = None
 
@@ -248,7 +254,7 @@ def load_design(folder: str | Path) -> DesignConfig:
             if k not in allowed:
                 bad(f"{key}.{k}" if key else k, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
 
-    keys("", data, {"design", "floorplan", "pins", "net_class", "drc"})
+    keys("", data, {"design", "floorplan", "pins", "net_class", "drc", "route"})
     d = data.get("design")
     if not isinstance(d, dict):
         bad("design", "missing [design] table")
@@ -324,6 +330,18 @@ def load_design(folder: str | Path) -> DesignConfig:
 
     classes = parse_net_classes(data.get("net_class", []), bad)
 
+    size_for_current = True
+    route_tab = data.get("route", {})
+    if not isinstance(route_tab, dict):
+        bad("route", "must be a table")
+        route_tab = {}
+    keys("route", route_tab, {"size_for_current"})
+    if "size_for_current" in route_tab:
+        if not isinstance(route_tab["size_for_current"], bool):
+            bad("route.size_for_current", f"must be true or false, got {route_tab['size_for_current']!r}")
+        else:
+            size_for_current = route_tab["size_for_current"]
+
     waivers = None
     drc_tab = data.get("drc", {})
     if not isinstance(drc_tab, dict):
@@ -358,5 +376,6 @@ def load_design(folder: str | Path) -> DesignConfig:
         net_classes=tuple(classes),
         source=path.resolve(),
         waivers=waivers,
+        size_for_current=size_for_current,
         temperature_c=temperature,
     )

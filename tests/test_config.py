@@ -95,3 +95,13 @@ def test_bad_toml(tmp_path):
     d = write(tmp_path / "x", "[design\n")
     with pytest.raises(InputError, match="not valid TOML"):
         load_design(d)
+
+
+def test_route_size_for_current(tmp_path):
+    base = '[design]\npdk = "gan650"\nnetlist = "n.sp"\n'
+    assert load_design(write(tmp_path / "a", base)).size_for_current is True
+    assert load_design(write(tmp_path / "b", base + "[route]\nsize_for_current = false\n")).size_for_current is False
+    with pytest.raises(InputError, match="route.size_for_current: must be true or false"):
+        load_design(write(tmp_path / "c", base + '[route]\nsize_for_current = "no"\n'))
+    with pytest.raises(InputError, match="route.widths: unknown key"):
+        load_design(write(tmp_path / "d", base + "[route]\nwidths = 1\n"))

@@ -427,15 +427,25 @@ def _route_once(
     special = any(wide) or (voltage_rules and any(v is not None for v in volt))
     clear_cache: dict[tuple[int, float | None, float | None], int] = {}
 
+    # width-dependent spacing (wide_spacing tables): (width dbu, spacing dbu) rows per layer
+    wide_rows = [
+        [(kit.dbu(w), kit.dbu(sp)) for r in kit.rules_of("wide_spacing", m) if r.other in (None, m) for w, sp in r.table]
+        for m in grid.metals
+    ]
+
+    def wide_space(l: int, width: int) -> int:
+        return max((sp for w, sp in wide_rows[l] if width >= w), default=0)
+
     def space(l: int, a: int, b: int) -> int:
         if b < 0 or a < 0:
-            return grid.spacing[l]
+            k = a if a >= 0 else b
+            return max(grid.spacing[l], wide_space(l, 2 * halves[k][l]) if k >= 0 else 0)
         key = (l, volt[a], volt[b])
         c = clear_cache.get(key)
         if c is None:
             c = max(grid.spacing[l], clearance(kit, grid.metals[l], volt[a], volt[b]))
             clear_cache[key] = c
-        return c
+        return max(c, wide_space(l, 2 * max(halves[a][l], halves[b][l])))
 
     def distance(a: int, b: int) -> tuple[int, ...]:
         return tuple(max(1, _ceil_div(halves[a][l] + halves[b][l] + space(l, a, b), P)) for l in range(L))

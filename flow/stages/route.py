@@ -63,7 +63,12 @@ class RouteStage(Stage):
             if nc is not None and (nc.voltage is not None or nc.current is not None):
                 classes[net] = (nc.voltage, nc.current)
         rules = net_rules(kit, classes, lim)
-        res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress, rules=rules)
+        route_rules = rules
+        if not getattr(cfg, "size_for_current", True):
+            # [route] size_for_current = false: minimum widths, voltage clearances
+            # kept; the report still measures the currents against the limits
+            route_rules = net_rules(kit, {n: (v, None) for n, (v, _) in classes.items()}, lim)
+        res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress, rules=route_rules)
         wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
         unrouted = dict(res.unrouted)
         # A terminal pinned only off the routing stack (e.g. a backside drain)
