@@ -37,11 +37,11 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from flow.errors import InputError, PDKError
-from pdk.base import CellBuilder, DeviceCell
+from pdk.base import DeviceCell
+from pdk.draw import DbuShapes
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): the router needs a 6 um grid point inside a pin.
@@ -92,33 +92,8 @@ Rect = tuple[int, int, int, int]
 # ---------------------------------------------------------------------------
 
 
-class _Shapes:
-    """Rectangles in dbu, collected before drawing so the cell can be shifted
-    to put its bounding box at the origin."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, Rect, str | None, bool]] = []
-
-    def add(self, layer: str, x0: int, y0: int, x1: int, y1: int, terminal: str | None = None) -> None:
-        self.items.append((layer, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), terminal, False))
-
-    def pin(self, terminal: str, layer: str, x0: int, y0: int, x1: int, y1: int) -> None:
-        self.items.append((layer, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), terminal, True))
-
-    def build(self, kit: PDK, name: str, model: str, params: Mapping[str, Any]) -> DeviceCell:
-        """Draw every shape shifted so the bounding box starts at (0, 0)."""
-        ox = min(r[0] for _, r, _, _ in self.items)
-        oy = min(r[1] for _, r, _, _ in self.items)
-        u = kit.dbu_um
-        b = CellBuilder(kit, name)
-        for layer, (x0, y0, x1, y1), term, is_pin in self.items:
-            c = ((x0 - ox) * u, (y0 - oy) * u, (x1 - ox) * u, (y1 - oy) * u)
-            if is_pin:
-                assert term is not None
-                b.pin(term, layer, *c)
-            else:
-                b.rect(layer, *c, terminal=term)
-        return b.build(model, params)
+#: Rectangles in dbu, shifted to the origin when built (shared with the other kits).
+_Shapes = DbuShapes
 
 
 def _model_of(kit: PDK, generator: str, name: str, **fixed: Any) -> str:
