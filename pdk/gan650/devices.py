@@ -41,7 +41,7 @@ from typing import Any
 
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
-from pdk.draw import DbuShapes
+from pdk.draw import DbuShapes, grow_span
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): the router needs a 6 um grid point inside a pin.
@@ -488,16 +488,7 @@ def resistor_2deg(kit: PDK, *, name: str, r: float = 2000.0, w: float = 10.0) ->
         s.add("OHMIC", *ohm)
         c = _cont_in(kit, ohm, en_c)
         s.add("CONT", *c)
-        m0, m1 = c[1] - en_c, c[3] + en_c
-        short = pin - (m1 - m0)
-        if short > 0:
-            if grow < 0:
-                m0 -= short
-            elif grow > 0:
-                m1 += short
-            else:
-                m0 -= short // 2
-                m1 += short - short // 2
+        m0, m1 = grow_span(c[1] - en_c, c[3] + en_c, pin, grow)
         s.pin(term, "MET1", x0, m0, x1, m1)
 
     last_left = (runs - 1) % 2 == 1
