@@ -1,3 +1,2 @@
-"""Layout versus schematic: extraction from the GDS (:mod:`flow.lvs.extract`),
-comparison with the source netlist (:mod:`flow.lvs.compare`) and reports
-(:mod:`flow.lvs.report`)."""
+"""Layout versus schematic: extraction from the GDS alone (:mod:`.extract`),
+wiring parasitics (:mod:`.parasitics`) and comparison with the source netlist."""
