@@ -629,6 +629,7 @@ def compare(
         layout = LayoutView(layout)
     lnl: Netlist = layout.netlist
     rules = dict(rules) if rules is not None else device_rules(kit)
+    rules = _with_extraction_rules(rules, layout)
     res = LvsResult(source.top, lnl.top, {}, {}, {}, {})
     net_locs = dict(getattr(layout, "net_locations", {}) or {})
     dev_locs = dict(getattr(layout, "device_locations", {}) or {})
@@ -967,6 +968,30 @@ def compare(
     if loose_l:
         res.notes.append("layout nets without a source counterpart: " + ", ".join(loose_l[:20]) + (" ..." if len(loose_l) > 20 else ""))
     return res
+
+
+def _with_extraction_rules(rules: dict[str, DeviceRule], layout) -> dict[str, DeviceRule]:
+    """Interchangeable terminals and relative tolerances the extraction read
+    from the PDK (``Extraction.swappable`` / ``.tolerances``) override the
+    defaults."""
+    from dataclasses import replace
+
+    swap = getattr(layout, "swappable", None) or {}
+    tols = getattr(layout, "tolerances", None) or {}
+    out = dict(rules)
+    for model, rule in rules.items():
+        changes: dict[str, Any] = {}
+        if model in swap:
+            changes["groups"] = tuple(tuple(g) for g in swap[model] if len(tuple(g)) > 1)
+        if model in tols:
+            params = dict(rule.params)
+            for name, rel in tols[model].items():
+                if name in params:
+                    params[name] = Tolerance(float(rel), params[name].abs)
+            changes["params"] = MappingProxyType(params)
+        if changes:
+            out[model] = replace(rule, **changes)
+    return out
 
 
 def _pick(score: np.ndarray, floor: float, confident: bool) -> list[tuple[int, int]]:
