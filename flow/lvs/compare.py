@@ -122,10 +122,11 @@ def _default_tolerance(kit: PDK, spec) -> Tolerance:
 def device_rules(kit: PDK) -> dict[str, DeviceRule]:
     """Comparison rules of every device model of ``kit``.
 
-    Reads the kit's ``[devices.X.lvs]`` table where there is one (attribute
-    ``lvs`` of the device: interchangeable terminal groups, parameter
-    tolerances, parameters not compared); defaults otherwise (see
-    :data:`DEFAULT_SWAPPABLE` and the module docstring).
+    Reads the kit's ``[devices.X.lvs]`` table where there is one (``swap``:
+    groups of interchangeable terminals, none when absent; ``tolerance``:
+    relative tolerance per parameter); defaults otherwise (see
+    :data:`DEFAULT_SWAPPABLE` and the module docstring).  Integer parameters
+    (finger counts) always compare exactly.
     """
     out: dict[str, DeviceRule] = {}
     for model, dev in kit.devices.items():
@@ -136,12 +137,11 @@ def device_rules(kit: PDK) -> dict[str, DeviceRule]:
         origin = "default"
         if lvs is not None:
             origin = "pdk"
-            g = _get(lvs, "swappable", _get(lvs, "groups", None))
-            if g is not None:
-                groups = tuple(tuple(x) for x in g if len(tuple(x)) > 1)
+            groups = tuple(tuple(g) for g in (_get(lvs, "swap", ()) or ()) if len(tuple(g)) > 1)
             ignored = tuple(_get(lvs, "ignore", ()) or ())
-            for name, tol in dict(_get(lvs, "tolerance", _get(lvs, "tolerances", {})) or {}).items():
-                params[name] = _as_tolerance(tol, params.get(name, Tolerance()))
+            for name, tol in dict(_get(lvs, "tolerance", {}) or {}).items():
+                if name in params and not dev.params[name].integer:
+                    params[name] = _as_tolerance(tol, params[name])
             params = {k: v for k, v in params.items() if k not in ignored}
         out[model] = DeviceRule(model, dev.kind, tuple(dev.terminals), groups, MappingProxyType(params), ignored, origin)
     return out
