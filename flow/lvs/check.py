@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flow.lvs.compare import LvsResult, compare
 from flow.lvs.extract import Extraction, extract
-from flow.lvs.paths import ShortPaths
+from flow.lvs.paths import LayoutGeometry
 from flow.netlist.model import Netlist
 from pdk.schema import PDK
 
@@ -30,5 +30,5 @@ def run_lvs(layout, source: Netlist, kit: PDK, top: str | None = None, extractio
         shapes = read_gds(layout, kit, ext.netlist.top)
     else:
         shapes = shapes_from_library(layout, kit, ext.netlist.top)
-    res = compare(source, ext, kit, short_path=ShortPaths(shapes, kit))
+    res = compare(source, ext, kit, geometry=LayoutGeometry(shapes, kit))
     return LvsRun(res, ext)

@@ -590,7 +590,7 @@ def compare(
     kit: PDK,
     *,
     rules: Mapping[str, DeviceRule] | None = None,
-    short_path=None,
+    geometry=None,
 ) -> LvsResult:
     """Compare ``source`` (flat netlist) with ``layout`` (an extraction or a
     :class:`LayoutView`).
@@ -606,11 +606,13 @@ def compare(
         :class:`Netlist` is wrapped in a :class:`LayoutView`.
     kit
         The PDK: device kinds, terminal classes and tolerances.
-    short_path
-        Optional ``f(layout_net, label_a, label_b) -> dict`` giving the
-        shortest path between two labels through the layout's geometry
-        (:func:`flow.lvs.paths.short_path`); without it a short reports the
-        straight distance between its labels.
+    geometry
+        Optional :class:`flow.lvs.paths.LayoutGeometry` of the layout: shorts
+        then report the shortest path between their labels through the
+        shapes, opens the place where the pieces come closest, and a label
+        on several unconnected pieces is an open even when the extraction
+        gave the pieces one name.  Without it, locations come from the
+        extraction's net points (straight lines between labels).
 
     Examples
     --------
@@ -753,9 +755,18 @@ def compare(
         pieces = [main] + sorted(fragments[sn])
         gaps = []
         for frag in pieces[1:]:
+            g = None
+            if geometry is not None:
+                ia, ib = geometry.net_of(net_locs.get(main, ())), geometry.net_of(net_locs.get(frag, ()))
+                if ia is not None and ib is not None and ia != ib:
+                    g = geometry.gap(ia, ib)
+            if g is not None:
+                gaps.append({"between": [main, frag], **g})
+                continue
             c = _closest(net_locs.get(main, ()), net_locs.get(frag, ()))
             if c is not None:
-                gaps.append({"between": [main, frag], "from": _pt(c[0]), "to": _pt(c[1]), "distance_um": round(c[2], 3)})
+                x = [round((c[0][1] + c[1][1]) / 2, 3), round((c[0][2] + c[1][2]) / 2, 3)]
+                gaps.append({"between": [main, frag], "from": _pt(c[0]), "to": _pt(c[1]), "distance_um": round(c[2], 3), "location": x})
         pins = {
             piece: sorted(f"{sd}.{t}" for sd, t, s2, lt, ln in pin_pairs if s2 == sn and ln == piece)
             for piece in pieces
@@ -763,14 +774,29 @@ def compare(
         for sd, t, s2, lt, ln in pin_pairs:
             if s2 == sn and ln in fragments[sn]:
                 explained.add((sd, t))
-        loc = None
-        if gaps:
-            g = gaps[0]
-            loc = [round((g["from"][1] + g["to"][1]) / 2, 3), round((g["from"][2] + g["to"][2]) / 2, 3)]
+        loc = gaps[0]["location"] if gaps else None
         res.opens.append({
             "net": sn, "layout_nets": pieces, "pins": pins, "gaps": gaps, "location": loc,
             "labels": {p: sorted(labels.get(p, ())) for p in pieces},
         })
+
+    # -- opens the extraction's names hide: one label on unconnected pieces
+    if geometry is not None:
+        opened_now = {o["net"] for o in res.opens}
+        for name, pieces in sorted(geometry.split_names().items()):
+            if name in opened_now or name not in src_nets:
+                continue
+            gaps = []
+            for other in pieces[1:]:
+                g = geometry.gap(pieces[0], other)
+                if g is not None:
+                    gaps.append({"between": [f"{name} (piece 1)", f"{name} (piece {pieces.index(other) + 1})"], **g})
+            res.opens.append({
+                "net": name, "layout_nets": [name] * len(pieces), "pins": {},
+                "labels": {f"piece {k + 1}": geometry.label_places(name, p) for k, p in enumerate(pieces)},
+                "gaps": gaps, "location": gaps[0]["location"] if gaps else None,
+                "note": f"label {name} is on {len(pieces)} unconnected pieces of metal, which the extraction named alike; which pins are on which piece is not known",
+            })
 
     # -- shorts: matched layout nets that also carry pins of unmatched source nets
     merged: dict[str, set[str]] = defaultdict(set)
@@ -797,8 +823,8 @@ def compare(
         for other in nets[1:]:
             pa, pb = label_places.get(nets[0], ()), label_places.get(other, ())
             path = None
-            if short_path is not None and pa and pb:
-                path = short_path(ln, nets[0], other)
+            if geometry is not None and pa and pb:
+                path = geometry.short_path(ln, nets[0], other)
             if path is None and pa and pb:
                 c = _closest(pa, pb)
                 path = {"from": _pt(c[0]), "to": _pt(c[1]), "length_um": round(c[2], 3), "points": [_pt(c[0]), _pt(c[1])], "method": "straight line between the labels (no geometry)"}
@@ -854,7 +880,9 @@ def compare(
         if S.dmatch[i] >= 0:
             continue
         images = [nmap.get(n) for n in d.pins.values()]
-        loc = _expected_spot([net_locs.get(n, ()) for n in images if n])
+        loc = _expected_spot_geometry(geometry, [net_locs.get(n, ()) for n in dict.fromkeys(images) if n]) if geometry is not None else None
+        if loc is None:
+            loc = _expected_spot([net_locs.get(n, ()) for n in images if n])
         res.missing_devices.append({
             "device": d.name, "model": d.model, "pins": dict(d.pins),
             "layout_nets": {t: nmap.get(n) for t, n in d.pins.items()},
@@ -870,6 +898,18 @@ def compare(
             "params": lay_params.get(d.name, {}),
             "bbox": list(dev_locs.get(d.name, ())) or None, "location": _bbox_centre(dev_locs.get(d.name)),
         })
+
+    # opens right where a missing device was are most likely its own metal
+    # (its pins joined the wires): say so
+    for o in res.opens:
+        if not o.get("location"):
+            continue
+        for m in res.missing_devices:
+            if o["net"] in m["pins"].values() and m.get("location"):
+                d = math.hypot(o["location"][0] - m["location"][0], o["location"][1] - m["location"][1])
+                if d <= 50.0:
+                    o["likely_cause"] = f"missing device {m['device']} (its pins joined the pieces; {d:.1f} um away)"
+                    break
 
     # -- parameters of matched devices
     unmeasured: dict[tuple[str, str], int] = Counter()
@@ -917,8 +957,9 @@ def compare(
             # a port net with no pins at all is found by its pad label
             cand = [n for n, t in labels.items() if p in t]
             ln = cand[0] if len(cand) == 1 else None
-        pad = [x for x in infra_nets.get(ln, ()) if rules[lnl.by_name[x].model].kind == "pad"] if ln else []
-        port_images.add(ln)
+        pieces = [ln] + list(fragments.get(p, ())) if ln else []
+        pad = [x for piece in pieces for x in infra_nets.get(piece, ()) if rules[lnl.by_name[x].model].kind == "pad"]
+        port_images.update(pieces)
         entry = {"port": p, "layout_net": ln, "pads": pad, "label": bool(ln and p in labels.get(ln, ()))}
         problem = None
         missing_here = {m["device"] for m in res.missing_devices}
@@ -1018,6 +1059,21 @@ def _pick(score: np.ndarray, floor: float, confident: bool) -> list[tuple[int, i
         if (score[a] == rmax[a]).sum() == 1 and (score[:, b] == cmax[b]).sum() == 1:
             out.append((a, b))
     return out
+
+
+def _expected_spot_geometry(geometry, point_sets) -> list[float] | None:
+    """Where a missing device probably was, from the shapes: the middle of
+    the places where each pair of the nets it should join come closest."""
+    idx = [geometry.net_of(ps) for ps in point_sets]
+    idx = list(dict.fromkeys(i for i in idx if i is not None))
+    mids = []
+    for a, b in itertools.combinations(idx, 2):
+        g = geometry.gap(a, b)
+        if g is not None:
+            mids.append(g["location"])
+    if not mids:
+        return None
+    return [round(float(np.median([m[0] for m in mids])), 3), round(float(np.median([m[1] for m in mids])), 3)]
 
 
 def _expected_spot(point_sets: Iterable[Sequence[tuple[str, float, float]]]) -> list[float] | None:

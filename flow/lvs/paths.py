@@ -28,9 +28,11 @@ from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK
 
 
-class ShortPaths:
-    """Callable ``(layout_net, label_a, label_b) -> dict | None`` for
-    :func:`flow.lvs.compare.compare` (``short_path=``)."""
+class LayoutGeometry:
+    """The layout's shapes and nets, for locating LVS findings:
+    :meth:`short_path` (a short's route between its labels), :meth:`gap`
+    (where two pieces of an open come closest) and :meth:`split_names` (a
+    label carried by several unconnected nets)."""
 
     def __init__(self, shapes: LayoutShapes, kit: PDK):
         self.shapes = shapes
@@ -57,7 +59,74 @@ class ShortPaths:
                     out.append((layer, h, float(x), float(y), int(nets.comp[layer][h])))
         return out
 
-    def __call__(self, layout_net: str, label_a: str, label_b: str) -> dict[str, Any] | None:
+    # -- opens ---------------------------------------------------------------
+    def split_names(self) -> dict[str, list[int]]:
+        """label -> the net indices carrying it, for labels on several
+        unconnected nets."""
+        out: dict[str, list[int]] = defaultdict(list)
+        for k, al in enumerate(self.nets.aliases):
+            for a in al:
+                out[a].append(k)
+        return {a: ks for a, ks in out.items() if len(ks) > 1}
+
+    def net_of(self, points) -> int | None:
+        """Net index under the first of ``(layer, x_um, y_um)`` points that
+        lies on a traced shape."""
+        nets = self.nets
+        u = self.kit.dbu_um
+        for layer, x, y in points:
+            if layer not in nets.comp:
+                continue
+            h = int(nets.locate(layer, np.asarray([[x / u, y / u]], float))[0])
+            if h >= 0:
+                return int(nets.comp[layer][h])
+        return None
+
+    def gap(self, net_a: int, net_b: int) -> dict[str, Any] | None:
+        """Where nets ``net_a`` and ``net_b`` come closest: same-layer shapes,
+        or shapes of two layers a cut joins (a missing via shows as a lower
+        and an upper shape overlapping with no cut between them)."""
+        nets = self.nets
+        u = self.kit.dbu_um
+        pairs = {(n, n) for n in nets.layers}
+        for group in self.kit.connect:
+            if len(group) == 3:
+                pairs.add((group[0], group[2]))
+                pairs.add((group[2], group[0]))
+        best = None
+        for la, lb in sorted(pairs):
+            if la not in nets.comp or lb not in nets.comp or self.kit.layers[la].purpose == "cut":
+                continue
+            ia = np.nonzero(nets.comp[la] == net_a)[0]
+            ib = np.nonzero(nets.comp[lb] == net_b)[0]
+            if not len(ia) or not len(ib):
+                continue
+            A = nets.boxes[la][ia].astype(float)
+            B = nets.boxes[lb][ib].astype(float)
+            dx = np.maximum(0, np.maximum(A[:, None, 0] - B[None, :, 2], B[None, :, 0] - A[:, None, 2]))
+            dy = np.maximum(0, np.maximum(A[:, None, 1] - B[None, :, 3], B[None, :, 1] - A[:, None, 3]))
+            d = np.hypot(dx, dy)
+            k = np.unravel_index(int(np.argmin(d)), d.shape)
+            dist = float(d[k])
+            if best is None or dist < best[0] - 1e-9 or (abs(dist - best[0]) <= 1e-9 and la != lb and best[1] == best[2]):
+                a, b = A[k[0]], B[k[1]]
+                x0, x1 = sorted((max(a[0], b[0]), min(a[2], b[2])))
+                y0, y1 = sorted((max(a[1], b[1]), min(a[3], b[3])))
+                best = (dist, la, lb, [round(x0 * u, 3), round(y0 * u, 3), round(x1 * u, 3), round(y1 * u, 3)])
+        if best is None:
+            return None
+        dist, la, lb, box = best
+        return {
+            "layers": [la, lb], "distance_um": round(dist * u, 3), "box": box,
+            "location": [round((box[0] + box[2]) / 2, 3), round((box[1] + box[3]) / 2, 3)],
+        }
+
+    def label_places(self, text: str, net: int) -> list[list]:
+        u = self.kit.dbu_um
+        return [[lay, round(x * u, 3), round(y * u, 3)] for lay, _h, x, y, n in self._label_nodes(text) if n == net]
+
+    # -- shorts --------------------------------------------------------------
+    def short_path(self, layout_net: str, label_a: str, label_b: str) -> dict[str, Any] | None:
         import networkx as nx
 
         nets = self.nets

@@ -82,8 +82,12 @@ def finding_lines(res: LvsResult) -> list[tuple[str, str]]:
         gap = ""
         if o["gaps"]:
             g = o["gaps"][0]
-            gap = f"; nearest pieces {g['distance_um']:g} um apart between {_xy(g['from'])} and {_xy(g['to'])}"
-        out.append(("opens", f"open: net {o['net']} is split into {len(o['layout_nets'])} layout nets: {pieces}{gap}"))
+            how = f"on {' and '.join(dict.fromkeys(g['layers']))}" if "layers" in g else f"between {_xy(g['from'])} and {_xy(g['to'])}"
+            gap = f"; pieces closest ({g['distance_um']:g} um apart {how}) at {_xy(g['location'])}"
+        if o.get("note"):
+            pieces = o["note"]
+        cause = f"; likely cause: {o['likely_cause']}" if o.get("likely_cause") else ""
+        out.append(("opens", f"open: net {o['net']} is split into {len(o['layout_nets'])} layout nets: {pieces}{gap}{cause}"))
     for s in res.shorts:
         line = f"short: nets {', '.join(s['nets'])} are joined in layout net {s['layout_net']}"
         for p in s["paths"]:

@@ -201,6 +201,21 @@ def _faulty_layout(design: str, tmp_path: Path, pattern: str, repl: str, netlist
     return res.rundir / res.design.outputs["gds"], res
 
 
+def _placed_box(fres, kit, name):
+    """The placed cell rectangle of instance ``name`` (um)."""
+    from pdk.base import generate
+
+    inst = next(i for i in fres.design.all_instances() if i.name == name)
+    dc = generate(kit, inst.model, fres.design.device_params[name])
+    x, y = fres.design.placement.positions[name]
+    u = kit.dbu_um
+    return ((x + dc.bbox[0]) * u, (y + dc.bbox[1]) * u, (x + dc.bbox[2]) * u, (y + dc.bbox[3]) * u)
+
+
+def _inside(b, outer, slack=0.01):
+    return outer[0] - slack <= b[0] and b[2] <= outer[2] + slack and outer[1] - slack <= b[1] and b[3] <= outer[3] + slack
+
+
 def test_changed_finger_count_is_a_parameter_mismatch(tmp_path):
     src, kit = _source(DESIGNS / "gan_ringosc")
     gds, fres = _faulty_layout("gan_ringosc", tmp_path, r"^(XB2 .* nfe=)2$", r"\g<1>4")
@@ -208,20 +223,21 @@ def test_changed_finger_count_is_a_parameter_mismatch(tmp_path):
     pms = _only(res, "parameter_mismatches")
     nf = [p for p in pms if p["param"] == "nf"]
     assert [(p["device"], p["source"], p["layout"]) for p in nf] == [("XB2/XD", 2, 4)]
-    u = kit.dbu_um
-    x, y = fres.design.placement.positions["XB2/XD"]
-    b = nf[0]["bbox"]
-    assert b[0] - 1 <= x * u <= b[2] and b[1] - 1 <= y * u <= b[3]
+    assert _inside(nf[0]["bbox"], _placed_box(fres, kit, "XB2/XD")), (nf[0]["bbox"], _placed_box(fres, kit, "XB2/XD"))
+    # same total width: only the finger count (and what follows from it) differs
+    assert {p["param"] for p in pms} <= {"nf", "w"}
 
 
 def test_swapped_gate_and_drain_is_reported_on_the_device(tmp_path):
-    src, kit = _source(DESIGNS / "ganrf025_pa")
-    gds, fres = _faulty_layout("ganrf025_pa", tmp_path, r"^XQ1 d1 g1 s1 ", "XQ1 g1 d1 s1 ")
+    # gate_driver's pull-up XPU drawn with gate and drain exchanged: both
+    # drivers of the half bridge (XH, XL) carry it
+    src, kit = _source(DESIGNS / "gan_halfbridge")
+    gds, fres = _faulty_layout("gan_halfbridge", tmp_path, r"^XPU vdrv a4 drv ", "XPU a4 vdrv drv ")
     res = run_lvs(gds, src, kit).result
-    (sw,) = _only(res, "swapped_connections")
-    assert sw["device"] == "XQ1" and sw["terminals"] == ["d", "g"]
-    assert sw["source"] == {"d": "d1", "g": "g1"}
-    u = kit.dbu_um
-    x, y = fres.design.placement.positions["XQ1"]
-    b = sw["bbox"]
-    assert b[0] - 1 <= x * u <= b[2] and b[1] - 1 <= y * u <= b[3]
+    sws = _only(res, "swapped_connections")
+    assert sorted(s["device"] for s in sws) == ["XH/XPU", "XL/XPU"]
+    for sw in sws:
+        assert sw["terminals"] == ["d", "g"]
+        prefix = sw["device"].split("/")[0]
+        assert sw["source"] == {"d": "VB" if prefix == "XH" else "VDDL", "g": f"{prefix}/a4"}
+        assert _inside(sw["bbox"], _placed_box(fres, kit, sw["device"]))
