@@ -62,7 +62,7 @@ def test_metrics_clean(flow_run):
     assert lvs["status"] == "match" and lvs["clean"] is True
     assert lvs["summary"]["devices"]["matched"] == lvs["summary"]["devices"]["source"] == m["instances"]
     assert lvs["summary"]["nets"]["matched"] == lvs["summary"]["nets"]["source"]
-    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "lvs", "gds"}
     assert flow_run.exit_code == 0
     for f in ("drc.json", "drc.lyrdb", "report.html", f"{flow_run.design.top}.gds"):
         assert (flow_run.rundir / f).is_file(), f
