@@ -89,6 +89,7 @@ def main() -> None:
     have_netgen = shutil.which("netgen-lvs") is not None
     rows = []
     work = Path(tempfile.mkdtemp(prefix="lvsbench"))
+    compare(chain(3), LayoutView(layout_of(chain(3), "ports", True)), kit)  # warm up imports
     for n in [int(x) for x in args.sizes.split(",")]:
         src = chain(n)
         for mode in ("all", "ports"):

@@ -307,6 +307,7 @@ class _Matcher:
         self.counter = itertools.count(1)
         self.param_key = param_key
         self.guesses = 0
+        self.fresh: list[tuple[str, int]] = []
         model_ids: dict[str, int] = {}
         self.dcol_s = [model_ids.setdefault(d.model, -(len(model_ids) + 10)) for d in src.devs]
         self.dcol_l = [model_ids.setdefault(d.model, -(len(model_ids) + 10)) for d in lay.devs]
@@ -320,17 +321,71 @@ class _Matcher:
         c = next(self.counter)
         self.s.dmatch[i], self.l.dmatch[j] = j, i
         self.dcol_s[i] = self.dcol_l[j] = c
+        self.fresh.append(("d", i))
 
     def _match_net(self, i: int, j: int) -> None:
         c = next(self.counter)
         self.s.nmatch[i], self.l.nmatch[j] = j, i
         self.ncol_s[i] = self.ncol_l[j] = c
+        self.fresh.append(("n", i))
+
+    def _flush(self) -> int:
+        made = 0
+        while self.fresh:
+            seeds, self.fresh = self.fresh, []
+            made += self._propagate(seeds)
+        return made
+
+    def _propagate(self, seeds: list[tuple[str, int]]) -> int:
+        """From newly matched pairs, match neighbours that are the only
+        unmatched neighbour on the same edge label on both sides (a chain of
+        gates resolves in one pass instead of one refinement round per
+        stage).  Returns the number of pairs made."""
+        s, l = self.s, self.l
+        made = 0
+        work = list(seeds)
+        while work:
+            kind, i = work.pop()
+            if kind == "d":
+                j = s.dmatch[i]
+                es, el = s.dev_edges[i], l.dev_edges[j]
+                ms, ml, fn, nxt = s.nmatch, l.nmatch, self._match_net, "n"
+            else:
+                j = s.nmatch[i]
+                es, el = s.net_edges[i], l.net_edges[j]
+                ms, ml, fn, nxt = s.dmatch, l.dmatch, self._match_dev, "d"
+            if j < 0:
+                continue
+            us: dict[int, set[int]] = defaultdict(set)
+            ul: dict[int, set[int]] = defaultdict(set)
+            for lab, x in es:
+                if ms[x] < 0:
+                    us[lab].add(x)
+            for lab, x in el:
+                if ml[x] < 0:
+                    ul[lab].add(x)
+            for lab, xs in us.items():
+                ys = ul.get(lab)
+                if len(xs) == 1 and ys is not None and len(ys) == 1:
+                    (x,), (y,) = xs, ys
+                    if ms[x] < 0 and ml[y] < 0 and self._compatible(nxt, x, y):
+                        fn(x, y)  # queued in self.fresh for the next pass
+                        made += 1
+        return made
+
+    def _compatible(self, kind: str, x: int, y: int) -> bool:
+        """Propagation only joins nodes of the same degree per edge label
+        (a net with a missing or extra pin is left to the residual step)."""
+        if kind == "d":
+            return self.s.devs[x].model == self.l.devs[y].model and Counter(a for a, _ in self.s.dev_edges[x]) == Counter(a for a, _ in self.l.dev_edges[y])
+        return Counter(a for a, _ in self.s.net_edges[x]) == Counter(a for a, _ in self.l.net_edges[y])
 
     def refine(self) -> None:
         """Refine until stable; break symmetries by guessing."""
         last = -1
         while True:
             made = self._round()
+            made += self._flush()
             classes = self._classes()
             if made:
                 last = -1
