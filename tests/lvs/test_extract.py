@@ -105,6 +105,12 @@ def test_extracted_circuit_is_the_design(laid_out):
         assert box[0] < box[2] and box[1] < box[3]
     for net in ex.netlist.nets:
         assert ex.net_locations[net], net
+    # each terminal's attach point lies on a conductor of the terminal's net
+    for i in got:
+        for t, net in i.pins.items():
+            layer, x, y = ex.terminal_points[i.name][t]
+            k = int(ex.nets.locate(layer, np.array([[x / kit.dbu_um, y / kit.dbu_um]]))[0])
+            assert k >= 0 and ex.nets.name(int(ex.nets.comp[layer][k])) == net, (i.name, t, layer, x, y)
 
 
 def test_spice_round_trip(laid_out, tmp_path):
