@@ -137,6 +137,11 @@ class Extraction:
     notes
         Problems met (a label on no shape, a resistor body without two
         contacts ...), one line each.
+    terminal_points
+        instance -> terminal -> ``(layer, x_um, y_um)``: a point where the
+        terminal meets its net's conductor (a contact, the gate over the
+        channel, the pad opening); parasitic extraction attaches the device
+        there.
     kit
         The PDK extracted with.
     """
@@ -150,6 +155,7 @@ class Extraction:
     tolerances: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
     swappable: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=lambda: MappingProxyType({}))
     notes: tuple[str, ...] = ()
+    terminal_points: Mapping[str, Mapping[str, tuple[str, float, float]]] = field(default_factory=lambda: MappingProxyType({}))
     kit: PDK | None = field(default=None, compare=False, repr=False)
     nets: Nets | None = field(default=None, compare=False, repr=False)
     shapes: LayoutShapes | None = field(default=None, compare=False, repr=False)
@@ -360,6 +366,8 @@ class _Found:
     params: dict[str, float]  # measured, in the kit's units (um, ohm, ...)
     bbox: tuple[int, int, int, int]
     sym: tuple[str, ...] = ()  # terminals whose order the geometry cannot tell
+    #: terminal -> (layer, x, y) dbu: where the terminal meets its net's conductor
+    points: dict[str, tuple[str, float, float]] = field(default_factory=dict)
 
 
 def _union_box(boxes: Sequence[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
@@ -381,6 +389,7 @@ class _Finger:
     gaps: tuple[float, float]  # gap to the contact on each side (dbu)
     width: float
     length: float
+    side_pts: tuple[Any, Any] = (None, None)  # point on each side's contact (dbu)
 
 
 def _fingers(ctx: _Ctx, lv: DeviceLvs) -> list[_Finger]:
@@ -418,15 +427,15 @@ def _fingers(ctx: _Ctx, lv: DeviceLvs) -> list[_Finger]:
             hi = np.nonzero(over & (c_a0 >= a1))[0]
             if len(lo):
                 j = lo[np.argmax(c_a1[lo])]
-                found.append((int(cnet[j]), float(a0 - c_a1[j])))
+                found.append((int(cnet[j]), float(a0 - c_a1[j]), int(j)))
             else:
-                found.append((-1, float("inf")))
+                found.append((-1, float("inf"), -1))
             if len(hi):
                 j = hi[np.argmin(c_a0[hi])]
-                found.append((int(cnet[j]), float(c_a0[j] - a1)))
+                found.append((int(cnet[j]), float(c_a0[j] - a1), int(j)))
             else:
-                found.append((-1, float("inf")))
-            nfound = sum(1 for n, _ in found if n >= 0)
+                found.append((-1, float("inf"), -1))
+            nfound = sum(1 for n, _, _ in found if n >= 0)
             if best is None or nfound > best[0]:
                 best = (nfound, found, axis)  # type: ignore[assignment]
         assert best is not None
@@ -439,6 +448,7 @@ def _fingers(ctx: _Ctx, lv: DeviceLvs) -> list[_Finger]:
                 ch, (x0, y0, x1, y1), g, gate, axis,
                 (found[0][0], found[1][0]), (found[0][1], found[1][1]),
                 area / along if along else 0.0, float(along),
+                tuple(inside_point(contacts[j]) if j >= 0 else None for _, _, j in found),  # type: ignore[arg-type]
             )
         )
     return out
@@ -543,7 +553,8 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
         cands.append((fl, fs, box, pins, sym))
     # each tie marker goes to the nearest device whose source it touches
     tie_of: dict[int, int] = {}
-    for a, b, poly in ties:
+    tie_pt: dict[int, tuple[str, float, float]] = {}
+    for a, b, poly, where in ties:
         tb = _bbox(poly)
         best, bd = None, None
         for k, (_, _, box, pins, _) in enumerate(cands):
@@ -556,6 +567,7 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
         if best is not None:
             src = cands[best][3]["source"]
             tie_of[best] = b if a == src else a
+            tie_pt[best] = where[tie_of[best]]
     found: list[_Found] = []
     for k, (fl, fs, box, pins, sym) in enumerate(cands):
         # model choice: by priority; a tie model needs a tie marker on its source metal
@@ -596,7 +608,20 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
                 params[prm] = absorbed
         term_pins = {t: pins.get(role, -1) for t, role in dl.terminals.items()}
         symt = tuple(t for t, role in dl.terminals.items() if role in sym)
-        found.append(_Found(model, term_pins, params, box, symt))
+        f0, dr0 = fl[0]
+        clayer = dl.contact_net or dl.contacts or ""
+        rpts: dict[str, tuple[str, float, float]] = {}
+        if dl.gate:
+            q = inside_point(f0.poly)
+            rpts["gate" if not diode else "anode"] = (dl.gate, float(q[0]), float(q[1]))
+        for role, side in (("source", 1 - dr0), ("drain", dr0), ("cathode", 0), ("cathode", 1)):
+            q = f0.side_pts[side]
+            if q is not None and role not in rpts:
+                rpts[role] = (clayer, float(q[0]), float(q[1]))
+        if "tie" in pins and k in tie_pt:
+            rpts["tie"] = tie_pt[k]
+        points = {t: rpts[role] for t, role in dl.terminals.items() if role in rpts}
+        found.append(_Found(model, term_pins, params, box, symt, points))
     return found
 
 
@@ -604,9 +629,9 @@ def _fmt_box(ctx: _Ctx, b: Sequence[int]) -> str:
     return f"({ctx.um(b[0]):g}, {ctx.um(b[1]):g})-({ctx.um(b[2]):g}, {ctx.um(b[3]):g}) um"
 
 
-def _ties(ctx: _Ctx, lv: DeviceLvs) -> list[tuple[int, int, np.ndarray]]:
-    """Net-tie markers: (net a, net b, marker polygon) for markers touching
-    exactly two nets of their tied conductor."""
+def _ties(ctx: _Ctx, lv: DeviceLvs) -> list[tuple[int, int, np.ndarray, dict]]:
+    """Net-tie markers: (net a, net b, marker polygon, net -> point on its
+    conductor) for markers touching exactly two nets of their tied conductor."""
     out = []
     lay = ctx.kit.layers.get(lv.tie or "")
     cond = lay.net_tie if lay else None
@@ -616,12 +641,16 @@ def _ties(ctx: _Ctx, lv: DeviceLvs) -> list[tuple[int, int, np.ndarray]]:
     cpolys = ctx.nets.polygons.get(cond, [])
     i, j = _touching(marks, cpolys, closed=True)
     by: dict[int, set[int]] = {}
+    pts: dict[int, dict[int, tuple[str, float, float]]] = {}
     for a, b in zip(i.tolist(), j.tolist()):
-        by.setdefault(a, set()).add(int(ctx.nets.comp[cond][b]))
+        n = int(ctx.nets.comp[cond][b])
+        by.setdefault(a, set()).add(n)
+        q = inside_point(cpolys[b])
+        pts.setdefault(a, {}).setdefault(n, (cond, float(q[0]), float(q[1])))
     for a, nets in sorted(by.items()):
         if len(nets) == 2:
             x, y = sorted(nets)
-            out.append((x, y, marks[a]))
+            out.append((x, y, marks[a], pts[a]))
         else:
             ctx.notes.append(f"lvs: net-tie marker {lay.name} at {_fmt_box(ctx, _bbox(marks[a]))} touches {len(nets)} nets of {cond}, not 2")
     return out
@@ -665,7 +694,7 @@ def _resistors(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
         if len(ends) != 2:
             ctx.notes.append(f"lvs: {model} body at {_fmt_box(ctx, bb)} has {len(ends)} contacts, not 2; not extracted")
             continue
-        (n1, b1), (n2, b2) = ends
+        (n1, b1, q1), (n2, b2, q2) = ends
         sq, w, length = _squares(body, b1, b2, lv.corner_squares)
         params: dict[str, float] = {}
         for prm, m in lv.measure.items():
@@ -677,11 +706,12 @@ def _resistors(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
                 params[prm] = length * ctx.kit.dbu_um
         roles = list(lv.terminals)
         pins = {roles[0]: n1, roles[1]: n2} if len(roles) == 2 else {}
-        out.append(_Found(model, pins, params, bb, tuple(roles)))
+        points = {roles[0]: q1, roles[1]: q2} if len(roles) == 2 else {}
+        out.append(_Found(model, pins, params, bb, tuple(roles), points))
     return out
 
 
-def _contact_clusters(ctx: _Ctx, lv: DeviceLvs, body: np.ndarray, cs: list[np.ndarray]) -> list[tuple[int, tuple[int, int, int, int]]]:
+def _contact_clusters(ctx: _Ctx, lv: DeviceLvs, body: np.ndarray, cs: list[np.ndarray]) -> list[tuple[int, tuple[int, int, int, int], tuple[str, float, float]]]:
     """The resistor's ends: contacts touching the body, grouped when they
     touch each other (a wire landing on a contact pad); (net, box of the
     part over or beside the body) per end."""
@@ -716,7 +746,8 @@ def _contact_clusters(ctx: _Ctx, lv: DeviceLvs, body: np.ndarray, cs: list[np.nd
             # all beside the body (adjacent contacts): the one nearest the body
             main = min(members, key=lambda k: _box_gap(_bbox(cs[k]), bb))
             cb = _bbox(cs[main])
-        out.append((_contact_net(ctx, lv, cs[main]), cb))
+        q = inside_point(cs[main])
+        out.append((_contact_net(ctx, lv, cs[main]), cb, (lv.contact_net or lv.contacts or "", float(q[0]), float(q[1]))))
     return out
 
 
@@ -763,7 +794,9 @@ def _capacitors(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
             roles.get("top", "p"): ctx.net_under(lv.top, plate) if lv.top else -1,
             roles.get("bottom", "n"): ctx.net_under(lv.bottom, plate) if lv.bottom else -1,
         }
-        out.append(_Found(model, pins, params, _bbox(plate)))
+        q = inside_point(plate)
+        points = {roles.get("top", "p"): (lv.top or "", float(q[0]), float(q[1])), roles.get("bottom", "n"): (lv.bottom or "", float(q[0]), float(q[1]))}
+        out.append(_Found(model, pins, params, _bbox(plate), (), points))
     return out
 
 
@@ -802,7 +835,8 @@ def _pads(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
         net, size, mb = _pad_info(ctx, lv, o)
         params = {p: size * ctx.kit.dbu_um for p, m in lv.measure.items() if m == "size" and size == size}
         t = next(iter(lv.terminals))
-        out.append(_Found(model, {t: net}, params, mb))
+        q = inside_point(o)
+        out.append(_Found(model, {t: net}, params, mb, (), {t: (lv.net or "", float(q[0]), float(q[1]))}))
     return out
 
 
@@ -848,7 +882,9 @@ def _gsgs(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
             elif m == "pitch":
                 params[p] = pitch * ctx.kit.dbu_um
         box = _union_box([smb, info[a][2], info[b][2]])
-        out.append(_Found(model, {roles.get("signal", "s"): snet, roles.get("ground", "g"): info[a][0]}, params, box))
+        qs, qg = inside_point(openings[s]), inside_point(openings[a])
+        points = {roles.get("signal", "s"): (lv.net or "", float(qs[0]), float(qs[1])), roles.get("ground", "g"): (lv.net or "", float(qg[0]), float(qg[1]))}
+        out.append(_Found(model, {roles.get("signal", "s"): snet, roles.get("ground", "g"): info[a][0]}, params, box, (), points))
     return out
 
 
@@ -891,7 +927,8 @@ def _vias(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
     for members in clusters.values():
         box = _union_box([tuple(b[k]) for k in members])
         params = {p: len(members) for p, mm in lv.measure.items() if mm == "count"}
-        out.append(_Found(model, {t: int(net[members[0]])}, params, box))
+        q = inside_point(polys[idx[members[0]]])
+        out.append(_Found(model, {t: int(net[members[0]])}, params, box, (), {t: (name, float(q[0]), float(q[1]))}))
     return out
 
 
@@ -935,7 +972,10 @@ def _inductors(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
                     params[p] = float(np.mean(gaps)) * ctx.kit.dbu_um
                 elif m == "inner":
                     params[p] = (right[0][0] - left[-1][1]) * ctx.kit.dbu_um
-        out.append(_Found(model, {roles.get("outer", "p"): nets[0], roles.get("inner", "n"): nets[1]}, params, bb))
+        qo, qi = inside_point(vias[ends[0]]), inside_point(vias[ends[1]])
+        cl = lv.contact_net or lv.contacts or ""
+        points = {roles.get("outer", "p"): (cl, float(qo[0]), float(qo[1])), roles.get("inner", "n"): (cl, float(qi[0]), float(qi[1]))}
+        out.append(_Found(model, {roles.get("outer", "p"): nets[0], roles.get("inner", "n"): nets[1]}, params, bb, (), points))
     return out
 
 
@@ -1012,6 +1052,7 @@ def _assemble(ctx: _Ctx, found: list[_Found]) -> Extraction:
     counter: dict[str, int] = {}
     insts: list[Instance] = []
     locs: dict[str, tuple[float, float, float, float]] = {}
+    tpoints: dict[str, Mapping[str, tuple[str, float, float]]] = {}
     floating = 0
     for f in found:
         counter[f.model] = counter.get(f.model, 0) + 1
@@ -1028,6 +1069,7 @@ def _assemble(ctx: _Ctx, found: list[_Found]) -> Extraction:
         params = {p: _si(kit, f.model, p, v) for p, v in f.params.items()}
         insts.append(Instance(name, f.model, pins, params))
         locs[name] = tuple(kit.um(v) for v in f.bbox)  # type: ignore[assignment]
+        tpoints[name] = MappingProxyType({t: (lay, kit.um(x), kit.um(y)) for t, (lay, x, y) in f.points.items()})
     ports = sorted({i.pins[t] for i in insts if i.model == kit.pad_model for t in i.pins})
     netlist = Netlist(ctx.raw.top, tuple(insts), tuple(ports))
     # labels and locations
@@ -1063,6 +1105,7 @@ def _assemble(ctx: _Ctx, found: list[_Found]) -> Extraction:
         tolerances=MappingProxyType(tols),
         swappable=MappingProxyType(swaps),
         notes=tuple(list(nets.notes) + ctx.notes),
+        terminal_points=MappingProxyType(tpoints),
         kit=kit,
         nets=nets,
         shapes=ctx.raw,
