@@ -691,6 +691,23 @@ def compare(
     net_locs = dict(getattr(layout, "net_locations", {}) or {})
     dev_locs = dict(getattr(layout, "device_locations", {}) or {})
     label_places = dict(getattr(layout, "labels", None) or {})
+    term_pts = dict(getattr(layout, "terminal_points", None) or {})
+
+    def tpoint(dev: str, term: str) -> list | None:
+        p = (term_pts.get(dev) or {}).get(term)
+        return _pt(p) if p else None
+
+    # -- source devices the PDK gives no way to recognise in a layout: not
+    # compared (said so), never reported as missing
+    if any(getattr(d, "lvs", None) is not None for d in kit.devices.values()):
+        blind = {m for m in {i.model for i in source.instances} if m in kit.devices and getattr(kit.devices[m], "lvs", None) is None}
+    else:
+        blind = set()
+    if blind:
+        for m in sorted(blind):
+            n = sum(1 for i in source.instances if i.model == m)
+            res.not_compared.append(f"{m}: PDK {kit.name} has no LVS recognition for this model ([devices.{m}.lvs]); {n} device{'s' if n != 1 else ''} not compared")
+        source = Netlist(source.top, tuple(i for i in source.instances if i.model not in blind), source.ports)
 
     # -- infrastructure devices the source does not name (port pads, seal rings)
     src_models = Counter(i.model for i in source.instances)
@@ -918,6 +935,7 @@ def compare(
                 res.swapped_connections.append({
                     "device": sd, "layout_device": ld, "model": model, "terminals": sorted([a[1], b[1]]),
                     "source": {a[1]: a[2], b[1]: b[2]}, "layout": {a[3]: a[4], b[3]: b[4]},
+                    "terminal_points": {t: tpoint(ld, t) for t in (a[3], b[3])},
                     "bbox": list(dev_locs.get(ld, ())) or None, "location": _bbox_centre(dev_locs.get(ld)),
                 })
         for k, (s_, t, sn, lt, ln) in enumerate(items):
@@ -926,7 +944,7 @@ def compare(
             res.wrong_connections.append({
                 "device": sd, "layout_device": ld, "model": model, "terminal": t,
                 "source_net": sn, "layout_net": ln, "layout_net_matches": inv_n.get(ln),
-                "expected_layout_net": nmap.get(sn),
+                "expected_layout_net": nmap.get(sn), "terminal_point": tpoint(ld, lt),
                 "bbox": list(dev_locs.get(ld, ())) or None, "location": _bbox_centre(dev_locs.get(ld)),
             })
 

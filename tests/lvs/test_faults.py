@@ -240,4 +240,8 @@ def test_swapped_gate_and_drain_is_reported_on_the_device(tmp_path):
         assert sw["terminals"] == ["d", "g"]
         prefix = sw["device"].split("/")[0]
         assert sw["source"] == {"d": "VB" if prefix == "XH" else "VDDL", "g": f"{prefix}/a4"}
-        assert _inside(sw["bbox"], _placed_box(fres, kit, sw["device"]))
+        box = _placed_box(fres, kit, sw["device"])
+        assert _inside(sw["bbox"], box)
+        for t in ("d", "g"):
+            _lay, x, y = sw["terminal_points"][t]
+            assert box[0] - 0.01 <= x <= box[2] + 0.01 and box[1] - 0.01 <= y <= box[3] + 0.01
