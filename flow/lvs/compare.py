@@ -486,46 +486,52 @@ class _Matcher:
         shared pins of matched devices.  ``confident``: only pairs that are
         each other's unique best (committed before anything is guessed);
         otherwise an optimal assignment (Hungarian method, scipy) of the
-        rest.  Returns the number of new pairs."""
+        rest, greedy by score when the rest is very large.  Scores are sparse:
+        only pairs sharing a matched neighbour are scored, and nets with more
+        than :data:`_HUB` pins of one kind (supplies) do not propose
+        candidates.  Returns the number of new pairs."""
         s, l = self.s, self.l
         made = 0
         pairs_d: list[tuple[int, int]] = []
-        by_model_s: dict[str, list[int]] = defaultdict(list)
-        by_model_l: dict[str, list[int]] = defaultdict(list)
-        for i, d in enumerate(s.devs):
-            if s.dmatch[i] < 0:
-                by_model_s[d.model].append(i)
+        index: dict[tuple[int, int], list[int]] = defaultdict(list)
         for j, d in enumerate(l.devs):
             if l.dmatch[j] < 0:
-                by_model_l[d.model].append(j)
-        for model, si in by_model_s.items():
-            lj = by_model_l.get(model)
-            if not lj:
+                for lab, n in l.dev_edges[j]:
+                    if l.nmatch[n] >= 0:
+                        index[(lab, n)].append(j)
+        entries: dict[tuple[int, int], float] = {}
+        for i, d in enumerate(s.devs):
+            if s.dmatch[i] >= 0:
                 continue
-            score = np.zeros((len(si), len(lj)))
-            for a, i in enumerate(si):
-                for b, j in enumerate(lj):
-                    score[a, b] = self._dev_score(i, j) - 1e-3 * min(self.param_key(s.devs[i], l.devs[j]), 100.0)
-            pairs_d += [(si[a], lj[b]) for a, b in _pick(score, 0.5, confident)]
-        us = [i for i in range(len(s.nets)) if s.nmatch[i] < 0]
-        ul = [j for j in range(len(l.nets)) if l.nmatch[j] < 0]
-        pairs_n: list[tuple[int, int]] = []
-        if us and ul:
-            col = {j: b for b, j in enumerate(ul)}
-            score = np.zeros((len(us), len(ul)))
-            for a, i in enumerate(us):
-                for lab, d in s.net_edges[i]:
-                    dj = s.dmatch[d]
-                    if dj < 0:
-                        continue
-                    same = [n2 for lab2, n2 in l.dev_edges[dj] if lab2 == lab]
-                    for n2 in same:
-                        if n2 in col:
-                            score[a, col[n2]] += 1.0 / len(same)
-                for b, j in enumerate(ul):
-                    if s.nets[i] == l.nets[j]:
-                        score[a, b] += 0.25
-            pairs_n = [(us[a], ul[b]) for a, b in _pick(score, 0.25, confident)]
+            cands: set[int] = set()
+            for lab, n in s.dev_edges[i]:
+                m = s.nmatch[n]
+                if m >= 0:
+                    js = index.get((lab, m), ())
+                    if len(js) <= _HUB:
+                        cands.update(js)
+            for j in cands:
+                if l.devs[j].model == d.model:
+                    entries[(i, j)] = self._dev_score(i, j) - 1e-3 * min(self.param_key(d, l.devs[j]), 100.0)
+        pairs_d = _pick_sparse(entries, 0.5, confident)
+        names = {l.nets[j]: j for j in range(len(l.nets)) if l.nmatch[j] < 0}
+        nentries: dict[tuple[int, int], float] = defaultdict(float)
+        for i in range(len(s.nets)):
+            if s.nmatch[i] >= 0:
+                continue
+            edges = s.net_edges[i]
+            for lab, d in edges:
+                dj = s.dmatch[d]
+                if dj < 0:
+                    continue
+                same = [n2 for lab2, n2 in l.dev_edges[dj] if lab2 == lab]
+                for n2 in same:
+                    if l.nmatch[n2] < 0:
+                        nentries[(i, n2)] += 1.0 / len(same)
+            j = names.get(s.nets[i])
+            if j is not None:
+                nentries[(i, j)] += 0.25
+        pairs_n = _pick_sparse(nentries, 0.25, confident)
         for i, j in pairs_d:
             self._match_dev(i, j)
             made += 1
@@ -1105,6 +1111,56 @@ def _with_extraction_rules(rules: dict[str, DeviceRule], layout) -> dict[str, De
             changes["params"] = MappingProxyType(params)
         if changes:
             out[model] = replace(rule, **changes)
+    return out
+
+
+#: A net with more pins than this on one edge label (a supply) proposes no
+#: candidates in the residual pairing: it does not tell devices apart.
+_HUB = 64
+
+
+def _pick_sparse(entries: Mapping[tuple[int, int], float], floor: float, confident: bool) -> list[tuple[int, int]]:
+    """:func:`_pick` over a sparse score table ``(row, col) -> score``."""
+    entries = {k: v for k, v in entries.items() if v >= floor}
+    if not entries:
+        return []
+    rows = sorted({a for a, _ in entries})
+    cols = sorted({b for _, b in entries})
+    if confident:
+        best_r: dict[int, list] = {}
+        best_c: dict[int, list] = {}
+        for (a, b), v in entries.items():
+            r = best_r.setdefault(a, [v, b, 0])
+            if v > r[0]:
+                r[:] = [v, b, 1]
+            elif v == r[0]:
+                r[2] += 1
+                if r[2] == 1:
+                    r[1] = b
+            c = best_c.setdefault(b, [v, a, 0])
+            if v > c[0]:
+                c[:] = [v, a, 1]
+            elif v == c[0]:
+                c[2] += 1
+                if c[2] == 1:
+                    c[1] = a
+        return sorted(
+            (a, r[1]) for a, r in best_r.items()
+            if r[2] == 1 and best_c[r[1]][2] == 1 and best_c[r[1]][1] == a
+        )
+    if len(rows) * len(cols) <= 4_000_000:
+        ri = {a: k for k, a in enumerate(rows)}
+        ci = {b: k for k, b in enumerate(cols)}
+        score = np.zeros((len(rows), len(cols)))
+        for (a, b), v in entries.items():
+            score[ri[a], ci[b]] = v
+        return [(rows[a], cols[b]) for a, b in _pick(score, floor, False)]
+    out, used_r, used_c = [], set(), set()
+    for (a, b), v in sorted(entries.items(), key=lambda kv: (-kv[1], kv[0])):
+        if a not in used_r and b not in used_c:
+            out.append((a, b))
+            used_r.add(a)
+            used_c.add(b)
     return out
 
 
