@@ -158,6 +158,19 @@ def test_metal_bridge_is_a_short_with_a_path_through_the_bridge(ringosc, tmp_pat
         bx = [c * u for c in br]
         inside = [p for p in path["points"] if bx[0] - 1e-6 <= p[1] <= bx[2] + 1e-6 and bx[1] - 1e-6 <= p[2] <= bx[3] + 1e-6]
         assert inside, (path, bx)
+        # the marker database shows the path as edges KLayout reads
+        import klayout.db  # noqa: F401  (binds the geometry types)
+        import klayout.rdb as rdb
+
+        from flow.lvs.lyrdb import write_lvs_lyrdb
+
+        write_lvs_lyrdb(res, tmp_path / "lvs.lyrdb", "ringosc")
+        db = rdb.ReportDatabase("x")
+        db.load(str(tmp_path / "lvs.lyrdb"))
+        (item,) = list(db.each_item())
+        edges = [v.edge() for v in item.each_value() if v.is_edge()]
+        assert len(edges) >= 1
+        assert any(bx[0] - 1e-3 <= e.p1.x <= bx[2] + 1e-3 and bx[1] - 1e-3 <= e.p1.y <= bx[3] + 1e-3 for e in edges)
         return
     pytest.fail("no bridge candidate joined exactly two nets")
 
