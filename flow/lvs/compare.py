@@ -23,16 +23,25 @@ partition refinement, as netgen does) over both graphs at once:
    one source and one layout node matches them.  Matched nodes keep a fixed
    colour of their own, so a fault's influence stops at matched neighbours
    and does not spread over the whole circuit.
+   A new pair also matches its neighbours directly where each side has
+   exactly one unmatched neighbour on the same edge label and both have the
+   same pin counts (a chain of gates resolves in one pass, not one round
+   per stage).
 3. When the partition stops getting finer, a class with as many source as
    layout nodes is a symmetry (e.g. a ring oscillator without labels): one
    pair is matched (closest parameters first) and refinement continues.
-4. What is left after that is the neighbourhood of real differences.  The
-   remaining devices are paired per model by the Hungarian method (scipy),
-   scoring terminals whose nets already correspond, and the remaining nets
-   by the number of device pins they share; then refinement runs again.
+4. What is left after that is the neighbourhood of real differences.  Pairs
+   that are each other's unique best are committed first (devices scored by
+   terminals whose nets already correspond, nets by the device pins they
+   share), then refinement runs again; only when nothing is certain are the
+   rest assigned by the Hungarian method (scipy).
+5. Finally a hill-climb exchanges the images of two nets or two devices of
+   one model while that lowers the number of disagreeing terminals, so the
+   report explains the layout with the fewest faults.
 
 Each round costs O(E log E) for E terminals; rounds are bounded by the
-graph's diameter, and only symmetric classes cost extra rounds.
+graph's diameter, and only symmetric classes cost extra rounds.  The
+residual step scores only pairs that share a matched neighbour.
 
 Parameters are compared only after matching (a parameter mismatch never
 breaks the structural match), in the PDK's units, with the tolerances of
@@ -610,16 +619,20 @@ class _Matcher:
 
 # ---------------------------------------------------------------- compare ----
 def _normalise(kit: PDK, inst: Instance, *, defaults: bool) -> dict[str, float]:
-    from flow.stages.importer import to_kit_units
-
     dev = kit.devices.get(inst.model)
     if dev is None:
         return dict(inst.params)
-    vals = to_kit_units(kit, inst.model, dict(inst.params))
+    vals = _to_kit_units(kit, inst.model, dict(inst.params))
     if defaults:
         for name, spec in dev.params.items():
             vals.setdefault(name, float(spec.default))
     return vals
+
+
+def _to_kit_units(kit: PDK, model: str, params: dict[str, float]) -> dict[str, float]:
+    from flow.stages.importer import to_kit_units  # the import stage's conversion, same units
+
+    return to_kit_units(kit, model, params)
 
 
 def _bbox_centre(b: Sequence[float] | None) -> list[float] | None:
@@ -705,10 +718,7 @@ def compare(
 
     # -- source devices the PDK gives no way to recognise in a layout: not
     # compared (said so), never reported as missing
-    if any(getattr(d, "lvs", None) is not None for d in kit.devices.values()):
-        blind = {m for m in {i.model for i in source.instances} if m in kit.devices and getattr(kit.devices[m], "lvs", None) is None}
-    else:
-        blind = set()
+    blind = {m for m in {i.model for i in source.instances} if m in kit.devices and getattr(kit.devices[m], "lvs", None) is None}
     if blind:
         for m in sorted(blind):
             n = sum(1 for i in source.instances if i.model == m)
@@ -1082,7 +1092,8 @@ def compare(
     # unmatched nets that nothing above explains (only notes: the devices
     # around them are already reported)
     loose_s = [n for n in source.nets if n not in nmap and n not in shorted and source.net_pins.get(n)]
-    loose_l = [n for n in lay_nl.nets if n not in inv_n and n not in {f for fs in fragments.values() for f in fs}]
+    frag_nets = {f for fs in fragments.values() for f in fs}
+    loose_l = [n for n in lay_nl.nets if n not in inv_n and n not in frag_nets]
     if loose_s:
         res.notes.append("source nets without a layout counterpart: " + ", ".join(loose_s[:20]) + (" ..." if len(loose_s) > 20 else ""))
     if loose_l:
