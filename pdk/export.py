@@ -195,9 +195,10 @@ def export_klayout(kit: PDK, folder: str | os.PathLike[str]) -> KLayoutExport:
     Examples
     --------
     >>> import pdk, tempfile
-    >>> res = export_klayout(pdk.load("gan650"), tempfile.mkdtemp())
-    >>> [p.name for p in res.paths], len(res.exported), res.not_exported
-    (['gan650.lyp', 'gan650.lyt', 'gan650.lydrc'], 25, ())
+    >>> kit = pdk.load("gan650")
+    >>> res = export_klayout(kit, tempfile.mkdtemp())
+    >>> [p.name for p in res.paths], len(res.exported) == len(kit.rules), res.not_exported
+    (['gan650.lyp', 'gan650.lyt', 'gan650.lydrc'], True, ())
     """
     out = Path(folder)
     try:
