@@ -57,8 +57,12 @@ def test_metrics_clean(flow_run):
     assert m["nets_unrouted"] == 0, m["unrouted"]
     assert m["drc_violations"] == 0, m["drc_counts"]
     assert m["nets_routed"] > 0 and m["wirelength_um"] > 0 and m["vias"] > 0
-    assert m["lvs_clean"] is None  # no LVS stage yet: never claimed
-    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert m["lvs_clean"] is True, (m["lvs_status"], m["lvs_counts"], m["lvs_not_compared"])
+    lvs = json.loads((flow_run.rundir / "lvs.json").read_text())
+    assert lvs["status"] == "match" and lvs["clean"] is True
+    assert lvs["summary"]["devices"]["matched"] == lvs["summary"]["devices"]["source"] == m["instances"]
+    assert lvs["summary"]["nets"]["matched"] == lvs["summary"]["nets"]["source"]
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "lvs", "gds"}
     assert flow_run.exit_code == 0
     for f in ("drc.json", "drc.lyrdb", "report.html", f"{flow_run.design.top}.gds"):
         assert (flow_run.rundir / f).is_file(), f
