@@ -256,3 +256,44 @@ def test_net_ties_join_only_their_terminals(flow_run):
     assert all(p.startswith("short:") for p in problems), problems
     assert shorts == tied
 
+
+
+def test_seal_ring_and_scribe(flow_run):
+    """Designs with ``[floorplan] seal_ring``: in the GDS (read by KLayout),
+    the scribe lane between the die edge and the ring is empty, the ring is
+    a closed MET1 / MET2 wall (one polygon with one hole) with VIA1 trenches,
+    and every other shape lies inside the ring's inner edge, at least the
+    layer's spacing away from it."""
+    cfg = flow_run.design.config
+    if not cfg.seal_ring:
+        pytest.skip(f"{cfg.name} has no seal ring")
+    kit = pdks.load(flow_run.design.pdk_name)
+    ly = _layout(flow_run)
+    top = ly.top_cell()
+    fp = flow_run.design.floorplan
+    die = klayout_db.Box(*fp.die)
+    s = kit.dbu(cfg.scribe)
+    outer = die.enlarged(-s, -s)
+    band = kit.dbu(kit.device(fp.seal_ring.model).params["width"].default)
+    inner = outer.enlarged(-band, -band)
+
+    def region(name: str) -> klayout_db.Region:
+        g = kit.layers[name].gds
+        return klayout_db.Region(top.begin_shapes_rec(ly.layer(g[0], g[1]))).merged()
+
+    boundary = [n for n, lay in kit.layers.items() if lay.purpose == "boundary"]
+    assert region(boundary[0]).bbox() == die
+    everything = klayout_db.Region()
+    for name in kit.layers:
+        if name not in boundary:
+            everything += region(name)
+    assert (everything - klayout_db.Region(outer)).is_empty(), "shapes in the scribe lane"
+    ring_band = klayout_db.Region(outer) - klayout_db.Region(inner)
+    for metal in ("MET1", "MET2"):
+        walls = [p for p in region(metal).each() if p.bbox() == outer]
+        assert len(walls) == 1 and walls[0].holes() == 1, metal
+        assert (klayout_db.Region(walls[0]) ^ ring_band).is_empty(), metal
+        rest = region(metal) - ring_band
+        gap = kit.dbu(kit.min_spacing(metal))
+        assert (rest - klayout_db.Region(inner.enlarged(-gap, -gap))).is_empty(), f"{metal} closer than its spacing to the ring"
+    assert (region("VIA1") & ring_band).count() >= 2
