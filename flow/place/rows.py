@@ -257,6 +257,84 @@ def legalize_rows(
     return pos, seg_of
 
 
+def place_tall(
+    rows: Sequence[RowSpec],
+    blockages: Sequence[Rect],
+    w: np.ndarray,
+    h: np.ndarray,
+    targets: np.ndarray,
+) -> tuple[np.ndarray, list[str]]:
+    """Cells taller than a row, each on the nearest free stack of rows.
+
+    Greedy, biggest first: a cell goes where its squared displacement from
+    its target (lower-left) is smallest among the site-aligned x positions
+    of every stack of abutting rows tall enough for it, clear of the
+    blockages and of the tall cells placed before.  Returns lower-left
+    corners (k, 2) and the orientation of each cell's bottom row; the caller
+    then treats them as blockages for the single-row cells.
+
+    Raises
+    ------
+    StageError
+        A cell fits nowhere.
+    """
+    by_y: dict[int, list[RowSpec]] = {}
+    for r in rows:
+        by_y.setdefault(r.y, []).append(r)
+    ys = np.array(sorted(by_y), dtype=np.float64)
+    placed = [tuple(int(v) for v in b) for b in blockages]
+    out = np.zeros((len(w), 2), dtype=np.int64)
+    orient = ["N"] * len(w)
+    for i in np.argsort(-(np.asarray(w, float) * np.asarray(h, float)), kind="stable"):
+        wi, hi_ = int(w[i]), int(h[i])
+        tx, ty = float(targets[i, 0]), float(targets[i, 1])
+        best: tuple[float, tuple[int, int, str] | None] = (math.inf, None)
+        for y in ys[np.argsort(np.abs(ys - ty), kind="stable")]:
+            y = int(y)
+            dy2 = (y - ty) ** 2
+            if dy2 >= best[0]:
+                break
+            for r in by_y[y]:
+                lo, hi = r.x, r.x + r.n * r.site_w
+                yy = y + r.h
+                ok = True
+                while yy < y + hi_:
+                    above = [q for q in by_y.get(yy, []) if q.x < hi and q.x + q.n * q.site_w > lo]
+                    if not above:
+                        ok = False
+                        break
+                    lo, hi = max(lo, above[0].x), min(hi, above[0].x + above[0].n * above[0].site_w)
+                    yy += above[0].h
+                if not ok or hi - lo < wi:
+                    continue
+                cuts = sorted((b[0], b[2]) for b in placed if b[1] < y + hi_ and b[3] > y and b[2] > lo and b[0] < hi)
+                gaps = []
+                s = lo
+                for a, b in cuts:
+                    if a > s:
+                        gaps.append((s, a))
+                    s = max(s, b)
+                if s < hi:
+                    gaps.append((s, hi))
+                sw = r.site_w
+                for a, b in gaps:
+                    xa = r.x + -(-(a - r.x) // sw) * sw
+                    xb = r.x + ((b - wi - r.x) // sw) * sw
+                    if xa > xb:
+                        continue
+                    x = min(max(r.x + int(round((tx - r.x) / sw)) * sw, xa), xb)
+                    cost = (x - tx) ** 2 + dy2
+                    if cost < best[0]:
+                        best = (cost, (x, y, r.orient))
+        if best[1] is None:
+            raise StageError(f"placement: no stack of rows has room for multi-row cell #{int(i)} ({wi} x {hi_} dbu)")
+        x, y, o = best[1]
+        out[i] = (x, y)
+        orient[i] = o
+        placed.append((x, y, x + wi, y + hi_))
+    return out, orient
+
+
 # --------------------------------------------------------------------------
 # legality
 
@@ -271,7 +349,8 @@ def check_rows(
 ) -> list[str]:
     """Every row-legality problem of standard cells at ``pos``; ``[]`` when legal.
 
-    A cell must start on a row's y and site grid and end within that row,
+    A cell must start on a row's y and site grid and end within that row
+    (a cell taller than its row: within abutting rows stacked above it),
     overlap no other cell and no blockage (touching is fine).  Rows are
     assumed not to overlap each other.  Every cell involved in an overlap is
     named at least once (not every overlapping pair).
@@ -286,9 +365,10 @@ def check_rows(
         x, y = int(pos[i, 0]), int(pos[i, 1])
         ok = False
         for r in row_at.get(y, []):
-            if (x - r.x) % r.site_w == 0 and r.x <= x and x + int(w[i]) <= r.x + r.n * r.site_w and int(h[i]) <= r.h:
-                ok = True
-                break
+            if (x - r.x) % r.site_w == 0 and r.x <= x and x + int(w[i]) <= r.x + r.n * r.site_w:
+                ok = int(h[i]) <= r.h or _stacked(row_at, x, y + r.h, x + int(w[i]), y + int(h[i]))
+                if ok:
+                    break
         if not ok:
             problems.append(f"cell '{nm(i)}' at ({x}, {y}) is not on a row's site grid within the row")
     # overlaps.  Cells whose box lies within one row band (the usual case)
@@ -325,6 +405,16 @@ def check_rows(
         for i in np.flatnonzero(hit):
             problems.append(f"cell '{nm(int(i))}' overlaps blockage #{k} {(bx0, by0, bx1, by1)}")
     return problems
+
+
+def _stacked(row_at: dict[int, list[RowSpec]], x0: int, y: int, x1: int, top: int) -> bool:
+    """Rows abut from ``y`` up to ``top``, each spanning [x0, x1]."""
+    while y < top:
+        r = next((r for r in row_at.get(y, []) if r.x <= x0 and x1 <= r.x + r.n * r.site_w), None)
+        if r is None:
+            return False
+        y += r.h
+    return True
 
 
 # --------------------------------------------------------------------------
