@@ -53,8 +53,8 @@ def density_grid(
     bins : (nx, ny), optional
         Bin counts; :func:`default_bins` when omitted.
     weight : ndarray (m,), optional
-        Spread this amount per box (e.g. power, W) in proportion to the box
-        area in each bin, instead of the area itself.
+        Spread this amount per box (e.g. power, W) evenly over the box, instead
+        of the area itself (the share outside the bins is left out).
 
     Returns
     -------
@@ -77,7 +77,8 @@ def density_grid(
         oy = _overlap_1d(ye, y0, y0 + float(h[k]))
         share = np.outer(ox, oy)
         if weight is not None:
-            tot = share.sum()
+            # spread over the whole box: the part outside the bins is lost
+            tot = float(w[k]) * float(h[k])
             if tot > 0:
                 use += share * (float(weight[k]) / tot)
         else:
