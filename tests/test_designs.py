@@ -252,3 +252,26 @@ def test_net_ties_join_only_their_terminals(flow_run):
     assert all(p.startswith("short:") for p in problems), problems
     assert shorts == tied
 
+
+
+def test_placement_is_legal(flow_run):
+    """The legality checker on every sample design's placement, rebuilt from
+    the design (overlaps, spacing, core, grid, fences, keepouts, voltage
+    keep-outs, thermal spacing), and the place stage's reports."""
+    from flow.stages.place import check_placement
+
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    assert check_placement(design, kit) == []
+    report = json.loads((flow_run.rundir / "02-place" / "place.json").read_text())
+    assert report["violations"] == []
+    assert report["hpwl_um"] == pytest.approx(json.loads((flow_run.rundir / "metrics.json").read_text())["hpwl_um"])
+    assert (flow_run.rundir / "02-place" / "density.svg").read_text().lstrip().startswith("<svg")
+    # and the checker is not blind: two devices on top of each other are caught
+    names = [i.name for i in design.netlist.instances]
+    moved = dict(design.placement.positions)
+    moved[names[1]] = moved[names[0]]
+    import dataclasses
+
+    broken = dataclasses.replace(design, placement=dataclasses.replace(design.placement, positions=moved))
+    assert any("overlap" in p for p in check_placement(broken, kit))
