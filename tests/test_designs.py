@@ -297,3 +297,26 @@ def test_seal_ring_and_scribe(flow_run):
         gap = kit.dbu(kit.min_spacing(metal))
         assert (rest - klayout_db.Region(inner.enlarged(-gap, -gap))).is_empty(), f"{metal} closer than its spacing to the ring"
     assert (region("VIA1") & ring_band).count() >= 2
+
+
+def test_placement_is_legal(flow_run):
+    """The legality checker on every sample design's placement, rebuilt from
+    the design (overlaps, spacing, core, grid, fences, keepouts, voltage
+    keep-outs, thermal spacing), and the place stage's reports."""
+    from flow.stages.place import check_placement
+
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    assert check_placement(design, kit) == []
+    report = json.loads((flow_run.rundir / "02-place" / "place.json").read_text())
+    assert report["violations"] == []
+    assert report["hpwl_um"] == pytest.approx(json.loads((flow_run.rundir / "metrics.json").read_text())["hpwl_um"])
+    assert (flow_run.rundir / "02-place" / "density.svg").read_text().lstrip().startswith("<svg")
+    # and the checker is not blind: two devices on top of each other are caught
+    names = [i.name for i in design.netlist.instances]
+    moved = dict(design.placement.positions)
+    moved[names[1]] = moved[names[0]]
+    import dataclasses
+
+    broken = dataclasses.replace(design, placement=dataclasses.replace(design.placement, positions=moved))
+    assert any("overlap" in p for p in check_placement(broken, kit))
