@@ -794,16 +794,19 @@ def _assign_layers(
         p, e = parent[n]  # type: ignore[misc]
         children[p].append((n, e))
 
+    tie = 1e-6 * np.arange(nl)  # ties go to the lower layer
+    h_ok = np.full(nl, np.inf)
+    h_ok[r.h_layers] = 0.0
+    v_ok = np.full(nl, np.inf)
+    v_ok[r.v_layers] = 0.0
+
     def edge_cost(e: int) -> np.ndarray:
         (x, y), (x2, y2) = r.ends(e)
         if y == y2:
-            cap, use = grid.hcap[:, y, x], hu[:, y, x]
-            ok = np.isin(np.arange(nl), r.h_layers)
+            cap, use, ok = grid.hcap[:, y, x], hu[:, y, x], h_ok
         else:
-            cap, use = grid.vcap[:, y, x], vu[:, y, x]
-            ok = np.isin(np.arange(nl), r.v_layers)
-        over = np.maximum(use + dem - cap, 0)
-        return np.where(ok, FULL_PENALTY * over + 1e-6 * np.arange(nl), np.inf)
+            cap, use, ok = grid.vcap[:, y, x], vu[:, y, x], v_ok
+        return ok + FULL_PENALTY * np.maximum(use + dem - cap, 0) + tie
 
     lo_idx, hi_idx = np.triu_indices(nl)
     span_cost = via_cost * (hi_idx - lo_idx)
