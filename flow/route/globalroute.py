@@ -950,3 +950,47 @@ def global_route(
         iterations=int(stats["rounds"]),  # type: ignore[arg-type]
         stats=stats,
     )
+
+
+# -- guides for a detailed router ----------------------------------------------------------
+
+
+def route_guides(grid: GridGraph, segments: Sequence[Segment], dilate: int = 0) -> np.ndarray:
+    """Tiles a net's route covers: a ``(nl, ny, nx)`` boolean mask, grown by ``dilate`` tiles.
+
+    Wire runs mark their tiles on their layer, via stacks their tile on each
+    layer they cross.  A detailed router can restrict (or favour) its search
+    to the mask; ``dilate`` leaves it room around the global route.
+
+    >>> g = GridGraph.uniform(4, 3, hcap=[1, 0], vcap=[0, 1])
+    >>> m = route_guides(g, [((0, 1, 0), (2, 1, 0)), ((2, 1, 0), (2, 1, 1))])
+    >>> m[0].astype(int).tolist(), int(m[1].sum())
+    ([[0, 0, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]], 1)
+    """
+    mask = np.zeros((grid.nl, grid.ny, grid.nx), dtype=bool)
+    for (x1, y1, l1), (x2, y2, l2) in segments:
+        mask[min(l1, l2) : max(l1, l2) + 1, min(y1, y2) : max(y1, y2) + 1, min(x1, x2) : max(x1, x2) + 1] = True
+    if dilate > 0:
+        from scipy.ndimage import binary_dilation
+
+        mask = binary_dilation(mask, structure=np.ones((1, 2 * dilate + 1, 2 * dilate + 1), dtype=bool))
+    return mask
+
+
+def guide_rects(mask: np.ndarray, origin: tuple[int, int], tile: tuple[int, int]) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """A guide mask as ``(layer, (x0, y0, x1, y1))`` rectangles (tile rows merged into runs).
+
+    ``origin`` is the lower-left corner of tile ``(0, 0)`` and ``tile`` the
+    tile size, both in the caller's units (e.g. dbu).
+
+    >>> m = np.zeros((1, 2, 3), dtype=bool); m[0, 1, :2] = True
+    >>> guide_rects(m, (0, 0), (10, 10))
+    [(0, (0, 10, 20, 20))]
+    """
+    out = []
+    for l, y in zip(*np.nonzero(mask.any(axis=2))):
+        row = np.concatenate([[False], mask[l, y], [False]])
+        d = np.diff(row.astype(np.int8))
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            out.append((int(l), (origin[0] + int(a) * tile[0], origin[1] + int(y) * tile[1], origin[0] + int(b) * tile[0], origin[1] + (int(y) + 1) * tile[1])))
+    return out

@@ -219,3 +219,23 @@ def test_progress_callback_is_called():
 
 def test_docstring_examples():
     assert doctest.testmod(gr_mod).failed == 0
+
+
+def test_route_guides_cover_the_route():
+    grid, nets = random_case(6, nets=8)
+    res = global_route(grid, nets)
+    for net, segs in zip(nets, res.routes):
+        m = gr_mod.route_guides(grid, segs)
+        for seg in segs:
+            for a, b in unit_steps(seg):
+                assert m[a[2], a[1], a[0]] and m[b[2], b[1], b[0]]
+        for x, y, l in net.pins:
+            assert m[l, y, x]
+        grown = gr_mod.route_guides(grid, segs, dilate=1)
+        assert (grown >= m).all() and grown.sum() > m.sum()
+        # the rectangles cover exactly the mask's tiles
+        back = np.zeros_like(grown)
+        for l, (x0, y0, x1, y1) in gr_mod.guide_rects(grown, (0, 0), (1, 1)):
+            assert not back[l, y0:y1, x0:x1].any()
+            back[l, y0:y1, x0:x1] = True
+        assert (back == grown).all()
