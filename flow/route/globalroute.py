@@ -625,69 +625,57 @@ class _Router:
         x0, y0, x1, y1 = box
         bw, bh = x1 - x0 + 1, y1 - y0 + 1
         N = bw * bh
+        S = 2 * N  # virtual source, joined to every node; only tree nodes get a finite weight
         ch, cv = self.box_costs(box, self.d[k], hard)
         idx = np.arange(N).reshape(bh, bw)
-        rows, cols, wts = [], [], []
-        a, b = idx[:, :-1].ravel(), idx[:, 1:].ravel()
-        w = ch.ravel()
-        rows += [a, b]
-        cols += [b, a]
-        wts += [w, w]
-        a, b = idx[:-1, :].ravel() + N, idx[1:, :].ravel() + N
-        w = cv.ravel()
-        rows += [a, b]
-        cols += [b, a]
-        wts += [w, w]
+        ha, hb = idx[:, :-1].ravel(), idx[:, 1:].ravel()
+        va, vb = idx[:-1, :].ravel() + N, idx[1:, :].ravel() + N
         a = np.arange(N)
-        w = np.full(N, self.bend)
-        rows += [a, a + N]
-        cols += [a + N, a]
-        wts += [w, w]
-        R = np.concatenate(rows)
-        C = np.concatenate(cols)
-        W = np.concatenate(wts)
-        ok = np.isfinite(W)
-        R, C, W = R[ok], C[ok], np.maximum(W[ok], _EPS)
-        S = 2 * N  # virtual source
+        R = np.concatenate([ha, hb, va, vb, a, a + N, np.full(2 * N, S)])
+        C = np.concatenate([hb, ha, vb, va, a + N, a, np.arange(2 * N)])
+        hw, vw = ch.ravel(), cv.ravel()
+        W = np.concatenate([hw, hw, vw, vw, np.full(2 * N, self.bend), np.full(2 * N, np.inf)])
+        W = np.maximum(W, _EPS)
+        G = csr_matrix((W, (R, C)), shape=(2 * N + 1, 2 * N + 1))
+        G.sort_indices()
+        src = G.data[G.indptr[S] : G.indptr[S + 1]]  # a view: column c is entry c
+        assert len(src) == 2 * N
 
         def local(n: tuple[int, int]) -> int:
             return (n[1] - y0) * bw + (n[0] - x0)
 
         pins = self.pins[k]
-        tree_nodes: dict[tuple[int, int], int] = {pins[0]: 0}  # node -> direction bits used
-        left = set(pins[1:])
+        bits: dict[int, int] = {}  # local node -> direction bits of tree wires there
+
+        def set_source(i: int, n: tuple[int, int]) -> None:
+            b = bits.get(i, 0)
+            th, tv = self.pin_term(k, n) if b == 0 else (0.0, 0.0)
+            if b == 1:
+                tv = self.bend
+            elif b == 2:
+                th = self.bend
+            src[i] = max(th, _EPS)
+            src[i + N] = max(tv, _EPS)
+
+        set_source(local(pins[0]), pins[0])
+        left = {local(n): n for n in pins[1:]}
+        terms = {i: self.pin_term(k, n) for i, n in left.items()}
         edges: set[int] = set()
         while left:
-            src_c, src_w = [], []
-            for n, bits in tree_nodes.items():
-                th, tv = self.pin_term(k, n) if bits == 0 else (0.0, 0.0)
-                if bits == 1:
-                    tv = self.bend
-                elif bits == 2:
-                    th = self.bend
-                src_c += [local(n), local(n) + N]
-                src_w += [max(th, _EPS), max(tv, _EPS)]
-            G = csr_matrix(
-                (np.concatenate([W, src_w]), (np.concatenate([R, np.full(len(src_c), S)]), np.concatenate([C, src_c]))),
-                shape=(2 * N + 1, 2 * N + 1),
-            )
             dist, pred = dijkstra(G, directed=True, indices=S, return_predecessors=True)
-            best, target = np.inf, -1
-            for n in left:
-                th, tv = self.pin_term(k, n)
-                i = local(n)
-                for node, extra in ((i, th), (i + N, tv)):
-                    if dist[node] + extra < best:
-                        best, target = dist[node] + extra, node
-            if not np.isfinite(best):
+            li = np.fromiter(left, dtype=np.int64)
+            th = np.array([terms[i][0] for i in li])
+            tv = np.array([terms[i][1] for i in li])
+            dh, dv = dist[li] + th, dist[li + N] + tv
+            j = int(np.argmin(np.minimum(dh, dv)))
+            if not np.isfinite(min(dh[j], dv[j])):
                 return None
-            # walk back to the virtual source
+            target = int(li[j]) if dh[j] <= dv[j] else int(li[j]) + N
             path = [target]
             while pred[path[-1]] != S:
                 path.append(int(pred[path[-1]]))
             for p, q in zip(path, path[1:]):
-                sp, ip = divmod(p, N)
-                sq, iq = divmod(q, N)
+                ip, iq = p % N, q % N
                 if ip == iq:
                     continue
                 yp, xp = divmod(ip, bw)
@@ -697,11 +685,13 @@ class _Router:
                 else:
                     edges.add(self.v_id(xp + x0, min(yp, yq) + y0))
             for p in path:
-                s, i = divmod(p, N)
+                st, i = divmod(p, N)
+                bits[i] = bits.get(i, 0) | (1 << st)
+            for p in path:
+                i = p % N
                 yy, xx = divmod(i, bw)
-                n = (xx + x0, yy + y0)
-                tree_nodes[n] = tree_nodes.get(n, 0) | (1 << s)
-                left.discard(n)
+                set_source(i, (xx + x0, yy + y0))
+                left.pop(i, None)
         return edges
 
     # -- the whole run ------------------------------------------------------------
@@ -809,6 +799,7 @@ def _assign_layers(
         return ok + FULL_PENALTY * np.maximum(use + dem - cap, 0) + tie
 
     lo_idx, hi_idx = np.triu_indices(nl)
+    span_mask = (lo_idx[:, None] <= np.arange(nl)[None, :]) & (np.arange(nl)[None, :] <= hi_idx[:, None])
     span_cost = via_cost * (hi_idx - lo_idx)
     f: dict[tuple[int, int], np.ndarray] = {}  # node -> cost of its subtree per incoming layer
     choice: dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray]]] = {}
@@ -821,34 +812,20 @@ def _assign_layers(
         S = span_cost.astype(float).copy()
         S[~valid] = np.inf
         kid_arg: list[np.ndarray] = []
-        for m, e in kids:
-            F = f[m] + edge_cost(e)  # per layer of edge e
-            # range minimum over [lo, hi] for every span
-            M = np.full((nl, nl), np.inf)
-            A = np.zeros((nl, nl), dtype=np.int64)
-            for lo in range(nl):
-                acc = np.minimum.accumulate(F[lo:])
-                M[lo, lo:] = acc
-                arg = np.zeros(nl - lo, dtype=np.int64)
-                best = 0
-                for t in range(1, nl - lo):
-                    if F[lo + t] < F[lo + best]:
-                        best = t
-                    arg[t] = best
-                A[lo, lo:] = arg + lo
-            S = S + M[lo_idx, hi_idx]
-            kid_arg.append(A[lo_idx, hi_idx])
+        if kids:
+            F = np.stack([f[m] + edge_cost(e) for m, e in kids])  # (children, layers): per layer of the edge
+            V = np.where(span_mask[None, :, :], F[:, None, :], np.inf)  # (children, spans, layers)
+            A = np.argmin(V, axis=2)
+            S = S + np.take_along_axis(V, A[:, :, None], axis=2)[:, :, 0].sum(0)
+            kid_arg = list(A)
         # incoming layer l: best span containing l
-        inside = (lo_idx[None, :] <= np.arange(nl)[:, None]) & (hi_idx[None, :] >= np.arange(nl)[:, None])
-        Sl = np.where(inside, S[None, :], np.inf)
+        Sl = np.where(span_mask.T, S[None, :], np.inf)
         span_of = np.argmin(Sl, axis=1)
         f[n] = Sl[np.arange(nl), span_of]
         choice[n] = (span_of, kid_arg)
-    # root: best span overall
-    _, kid_arg_root = choice[root]
+    # root: no incoming edge, so its best span overall
     assign: dict[int, int] = {}
     spans: dict[tuple[int, int], tuple[int, int]] = {}
-    # recompute root's S to pick its span without an incoming edge
     best_span = int(np.argmin(f[root]))
     span_root = int(choice[root][0][best_span])
     stack = [(root, span_root)]
