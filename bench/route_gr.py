@@ -13,12 +13,20 @@ whose pins eval2008.pl finds not attached, or an eval2008.pl error, is shown
 in the ``check`` column (``ok`` when none).
 
     python bench/route_gr.py [--bench DIR] [--keep DIR] [--json out.json]
+    python bench/route_gr.py --synthetic 64:2000:6 --synthetic 128:8000:6
+
+``--synthetic N:NETS:CAP`` routes a generated ISPD'08-like case instead
+(N x N tiles, 6 layers alternating horizontal/vertical, CAP tracks per edge
+and layer, nets of 2-8 pins drawn in windows of 3-15 tiles, seed 1): no
+reference exists, so the table shows overflow, wirelength, vias, rip-up
+rounds and time, for scaling.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -34,7 +42,43 @@ sys.path.insert(0, str(ROOT / "bench"))
 from gr import read_gr, write_solution  # noqa: E402
 
 from flow.progress import Progress  # noqa: E402
-from flow.route.globalroute import global_route  # noqa: E402
+from flow.route.globalroute import GridGraph, GRNet, global_route  # noqa: E402
+
+
+def synthetic(n: int, count: int, cap: int, seed: int = 1) -> tuple[GridGraph, list[GRNet]]:
+    """An ISPD'08-like random case: see the module docstring."""
+    rng = random.Random(seed)
+    grid = GridGraph.uniform(n, n, [cap, 0] * 3, [0, cap] * 3)
+    nets = []
+    for i in range(count):
+        k = rng.choice([2, 2, 2, 3, 3, 4, 5, 8])
+        cx, cy, r = rng.randrange(n), rng.randrange(n), rng.choice([3, 5, 8, 15])
+        pins = tuple((rng.randint(max(0, cx - r), min(n - 1, cx + r)), rng.randint(max(0, cy - r), min(n - 1, cy + r)), 0) for _ in range(k))
+        nets.append(GRNet(f"n{i}", pins))
+    return grid, nets
+
+
+def run_synthetic(specs: list[str], quiet: bool, json_path: Path | None) -> None:
+    progress = Progress(quiet=quiet)
+    rows = []
+    for spec in specs:
+        try:
+            n, count, cap = (int(v) for v in spec.split(":"))
+        except ValueError:
+            sys.exit(f"--synthetic {spec}: expected N:NETS:CAP")
+        grid, nets = synthetic(n, count, cap)
+        progress.stage(f"{n}x{n}x6, {count} nets")
+        t = time.perf_counter()
+        res = global_route(grid, nets, progress=progress)
+        secs = time.perf_counter() - t
+        progress.done(f"overflow {res.overflow_total}, {secs:.1f} s")
+        rows.append({"grid": f"{n}x{n}x6", "nets": count, "cap": cap, "overflow": res.overflow_total, "wirelength": res.wirelength, "vias": res.vias, "rr_rounds": res.iterations, "seconds": secs})
+    print(f"{'grid':>10} {'nets':>6} {'cap':>4} {'OF':>5} {'WL':>8} {'vias':>7} {'rounds':>6} {'time s':>8}")
+    for r in rows:
+        print(f"{r['grid']:>10} {r['nets']:>6} {r['cap']:>4} {r['overflow']:>5} {r['wirelength']:>8} {r['vias']:>7} {r['rr_rounds']:>6} {r['seconds']:>8.1f}")
+    print("(synthetic cases, no reference router; OF and WL from the engine's own evaluate())")
+    if json_path:
+        json_path.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def eval2008(script: Path, gr: Path, solution: Path) -> dict[str, object]:
@@ -68,7 +112,11 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="write our solutions into this folder")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     ap.add_argument("--quiet", action="store_true", help="no progress on the terminal")
+    ap.add_argument("--synthetic", action="append", metavar="N:NETS:CAP", help="route a generated case instead (repeatable)")
     args = ap.parse_args()
+    if args.synthetic:
+        run_synthetic(args.synthetic, args.quiet, args.json)
+        return
     script = args.bench / "eval2008.pl"
     cases = sorted(args.bench.glob("test_benchmark_*.gr"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
     if not cases or not script.is_file():

@@ -611,7 +611,7 @@ class _Router:
         if len(pins) < 2:
             return set()
         box = self.box_of(k, margin)
-        for attempt in range(2):
+        for _ in range(2):  # the box, then the whole grid
             got = self._maze_box(k, box, hard)
             if got is not None:
                 return self.prune(k, got)
