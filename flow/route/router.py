@@ -522,7 +522,7 @@ def _route_once(
     # cuts as the pin holds (a device's source or drain bus takes the current
     # along its whole length).  The cover is the net's metal before any net
     # is routed, so every other net keeps its clearance from it.
-    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space)
+    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space, halves)
     for net, items in covers.items():
         k = index[net]
         for t, cover, cuts in items:
@@ -765,6 +765,7 @@ def _make_covers(
     off: Sequence[frozenset[int]],
     cuts_of: Sequence[tuple[int, ...]],
     space: Callable[[int, int, int], int],
+    half: Sequence[Sequence[int]],
 ) -> dict[str, list[tuple[int, Shape, list[Rect]]]]:
     """Covers of the pins of nets that need cut arrays (see :func:`_route_once`).
 
@@ -773,7 +774,8 @@ def _make_covers(
     terminal has no pin on ``l + 1`` already: the cuts that fit in the pin
     with their enclosure (centred; each keeps the cut spacing to every cut
     drawn so far), and the metal ``l + 1`` rectangle enclosing them, at least
-    the minimum width and area.  The cover is kept when it lies inside the
+    the minimum width and area, and grown to the net's wire width on ``l + 1``
+    where that keeps clear (so the cover carries the current like the wire).  The cover is kept when it lies inside the
     region and keeps, on ``l + 1``, the net's clearance to other nets' metal
     and the spacing to (or a clean overlap with) the net's own.  Returns net
     -> ``(terminal, cover, cuts)``.
@@ -819,21 +821,43 @@ def _make_covers(
                 if cy1 - cy0 < w:
                     cy0 -= (w - (cy1 - cy0)) // 2
                     cy1 = cy0 + w
-                rect = (cx0, cy0, cx1, cy1)
                 area = max((r.value / kit.dbu_um**2 for r in kit.rules_of("area", upper) if r.value), default=0.0)
                 if (cx1 - cx0) * (cy1 - cy0) < area:
                     continue
-                if cx0 < region[0] or cy0 < region[1] or cx1 > region[2] or cy1 > region[3]:
-                    continue
-                if not _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space):
+                # as wide as the net's wire on the upper metal where that is
+                # clear (centred, or grown to one side), else the bare cover
+                wn = 2 * half[k][up]
+                found = None
+                for rect in _widened((cx0, cy0, cx1, cy1), wn):
+                    if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
+                        continue
+                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space):
+                        found = rect
+                        break
+                if found is None:
                     continue
                 if best is None or len(cuts) > len(best[2]):
-                    best = (t, Shape(upper, rect, net), cuts)
+                    best = (t, Shape(upper, found, net), cuts)
             if best is not None:
                 out.setdefault(net, []).append(best)
                 by_layer.setdefault(best[1].layer, []).append((best[1].rect, k))
                 by_layer.setdefault(grid.cuts[metal_index[best[1].layer] - 1], []).extend((c, k) for c in best[2])
     return out
+
+
+def _widened(rect: Rect, w: int) -> list[Rect]:
+    """``rect`` grown to at least ``w`` on each side: centred, then to either side; ``rect`` last."""
+    x0, y0, x1, y1 = rect
+    dx, dy = max(0, w - (x1 - x0)), max(0, w - (y1 - y0))
+    if dx == 0 and dy == 0:
+        return [rect]
+    out = []
+    for fx in ((dx // 2, dx - dx // 2), (0, dx), (dx, 0)):
+        for fy in ((dy // 2, dy - dy // 2), (0, dy), (dy, 0)):
+            r = (x0 - fx[0], y0 - fy[0], x1 + fx[1], y1 + fy[1])
+            if r not in out:
+                out.append(r)
+    return out + [rect]
 
 
 def _cover_clear(
