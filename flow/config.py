@@ -34,6 +34,15 @@ temperature (deg C) for current-density derating in DRC.
     [drc]
     waivers = "waivers.toml"    # reviewed DRC markers (see flow.drc.waivers); inside the folder
 
+    [place]                     # placement constraints (see PlaceSpec)
+    max_power_density = 1.0     # W/mm^2: power devices spread so none exceeds it
+    voltage_keepout = true      # devices keep the PDK's voltage_spacing apart (default)
+    keepouts = [[0.0, 0.0, 200.0, 100.0]]   # um, die coordinates: no device there
+    [place.devices]             # by instance name or fnmatch pattern
+    XQH = { power = 2.5 }       # W dissipated
+    "XH/*" = { region = [100.0, 100.0, 700.0, 900.0] }  # fence, um
+    XQL = { fixed = [600.0, 150.0] }                   # lower-left, um
+
 Every problem in a design.toml is reported at once with its key path.
 """
 
@@ -176,6 +185,119 @@ def load_net_classes(path: str | Path) -> tuple[tuple[NetClass, ...], float | No
 
 
 @dataclass(frozen=True)
+class DeviceSpec:
+    """``[place.devices]`` entry: what the placer must do with matching instances."""
+
+    pattern: str
+    power: float | None = None  # W
+    fixed: tuple[float, float] | None = None  # lower-left, um
+    region: tuple[float, float, float, float] | None = None  # um
+
+    def matches(self, inst: str) -> bool:
+        return fnmatch.fnmatchcase(inst, self.pattern)
+
+
+@dataclass(frozen=True)
+class PlaceSpec:
+    """``[place]``: placement constraints beyond the spacing."""
+
+    max_power_density: float | None = None  # W/mm^2
+    voltage_keepout: bool = True
+    keepouts: tuple[tuple[float, float, float, float], ...] = ()  # um
+    devices: tuple[DeviceSpec, ...] = ()
+
+    def device(self, inst: str) -> DeviceSpec:
+        """The merged spec of ``inst``: the first matching entry that gives
+        each field (entries are tried in file order)."""
+        out: dict[str, Any] = {}
+        for d in self.devices:
+            if d.matches(inst):
+                for k in ("power", "fixed", "region"):
+                    if k not in out and getattr(d, k) is not None:
+                        out[k] = getattr(d, k)
+        return DeviceSpec(inst, **out)
+
+
+def _um_rect(v: Any) -> tuple[float, float, float, float] | None:
+    if (
+        isinstance(v, list)
+        and len(v) == 4
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+        and v[0] < v[2]
+        and v[1] < v[3]
+    ):
+        return (float(v[0]), float(v[1]), float(v[2]), float(v[3]))
+    return None
+
+
+def parse_place(tab: Any, bad) -> PlaceSpec:
+    """``[place]`` table -> PlaceSpec; problems go to ``bad(key, msg)``."""
+    if not isinstance(tab, dict):
+        bad("place", "must be a table")
+        return PlaceSpec()
+    for k in tab:
+        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices"):
+            bad(f"place.{k}", "unknown key; allowed keys are devices, keepouts, max_power_density, voltage_keepout")
+    mpd = tab.get("max_power_density")
+    if mpd is not None and (not isinstance(mpd, (int, float)) or isinstance(mpd, bool) or not math.isfinite(mpd) or mpd <= 0):
+        bad("place.max_power_density", f"must be a positive number of W/mm^2, got {mpd!r}")
+        mpd = None
+    vk = tab.get("voltage_keepout", True)
+    if not isinstance(vk, bool):
+        bad("place.voltage_keepout", f"must be true or false, got {vk!r}")
+        vk = True
+    keepouts = []
+    kos = tab.get("keepouts", [])
+    if not isinstance(kos, list):
+        bad("place.keepouts", "must be a list of [x0, y0, x1, y1] rectangles in um")
+        kos = []
+    for i, k in enumerate(kos):
+        r = _um_rect(k)
+        if r is None:
+            bad(f"place.keepouts[{i}]", f"must be [x0, y0, x1, y1] in um with x0 < x1 and y0 < y1, got {k!r}")
+        else:
+            keepouts.append(r)
+    devices = []
+    dtab = tab.get("devices", {})
+    if not isinstance(dtab, dict):
+        bad("place.devices", "must be a table of instance = { power = ..., fixed = ..., region = ... } entries")
+        dtab = {}
+    any_power = False
+    for pat, spec in dtab.items():
+        key = f"place.devices.{pat}"
+        if not isinstance(spec, dict):
+            bad(key, "must be a table like { power = 2.0 } (W), { fixed = [x, y] } or { region = [x0, y0, x1, y1] } (um)")
+            continue
+        for k in spec:
+            if k not in ("power", "fixed", "region"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are fixed, power, region")
+        power = spec.get("power")
+        if power is not None and (not isinstance(power, (int, float)) or isinstance(power, bool) or not math.isfinite(power) or power < 0):
+            bad(f"{key}.power", f"must be a non-negative number of W, got {power!r}")
+            power = None
+        fixed = spec.get("fixed")
+        if fixed is not None:
+            if isinstance(fixed, list) and len(fixed) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in fixed):
+                fixed = (float(fixed[0]), float(fixed[1]))
+            else:
+                bad(f"{key}.fixed", f"must be [x, y] (lower-left corner, um), got {fixed!r}")
+                fixed = None
+        region = spec.get("region")
+        if region is not None:
+            r = _um_rect(region)
+            if r is None:
+                bad(f"{key}.region", f"must be [x0, y0, x1, y1] in um with x0 < x1 and y0 < y1, got {region!r}")
+            region = r
+        if fixed is not None and region is not None:
+            bad(key, "give fixed or region, not both")
+        any_power = any_power or bool(power)
+        devices.append(DeviceSpec(str(pat), None if power is None else float(power), fixed, region))
+    if any_power and mpd is None:
+        bad("place.max_power_density", "missing: devices give a power, so the limit (W/mm^2) is needed")
+    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices))
+
+
+@dataclass(frozen=True)
 class DesignConfig:
     """A validated ``design.toml``; paths are absolute."""
 
@@ -200,6 +322,8 @@ class DesignConfig:
     #: around the die, ``scribe`` um (half the saw street) inside the die edge.
     seal_ring: bool = False
     scribe: float = 40.0
+    #: [place]: placement constraints (voltage keep-out, thermal, fences, ...)
+    place: PlaceSpec = field(default_factory=PlaceSpec)
 
     def net_class(self, net: str) -> NetClass | None:
         """The first class whose patterns match ``net``."""
@@ -267,7 +391,7 @@ def load_design(folder: str | Path) -> DesignConfig:
             if k not in allowed:
                 bad(f"{key}.{k}" if key else k, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
 
-    keys("", data, {"design", "floorplan", "pins", "net_class", "drc", "route"})
+    keys("", data, {"design", "floorplan", "pins", "net_class", "drc", "route", "place"})
     d = data.get("design")
     if not isinstance(d, dict):
         bad("design", "missing [design] table")
@@ -352,6 +476,7 @@ def load_design(folder: str | Path) -> DesignConfig:
         pins[port] = PinSpec(port, side, pos)
 
     classes = parse_net_classes(data.get("net_class", []), bad)
+    place_spec = parse_place(data.get("place", {}), bad)
 
     size_for_current = True
     route_tab = data.get("route", {})
@@ -403,4 +528,5 @@ def load_design(folder: str | Path) -> DesignConfig:
         temperature_c=temperature,
         seal_ring=seal_ring,
         scribe=float(scribe),
+        place=place_spec,
     )

@@ -172,6 +172,33 @@ class DrcSummary:
 
 
 @dataclass(frozen=True)
+class LvsSummary:
+    """What the LVS stage found (details are in lvs.json / lvs.txt).
+
+    ``status``: ``match``, ``mismatch`` or ``incomplete`` (no difference
+    found, but ``not_compared`` lists what could not be compared)."""
+
+    status: str
+    counts: Mapping[str, int]
+    not_compared: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", _frozen(self.counts))
+
+    @property
+    def clean(self) -> bool:
+        return self.status == "match"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "counts": dict(self.counts), "not_compared": list(self.not_compared), "notes": list(self.notes)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> LvsSummary:
+        return cls(d["status"], d["counts"], tuple(d.get("not_compared", ())), tuple(d.get("notes", ())))
+
+
+@dataclass(frozen=True)
 class Design:
     """Everything known about a design at one point of the flow."""
 
@@ -184,6 +211,7 @@ class Design:
     placement: Placement | None = None
     routing: Routing | None = None
     drc: DrcSummary | None = None
+    lvs: LvsSummary | None = None
     outputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
@@ -217,6 +245,7 @@ class Design:
             "placement": opt(self.placement),
             "routing": opt(self.routing),
             "drc": opt(self.drc),
+            "lvs": opt(self.lvs),
             "outputs": dict(self.outputs),
         }
 
@@ -235,5 +264,6 @@ class Design:
             placement=opt(Placement, d.get("placement")),
             routing=opt(Routing, d.get("routing")),
             drc=opt(DrcSummary, d.get("drc")),
+            lvs=opt(LvsSummary, d.get("lvs")),
             outputs=d.get("outputs", {}),
         )

@@ -106,7 +106,8 @@ def test_run_stop_and_resume(runner, tmp_path):
     assert r.exit_code == 0, r.output
     m = json.loads((out / "metrics.json").read_text())
     assert m["nets_unrouted"] == 0 and m["drc_violations"] == 0
-    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "lvs", "gds"}
+    assert m["lvs_clean"] is True and (out / "lvs.json").is_file()
     assert (out / "ringosc.gds").is_file()
 
 

@@ -53,6 +53,20 @@ def seal_ring_model(kit: PDK, cfg) -> str:
     return found[0]
 
 
+def _footprint_area(kit: PDK, cfg, instances, sizes) -> float:
+    """Total heat-spreading footprint area (dbu^2) of the devices that give a
+    power in ``[place.devices]`` (0 without ``max_power_density``)."""
+    mpd = cfg.place.max_power_density
+    if not mpd:
+        return 0.0
+    total = 0.0
+    for inst, (w, h) in zip(instances, sizes):
+        p = cfg.place.device(inst.name).power or 0.0
+        if p > 0:
+            total += max(float(w) * h, p / mpd / (kit.dbu_um * 1e-3) ** 2)
+    return total
+
+
 def _snap(v: float, grid: int) -> int:
     return int(math.ceil(v / grid)) * grid
 
@@ -121,6 +135,10 @@ class FloorplanStage(Stage):
         else:
             area = sum((w + spacing) * (h + spacing) for w, h in sizes)
             side = math.sqrt(area / cfg.utilization)
+            # power devices' heat-spreading footprints (place.max_power_density)
+            # must fit side by side: at most 70 % of the core
+            feet = _footprint_area(kit, cfg, nl.instances, sizes)
+            side = max(side, math.sqrt(feet / 0.7))
             core_w = max(side, max(w for w, _ in sizes) + 2 * spacing)
             core_h = max(side, max(h for _, h in sizes) + 2 * spacing)
             die_w = core_w + 2 * ring
