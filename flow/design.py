@@ -30,17 +30,25 @@ class Floorplan:
     core: Rect
     pads: tuple[Instance, ...]
     pad_positions: Mapping[str, tuple[int, int]]  # pad instance -> lower-left
+    #: The kit's seal ring ([floorplan] seal_ring), fixed at ``seal_ring_at``
+    #: (lower-left); not placed or routed, an obstacle for routing.
+    seal_ring: Instance | None = None
+    seal_ring_at: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pad_positions", _frozen(self.pad_positions))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "die": list(self.die),
             "core": list(self.core),
             "pads": [p.to_json() for p in self.pads],
             "pad_positions": {k: list(v) for k, v in self.pad_positions.items()},
         }
+        if self.seal_ring is not None and self.seal_ring_at is not None:
+            out["seal_ring"] = self.seal_ring.to_json()
+            out["seal_ring_at"] = list(self.seal_ring_at)
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Floorplan:
@@ -49,6 +57,8 @@ class Floorplan:
             tuple(d["core"]),
             tuple(Instance.from_json(p) for p in d["pads"]),
             {k: tuple(v) for k, v in d["pad_positions"].items()},
+            Instance.from_json(d["seal_ring"]) if d.get("seal_ring") else None,
+            tuple(d["seal_ring_at"]) if d.get("seal_ring_at") else None,
         )
 
 

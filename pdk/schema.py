@@ -132,6 +132,13 @@ class Layer:
     #: terminals on purpose; net tracing (LVS, connectivity checks) removes
     #: the conductor under the marker, so the terminals stay two nets.
     net_tie: str | None = None
+    #: Parasitic capacitance estimates (conductors): to the substrate per
+    #: area (fF/um^2) and per edge length (fringe, fF/um), and the
+    #: sidewall coupling constant (fF) between two shapes of different
+    #: nets on this layer: ``C = cap_coupling_ff * facing_length / spacing``.
+    cap_area_ff_um2: float | None = None
+    cap_fringe_ff_um: float | None = None
+    cap_coupling_ff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -396,7 +403,10 @@ def _on_grid(value: float, dbu_um: float) -> bool:
     return abs(steps - round(steps)) < 1e-6
 
 
-_LIMIT_KEYS = ("thickness_um", "sheet_ohm", "jmax_ma_per_um", "imax_ma_per_cut", "jmax_ref_c", "em_ea_ev")
+_LIMIT_KEYS = (
+    "thickness_um", "sheet_ohm", "jmax_ma_per_um", "imax_ma_per_cut", "jmax_ref_c", "em_ea_ev",
+    "cap_area_ff_um2", "cap_fringe_ff_um", "cap_coupling_ff",
+)
 _LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", "net_tie", *_LIMIT_KEYS}
 _RULE_KEYS = {"id", "kind", "layer", "other", "value", "doc", "table", "max", "window", "step", "metric"}
 
