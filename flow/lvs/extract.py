@@ -142,6 +142,9 @@ class Extraction:
         terminal meets its net's conductor (a contact, the gate over the
         channel, the pad opening); parasitic extraction attaches the device
         there.
+    aliases
+        net -> every label text found on it, when there are several (a
+        short between labelled nets: the net is named by the first).
     kit
         The PDK extracted with.
     """
@@ -156,6 +159,7 @@ class Extraction:
     swappable: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=lambda: MappingProxyType({}))
     notes: tuple[str, ...] = ()
     terminal_points: Mapping[str, Mapping[str, tuple[str, float, float]]] = field(default_factory=lambda: MappingProxyType({}))
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kit: PDK | None = field(default=None, compare=False, repr=False)
     nets: Nets | None = field(default=None, compare=False, repr=False)
     shapes: LayoutShapes | None = field(default=None, compare=False, repr=False)
@@ -1106,6 +1110,7 @@ def _assemble(ctx: _Ctx, found: list[_Found]) -> Extraction:
         swappable=MappingProxyType(swaps),
         notes=tuple(list(nets.notes) + ctx.notes),
         terminal_points=MappingProxyType(tpoints),
+        aliases=MappingProxyType({nets.names[k]: al for k, al in enumerate(nets.aliases) if len(al) > 1 and nets.names[k] in used}),
         kit=kit,
         nets=nets,
         shapes=ctx.raw,

@@ -309,6 +309,25 @@ def test_labels_name_nets_and_unlabelled_nets_are_generated():
     assert ex.net_locations["INP"][0] == ("MET1", x, y)
 
 
+def test_bridge_between_labelled_nets_keeps_both_names():
+    kit = pdks.load("gan650")
+    lib = _lib_with(kit, [("rtf", {"r": 300, "w": 8}, (0, 0))])
+    top = [c for c in lib.cells if c.name == "TOP"][0]
+    dev = generate(kit, "rtf", {"r": 300, "w": 8})
+    pins = {p.terminal: p.rect for p in dev.pins}
+    for t, name in (("p", "A"), ("n", "B")):
+        r = pins[t]
+        top.add(gdstk.Label(name, ((r[0] + r[2]) / 2000, (r[1] + r[3]) / 2000), layer=10, texttype=10))
+    assert extract(lib, kit).aliases == {}
+    # a MET1 bridge from pin p to pin n shorts the resistor
+    top.add(gdstk.rectangle((pins["p"][0] / 1000, pins["p"][3] / 1000 - 2), (pins["n"][2] / 1000, pins["p"][3] / 1000 + 4), layer=10))
+    ex = extract(lib, kit)
+    (r,) = ex.netlist.instances
+    assert r.pins["p"] == r.pins["n"] == "A"
+    assert ex.aliases == {"A": ("A", "B")}
+    assert any("carries 2 names A, B" in n for n in ex.notes)
+
+
 def test_spice_text_reads_back_with_generated_names(tmp_path):
     kit = pdks.load("gan650")
     ex = extract(_lib_with(kit, [("sbd", {"w": 60, "nf": 3}, (0, 0))]), kit)
