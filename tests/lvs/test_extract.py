@@ -11,7 +11,6 @@ find the same net partition.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
