@@ -147,7 +147,7 @@ def test_broken_engine_fails_selftests(monkeypatch, runner, broken, expect):
     assert r.exit_code == 1
     line = next(x for x in r.output.splitlines() if x.split()[:2] == ["FAIL", "MET1.W.1"])
     assert expect in line
-    assert r.output.splitlines()[-1].startswith("gan650 0.2.0: FAILED (")
+    assert r.output.splitlines()[-1].startswith(f"gan650 {kit.version}: FAILED (")
 
 
 def test_unimplemented_kind_and_missing_selftests(tmp_path, monkeypatch, runner):
