@@ -142,6 +142,9 @@ class Extraction:
         terminal meets its net's conductor (a contact, the gate over the
         channel, the pad opening); parasitic extraction attaches the device
         there.
+    aliases
+        net -> every label text found on it, when there are several (a
+        short between labelled nets: the net is named by the first).
     kit
         The PDK extracted with.
     """
@@ -156,6 +159,7 @@ class Extraction:
     swappable: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=lambda: MappingProxyType({}))
     notes: tuple[str, ...] = ()
     terminal_points: Mapping[str, Mapping[str, tuple[str, float, float]]] = field(default_factory=lambda: MappingProxyType({}))
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kit: PDK | None = field(default=None, compare=False, repr=False)
     nets: Nets | None = field(default=None, compare=False, repr=False)
     shapes: LayoutShapes | None = field(default=None, compare=False, repr=False)
@@ -278,7 +282,9 @@ class _Ctx:
         xshapes = LayoutShapes(
             polygons=MappingProxyType(polys), labels=shapes.labels, top=shapes.top, dbu_um=shapes.dbu_um
         )
-        self.nets = extract_nets(xshapes, self.xkit)
+        # backside conductors (a vertical device's drain) are nets of their own
+        extra = {d.lvs.backside for d in kit.devices.values() if d.lvs and d.lvs.backside}
+        self.nets = extract_nets(xshapes, self.xkit, sorted(extra))
         self.claimed: dict[str, set[int]] = {}
 
     # -- layers -------------------------------------------------------------
@@ -520,6 +526,11 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
     devs: dict[tuple, list[tuple[_Finger, int]]] = {}
     for f in fingers:
         (na, nb), (ga, gb) = f.sides, f.gaps
+        if lv.backside:  # vertical device: both sides are source, the drain is below
+            src = [n for n in (na, nb) if n >= 0]
+            key = (f.group, f.gate, (src[0] if src else -1, ctx.net_under(lv.backside, f.poly)), "asym")
+            devs.setdefault(key, []).append((f, 1 if nb < 0 else 0))
+            continue
         if diode:
             key = (f.group, f.gate, tuple(sorted({na, nb})))
             devs.setdefault(key, []).append((f, 1 if gb >= ga else 0))
@@ -596,7 +607,9 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
             elif kind == "length":
                 params[prm] = float(np.mean([f.length for f in fs])) * ctx.kit.dbu_um
             elif kind == "fingers":
-                params[prm] = len(fs)
+                params[prm] = len(fs) / (int(parts[1]) if len(parts) > 1 else 1)
+            elif kind == "finger_width":
+                params[prm] = float(np.mean([f.width for f in fs])) * ctx.kit.dbu_um
             elif kind in ("gap", "reach"):
                 vals = [_side_measure(ctx, f, dr, parts[1], kind, parts[2] if len(parts) > 2 else None) for f, dr in fl]
                 vals = [v for v in vals if v == v]
@@ -614,7 +627,10 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
         if dl.gate:
             q = inside_point(f0.poly)
             rpts["gate" if not diode else "anode"] = (dl.gate, float(q[0]), float(q[1]))
-        for role, side in (("source", 1 - dr0), ("drain", dr0), ("cathode", 0), ("cathode", 1)):
+        if dl.backside:
+            q = inside_point(f0.poly)
+            rpts["drain"] = (dl.backside, float(q[0]), float(q[1]))
+        for role, side in (("source", 1 - dr0), ("drain", dr0), ("cathode", 0), ("cathode", 1), ("source", dr0)):
             q = f0.side_pts[side]
             if q is not None and role not in rpts:
                 rpts[role] = (clayer, float(q[0]), float(q[1]))
@@ -1106,6 +1122,7 @@ def _assemble(ctx: _Ctx, found: list[_Found]) -> Extraction:
         swappable=MappingProxyType(swaps),
         notes=tuple(list(nets.notes) + ctx.notes),
         terminal_points=MappingProxyType(tpoints),
+        aliases=MappingProxyType({nets.names[k]: al for k, al in enumerate(nets.aliases) if len(al) > 1 and nets.names[k] in used}),
         kit=kit,
         nets=nets,
         shapes=ctx.raw,
