@@ -193,7 +193,7 @@ LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyT
     {
         "fet": (
             frozenset({"gate", "source", "drain", "tie"}),
-            frozenset({"width", "finger_width", "length", "fingers", "gap", "reach", "present", "count"}),
+            frozenset({"width", "finger_width", "length", "fingers", "gap", "reach", "present", "count", "ring", "rings"}),
         ),
         "diode": (frozenset({"anode", "cathode"}), frozenset({"width", "length", "fingers", "gap"})),
         "resistor": (frozenset({"end"}), frozenset({"value", "width", "length"})),
@@ -206,7 +206,7 @@ LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyT
     }
 )
 #: Measures that name a layer after a colon (``gap:OHMIC``, ``reach:GFP:GHEAD``).
-LVS_LAYER_MEASURES = ("gap", "reach", "present", "count")
+LVS_LAYER_MEASURES = ("gap", "reach", "present", "count", "ring", "rings")
 
 
 @dataclass(frozen=True)
