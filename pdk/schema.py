@@ -191,7 +191,10 @@ class Param:
 #: takes (see docs/pdk-authoring.md, "LVS: recognising devices").
 LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
     {
-        "fet": (frozenset({"gate", "source", "drain", "tie"}), frozenset({"width", "length", "fingers", "gap", "reach", "present", "count"})),
+        "fet": (
+            frozenset({"gate", "source", "drain", "tie"}),
+            frozenset({"width", "finger_width", "length", "fingers", "gap", "reach", "present", "count", "ring", "rings"}),
+        ),
         "diode": (frozenset({"anode", "cathode"}), frozenset({"width", "length", "fingers", "gap"})),
         "resistor": (frozenset({"end"}), frozenset({"value", "width", "length"})),
         "capacitor": (frozenset({"top", "bottom"}), frozenset({"value"})),
@@ -203,7 +206,7 @@ LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyT
     }
 )
 #: Measures that name a layer after a colon (``gap:OHMIC``, ``reach:GFP:GHEAD``).
-LVS_LAYER_MEASURES = ("gap", "reach", "present", "count")
+LVS_LAYER_MEASURES = ("gap", "reach", "present", "count", "ring", "rings")
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ class DeviceLvs:
     group: str | None = None
     gate: str | None = None
     contacts: str | None = None
+    backside: str | None = None
     contact_net: str | None = None
     top: str | None = None
     bottom: str | None = None
@@ -704,11 +708,11 @@ def expression_layers(expr: str) -> list[str] | None:
 
 
 _DEV_LVS_KEYS = {
-    "method", "recognize", "terminals", "group", "gate", "contacts", "contact_net", "top", "bottom", "net",
+    "method", "recognize", "terminals", "group", "gate", "contacts", "contact_net", "backside", "top", "bottom", "net",
     "tie", "ground", "sheet", "per_um2", "corner_squares", "cluster_um", "absorb", "absorb_um", "priority",
     "swap", "measure", "tolerance",
 }
-_DEV_LVS_LAYERS = ("recognize", "group", "gate", "contacts", "contact_net", "top", "bottom", "net", "tie", "ground", "sheet", "absorb")
+_DEV_LVS_LAYERS = ("recognize", "group", "gate", "contacts", "contact_net", "backside", "top", "bottom", "net", "tie", "ground", "sheet", "absorb")
 
 
 def _load_device_lvs(
@@ -755,6 +759,10 @@ def _load_device_lvs(
             p.add(f"{key}.measure.{prm}", f"{m!r} is not a measure of method '{method}'; measures are {', '.join(sorted(measures)) or '(none)'}")
         elif method == "fet" and parts[0] in LVS_LAYER_MEASURES and not (2 <= len(parts) <= 3):
             p.add(f"{key}.measure.{prm}", f"'{parts[0]}' names a layer: '{parts[0]}:LAYER'")
+        elif parts[0] == "fingers" and len(parts) > 1 and not (len(parts) == 2 and parts[1].isdigit() and int(parts[1]) > 0):
+            p.add(f"{key}.measure.{prm}", "'fingers' takes an optional positive divisor: 'fingers:2'")
+        elif parts[0] not in LVS_LAYER_MEASURES and parts[0] != "fingers" and len(parts) > 1:
+            p.add(f"{key}.measure.{prm}", f"'{parts[0]}' takes no argument")
     tol = spec.get("tolerance", {})
     if not isinstance(tol, dict):
         p.add(f"{key}.tolerance", "must be a table parameter = relative tolerance")
@@ -809,7 +817,9 @@ def _lvs_layer_refs(lv: DeviceLvs) -> list[tuple[str, str]]:
     out = [(k, getattr(lv, k)) for k in _DEV_LVS_LAYERS if getattr(lv, k)]
     for prm, m in lv.measure.items():
         parts = m.split(":")
-        for j, name in enumerate(parts[1:], 1):
+        if parts[0] not in LVS_LAYER_MEASURES:
+            continue
+        for name in parts[1:]:
             out.append((f"measure.{prm}", name))
     return out
 
