@@ -187,7 +187,7 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
     if lyrdb:
-        write_lyrdb(result, kit, lyrdb, shapes.top)
+        write_lyrdb(result, kit, lyrdb, shapes.top, shapes.instances)
     counts = result.counts()
     waived = f", {len(result.waived)} waived" if waivers else ""
     opts.echo(f"{layout}: cell {shapes.top}, {len(result.rules_checked)} rules checked, {len(result.violations)} violations{waived}")
