@@ -3,8 +3,13 @@
 Not a test: prints a table (and writes JSON with --json FILE).  Each netlist
 has N cells of four sizes laid out on a hidden square grid; every cell
 drives a 2-4 pin net to cells a few grid steps away (plus a few long nets),
-and 64 I/O pins sit on the die edge, so a good placement exists and HPWL
-per cell should stay flat as N grows.  Rows are made for 60 % utilisation.
+and 64 I/O pins sit on the die edge, so a good placement exists.  The
+local nets' HPWL per cell should stay flat as N grows; the 2 % of sinks
+picked at random anywhere make nets about as long as the die side, which
+grows like sqrt(N), so the total HPWL per cell grows too.  Rows are made
+for 60 % utilisation.  Each size runs in a child process: its peak RSS is
+that size's memory; CPU time is reported besides wall time because the
+machine is shared.
 
     python bench/place_scaling.py [--sizes 1000,5000,20000,50000,100000,200000] [--json out.json]
 """
