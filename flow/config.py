@@ -35,6 +35,7 @@ temperature (deg C) for current-density derating in DRC.
     [place]                     # placement constraints (see PlaceSpec)
     max_power_density = 1.0     # W/mm^2: power devices spread so none exceeds it
     voltage_keepout = true      # devices keep the PDK's voltage_spacing apart (default)
+    global = "auto"             # global placer: quadratic | eplace | auto (both, keep the better)
     keepouts = [[0.0, 0.0, 200.0, 100.0]]   # um, die coordinates: no device there
     [place.devices]             # by instance name or fnmatch pattern
     XQH = { power = 2.5 }       # W dissipated
@@ -198,6 +199,7 @@ class PlaceSpec:
     voltage_keepout: bool = True
     keepouts: tuple[tuple[float, float, float, float], ...] = ()  # um
     devices: tuple[DeviceSpec, ...] = ()
+    global_placer: str = "auto"  # quadratic | eplace | auto
 
     def device(self, inst: str) -> DeviceSpec:
         """The merged spec of ``inst``: the first matching entry that gives
@@ -229,8 +231,12 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         bad("place", "must be a table")
         return PlaceSpec()
     for k in tab:
-        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices"):
-            bad(f"place.{k}", "unknown key; allowed keys are devices, keepouts, max_power_density, voltage_keepout")
+        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices", "global"):
+            bad(f"place.{k}", "unknown key; allowed keys are devices, global, keepouts, max_power_density, voltage_keepout")
+    gp = tab.get("global", "auto")
+    if gp not in ("quadratic", "eplace", "auto"):
+        bad("place.global", f"must be \"quadratic\", \"eplace\" or \"auto\", got {gp!r}")
+        gp = "auto"
     mpd = tab.get("max_power_density")
     if mpd is not None and (not isinstance(mpd, (int, float)) or isinstance(mpd, bool) or not math.isfinite(mpd) or mpd <= 0):
         bad("place.max_power_density", f"must be a positive number of W/mm^2, got {mpd!r}")
@@ -287,7 +293,7 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         devices.append(DeviceSpec(str(pat), None if power is None else float(power), fixed, region))
     if any_power and mpd is None:
         bad("place.max_power_density", "missing: devices give a power, so the limit (W/mm^2) is needed")
-    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices))
+    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices), gp)
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,8 @@ class PlaceStage(Stage):
         prob = build_problem(design, kit)
         res = place(
             prob.objs, prob.nets, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts,
-            rules=prob.rules, progress=lambda phase, f: ctx.progress(f"place/{phase}", f),
+            rules=prob.rules, method=design.config.place.global_placer,
+            progress=lambda phase, f: ctx.progress(f"place/{phase}", f),
         )
         problems = check_legal(
             prob.objs, res.positions, prob.region, spacing=prob.spacing, grid=prob.grid,
@@ -279,6 +280,8 @@ def write_reports(folder: Path, design: Design, kit: PDK, prob: Problem, res) ->
             "total": um(st.get("displacement_total", 0.0)),
         },
         "iterations": res.iterations,
+        "global_placer": design.config.place.global_placer,
+        "global_placer_used": st.get("global_method"),
         "spacing_um": um(prob.spacing),
         "keepouts_um": [[um(v) for v in k] for k in prob.keepouts],
         "voltage_classes": [
