@@ -12,6 +12,8 @@
     die = [1800.0, 1500.0]      # um; or leave it out and give utilization
     utilization = 0.25          # device area / core area when die is absent
     spacing = 20.0              # um between devices (>= the PDK's largest spacing)
+    seal_ring = true            # the kit's seal ring around the die (default false)
+    scribe = 40.0               # um of scribe lane between the ring and the die edge
 
     [pins]                      # one pad per top-level port
     VBUS = { side = "north" }   # north | south | east | west
@@ -106,6 +108,11 @@ class ClassValues(Mapping[str, float]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+#: Default width (um) of the scribe lane kept outside the seal ring: half of
+#: an 80 um saw street, the die edge being the street's centre line.
+DEFAULT_SCRIBE_UM = 40.0
 
 
 def parse_net_classes(ncs: Any, bad) -> list[NetClass]:
@@ -317,6 +324,10 @@ class DesignConfig:
     size_for_current: bool = True
     #: Operating temperature (deg C) for current-density derating.
     temperature_c: float | None = None
+    #: [floorplan] seal_ring: the kit's seal ring (device kind "sealring")
+    #: around the die, ``scribe`` um (half the saw street) inside the die edge.
+    seal_ring: bool = False
+    scribe: float = 40.0
     #: [place]: placement constraints (voltage keep-out, thermal, fences, ...)
     place: PlaceSpec = field(default_factory=PlaceSpec)
 
@@ -337,6 +348,8 @@ class DesignConfig:
             "die": list(self.die) if self.die else None,
             "utilization": self.utilization,
             "spacing": self.spacing,
+            "seal_ring": self.seal_ring,
+            "scribe": self.scribe,
         }
 
 
@@ -411,7 +424,7 @@ def load_design(folder: str | Path) -> DesignConfig:
     if not isinstance(fp, dict):
         bad("floorplan", "must be a table")
         fp = {}
-    keys("floorplan", fp, {"die", "utilization", "spacing"})
+    keys("floorplan", fp, {"die", "utilization", "spacing", "seal_ring", "scribe"})
     die = None
     if "die" in fp:
         v = fp["die"]
@@ -431,6 +444,16 @@ def load_design(folder: str | Path) -> DesignConfig:
     if spacing is not None and (not isinstance(spacing, (int, float)) or isinstance(spacing, bool) or spacing <= 0):
         bad("floorplan.spacing", f"must be a positive number of um, got {spacing!r}")
         spacing = None
+    seal_ring = fp.get("seal_ring", False)
+    if not isinstance(seal_ring, bool):
+        bad("floorplan.seal_ring", f"must be true or false, got {seal_ring!r}")
+        seal_ring = False
+    scribe = fp.get("scribe", DEFAULT_SCRIBE_UM)
+    if not isinstance(scribe, (int, float)) or isinstance(scribe, bool) or not math.isfinite(scribe) or scribe < 0:
+        bad("floorplan.scribe", f"must be a number of um, 0 or more, got {scribe!r}")
+        scribe = DEFAULT_SCRIBE_UM
+    elif "scribe" in fp and not seal_ring:
+        bad("floorplan.scribe", "is the lane outside the seal ring: set seal_ring = true too")
 
     pins: dict[str, PinSpec] = {}
     ptab = data.get("pins", {})
@@ -509,5 +532,7 @@ def load_design(folder: str | Path) -> DesignConfig:
         waivers=waivers,
         size_for_current=size_for_current,
         temperature_c=temperature,
+        seal_ring=seal_ring,
+        scribe=float(scribe),
         place=place_spec,
     )
