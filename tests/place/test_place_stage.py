@@ -26,16 +26,16 @@ from pdk.schema import Rule
 
 DESIGNS = Path(__file__).resolve().parents[2] / "designs"
 
-#: A test table for kits without a voltage_spacing rule (gan650 before it
-#: gets one): 650 V apart keeps 90 um.
+#: A strict test table, well above the device spacing, so the keep-out
+#: shapes the placement (gan650's own table stays below its 32 um device
+#: spacing): 650 V apart keeps 90 um.
 TEST_TABLE = ((50.0, 10.0), (200.0, 30.0), (400.0, 60.0), (600.0, 90.0))
 
 
 def _with_table(kit):
-    if kit.rules_of("voltage_spacing"):
-        return kit
+    """``kit`` with its voltage_spacing rules replaced by TEST_TABLE."""
     r = Rule(id="MET1.VS.TEST", kind="voltage_spacing", layer="MET1", value=0.0, table=TEST_TABLE, doc="test table")
-    return dataclasses.replace(kit, rules=tuple(kit.rules) + (r,))
+    return dataclasses.replace(kit, rules=tuple(x for x in kit.rules if x.kind != "voltage_spacing") + (r,))
 
 
 def _boxes(design, kit):
@@ -120,8 +120,7 @@ def _assert_thermal(design, kit):
 
 @pytest.fixture(scope="module")
 def halfbridge_runs(tmp_path_factory):
-    """gan_halfbridge placed with the kit as it is, and with a voltage table
-    (the kit's own if it has one, else TEST_TABLE)."""
+    """gan_halfbridge placed with the kit as it is, and with TEST_TABLE."""
     real = run(DESIGNS / "gan_halfbridge", tmp_path_factory.mktemp("hb"), to_stage="place")
     orig = pdks.load
     pdks.load = lambda name: _with_table(orig(name))
@@ -146,8 +145,10 @@ def test_halfbridge_hv_lv_voltage_keepout(halfbridge_runs):
             assert (kdb.Region(boxes[a].enlarged(need, need)) & kdb.Region(boxes[b])).area() == 0
     report = json.loads((res.rundir / "02-place" / "place.json").read_text())
     assert report["violations"] == [] and report["not_checked"] == []
-    labels = {c["label"] for c in report["voltage_classes"]}
-    assert {"0..6 V", "650..656 V", "0..650 V"} <= labels
+    # the high-side and low-side drivers are in classes 90 um apart (TEST_TABLE at 650 V)
+    cls = {n: c for c in report["voltage_classes"] for n in c["devices"]}
+    hs, ls = cls["XH/XPU"], cls["XL/XPU"]
+    assert hs["label"] != ls["label"] and hs["keepout_um"][ls["label"]] == pytest.approx(90.0)
 
 
 def test_halfbridge_hemts_thermal_spacing(halfbridge_runs):
@@ -157,20 +158,31 @@ def test_halfbridge_hemts_thermal_spacing(halfbridge_runs):
         assert set(feet) == {"XQH", "XQL"}
         report = json.loads((res.rundir / "02-place" / "place.json").read_text())
         th = report["thermal"]
-        assert th["max_power_density_w_mm2"] == 1.5 and {d["name"] for d in th["devices"]} == {"XQH", "XQL"}
-        assert th["peak_bin_w_mm2"] <= 1.5 + 1e-9
+        limit = res.design.config.place.max_power_density
+        assert th["max_power_density_w_mm2"] == limit and {d["name"] for d in th["devices"]} == {"XQH", "XQL"}
+        assert th["peak_bin_w_mm2"] <= limit * (1 + 1e-9)
 
 
-def test_halfbridge_without_table_says_not_checked(halfbridge_runs):
+def test_halfbridge_with_the_kits_own_table(halfbridge_runs):
     res, _ = halfbridge_runs
     kit = pdks.load("gan650")
     report = json.loads((res.rundir / "02-place" / "place.json").read_text())
     if kit.rules_of("voltage_spacing"):
         assert report["not_checked"] == []
-        assert _assert_voltage_keepouts(res.design, kit) > 0
+        assert _assert_voltage_keepouts(res.design, kit) > 50
     else:
         assert any("voltage keep-out" in s and "no voltage_spacing" in s for s in report["not_checked"])
     assert check_placement(res.design, kit) == []
+
+
+def test_kit_without_voltage_table_says_not_checked(tmp_path, monkeypatch):
+    orig = pdks.load
+    monkeypatch.setattr(pdks, "load", lambda name: dataclasses.replace(
+        orig(name), rules=tuple(r for r in orig(name).rules if r.kind != "voltage_spacing")))
+    res = run(DESIGNS / "gan_ringosc", tmp_path / "run", to_stage="place")
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    assert any("voltage keep-out" in s and "no voltage_spacing rule" in s for s in report["not_checked"])
+    assert report["voltage_classes"] == []
 
 
 def test_reports_and_density_map(halfbridge_runs):
