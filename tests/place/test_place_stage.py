@@ -299,3 +299,63 @@ def test_place_table_parsed(tmp_path):
     m = spec.device("XQ1")
     assert m.power == 1.5 and m.fixed == (10.0, 20.0) and m.region is None
     assert spec.device("XQ2").fixed is None and spec.device("R1").power is None
+
+
+def test_groups_rows_and_columns(tmp_path):
+    """[[place.group]]: members side by side in the listed order, aligned,
+    at least the spacing apart (KLayout), and the checker notices a broken
+    group."""
+    d = _copy(tmp_path, "gan_halfbridge", """
+[[place.group]]
+devices = ["XH/XPU", "XH/XPD", "XH/RG"]
+
+[[place.group]]
+devices = ["XL/XPD", "XL/XPU"]
+arrange = "column"
+""")
+    res = run(d, tmp_path / "run", to_stage="place")
+    kit = pdks.load("gan650")
+    pos = res.design.placement.positions
+    boxes = _boxes(res.design, kit)
+    assert check_placement(res.design, kit) == []
+    row = ["XH/XPU", "XH/XPD", "XH/RG"]
+    assert len({pos[n][1] for n in row}) == 1  # bottoms aligned
+    spacing = json.loads((res.rundir / "02-place" / "place.json").read_text())["spacing_um"]
+    for a, b in zip(row, row[1:]):
+        gap = boxes[b].left - boxes[a].right
+        assert kit.dbu(spacing) <= gap < kit.dbu(spacing) + kit.dbu(1.0)  # abutting at the spacing (1 um grid)
+    assert pos["XL/XPD"][0] == pos["XL/XPU"][0] and boxes["XL/XPU"].bottom - boxes["XL/XPD"].top >= kit.dbu(spacing)
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    assert report["groups"][1] == {"devices": ["XL/XPD", "XL/XPU"], "arrange": "column"}
+    moved = dict(pos)
+    moved["XH/XPD"] = (pos["XH/XPD"][0], pos["XH/XPD"][1] + 1000)
+    broken = dataclasses.replace(res.design, placement=dataclasses.replace(res.design.placement, positions=moved))
+    assert any("group[0] (row): 'XH/XPD'" in p and "not aligned" in p for p in check_placement(broken, kit))
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ('[[place.group]]\ndevices = ["A"]\n', r"place.group\[0\].devices: must list two or more"),
+        ('[[place.group]]\ndevices = ["A", "A"]\n', "lists a device twice"),
+        ('[[place.group]]\ndevices = ["A", "B"]\narrange = "diagonal"\n', r"place.group\[0\].arrange: must be"),
+        ('[[place.group]]\ndevices = ["A", "B"]\n[[place.group]]\ndevices = ["B", "C"]\n', r"'B' is already in place.group\[0\]"),
+        ('[[place.group]]\ndevices = ["A", "B"]\nmirror = true\n', r"place.group\[0\].mirror: unknown key"),
+    ],
+)
+def test_group_bad_input(tmp_path, toml, message):
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "n.sp").write_text("* empty\n")
+    (d / "design.toml").write_text('[design]\npdk = "gan650"\nnetlist = "n.sp"\n' + toml)
+    with pytest.raises(InputError, match=message):
+        load_design(d)
+
+
+def test_group_of_unknown_or_fixed_device(tmp_path):
+    d = _copy(tmp_path, "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "NOPE"]\n')
+    with pytest.raises(InputError, match="'NOPE' is not a device"):
+        run(d, tmp_path / "run", to_stage="place")
+    d2 = _copy(tmp_path / "b", "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "X1/XD"]\n[place.devices]\n"X1/XD" = { fixed = [200.0, 200.0] }\n')
+    with pytest.raises(InputError, match="grouped device cannot be"):
+        run(d2, tmp_path / "run2", to_stage="place")
