@@ -43,6 +43,9 @@ temperature (deg C) for current-density derating in DRC.
     XQH = { power = 2.5 }       # W dissipated
     "XH/*" = { region = [100.0, 100.0, 700.0, 900.0] }  # fence, um
     XQL = { fixed = [600.0, 150.0] }                   # lower-left, um
+    [[place.group]]             # side by side, in order: row (bottoms aligned) | column
+    devices = ["XH/XPU", "XH/XPD"]
+    arrange = "row"
 
 Every problem in a design.toml is reported at once with its key path.
 """
