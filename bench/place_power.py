@@ -13,7 +13,6 @@ time, and whether the legality checker passes; ``--json F`` writes the rows.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time

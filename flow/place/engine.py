@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from flow.errors import StageError
+from flow.errors import InputError, StageError
 from flow.place.check import check_legal
 from flow.place.detail import improve
 from flow.place.global_ import global_place
