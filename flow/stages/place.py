@@ -155,7 +155,7 @@ def build_problem(design: Design, kit: PDK) -> Problem:
     unknown: list[str] = []
     for inst in insts:
         vs = [volt_of[n] for n in inst.pins.values() if n in volt_of]
-        if len(vs) < len(set(inst.pins.values())) and inst.name not in pads:
+        if any(n not in volt_of for n in inst.pins.values()) and inst.name not in pads:
             unknown.append(inst.name)
         volts.append((min(vs), max(vs)) if vs else None)
     not_checked: list[str] = []
