@@ -221,28 +221,36 @@ def _copy(tmp_path: Path, name: str, extra: str) -> Path:
 
 
 def test_fixed_region_keepout_from_design_toml(tmp_path):
-    d = _copy(tmp_path, "gan_ringosc", """
+    fp = run(DESIGNS / "gan_ringosc", tmp_path / "fp", to_stage="floorplan").design.floorplan
+    cx0, cy0, cx1, cy1 = (v / 1000 for v in fp.core)  # um
+    fx, fy = cx0 + 6.0, cy0 + 6.0
+    k0, k1 = cx0 + 0.4 * (cx1 - cx0), cy0 + 0.4 * (cy1 - cy0)
+    ko = [round(k0), round(k1), round(k0) + 100, round(k1) + 100]
+    fence = [round(cx0 + 0.65 * (cx1 - cx0)), round(cy0), round(cx1), round(cy1)]
+    d = _copy(tmp_path, "gan_ringosc", f"""
 [place]
-keepouts = [[300.0, 300.0, 400.0, 400.0]]
+keepouts = [{ko}]
 [place.devices]
-"X1/XD" = { fixed = [150.0, 150.0] }
-"XB*" = { region = [420.0, 144.0, 567.0, 567.0] }
+"X1/XD" = {{ fixed = [{fx}, {fy}] }}
+"XB*" = {{ region = {fence} }}
 """)
     res = run(d, tmp_path / "run", to_stage="place")
     kit = pdks.load("gan650")
     pos = res.design.placement.positions
-    assert pos["X1/XD"] == (150000, 150000)
+    assert pos["X1/XD"] == (round(fx * 1000), round(fy * 1000))
     boxes = _boxes(res.design, kit)
-    fence = kdb.Box(420000, 144000, 567000, 567000)
+    fence = kdb.Box(*(v * 1000 for v in fence))
     for n in ("XB1/XL", "XB1/XD", "XB2/XL", "XB2/XD"):
         assert fence.contains(boxes[n].p1) and fence.contains(boxes[n].p2), n
-    ko = kdb.Region(kdb.Box(300000, 300000, 400000, 400000))
+    ko_r = kdb.Region(kdb.Box(*(v * 1000 for v in ko)))
     for n, b in boxes.items():
         if not n.startswith("PAD_"):
-            assert (kdb.Region(b) & ko).area() == 0, n
+            assert (kdb.Region(b) & ko_r).area() == 0, n
     assert check_placement(res.design, kit) == []
     report = json.loads((res.rundir / "02-place" / "place.json").read_text())
-    assert report["keepouts_um"] == [[300.0, 300.0, 400.0, 400.0]]
+    assert report["keepouts_um"] == [[float(v) for v in ko]]
+    # ring nodes n1..n5 have no net class: their devices are listed, the pads are not
+    assert "X1/XD" in report["voltage_unknown_devices"] and not any(n.startswith("PAD_") for n in report["voltage_unknown_devices"])
 
 
 @pytest.mark.parametrize(
@@ -250,7 +258,7 @@ keepouts = [[300.0, 300.0, 400.0, 400.0]]
     [
         ('[place.devices]\n"NOPE*" = { power = 1.0 }\n[place]\nmax_power_density = 1.0\n', "matches no device"),
         ('[place.devices]\n"X1/XD" = { fixed = [5.0, 5.0] }\n', "does not lie inside the core"),
-        ('[place.devices]\n"X1/XD" = { region = [200.0, 200.0, 201.0, 201.0] }\n', "does not fit its region"),
+        ('[place.devices]\n"X1/XD" = { region = [300.0, 300.0, 301.0, 301.0] }\n', "does not fit its region"),
     ],
 )
 def test_bad_device_specs(tmp_path, extra, message):
@@ -356,6 +364,6 @@ def test_group_of_unknown_or_fixed_device(tmp_path):
     d = _copy(tmp_path, "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "NOPE"]\n')
     with pytest.raises(InputError, match="'NOPE' is not a device"):
         run(d, tmp_path / "run", to_stage="place")
-    d2 = _copy(tmp_path / "b", "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "X1/XD"]\n[place.devices]\n"X1/XD" = { fixed = [200.0, 200.0] }\n')
+    d2 = _copy(tmp_path / "b", "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "X1/XD"]\n[place.devices]\n"X1/XD" = { region = [0.0, 0.0, 2000.0, 2000.0] }\n')
     with pytest.raises(InputError, match="grouped device cannot be"):
         run(d2, tmp_path / "run2", to_stage="place")
