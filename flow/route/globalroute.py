@@ -68,6 +68,8 @@ PRESENT_START = 0.5
 PRESENT_GROWTH = 1.5
 #: History cost added per unit of overflow each round.
 HISTORY_STEP = 1.0
+#: Wirelength recovery grows maze trees from every pin of nets with at most this many pins.
+RECOVERY_STARTS = 8
 _EPS = 1e-9
 _BIG = 1e9
 
@@ -599,20 +601,21 @@ class _Router:
         return keep
 
     # -- maze routing -------------------------------------------------------------
-    def maze(self, k: int, margin: int, hard: bool = False) -> set[int] | None:
+    def maze(self, k: int, margin: int, hard: bool = False, start: int = 0) -> set[int] | None:
         """Route net ``k`` by growing a tree with Dijkstra searches in its box.
 
         Nodes are ``(state, x, y)`` with state 0 on a horizontal and 1 on a
         vertical wire; a state change is a bend (cost ``self.bend``).  Each
         search starts from a virtual source joined to the current tree and
-        ends at the cheapest unconnected pin.  None: a pin is unreachable.
+        ends at the cheapest unconnected pin; the tree starts at pin
+        ``start``.  None: a pin is unreachable.
         """
         pins = self.pins[k]
         if len(pins) < 2:
             return set()
         box = self.box_of(k, margin)
         for _ in range(2):  # the box, then the whole grid
-            got = self._maze_box(k, box, hard)
+            got = self._maze_box(k, box, hard, start)
             if got is not None:
                 return self.prune(k, got)
             full = (0, 0, self.nx - 1, self.ny - 1)
@@ -621,7 +624,7 @@ class _Router:
             box = full
         return None
 
-    def _maze_box(self, k: int, box: tuple[int, int, int, int], hard: bool) -> set[int] | None:
+    def _maze_box(self, k: int, box: tuple[int, int, int, int], hard: bool, start: int = 0) -> set[int] | None:
         x0, y0, x1, y1 = box
         bw, bh = x1 - x0 + 1, y1 - y0 + 1
         N = bw * bh
@@ -657,8 +660,8 @@ class _Router:
             src[i] = max(th, _EPS)
             src[i + N] = max(tv, _EPS)
 
-        set_source(local(pins[0]), pins[0])
-        left = {local(n): n for n in pins[1:]}
+        set_source(local(pins[start]), pins[start])
+        left = {local(n): n for i, n in enumerate(pins) if i != start}
         terms = {i: self.pin_term(k, n) for i, n in left.items()}
         edges: set[int] = set()
         while left:
@@ -730,7 +733,9 @@ class _Router:
                     self.progress(f"wirelength recovery pass {p + 1}", n / max(1, len(order)))
                     old = self.rip(k)
                     best, best_cost = old, self.route_cost(k, old)
-                    for cand in (self.maze(k, 2 + 2 * p, hard=True), self.pattern(k, hard=True)):
+                    starts = range(len(self.pins[k])) if len(self.pins[k]) <= RECOVERY_STARTS else (0,)
+                    cands = [self.maze(k, 2 + 2 * p, hard=True, start=i) for i in starts]
+                    for cand in cands + [self.pattern(k, hard=True)]:
                         if cand is not None:
                             c = self.route_cost(k, cand)
                             if c < best_cost - 1e-9:
