@@ -934,6 +934,96 @@ def global_route(
     )
 
 
+# -- the grid graph of a kit's metal stack -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KitTiling:
+    """A :class:`GridGraph` over a routing region of a kit, and how dbu map to it.
+
+    ``metals`` are the kit's routing metals bottom up (graph layer ``l`` is
+    ``metals[l]``); tile ``(x, y)`` covers ``origin + (x, y) * tile`` to
+    ``origin + (x + 1, y + 1) * tile`` (dbu); ``pitch`` is the detailed
+    router's track pitch (:func:`flow.route.grid.make_grid`).
+    """
+
+    grid: GridGraph
+    metals: tuple[str, ...]
+    origin: tuple[int, int]
+    tile: int
+    pitch: int
+
+    def tile_of(self, x: int, y: int, metal: str) -> Tile:
+        """The tile of the point ``(x, y)`` (dbu) on ``metal``, clamped to the grid."""
+        if metal not in self.metals:
+            raise InputError(f"{metal!r} is not a routing metal; routing metals are {', '.join(self.metals)}")
+        tx = min(max((x - self.origin[0]) // self.tile, 0), self.grid.nx - 1)
+        ty = min(max((y - self.origin[1]) // self.tile, 0), self.grid.ny - 1)
+        return (int(tx), int(ty), self.metals.index(metal))
+
+
+def kit_grid_graph(
+    kit: object,
+    region: Sequence[int],
+    tile_tracks: int = 8,
+    obstacles: Sequence[tuple[str, tuple[int, int, int, int]]] = (),
+) -> KitTiling:
+    """The global-routing graph of ``kit``'s metal stack over ``region`` (x0, y0, x1, y1 dbu).
+
+    Tiles are ``tile_tracks`` detailed-router pitches square.  Metals take
+    turns in preferred direction, the lowest horizontal; an edge's capacity
+    is the number of tracks crossing the boundary between its two tiles
+    (``tile_tracks``), less the tracks an obstacle on that metal covers where
+    it spans the boundary.  Obstacles are ``(metal, rect)`` in dbu; other
+    layers are ignored.
+    """
+    from flow.route.grid import make_grid
+
+    if tile_tracks < 1:
+        raise InputError(f"global route: tile_tracks must be at least 1, got {tile_tracks}")
+    rg = make_grid(kit, region)  # type: ignore[arg-type]
+    x0, y0, x1, y1 = (int(v) for v in region)
+    tile = rg.pitch * tile_tracks
+    nx = max(1, -(-(x1 - x0) // tile))
+    ny = max(1, -(-(y1 - y0) // tile))
+    metals = tuple(rg.metals)
+    nl = len(metals)
+    h = np.zeros((nl, ny, nx - 1), dtype=np.int64)
+    v = np.zeros((nl, ny - 1, nx), dtype=np.int64)
+    # track positions: pitch apart from the router grid's origin
+    tx = rg.origin[0] + rg.pitch * np.arange(rg.nx)
+    ty = rg.origin[1] + rg.pitch * np.arange(rg.ny)
+    row_of = (ty - y0) // tile  # horizontal tracks per tile row
+    col_of = (tx - x0) // tile
+    rows = np.bincount(row_of[(row_of >= 0) & (row_of < ny)], minlength=ny)
+    cols = np.bincount(col_of[(col_of >= 0) & (col_of < nx)], minlength=nx)
+    for l in range(nl):
+        if l % 2 == 0:
+            h[l] = rows[:, None]
+        else:
+            v[l] = cols[None, :]
+    for metal, rect in obstacles:
+        if metal not in metals:
+            continue
+        l = metals.index(metal)
+        rx0, ry0, rx1, ry1 = rect
+        if l % 2 == 0:  # horizontal tracks at ty, boundaries at x = x0 + (i + 1) * tile
+            bx = x0 + tile * np.arange(1, nx)
+            span = (bx >= rx0) & (bx <= rx1)
+            hit = (ty >= ry0) & (ty <= ry1) & (row_of >= 0) & (row_of < ny)
+            blocked = np.bincount(row_of[hit], minlength=ny)
+            h[l][:, span] -= blocked[:, None]
+        else:
+            by = y0 + tile * np.arange(1, ny)
+            span = (by >= ry0) & (by <= ry1)
+            hit = (tx >= rx0) & (tx <= rx1) & (col_of >= 0) & (col_of < nx)
+            blocked = np.bincount(col_of[hit], minlength=nx)
+            v[l][span, :] -= blocked[None, :]
+    np.maximum(h, 0, out=h)
+    np.maximum(v, 0, out=v)
+    return KitTiling(GridGraph(h, v), metals, (x0, y0), int(tile), int(rg.pitch))
+
+
 # -- guides for a detailed router ----------------------------------------------------------
 
 
