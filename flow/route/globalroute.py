@@ -45,7 +45,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1066,3 +1066,50 @@ def guide_rects(mask: np.ndarray, origin: tuple[int, int], tile: tuple[int, int]
         for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
             out.append((int(l), (origin[0] + int(a) * tile[0], origin[1] + int(y) * tile[1], origin[0] + int(b) * tile[0], origin[1] + (int(y) + 1) * tile[1])))
     return out
+
+
+def kit_guides(
+    kit: object,
+    region: Sequence[int],
+    obstacles: Sequence[object],
+    terminals: Mapping[str, Sequence[Sequence[object]]],
+    *,
+    tile_tracks: int = 8,
+    dilate: int = 1,
+    progress: Callable[[str, float | None], None] | None = None,
+) -> tuple[GRResult, KitTiling, dict[str, list[tuple[str, tuple[int, int, int, int]]]]]:
+    """Global routes and route guides for the detailed router's inputs.
+
+    Takes what :func:`flow.route.router.route` takes (``obstacles``: shapes
+    with ``layer``, ``rect``, ``net``; ``terminals``: net -> terminals, each a
+    list of alternative shapes) and returns the global result, the tiling and,
+    per net with two or more terminals, guide rectangles ``(metal, rect)`` in
+    dbu: the tiles its global route covers, grown by ``dilate`` tiles.  A
+    terminal's tile is that of the centre of its first shape on a routing
+    metal (the lowest metal if it has none).  Obstacles on routing metals
+    take the tracks they cover out of the capacity.
+    """
+    t = kit_grid_graph(kit, region, tile_tracks, [(s.layer, s.rect) for s in obstacles])  # type: ignore[attr-defined]
+    names: list[str] = []
+    nets: list[GRNet] = []
+    for name, terms in terminals.items():
+        pins = []
+        for alternatives in terms:
+            on_metal = [s for s in alternatives if s.layer in t.metals]  # type: ignore[attr-defined]
+            if not alternatives:
+                continue
+            s = (on_metal or list(alternatives))[0]
+            x0, y0, x1, y1 = s.rect  # type: ignore[attr-defined]
+            metal = s.layer if on_metal else t.metals[0]  # type: ignore[attr-defined]
+            pins.append(t.tile_of((x0 + x1) // 2, (y0 + y1) // 2, metal))
+        if len(pins) >= 2:
+            names.append(name)
+            nets.append(GRNet(name, tuple(pins)))
+    res = global_route(t.grid, nets, progress=progress)
+    guides = {}
+    for name, segs in zip(names, res.routes):
+        mask = route_guides(t.grid, segs, dilate)
+        for net_pin in nets[names.index(name)].pins:  # a route-less net still gets its pins' tiles
+            mask[net_pin[2], net_pin[1], net_pin[0]] = True
+        guides[name] = [(t.metals[l], r) for l, r in guide_rects(mask, t.origin, (t.tile, t.tile))]
+    return res, t, guides
