@@ -57,8 +57,12 @@ def test_metrics_clean(flow_run):
     assert m["nets_unrouted"] == 0, m["unrouted"]
     assert m["drc_violations"] == 0, m["drc_counts"]
     assert m["nets_routed"] > 0 and m["wirelength_um"] > 0 and m["vias"] > 0
-    assert m["lvs_clean"] is None  # no LVS stage yet: never claimed
-    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert m["lvs_clean"] is True, (m["lvs_status"], m["lvs_counts"], m["lvs_not_compared"])
+    lvs = json.loads((flow_run.rundir / "lvs.json").read_text())
+    assert lvs["status"] == "match" and lvs["clean"] is True
+    assert lvs["summary"]["devices"]["matched"] == lvs["summary"]["devices"]["source"] == m["instances"]
+    assert lvs["summary"]["nets"]["matched"] == lvs["summary"]["nets"]["source"]
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "lvs", "gds"}
     assert flow_run.exit_code == 0
     for f in ("drc.json", "drc.lyrdb", "report.html", f"{flow_run.design.top}.gds"):
         assert (flow_run.rundir / f).is_file(), f
@@ -252,3 +256,194 @@ def test_net_ties_join_only_their_terminals(flow_run):
     assert all(p.startswith("short:") for p in problems), problems
     assert shorts == tied
 
+
+
+def test_seal_ring_and_scribe(flow_run):
+    """Designs with ``[floorplan] seal_ring``: in the GDS (read by KLayout),
+    the scribe lane between the die edge and the ring is empty, the ring is
+    a closed MET1 / MET2 wall (one polygon with one hole) with VIA1 trenches,
+    and every other shape lies inside the ring's inner edge, at least the
+    layer's spacing away from it."""
+    cfg = flow_run.design.config
+    if not cfg.seal_ring:
+        pytest.skip(f"{cfg.name} has no seal ring")
+    kit = pdks.load(flow_run.design.pdk_name)
+    ly = _layout(flow_run)
+    top = ly.top_cell()
+    fp = flow_run.design.floorplan
+    die = klayout_db.Box(*fp.die)
+    s = kit.dbu(cfg.scribe)
+    outer = die.enlarged(-s, -s)
+    band = kit.dbu(kit.device(fp.seal_ring.model).params["width"].default)
+    inner = outer.enlarged(-band, -band)
+
+    def region(name: str) -> klayout_db.Region:
+        g = kit.layers[name].gds
+        return klayout_db.Region(top.begin_shapes_rec(ly.layer(g[0], g[1]))).merged()
+
+    boundary = [n for n, lay in kit.layers.items() if lay.purpose == "boundary"]
+    assert region(boundary[0]).bbox() == die
+    everything = klayout_db.Region()
+    for name in kit.layers:
+        if name not in boundary:
+            everything += region(name)
+    assert (everything - klayout_db.Region(outer)).is_empty(), "shapes in the scribe lane"
+    ring_band = klayout_db.Region(outer) - klayout_db.Region(inner)
+    for metal in ("MET1", "MET2"):
+        walls = [p for p in region(metal).each() if p.bbox() == outer]
+        assert len(walls) == 1 and walls[0].holes() == 1, metal
+        assert (klayout_db.Region(walls[0]) ^ ring_band).is_empty(), metal
+        rest = region(metal) - ring_band
+        gap = kit.dbu(kit.min_spacing(metal))
+        assert (rest - klayout_db.Region(inner.enlarged(-gap, -gap))).is_empty(), f"{metal} closer than its spacing to the ring"
+    assert (region("VIA1") & ring_band).count() >= 2
+
+
+def test_placement_is_legal(flow_run):
+    """The legality checker on every sample design's placement, rebuilt from
+    the design (overlaps, spacing, core, grid, fences, keepouts, voltage
+    keep-outs, thermal spacing), and the place stage's reports."""
+    from flow.stages.place import check_placement
+
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    assert check_placement(design, kit) == []
+    report = json.loads((flow_run.rundir / "02-place" / "place.json").read_text())
+    assert report["violations"] == []
+    assert report["hpwl_um"] == pytest.approx(json.loads((flow_run.rundir / "metrics.json").read_text())["hpwl_um"])
+    assert (flow_run.rundir / "02-place" / "density.svg").read_text().lstrip().startswith("<svg")
+    # and the checker is not blind: two devices on top of each other are caught
+    names = [i.name for i in design.netlist.instances]
+    moved = dict(design.placement.positions)
+    moved[names[1]] = moved[names[0]]
+    import dataclasses
+
+    broken = dataclasses.replace(design, placement=dataclasses.replace(design.placement, positions=moved))
+    assert any("overlap" in p for p in check_placement(broken, kit))
+
+
+def _routed_regions(res, kit):
+    """KLayout regions of the routed metal per (net, layer), taken from the GDS's
+    top cell (where the router's wires are; devices are subcells), after
+    checking that the top cell holds exactly the wires the route stage claims."""
+    ly = _layout(res)
+    top = ly.top_cell()
+    wires = res.design.routing.wires
+    out = {}
+    for layer in kit.routing:
+        g = kit.layers[layer].gds
+        in_gds = klayout_db.Region(top.shapes(ly.layer(g[0], g[1]))).merged()
+        claimed = klayout_db.Region()
+        for net, ws in wires.items():
+            reg = klayout_db.Region()
+            for w in ws:
+                if w.layer == layer:
+                    reg.insert(klayout_db.Box(*w.rect))
+            reg.merge()
+            claimed += reg
+            out[(net, layer)] = reg & in_gds
+        assert (in_gds ^ claimed.merged()).is_empty(), f"{layer}: top-cell metal differs from the routed wires"
+    return out
+
+
+def test_routed_metal_carries_each_net_current(flow_run):
+    """Every net with a current, sized for it (design.toml [route]
+    size_for_current): route.json gives widths >= current / jmax on each metal
+    it uses and >= current / imax cuts at each layer change, and KLayout finds
+    the same in the GDS: no straight part of the net's routed metal narrower
+    than its need (width check, projection metrics), and every group of cuts
+    joining one lower and one upper piece of the net at least the cuts needed."""
+    design = flow_run.design
+    cfg = design.config
+    if not cfg.size_for_current:
+        pytest.skip(f"{design.name}: [route] size_for_current = false (minimum widths)")
+    kit = pdks.load(design.pdk_name)
+    report = json.loads((flow_run.rundir / "route.json").read_text())["nets"]
+    regions = _routed_regions(flow_run, kit)
+    metals, cuts = kit.routing_metals, kit.routing_cuts
+    ly = _layout(flow_run)
+    top = ly.top_cell()
+
+    def merged(layer, recursive=True):
+        g = kit.layers[layer].gds
+        li = ly.layer(g[0], g[1])
+        return klayout_db.Region(top.begin_shapes_rec(li) if recursive else top.shapes(li)).merged()
+
+    checked = 0
+    for net, r in sorted(report.items()):
+        if not r["current_a"]:
+            continue
+        for layer, w in r["width_um"].items():
+            assert w >= r["need_width_um"][layer] - 1e-9, (net, layer)
+        for cut, n in r["cuts"].items():
+            assert n >= r["need_cuts"][cut], (net, cut)
+        assert r["current_density"]["ratio"] <= 1.0 + 1e-9, net
+        for layer in metals:
+            reg = regions[(net, layer)]
+            need = kit.dbu(r["need_width_um"][layer])
+            if reg.is_empty() or need <= kit.dbu(kit.min_width(layer)):
+                continue
+            narrow = reg.width_check(need, False, klayout_db.Metrics.Projection)
+            assert narrow.count() == 0, f"{net} on {layer}: parts narrower than {need / 1000} um: {list(narrow.each())[:3]}"
+            checked += 1
+    # cut groups from the GDS: the routed cuts of each net, grouped by the
+    # (merged, whole-layout) lower and upper pieces they join
+    for c, cut in enumerate(cuts):
+        lower = list(merged(metals[c]).each())
+        upper = list(merged(metals[c + 1]).each())
+        for net, r in sorted(report.items()):
+            need = r["need_cuts"].get(cut, 1)
+            cut_reg = regions.get((net, cut))
+            if not r["current_a"] or need <= 1 or cut_reg is None or cut_reg.is_empty():
+                continue
+            groups = {}
+            for box in cut_reg.each():
+                one = klayout_db.Region(box)
+                lo = next(i for i, p in enumerate(lower) if not (klayout_db.Region(p) & one).is_empty())
+                up = next(i for i, p in enumerate(upper) if not (klayout_db.Region(p) & one).is_empty())
+                groups[(lo, up)] = groups.get((lo, up), 0) + 1
+            assert min(groups.values()) >= need, f"{net}: {cut} groups {sorted(groups.values())}, need {need}"
+            checked += 1
+    if any(r["current_a"] and r["wide"] for r in report.values()):
+        assert checked > 0
+
+
+def test_nets_keep_voltage_clearance(flow_run):
+    """On each routing metal, the routed metal and pins of two nets with
+    known voltages are at least the kit's clearance for their voltage
+    difference apart (KLayout separation check on the GDS's routed wires
+    and the placed pins)."""
+    from flow.geometry.layout import device_cells, net_pins
+    from flow.route.netclass import clearance, has_voltage_rules
+
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    if not has_voltage_rules(kit, kit.routing_metals):
+        pytest.skip(f"{kit.name} has no voltage_spacing rule on {'/'.join(kit.routing_metals)}: clearance is the basic spacing (DRC)")
+    cfg = design.config
+    volt = {n: cfg.net_class(n).voltage for n in design.routing.wires if cfg.net_class(n) is not None}
+    volt = {n: v for n, v in volt.items() if v is not None}
+    regions = _routed_regions(flow_run, kit)
+    pins = {}
+    for net, _inst, _term, layer, rect in net_pins(design, kit, device_cells(design, kit)):
+        pins.setdefault((net, layer), klayout_db.Region()).insert(klayout_db.Box(*rect))
+    bad = []
+    pairs = 0
+    for layer in kit.routing_metals:
+        nets = sorted(volt)
+        for i, a in enumerate(nets):
+            ra = regions.get((a, layer), klayout_db.Region())
+            if ra.is_empty():
+                continue
+            for b in nets:
+                if b == a:
+                    continue
+                s = clearance(kit, layer, volt[a], volt[b])
+                if s <= kit.dbu(kit.min_spacing(layer)):
+                    continue
+                rb = (regions.get((b, layer), klayout_db.Region()) + pins.get((b, layer), klayout_db.Region())).merged()
+                pairs += 1
+                n = ra.separation_check(rb, s).count()
+                if n:
+                    bad.append(f"{a}-{b} on {layer}: {n} places closer than {s / 1000} um")
+    assert bad == []

@@ -1,12 +1,17 @@
 * gan_halfbridge: 650 V GaN half-bridge power stage with integrated gate drivers.
 *
-*            VBUS                      QH/QL: e-mode power HEMTs, 6 mm each
-*             |                        XH/XL: gate drivers (4-stage DCFL
-*   INH-[XH]--QH   (driver on SW/VB)          buffer chain + totem-pole
-*             +---- SW                        output + gate resistor +
-*   INL-[XL]--QL   (driver on PGND/VDDL)      pull-down resistor)
-*             |
+*            VBUS                      QH/QL: e-mode power HEMTs, 6 mm each,
+*             |                               with a Kelvin source (hemtek)
+*   INH-[XH]--QH   (driver on KSH/VB)  XH/XL: gate drivers (4-stage DCFL
+*             +---- SW                        buffer chain + totem-pole
+*   INL-[XL]--QL   (driver on KSL/VDDL)       output + gate resistor +
+*             |                               pull-down resistor)
 *            PGND
+*
+* Each driver returns through its HEMT's Kelvin source (KSH, KSL: tied to the
+* source inside the device), not through the power net: the gate loop shares
+* no metal with the load current (no common-source inductance), and the 2 A
+* power nets join only the HEMT buses and their pads.
 
 .include "dcfl.sp"
 
@@ -25,8 +30,8 @@ RPD gate ref r2deg r={rpd} w=4u
 .ends gate_driver
 
 .subckt halfbridge VBUS SW PGND VB INH VDDL INL
-XH INH GH VB SW gate_driver
-XL INL GL VDDL PGND gate_driver
-XQH VBUS GH SW hemte w=6000u l=1u nf=20 lgd=15u
-XQL SW GL PGND hemte w=6000u l=1u nf=20 lgd=15u
+XH INH GH VB KSH gate_driver
+XL INL GL VDDL KSL gate_driver
+XQH VBUS GH SW KSH hemtek w=6000u l=1u nf=20 lgd=15u
+XQL SW GL PGND KSL hemtek w=6000u l=1u nf=20 lgd=15u
 .ends halfbridge

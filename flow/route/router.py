@@ -19,7 +19,7 @@ from types import MappingProxyType
 import numpy as np
 
 from flow.errors import InputError
-from flow.route.grid import Fabric, RouteGrid, make_grid
+from flow.route.grid import BLOCKED, Fabric, RouteGrid, make_grid
 from flow.route.netclass import NetRule, clearance, has_voltage_rules
 from flow.route.search import NetJob, Negotiator
 from pdk.schema import PDK
@@ -165,6 +165,7 @@ def _geometry(
     half: Sequence[int] | None = None,
     via_extent: Sequence[int] | None = None,
     pin_vias: Mapping[int, Sequence[Rect]] | None = None,
+    covers: Sequence[tuple[Shape, Sequence[Rect]]] = (),
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
@@ -247,6 +248,12 @@ def _geometry(
         fewest[grid.cuts[l]] = min(fewest.get(grid.cuts[l], len(arr)), len(arr))
         for r in arr:
             cut_shapes.add((grid.cuts[l], r))
+    for cover, arr in covers:
+        cut = grid.cuts[grid.metals.index(cover.layer) - 1]
+        fewest[cut] = min(fewest.get(cut, len(arr)), len(arr))
+        shapes.append(cover)
+        for r in arr:
+            cut_shapes.add((cut, r))
     cuts = len(cut_shapes)
     shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
     via_points = {v for v in vias} | {v + nxy for v in vias}
@@ -335,7 +342,7 @@ def route(
     scale = {
         n: (SHRINK if min(r.need.values(), default=0.0) > quarter else 1.0)
         for n, r in rules.items()
-        if r.wide and n in terminals
+        if (r.wide or any(c > 1 for c in r.cuts.values())) and n in terminals
     }
     while True:
         result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress)
@@ -394,39 +401,6 @@ def _route_once(
     P = grid.pitch
 
     # -- per-net profile: wire half-widths and voltage --------------------------
-    volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
-    cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
-    halves: list[tuple[int, ...]] = []
-    wide: list[bool] = []
-    for n in names:
-        f = scale.get(n, 0.0)
-        r = rules.get(n)
-        want = [0] * L
-        if r is not None and f > 0:
-            want = [_ceil_div(int(round(r.need.get(m, 0.0) * f / u * 1000)), 1000) for m in grid.metals]
-        if all(want[l] <= 2 * grid.half[l] for l in range(L)):
-            halves.append(tuple(grid.half))
-            wide.append(False)
-            continue
-        # every layer change holds the cuts the current needs: a square array
-        # of side ``ceil(sqrt(cuts))`` on the cut lattice, whatever its offset
-        low = [2 * grid.half[l] for l in range(L)]
-        for c, cut in enumerate(grid.cuts):
-            need = max(1, math.ceil(r.cuts.get(cut, 1) * f - 1e-9)) if r is not None else 1
-            side = math.isqrt(need - 1) + 1
-            extent = _ceil_div(side * cut_pitch[c] + grid.cut_size[c], 2)
-            for l in (c, c + 1):
-                low[l] = max(low[l], 2 * (extent + kit.dbu(kit.enclosure(grid.metals[l], cut))))
-        hs = []
-        for l in range(L):
-            w = _quantize(want[l], low[l], grid.width[l], grid.spacing[l], P)
-            hs.append(w // 2)
-        halves.append(tuple(hs))
-        wide.append(True)
-    voltage_rules = has_voltage_rules(kit, grid.metals)
-    special = any(wide) or (voltage_rules and any(v is not None for v in volt))
-    clear_cache: dict[tuple[int, float | None, float | None], int] = {}
-
     # width-dependent spacing (wide_spacing tables): (width dbu, spacing dbu) rows per layer
     wide_rows = [
         [(kit.dbu(w), kit.dbu(sp)) for r in kit.rules_of("wide_spacing", m) if r.other in (None, m) for w, sp in r.table]
@@ -435,6 +409,66 @@ def _route_once(
 
     def wide_space(l: int, width: int) -> int:
         return max((sp for w, sp in wide_rows[l] if width >= w), default=0)
+
+    # the widest fixed shape (device metal, pins) of each net per metal: a
+    # wire of another net keeps that shape's wide_spacing too (a MIM plate
+    # or a power bus can be wider than any wire the net gets)
+    fixed_w = [[0] * len(grid.metals) for _ in names]
+    for layer, r, k in marked:
+        if k >= 0 and layer in metal_index:
+            l = metal_index[layer]
+            fixed_w[k][l] = max(fixed_w[k][l], min(r[2] - r[0], r[3] - r[1]))
+
+    volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
+    cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
+    halves: list[tuple[int, ...]] = []
+    wide: list[bool] = []
+    # a wide net stays off a metal where it would be wider than a quarter of
+    # the region while another metal carries it narrower (e.g. 2 A on a thin
+    # MET1): it reaches such pins from above, through cut arrays
+    quarter = min(region_rect[2] - region_rect[0], region_rect[3] - region_rect[1]) // 4
+    off: list[frozenset[int]] = []
+    cuts_of: list[tuple[int, ...]] = []
+    for n in names:
+        f = scale.get(n, 0.0)
+        r = rules.get(n)
+        want = [0] * L
+        cuts_need = [1] * len(grid.cuts)
+        if r is not None and f > 0:
+            want = [_ceil_div(int(round(r.need.get(m, 0.0) * f / u * 1000)), 1000) for m in grid.metals]
+            cuts_need = [max(1, math.ceil(r.cuts.get(cut, 1) * f - 1e-9)) for cut in grid.cuts]
+        cuts_of.append(tuple(cuts_need))
+        if all(want[l] <= 2 * grid.half[l] for l in range(L)) and all(c <= 1 for c in cuts_need):
+            halves.append(tuple(grid.half))
+            wide.append(False)
+            off.append(frozenset())
+            continue
+        banned = frozenset(l for l in range(L) if want[l] > quarter)
+        if len(banned) == L:
+            banned = frozenset()
+        off.append(banned)
+        # every layer change holds the cuts the current needs: a square array
+        # of side ``ceil(sqrt(cuts))`` on the cut lattice, whatever its offset
+        low = [2 * grid.half[l] for l in range(L)]
+        for c, cut in enumerate(grid.cuts):
+            if c in banned or c + 1 in banned:
+                continue
+            side = math.isqrt(cuts_need[c] - 1) + 1
+            extent = _ceil_div(side * cut_pitch[c] + grid.cut_size[c], 2)
+            for l in (c, c + 1):
+                low[l] = max(low[l], 2 * (extent + kit.dbu(kit.enclosure(grid.metals[l], cut))))
+        hs = []
+        for l in range(L):
+            if l in banned:
+                hs.append(grid.half[l])
+                continue
+            w = _quantize(want[l], low[l], grid.width[l], grid.spacing[l], P)
+            hs.append(w // 2)
+        halves.append(tuple(hs))
+        wide.append(True)
+    voltage_rules = has_voltage_rules(kit, grid.metals)
+    special = any(wide) or (voltage_rules and any(v is not None for v in volt))
+    clear_cache: dict[tuple[int, float | None, float | None], int] = {}
 
     def space(l: int, a: int, b: int) -> int:
         if b < 0 or a < 0:
@@ -445,7 +479,7 @@ def _route_once(
         if c is None:
             c = max(grid.spacing[l], clearance(kit, grid.metals[l], volt[a], volt[b]))
             clear_cache[key] = c
-        return max(c, wide_space(l, 2 * max(halves[a][l], halves[b][l])))
+        return max(c, wide_space(l, 2 * max(halves[a][l], halves[b][l])), wide_space(l, max(fixed_w[a][l], fixed_w[b][l])))
 
     def distance(a: int, b: int) -> tuple[int, ...]:
         return tuple(max(1, _ceil_div(halves[a][l] + halves[b][l] + space(l, a, b), P)) for l in range(L))
@@ -491,13 +525,35 @@ def _route_once(
                     patches.setdefault(net, {})[v] = Shape(p.layer, patch, net)
                     break
 
+    # Pass 1b: a net that needs several cuts per layer change (or stays off
+    # the pin's metal) gets a *cover* over each pin it can reach from the
+    # metal above: that metal over the whole pin, joined to it by as many
+    # cuts as the pin holds (a device's source or drain bus takes the current
+    # along its whole length).  The cover is the net's metal before any net
+    # is routed, so every other net keeps its clearance from it.
+    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space, halves)
+    for net, items in covers.items():
+        k = index[net]
+        for t, cover, cuts in items:
+            fabric.add_metal(metal_index[cover.layer], cover.rect, k)
+            marked.append((cover.layer, cover.rect, k))
+            c = metal_index[cover.layer] - 1
+            for r in cuts:
+                fabric._mark_cut(c, r)
+                marked.append((grid.cuts[c], r, k))
+    covered = {(net, t) for net, items in covers.items() for t, _, _ in items}
+    terminals = {
+        net: [list(pins) + [cv for t2, cv, _ in covers.get(net, ()) if t2 == t] for t, pins in enumerate(terms)]
+        for net, terms in terminals.items()
+    }
+
     # Nets with their own width or voltage get their own fabric (shared by equal profiles).
     fabrics: dict[tuple[tuple[int, ...], float | None], Fabric] = {}
 
     def fabric_of(k: int) -> Fabric:
         if not special or (not wide[k] and (volt[k] is None or not voltage_rules)):
             return fabric
-        key = (halves[k], volt[k] if voltage_rules else None)
+        key = (halves[k], volt[k] if voltage_rules else None, off[k])
         fab = fabrics.get(key)
         if fab is None:
             fab = Fabric(
@@ -505,6 +561,8 @@ def _route_once(
                 cut_half=via_extent(k) if wide[k] else None,
             )
             fab.block_outside(region_rect)
+            for l in off[k]:
+                fab.node[l][...] = BLOCKED
             fabrics[key] = fab
         return fab
 
@@ -570,9 +628,9 @@ def _route_once(
         missing: tuple[str, Rect] | None = None
         own_patches = patches.get(net, {})
         owner_flat = fab.node.ravel()
-        for pins in terminals[net]:
+        for t, pins in enumerate(terminals[net]):
             pts = access_points(fab, k, pins, ring[0])
-            if wide[k]:
+            if wide[k] and (net, t) not in covered:
                 vias_at = pin_via_access(fab, k, pins, ring[0])
                 pts.update(vias_at)
                 for v, cuts in vias_at.items():
@@ -661,6 +719,7 @@ def _route_once(
         geo, wl, nv, fewest = _geometry(
             grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
             {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
+            [(cv, cuts) for _, cv, cuts in covers.get(job.name, ())],
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
@@ -681,6 +740,162 @@ def _route_once(
         iterations=iterations,
         drawn=MappingProxyType(dict(sorted(drawn.items()))),
     )
+
+
+def _centred_cuts(box: Rect, size: int, gap: int) -> list[Rect]:
+    """The most cuts (``size`` squares ``gap`` apart) fitting in ``box``, centred."""
+
+    def axis(lo: int, hi: int) -> list[int]:
+        n = (hi - lo + gap) // (size + gap)
+        if n < 1:
+            return []
+        start = lo + (hi - lo - (n * size + (n - 1) * gap)) // 2
+        return [start + m * (size + gap) for m in range(n)]
+
+    return [(a, b, a + size, b + size) for b in axis(box[1], box[3]) for a in axis(box[0], box[2])]
+
+
+def _gaps(arr: np.ndarray, r: Rect) -> np.ndarray:
+    """Box (Chebyshev) gap from ``r`` to each row of ``arr`` (0 where they touch or overlap)."""
+    return np.maximum(
+        np.maximum(np.maximum(arr[:, 0] - r[2], r[0] - arr[:, 2]), np.maximum(arr[:, 1] - r[3], r[1] - arr[:, 3])), 0
+    )
+
+
+def _make_covers(
+    kit: PDK,
+    grid: RouteGrid,
+    region: Rect,
+    marked: Sequence[tuple[str, Rect, int]],
+    terminals: Mapping[str, Sequence[Sequence[Shape]]],
+    nets: Sequence[str],
+    index: Mapping[str, int],
+    wide: Sequence[bool],
+    off: Sequence[frozenset[int]],
+    cuts_of: Sequence[tuple[int, ...]],
+    space: Callable[[int, int, int], int],
+    half: Sequence[Sequence[int]],
+) -> dict[str, list[tuple[int, Shape, list[Rect]]]]:
+    """Covers of the pins of nets that need cut arrays (see :func:`_route_once`).
+
+    Per such net and terminal: for a pin on metal ``l`` when the net may use
+    metal ``l + 1``, needs more than one cut there or stays off ``l``, and the
+    terminal has no pin on ``l + 1`` already: the cuts that fit in the pin
+    with their enclosure (centred; each keeps the cut spacing to every cut
+    drawn so far), and the metal ``l + 1`` rectangle enclosing them, at least
+    the minimum width and area, and grown to the net's wire width on ``l + 1``
+    where that keeps clear (so the cover carries the current like the wire).  The cover is kept when it lies inside the
+    region and keeps, on ``l + 1``, the net's clearance to other nets' metal
+    and the spacing to (or a clean overlap with) the net's own.  Returns net
+    -> ``(terminal, cover, cuts)``.
+    """
+    metal_index = {m: l for l, m in enumerate(grid.metals)}
+    L = len(grid.metals)
+    by_layer: dict[str, list[tuple[Rect, int]]] = {}
+    for layer, r, o in marked:
+        by_layer.setdefault(layer, []).append((r, o))
+    out: dict[str, list[tuple[int, Shape, list[Rect]]]] = {}
+    # the nets needing the most cuts claim their pins first
+    for net in sorted(nets, key=lambda n: (-max(cuts_of[index[n]], default=1), n)):
+        k = index[net]
+        if not wide[k]:
+            continue
+        for t, pins in enumerate(terminals[net]):
+            layers = {metal_index[p.layer] for p in pins}
+            best: tuple[int, Shape, list[Rect]] | None = None
+            for p in pins:
+                l = metal_index[p.layer]
+                up = l + 1
+                if up >= L or up in off[k] or up in layers or (l not in off[k] and cuts_of[k][l] <= 1):
+                    continue
+                cut, upper = grid.cuts[l], grid.metals[up]
+                e_lo = kit.dbu(kit.enclosure(p.layer, cut))
+                e_up = kit.dbu(kit.enclosure(upper, cut))
+                x0, y0, x1, y1 = p.rect
+                cuts = _centred_cuts((x0 + e_lo, y0 + e_lo, x1 - e_lo, y1 - e_lo), grid.cut_size[l], grid.cut_spacing[l])
+                old = by_layer.get(cut, [])
+                if cuts and old:
+                    arr = np.array([r for r, _ in old], dtype=np.int64)
+                    cuts = [c for c in cuts if _gaps(arr, c).min() >= grid.cut_spacing[l]]
+                if not cuts:
+                    continue
+                cx0 = min(c[0] for c in cuts) - e_up
+                cy0 = min(c[1] for c in cuts) - e_up
+                cx1 = max(c[2] for c in cuts) + e_up
+                cy1 = max(c[3] for c in cuts) + e_up
+                w = grid.width[up]
+                if cx1 - cx0 < w:
+                    cx0 -= (w - (cx1 - cx0)) // 2
+                    cx1 = cx0 + w
+                if cy1 - cy0 < w:
+                    cy0 -= (w - (cy1 - cy0)) // 2
+                    cy1 = cy0 + w
+                area = max((r.value / kit.dbu_um**2 for r in kit.rules_of("area", upper) if r.value), default=0.0)
+                if (cx1 - cx0) * (cy1 - cy0) < area:
+                    continue
+                # as wide as the net's wire on the upper metal where that is
+                # clear (centred, or grown to one side), else the bare cover
+                wn = 2 * half[k][up]
+                found = None
+                for rect in _widened((cx0, cy0, cx1, cy1), wn):
+                    if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
+                        continue
+                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space):
+                        found = rect
+                        break
+                if found is None:
+                    continue
+                if best is None or len(cuts) > len(best[2]):
+                    best = (t, Shape(upper, found, net), cuts)
+            if best is not None:
+                out.setdefault(net, []).append(best)
+                by_layer.setdefault(best[1].layer, []).append((best[1].rect, k))
+                by_layer.setdefault(grid.cuts[metal_index[best[1].layer] - 1], []).extend((c, k) for c in best[2])
+    return out
+
+
+def _widened(rect: Rect, w: int) -> list[Rect]:
+    """``rect`` grown to at least ``w`` on each side: centred, then to either side; ``rect`` last."""
+    x0, y0, x1, y1 = rect
+    dx, dy = max(0, w - (x1 - x0)), max(0, w - (y1 - y0))
+    if dx == 0 and dy == 0:
+        return [rect]
+    out = []
+    for fx in ((dx // 2, dx - dx // 2), (0, dx), (dx, 0)):
+        for fy in ((dy // 2, dy - dy // 2), (0, dy), (dy, 0)):
+            r = (x0 - fx[0], y0 - fy[0], x1 + fx[1], y1 + fy[1])
+            if r not in out:
+                out.append(r)
+    return out + [rect]
+
+
+def _cover_clear(
+    grid: RouteGrid, l: int, rect: Rect, k: int, shapes: Sequence[tuple[Rect, int]], space: Callable[[int, int, int], int]
+) -> bool:
+    """``rect`` on metal ``l`` keeps net ``k``'s clearance to others' shapes, and no notch or neck with its own."""
+    if not shapes:
+        return True
+    arr = np.array([r for r, _ in shapes], dtype=np.int64)
+    owners = [o for _, o in shapes]
+    gap = _gaps(arr, rect)
+    s, w = grid.spacing[l], grid.width[l]
+    for n in np.nonzero(gap < max(s, max(space(l, k, o) for o in set(owners))))[0].tolist():
+        o, g = owners[n], int(gap[n])
+        if o != k:
+            if g < space(l, k, o):
+                return False
+            continue
+        if g >= s:
+            continue
+        a = arr[n]
+        ovx = min(a[2], rect[2]) - max(a[0], rect[0])
+        ovy = min(a[3], rect[3]) - max(a[1], rect[1])
+        inside = (a[0] <= rect[0] and a[1] <= rect[1] and a[2] >= rect[2] and a[3] >= rect[3]) or (
+            rect[0] <= a[0] and rect[1] <= a[1] and rect[2] >= a[2] and rect[3] >= a[3]
+        )
+        if not (ovx > 0 and ovy > 0 and (inside or ovx >= w or ovy >= w)):
+            return False
+    return True
 
 
 def _span(terms: Sequence[Sequence[Shape]]) -> int:
