@@ -394,13 +394,6 @@ def _route_once(
                 if key not in seen:
                     seen.add(key)
                     marked.append(key)
-    fabric = Fabric(grid, marked)
-    metal_index = {m: l for l, m in enumerate(grid.metals)}
-    u = grid.dbu_um
-    L = len(grid.metals)
-    P = grid.pitch
-
-    # -- per-net profile: wire half-widths and voltage --------------------------
     # width-dependent spacing (wide_spacing tables): (width dbu, spacing dbu) rows per layer
     wide_rows = [
         [(kit.dbu(w), kit.dbu(sp)) for r in kit.rules_of("wide_spacing", m) if r.other in (None, m) for w, sp in r.table]
@@ -408,8 +401,16 @@ def _route_once(
     ]
 
     def wide_space(l: int, width: int) -> int:
-        return max((sp for w, sp in wide_rows[l] if width >= w), default=0)
+        return max((sp for w, sp in wide_rows[l] if width > w), default=0)
 
+    shape_space = wide_space if any(wide_rows) else None
+    fabric = Fabric(grid, marked, shape_space=shape_space)
+    metal_index = {m: l for l, m in enumerate(grid.metals)}
+    u = grid.dbu_um
+    L = len(grid.metals)
+    P = grid.pitch
+
+    # -- per-net profile: wire half-widths and voltage --------------------------
     volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
     cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
     halves: list[tuple[int, ...]] = []
@@ -522,7 +523,7 @@ def _route_once(
     # cuts as the pin holds (a device's source or drain bus takes the current
     # along its whole length).  The cover is the net's metal before any net
     # is routed, so every other net keeps its clearance from it.
-    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space, halves)
+    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space, halves, shape_space)
     for net, items in covers.items():
         k = index[net]
         for t, cover, cuts in items:
@@ -549,7 +550,7 @@ def _route_once(
         if fab is None:
             fab = Fabric(
                 grid, marked, half=halves[k], space=lambda l, o, k=k: space(l, k, o),
-                cut_half=via_extent(k) if wide[k] else None,
+                cut_half=via_extent(k) if wide[k] else None, shape_space=shape_space,
             )
             fab.block_outside(region_rect)
             for l in off[k]:
@@ -571,17 +572,21 @@ def _route_once(
     def pin_via_access(fab: Fabric, k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> dict[int, list[Rect]]:
         owner_flat = fab.node.ravel()
         found: dict[int, list[Rect]] = {}
+        layers = {metal_index[p.layer] for p in pins}
         for p in pins:
             l = metal_index[p.layer]
-            if l + 1 >= L:
+            if l + 1 >= L or l + 1 in layers:
+                # the terminal is reached on the metal above directly (a pad)
                 continue
             pr = _rect(p.rect, p.layer)
             up, cut = l + 1, grid.cuts[l]
             h = halves[k][up]
             e_up = kit.dbu(kit.enclosure(grid.metals[up], cut))
             e_lo = kit.dbu(kit.enclosure(grid.metals[l], cut))
-            obs = cut_obs[l]
             sp = grid.cut_spacing[l]
+            obs = cut_obs[l]
+            # only existing cuts near the pin can come too close to cuts inside it
+            obs = obs[(obs[:, 0] < pr[2] + sp) & (obs[:, 2] > pr[0] - sp) & (obs[:, 1] < pr[3] + sp) & (obs[:, 3] > pr[1] - sp)]
             for v in fab.overlapping(up, pr).tolist():
                 if owner_flat[v] not in (-1, k) or v in ring:
                     continue
@@ -766,6 +771,7 @@ def _make_covers(
     cuts_of: Sequence[tuple[int, ...]],
     space: Callable[[int, int, int], int],
     half: Sequence[Sequence[int]],
+    shape_space: Callable[[int, int], int] | None = None,
 ) -> dict[str, list[tuple[int, Shape, list[Rect]]]]:
     """Covers of the pins of nets that need cut arrays (see :func:`_route_once`).
 
@@ -831,7 +837,7 @@ def _make_covers(
                 for rect in _widened((cx0, cy0, cx1, cy1), wn):
                     if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
                         continue
-                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space):
+                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space, shape_space):
                         found = rect
                         break
                 if found is None:
@@ -861,7 +867,13 @@ def _widened(rect: Rect, w: int) -> list[Rect]:
 
 
 def _cover_clear(
-    grid: RouteGrid, l: int, rect: Rect, k: int, shapes: Sequence[tuple[Rect, int]], space: Callable[[int, int, int], int]
+    grid: RouteGrid,
+    l: int,
+    rect: Rect,
+    k: int,
+    shapes: Sequence[tuple[Rect, int]],
+    space: Callable[[int, int, int], int],
+    shape_space: Callable[[int, int], int] | None = None,
 ) -> bool:
     """``rect`` on metal ``l`` keeps net ``k``'s clearance to others' shapes, and no notch or neck with its own."""
     if not shapes:
@@ -870,10 +882,17 @@ def _cover_clear(
     owners = [o for _, o in shapes]
     gap = _gaps(arr, rect)
     s, w = grid.spacing[l], grid.width[l]
-    for n in np.nonzero(gap < max(s, max(space(l, k, o) for o in set(owners))))[0].tolist():
+    reach = max(s, max(space(l, k, o) for o in set(owners)))
+    if shape_space is not None:
+        reach = max(reach, shape_space(l, 1 << 60))
+    for n in np.nonzero(gap < reach)[0].tolist():
         o, g = owners[n], int(gap[n])
         if o != k:
-            if g < space(l, k, o):
+            a = arr[n]
+            need = space(l, k, o)
+            if shape_space is not None:
+                need = max(need, shape_space(l, int(min(a[2] - a[0], a[3] - a[1]))))
+            if g < need:
                 return False
             continue
         if g >= s:
