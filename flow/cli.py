@@ -83,8 +83,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | None, to_stage: str | None) -> None:
     """Run the flow on DESIGN_DIR (a folder with design.toml).
 
-    Stages: import, floorplan, place, route, drc, gds.  Exit code 0 when every
-    net is routed and DRC is clean, 1 otherwise.
+    Stages: import, floorplan, place, route, drc, lvs, gds.  Exit code 0 when
+    every net is routed, DRC is clean and LVS finds no mismatch, 1 otherwise.
     """
     from flow.flow import run as run_flow
 
@@ -117,7 +117,13 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
         for item in (res.design.drc.notes if res.design.drc else ()):
             if ": not checked" in item:
                 opts.echo(f"  partly not checked: {item}")
-    opts.echo("  LVS: not run (layout not compared with the netlist)")
+    if m.get("lvs_status") is None:
+        opts.echo("  LVS: not run (layout not compared with the netlist)")
+    else:
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in (m["lvs_counts"] or {}).items())
+        opts.echo(f"  LVS: {m['lvs_status']}" + (f" ({counts}; see lvs.txt)" if counts else ""))
+        for item in m["lvs_not_compared"] or []:
+            opts.echo(f"  LVS not compared: {item}")
     if opts.verbose:
         opts.echo("  stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in m["stage_seconds"].items()))
     if "gds" in res.design.outputs:
@@ -205,6 +211,66 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     if result.layers_ignored:
         opts.echo("  layers not in the rule set (not checked): " + ", ".join(f"{a}/{b}" for a, b in result.layers_ignored))
     sys.exit(0 if not result.violations else 1)
+
+
+# ---------------------------------------------------------------- lvs ------
+@cli.command()
+@click.argument("layout", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("netlist", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pdk", "pdk_name", required=True, metavar="NAME", help="The layout's PDK (devices, layers, connectivity).")
+@click.option("--top", metavar="CELL", help="Top cell of LAYOUT [default: the only top cell].")
+@click.option("--netlist-top", metavar="SUBCKT", help="Subcircuit of NETLIST to compare [default: the one named like the top cell, else the deck's top-level devices].")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the full report as JSON (lvs.json format).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report as an HTML page.")
+@click.pass_obj
+def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | None, netlist_top: str | None, json_file: Path | None, html_file: Path | None) -> None:
+    """Compare LAYOUT (GDS) with NETLIST (SPICE): layout versus schematic.
+
+    The circuit is extracted from the GDS alone (devices, parameters,
+    connectivity, net names from text labels) and matched with the flattened
+    netlist.  Differences are reported as opens, shorts, missing and extra
+    devices, parameter mismatches and swapped or wrong connections, each with
+    a location in microns.  Exit code 0 when the circuits match (anything not
+    compared is listed), 1 on a mismatch, 2 on bad input.
+    """
+    import pdk as pdks
+    from flow.errors import InputError
+    from flow.lvs.check import run_lvs
+    from flow.lvs.report import text_report, to_json, html_report
+    from flow.fileio import atomic_write_json, atomic_write_text
+    from flow.netlist.spice import read_spice
+
+    kit = pdks.load(pdk_name)
+    if not netlist.is_file():
+        raise InputError(f"{netlist}: no such netlist file")
+    if not layout.is_file():
+        raise InputError(f"{layout}: no such layout file")
+    progress = opts.progress()
+    progress.stage("lvs")
+    from flow.lvs.extract import extract
+
+    ext = extract(layout, kit, top)
+    root = netlist.resolve().parent
+    want = netlist_top or ext.netlist.top
+    try:
+        source = read_spice(netlist, root=root, kit=kit, top=want, display_root=Path.cwd())
+    except InputError as e:
+        if netlist_top is not None or "no subcircuit" not in str(e):
+            raise
+        source = read_spice(netlist, root=root, kit=kit, top=None, display_root=Path.cwd())
+    run_ = run_lvs(layout, source, kit, ext.netlist.top, extraction=ext)
+    res = run_.result
+    progress.done(res.status)
+    if json_file:
+        atomic_write_json(json_file, to_json(res, kit=kit, layout=str(layout), netlist=str(netlist), layout_notes=run_.extraction.notes))
+    if html_file:
+        atomic_write_text(html_file, html_report(res, kit=kit, layout=str(layout), netlist=str(netlist)))
+    limit = None if opts.verbose else 50
+    for line in text_report(res, kit=kit, layout=str(layout), netlist=str(netlist), limit=limit):
+        opts.echo(line)
+    for note in run_.extraction.notes if opts.verbose else ():
+        opts.echo(f"  extraction: {note}")
+    sys.exit(1 if res.status == "mismatch" else 0)
 
 
 # ---------------------------------------------------------------- pdk ------

@@ -12,6 +12,8 @@
     die = [1800.0, 1500.0]      # um; or leave it out and give utilization
     utilization = 0.25          # device area / core area when die is absent
     spacing = 20.0              # um between devices (>= the PDK's largest spacing)
+    seal_ring = true            # the kit's seal ring around the die (default false)
+    scribe = 40.0               # um of scribe lane between the ring and the die edge
 
     [pins]                      # one pad per top-level port
     VBUS = { side = "north" }   # north | south | east | west
@@ -31,6 +33,15 @@ temperature (deg C) for current-density derating in DRC.
 
     [drc]
     waivers = "waivers.toml"    # reviewed DRC markers (see flow.drc.waivers); inside the folder
+
+    [place]                     # placement constraints (see PlaceSpec)
+    max_power_density = 1.0     # W/mm^2: power devices spread so none exceeds it
+    voltage_keepout = true      # devices keep the PDK's voltage_spacing apart (default)
+    keepouts = [[0.0, 0.0, 200.0, 100.0]]   # um, die coordinates: no device there
+    [place.devices]             # by instance name or fnmatch pattern
+    XQH = { power = 2.5 }       # W dissipated
+    "XH/*" = { region = [100.0, 100.0, 700.0, 900.0] }  # fence, um
+    XQL = { fixed = [600.0, 150.0] }                   # lower-left, um
 
 Every problem in a design.toml is reported at once with its key path.
 """
@@ -96,6 +107,11 @@ class ClassValues(Mapping[str, float]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+#: Default width (um) of the scribe lane kept outside the seal ring: half of
+#: an 80 um saw street, the die edge being the street's centre line.
+DEFAULT_SCRIBE_UM = 40.0
 
 
 def parse_net_classes(ncs: Any, bad) -> list[NetClass]:
@@ -169,6 +185,119 @@ def load_net_classes(path: str | Path) -> tuple[tuple[NetClass, ...], float | No
 
 
 @dataclass(frozen=True)
+class DeviceSpec:
+    """``[place.devices]`` entry: what the placer must do with matching instances."""
+
+    pattern: str
+    power: float | None = None  # W
+    fixed: tuple[float, float] | None = None  # lower-left, um
+    region: tuple[float, float, float, float] | None = None  # um
+
+    def matches(self, inst: str) -> bool:
+        return fnmatch.fnmatchcase(inst, self.pattern)
+
+
+@dataclass(frozen=True)
+class PlaceSpec:
+    """``[place]``: placement constraints beyond the spacing."""
+
+    max_power_density: float | None = None  # W/mm^2
+    voltage_keepout: bool = True
+    keepouts: tuple[tuple[float, float, float, float], ...] = ()  # um
+    devices: tuple[DeviceSpec, ...] = ()
+
+    def device(self, inst: str) -> DeviceSpec:
+        """The merged spec of ``inst``: the first matching entry that gives
+        each field (entries are tried in file order)."""
+        out: dict[str, Any] = {}
+        for d in self.devices:
+            if d.matches(inst):
+                for k in ("power", "fixed", "region"):
+                    if k not in out and getattr(d, k) is not None:
+                        out[k] = getattr(d, k)
+        return DeviceSpec(inst, **out)
+
+
+def _um_rect(v: Any) -> tuple[float, float, float, float] | None:
+    if (
+        isinstance(v, list)
+        and len(v) == 4
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+        and v[0] < v[2]
+        and v[1] < v[3]
+    ):
+        return (float(v[0]), float(v[1]), float(v[2]), float(v[3]))
+    return None
+
+
+def parse_place(tab: Any, bad) -> PlaceSpec:
+    """``[place]`` table -> PlaceSpec; problems go to ``bad(key, msg)``."""
+    if not isinstance(tab, dict):
+        bad("place", "must be a table")
+        return PlaceSpec()
+    for k in tab:
+        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices"):
+            bad(f"place.{k}", "unknown key; allowed keys are devices, keepouts, max_power_density, voltage_keepout")
+    mpd = tab.get("max_power_density")
+    if mpd is not None and (not isinstance(mpd, (int, float)) or isinstance(mpd, bool) or not math.isfinite(mpd) or mpd <= 0):
+        bad("place.max_power_density", f"must be a positive number of W/mm^2, got {mpd!r}")
+        mpd = None
+    vk = tab.get("voltage_keepout", True)
+    if not isinstance(vk, bool):
+        bad("place.voltage_keepout", f"must be true or false, got {vk!r}")
+        vk = True
+    keepouts = []
+    kos = tab.get("keepouts", [])
+    if not isinstance(kos, list):
+        bad("place.keepouts", "must be a list of [x0, y0, x1, y1] rectangles in um")
+        kos = []
+    for i, k in enumerate(kos):
+        r = _um_rect(k)
+        if r is None:
+            bad(f"place.keepouts[{i}]", f"must be [x0, y0, x1, y1] in um with x0 < x1 and y0 < y1, got {k!r}")
+        else:
+            keepouts.append(r)
+    devices = []
+    dtab = tab.get("devices", {})
+    if not isinstance(dtab, dict):
+        bad("place.devices", "must be a table of instance = { power = ..., fixed = ..., region = ... } entries")
+        dtab = {}
+    any_power = False
+    for pat, spec in dtab.items():
+        key = f"place.devices.{pat}"
+        if not isinstance(spec, dict):
+            bad(key, "must be a table like { power = 2.0 } (W), { fixed = [x, y] } or { region = [x0, y0, x1, y1] } (um)")
+            continue
+        for k in spec:
+            if k not in ("power", "fixed", "region"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are fixed, power, region")
+        power = spec.get("power")
+        if power is not None and (not isinstance(power, (int, float)) or isinstance(power, bool) or not math.isfinite(power) or power < 0):
+            bad(f"{key}.power", f"must be a non-negative number of W, got {power!r}")
+            power = None
+        fixed = spec.get("fixed")
+        if fixed is not None:
+            if isinstance(fixed, list) and len(fixed) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in fixed):
+                fixed = (float(fixed[0]), float(fixed[1]))
+            else:
+                bad(f"{key}.fixed", f"must be [x, y] (lower-left corner, um), got {fixed!r}")
+                fixed = None
+        region = spec.get("region")
+        if region is not None:
+            r = _um_rect(region)
+            if r is None:
+                bad(f"{key}.region", f"must be [x0, y0, x1, y1] in um with x0 < x1 and y0 < y1, got {region!r}")
+            region = r
+        if fixed is not None and region is not None:
+            bad(key, "give fixed or region, not both")
+        any_power = any_power or bool(power)
+        devices.append(DeviceSpec(str(pat), None if power is None else float(power), fixed, region))
+    if any_power and mpd is None:
+        bad("place.max_power_density", "missing: devices give a power, so the limit (W/mm^2) is needed")
+    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices))
+
+
+@dataclass(frozen=True)
 class DesignConfig:
     """A validated ``design.toml``; paths are absolute."""
 
@@ -189,6 +318,12 @@ class DesignConfig:
     size_for_current: bool = True
     #: Operating temperature (deg C) for current-density derating.
     temperature_c: float | None = None
+    #: [floorplan] seal_ring: the kit's seal ring (device kind "sealring")
+    #: around the die, ``scribe`` um (half the saw street) inside the die edge.
+    seal_ring: bool = False
+    scribe: float = 40.0
+    #: [place]: placement constraints (voltage keep-out, thermal, fences, ...)
+    place: PlaceSpec = field(default_factory=PlaceSpec)
 
     def net_class(self, net: str) -> NetClass | None:
         """The first class whose patterns match ``net``."""
@@ -207,6 +342,8 @@ class DesignConfig:
             "die": list(self.die) if self.die else None,
             "utilization": self.utilization,
             "spacing": self.spacing,
+            "seal_ring": self.seal_ring,
+            "scribe": self.scribe,
         }
 
 
@@ -254,7 +391,7 @@ def load_design(folder: str | Path) -> DesignConfig:
             if k not in allowed:
                 bad(f"{key}.{k}" if key else k, f"unknown key; allowed keys are {', '.join(sorted(allowed))}")
 
-    keys("", data, {"design", "floorplan", "pins", "net_class", "drc", "route"})
+    keys("", data, {"design", "floorplan", "pins", "net_class", "drc", "route", "place"})
     d = data.get("design")
     if not isinstance(d, dict):
         bad("design", "missing [design] table")
@@ -281,7 +418,7 @@ def load_design(folder: str | Path) -> DesignConfig:
     if not isinstance(fp, dict):
         bad("floorplan", "must be a table")
         fp = {}
-    keys("floorplan", fp, {"die", "utilization", "spacing"})
+    keys("floorplan", fp, {"die", "utilization", "spacing", "seal_ring", "scribe"})
     die = None
     if "die" in fp:
         v = fp["die"]
@@ -301,6 +438,16 @@ def load_design(folder: str | Path) -> DesignConfig:
     if spacing is not None and (not isinstance(spacing, (int, float)) or isinstance(spacing, bool) or spacing <= 0):
         bad("floorplan.spacing", f"must be a positive number of um, got {spacing!r}")
         spacing = None
+    seal_ring = fp.get("seal_ring", False)
+    if not isinstance(seal_ring, bool):
+        bad("floorplan.seal_ring", f"must be true or false, got {seal_ring!r}")
+        seal_ring = False
+    scribe = fp.get("scribe", DEFAULT_SCRIBE_UM)
+    if not isinstance(scribe, (int, float)) or isinstance(scribe, bool) or not math.isfinite(scribe) or scribe < 0:
+        bad("floorplan.scribe", f"must be a number of um, 0 or more, got {scribe!r}")
+        scribe = DEFAULT_SCRIBE_UM
+    elif "scribe" in fp and not seal_ring:
+        bad("floorplan.scribe", "is the lane outside the seal ring: set seal_ring = true too")
 
     pins: dict[str, PinSpec] = {}
     ptab = data.get("pins", {})
@@ -329,6 +476,7 @@ def load_design(folder: str | Path) -> DesignConfig:
         pins[port] = PinSpec(port, side, pos)
 
     classes = parse_net_classes(data.get("net_class", []), bad)
+    place_spec = parse_place(data.get("place", {}), bad)
 
     size_for_current = True
     route_tab = data.get("route", {})
@@ -378,4 +526,7 @@ def load_design(folder: str | Path) -> DesignConfig:
         waivers=waivers,
         size_for_current=size_for_current,
         temperature_c=temperature,
+        seal_ring=seal_ring,
+        scribe=float(scribe),
+        place=place_spec,
     )

@@ -30,17 +30,25 @@ class Floorplan:
     core: Rect
     pads: tuple[Instance, ...]
     pad_positions: Mapping[str, tuple[int, int]]  # pad instance -> lower-left
+    #: The kit's seal ring ([floorplan] seal_ring), fixed at ``seal_ring_at``
+    #: (lower-left); not placed or routed, an obstacle for routing.
+    seal_ring: Instance | None = None
+    seal_ring_at: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pad_positions", _frozen(self.pad_positions))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "die": list(self.die),
             "core": list(self.core),
             "pads": [p.to_json() for p in self.pads],
             "pad_positions": {k: list(v) for k, v in self.pad_positions.items()},
         }
+        if self.seal_ring is not None and self.seal_ring_at is not None:
+            out["seal_ring"] = self.seal_ring.to_json()
+            out["seal_ring_at"] = list(self.seal_ring_at)
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Floorplan:
@@ -49,6 +57,8 @@ class Floorplan:
             tuple(d["core"]),
             tuple(Instance.from_json(p) for p in d["pads"]),
             {k: tuple(v) for k, v in d["pad_positions"].items()},
+            Instance.from_json(d["seal_ring"]) if d.get("seal_ring") else None,
+            tuple(d["seal_ring_at"]) if d.get("seal_ring_at") else None,
         )
 
 
@@ -162,6 +172,33 @@ class DrcSummary:
 
 
 @dataclass(frozen=True)
+class LvsSummary:
+    """What the LVS stage found (details are in lvs.json / lvs.txt).
+
+    ``status``: ``match``, ``mismatch`` or ``incomplete`` (no difference
+    found, but ``not_compared`` lists what could not be compared)."""
+
+    status: str
+    counts: Mapping[str, int]
+    not_compared: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", _frozen(self.counts))
+
+    @property
+    def clean(self) -> bool:
+        return self.status == "match"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "counts": dict(self.counts), "not_compared": list(self.not_compared), "notes": list(self.notes)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> LvsSummary:
+        return cls(d["status"], d["counts"], tuple(d.get("not_compared", ())), tuple(d.get("notes", ())))
+
+
+@dataclass(frozen=True)
 class Design:
     """Everything known about a design at one point of the flow."""
 
@@ -174,6 +211,7 @@ class Design:
     placement: Placement | None = None
     routing: Routing | None = None
     drc: DrcSummary | None = None
+    lvs: LvsSummary | None = None
     outputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
@@ -207,6 +245,7 @@ class Design:
             "placement": opt(self.placement),
             "routing": opt(self.routing),
             "drc": opt(self.drc),
+            "lvs": opt(self.lvs),
             "outputs": dict(self.outputs),
         }
 
@@ -225,5 +264,6 @@ class Design:
             placement=opt(Placement, d.get("placement")),
             routing=opt(Routing, d.get("routing")),
             drc=opt(DrcSummary, d.get("drc")),
+            lvs=opt(LvsSummary, d.get("lvs")),
             outputs=d.get("outputs", {}),
         )

@@ -35,7 +35,7 @@ class FlowResult:
     def exit_code(self) -> int:
         """0 clean (for the stages run), 1 violations or unrouted nets."""
         m = self.metrics
-        bad = (m["nets_unrouted"] or 0) > 0 or (m["drc_violations"] or 0) > 0
+        bad = (m["nets_unrouted"] or 0) > 0 or (m["drc_violations"] or 0) > 0 or m.get("lvs_status") == "mismatch"
         return 1 if bad else 0
 
 
@@ -71,7 +71,10 @@ def metrics(design: Design, kit, stage_seconds: dict[str, float]) -> dict[str, A
         "drc_counts": None if drc is None else dict(drc.counts),
         "drc_not_checked": None if drc is None else list(drc.not_checked),
         "drc_waived": None if drc is None else drc.waived,
-        "lvs_clean": None,
+        "lvs_clean": None if design.lvs is None else design.lvs.clean,
+        "lvs_status": None if design.lvs is None else design.lvs.status,
+        "lvs_counts": None if design.lvs is None else {k: v for k, v in design.lvs.counts.items() if v},
+        "lvs_not_compared": None if design.lvs is None else list(design.lvs.not_compared),
         "stage_seconds": dict(stage_seconds),
     }
 
@@ -88,7 +91,7 @@ def default_rundir(name: str) -> Path:
 
 
 #: Final files each stage writes into the run directory.
-_PRODUCTS = {"route": ("route.json",), "drc": ("drc.json", "drc.lyrdb"), "gds": ("*.gds",)}
+_PRODUCTS = {"route": ("route.json",), "drc": ("drc.json", "drc.lyrdb"), "lvs": ("lvs.json", "lvs.txt"), "gds": ("*.gds",)}
 
 
 def _clear_stale(rundir: Path, first: int) -> None:

@@ -35,6 +35,7 @@ import flow
 import flow.drc.kinds  # noqa: F401  (registers every rule kind)
 from flow.drc.core import IMPLS
 from flow.drc.kinds.basic import ruby_str
+from flow.drc.nets import net_layers
 from flow.errors import InputError
 from pdk.schema import PDK
 
@@ -154,6 +155,43 @@ def deck_rules(kit: PDK) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
     return exported, skipped
 
 
+def render_nets(kit: PDK, exported: list[dict[str, str]]) -> str:
+    """The deck's nets section (connectivity, net labels, the ``pfn_*`` Ruby
+    helpers of ``klayout.nets.drc.j2``) when a net-aware rule is exported,
+    else ``""``."""
+    net_rules = [r for r in kit.rules if r.id in {e["id"] for e in exported} and IMPLS[r.kind].net_aware]
+    if not net_rules:
+        return ""
+    var_of = ruby_vars(kit)
+    names = net_layers(kit, [n for r in net_rules for n in (r.layer, r.other) if n])
+    used = set(var_of.values())
+    labels = []
+    for n in names:
+        gds = kit.layers[n].label
+        if gds is None:
+            continue
+        var, k = var_of[n] + "_lbl", 2
+        while var in used:
+            var, k = f"{var_of[n]}_lbl{k}", k + 1
+        used.add(var)
+        labels.append({"name": n, "var": var, "gds": gds})
+    connect: list[tuple[str, str]] = []
+    for g in kit.connect:
+        steps = [(g[0], g[1])] if len(g) == 2 else [(g[0], g[1]), (g[1], g[2])]
+        connect += [(var_of[a], var_of[b]) for a, b in steps]
+    connect += [(var_of[lb["name"]], lb["var"]) for lb in labels]
+    joined = {v for pair in connect for v in pair}
+    # a layer taking part in no connection is still traced (its own nets)
+    connect += [(var_of[n], var_of[n]) for n in names if var_of[n] not in joined]
+    return _ENV.get_template("klayout.nets.drc.j2").render(
+        kinds=", ".join(dict.fromkeys(r.kind for r in net_rules)),
+        labels=labels,
+        connect=connect,
+        dbu=repr(float(kit.dbu_um)),
+        layers=", ".join(f"[{ruby_str(n)}, {var_of[n]}]" for n in names),
+    )
+
+
 def render_deck(kit: PDK, deck_name: str | None = None) -> tuple[str, list[dict[str, str]], list[tuple[str, str]]]:
     """The Ruby DSL text of the DRC deck: ``(script, exported, not exported)``."""
     exported, skipped = deck_rules(kit)
@@ -166,6 +204,7 @@ def render_deck(kit: PDK, deck_name: str | None = None) -> tuple[str, list[dict[
         layers=layers,
         exported=exported,
         not_exported=skipped,
+        nets=render_nets(kit, exported),
         version=flow.__version__,
     )
     return script, exported, skipped
@@ -195,9 +234,10 @@ def export_klayout(kit: PDK, folder: str | os.PathLike[str]) -> KLayoutExport:
     Examples
     --------
     >>> import pdk, tempfile
-    >>> res = export_klayout(pdk.load("gan650"), tempfile.mkdtemp())
-    >>> [p.name for p in res.paths], len(res.exported), res.not_exported
-    (['gan650.lyp', 'gan650.lyt', 'gan650.lydrc'], 25, ())
+    >>> kit = pdk.load("gan650")
+    >>> res = export_klayout(kit, tempfile.mkdtemp())
+    >>> [p.name for p in res.paths], len(res.exported) == len(kit.rules), res.not_exported
+    (['gan650.lyp', 'gan650.lyt', 'gan650.lydrc'], True, ())
     """
     out = Path(folder)
     try:

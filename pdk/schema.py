@@ -15,6 +15,7 @@ A standalone rule file (``pilotflow drc --rules FILE.toml``) uses the same
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,6 +132,13 @@ class Layer:
     #: terminals on purpose; net tracing (LVS, connectivity checks) removes
     #: the conductor under the marker, so the terminals stay two nets.
     net_tie: str | None = None
+    #: Parasitic capacitance estimates (conductors): to the substrate per
+    #: area (fF/um^2) and per edge length (fringe, fF/um), and the
+    #: sidewall coupling constant (fF) between two shapes of different
+    #: nets on this layer: ``C = cap_coupling_ff * facing_length / spacing``.
+    cap_area_ff_um2: float | None = None
+    cap_fringe_ff_um: float | None = None
+    cap_coupling_ff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,68 @@ class Param:
     doc: str = ""
 
 
+#: LVS recognition methods and the terminal roles / parameter measures each
+#: takes (see docs/pdk-authoring.md, "LVS: recognising devices").
+LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
+    {
+        "fet": (frozenset({"gate", "source", "drain", "tie"}), frozenset({"width", "length", "fingers", "gap", "reach", "present", "count"})),
+        "diode": (frozenset({"anode", "cathode"}), frozenset({"width", "length", "fingers", "gap"})),
+        "resistor": (frozenset({"end"}), frozenset({"value", "width", "length"})),
+        "capacitor": (frozenset({"top", "bottom"}), frozenset({"value"})),
+        "pad": (frozenset({"pad"}), frozenset({"size"})),
+        "gsg": (frozenset({"signal", "ground"}), frozenset({"size", "pitch"})),
+        "via": (frozenset({"net"}), frozenset({"count"})),
+        "inductor": (frozenset({"outer", "inner"}), frozenset({"turns", "width", "spacing", "inner"})),
+        "none": (frozenset(), frozenset()),
+    }
+)
+#: Measures that name a layer after a colon (``gap:OHMIC``, ``reach:GFP:GHEAD``).
+LVS_LAYER_MEASURES = ("gap", "reach", "present", "count")
+
+
+@dataclass(frozen=True)
+class DeviceLvs:
+    """How LVS recognises one device model in a layout (``[devices.X.lvs]``).
+
+    Layer fields hold a layer name or a layer expression (``"GATE & MESA -
+    PGAN"``: ``&`` and, ``|`` or, ``-`` not, left to right, parentheses)
+    over the kit's layers and its ``[pdk.lvs] derived`` layers.
+    """
+
+    method: str
+    recognize: str = ""
+    terminals: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    group: str | None = None
+    gate: str | None = None
+    contacts: str | None = None
+    contact_net: str | None = None
+    top: str | None = None
+    bottom: str | None = None
+    net: str | None = None
+    tie: str | None = None
+    ground: str | None = None
+    sheet: str | None = None
+    per_um2: float | None = None
+    corner_squares: float = 0.56
+    cluster_um: float = 0.0
+    absorb: str | None = None
+    absorb_um: float = 0.0
+    priority: int = 0
+    swap: tuple[tuple[str, ...], ...] = ()
+    measure: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    tolerance: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class LvsSpec:
+    """Kit-wide LVS extraction data (``[pdk.lvs]``): derived layers (name ->
+    expression) and connections, in the ``connect`` form, added to
+    ``[pdk.connectivity]`` for extraction only."""
+
+    derived: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    connect: tuple[tuple[str, ...], ...] = ()
+
+
 @dataclass(frozen=True)
 class Device:
     """A device a netlist can instantiate by ``model`` name."""
@@ -190,6 +260,7 @@ class Device:
     params: Mapping[str, Param]
     fixed: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     doc: str = ""
+    lvs: DeviceLvs | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +278,7 @@ class PDK:
     pad_model: str | None = None
     doc: str = ""
     path: Path | None = None
+    lvs: LvsSpec | None = None
 
     # -- units ---------------------------------------------------------------
     def dbu(self, um: float) -> int:
@@ -331,7 +403,10 @@ def _on_grid(value: float, dbu_um: float) -> bool:
     return abs(steps - round(steps)) < 1e-6
 
 
-_LIMIT_KEYS = ("thickness_um", "sheet_ohm", "jmax_ma_per_um", "imax_ma_per_cut", "jmax_ref_c", "em_ea_ev")
+_LIMIT_KEYS = (
+    "thickness_um", "sheet_ohm", "jmax_ma_per_um", "imax_ma_per_cut", "jmax_ref_c", "em_ea_ev",
+    "cap_area_ff_um2", "cap_fringe_ff_um", "cap_coupling_ff",
+)
 _LAYER_KEYS = {"gds", "purpose", "doc", "pin", "label", "color", "net_tie", *_LIMIT_KEYS}
 _RULE_KEYS = {"id", "kind", "layer", "other", "value", "doc", "table", "max", "window", "step", "metric"}
 
@@ -538,7 +613,7 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
         if not isinstance(spec, dict):
             p.add(key, "must be a table")
             continue
-        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc"}, {"generator", "kind", "terminals"})
+        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs"}, {"generator", "kind", "terminals"})
         terms = spec.get("terminals", [])
         if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
             p.add(f"{key}.terminals", "must be a non-empty list of terminal names")
@@ -560,6 +635,7 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
                     p.add(pkey, f"default {d} is outside [{lo}, {hi}]")
                     continue
                 params[pname] = Param(pname, d, lo, hi, unit, bool(pspec.get("integer", False)), str(pspec.get("doc", "")))
+        lvs = _load_device_lvs(p, f"{key}.lvs", spec["lvs"], terms, set(params), layer_names) if "lvs" in spec else None
         if "generator" in spec and "kind" in spec and terms:
             devices[model] = Device(
                 model=model,
@@ -569,8 +645,224 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
                 params=MappingProxyType(params),
                 fixed=MappingProxyType(dict(spec.get("fixed") or {})),
                 doc=str(spec.get("doc", "")),
+                lvs=lvs,
             )
     return devices
+
+
+_EXPR_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|[&|()\-])")
+
+
+def expression_layers(expr: str) -> list[str] | None:
+    """Layer names of a layer expression, or ``None`` if it is malformed.
+
+    >>> expression_layers("GATE & (MESA - PGAN)")
+    ['GATE', 'MESA', 'PGAN']
+    >>> expression_layers("GATE &") is None
+    True
+    """
+    tokens: list[str] = []
+    pos = 0
+    text = expr.rstrip()
+    while pos < len(text):
+        m = _EXPR_TOKEN.match(text, pos)
+        if not m:
+            return None
+        tokens.append(m.group(1))
+        pos = m.end()
+    # grammar: expr := term (op term)*; term := NAME | '(' expr ')'
+    names: list[str] = []
+    k = 0
+
+    def term() -> bool:
+        nonlocal k
+        if k < len(tokens) and tokens[k] == "(":
+            k += 1
+            if not expr_() or k >= len(tokens) or tokens[k] != ")":
+                return False
+            k += 1
+            return True
+        if k < len(tokens) and tokens[k] not in "&|()-":
+            names.append(tokens[k])
+            k += 1
+            return True
+        return False
+
+    def expr_() -> bool:
+        nonlocal k
+        if not term():
+            return False
+        while k < len(tokens) and tokens[k] in ("&", "|", "-"):
+            k += 1
+            if not term():
+                return False
+        return True
+
+    if not tokens or not expr_() or k != len(tokens):
+        return None
+    return names
+
+
+_DEV_LVS_KEYS = {
+    "method", "recognize", "terminals", "group", "gate", "contacts", "contact_net", "top", "bottom", "net",
+    "tie", "ground", "sheet", "per_um2", "corner_squares", "cluster_um", "absorb", "absorb_um", "priority",
+    "swap", "measure", "tolerance",
+}
+_DEV_LVS_LAYERS = ("recognize", "group", "gate", "contacts", "contact_net", "top", "bottom", "net", "tie", "ground", "sheet", "absorb")
+
+
+def _load_device_lvs(
+    p: _Problems, key: str, spec: Any, terms: list[str], params: set[str], layer_names: list[str]
+) -> DeviceLvs | None:
+    """``[devices.X.lvs]``; layer names are checked later against the kit's
+    layers plus ``[pdk.lvs] derived`` (:func:`_check_lvs_layers`)."""
+    if not isinstance(spec, dict):
+        p.add(key, "must be a table")
+        return None
+    _check_keys(p, key, spec, _DEV_LVS_KEYS, {"method"})
+    method = spec.get("method")
+    if method not in LVS_METHODS:
+        p.add(f"{key}.method", f"{method!r} is not an LVS method; methods are {', '.join(LVS_METHODS)}")
+        return None
+    roles, measures = LVS_METHODS[method]
+    if method != "none" and not isinstance(spec.get("recognize"), str):
+        p.add(f"{key}.recognize", "missing required key (a layer expression)")
+    for k in _DEV_LVS_LAYERS:
+        if k in spec and not isinstance(spec[k], str):
+            p.add(f"{key}.{k}", f"must be a layer name or expression, got {spec[k]!r}")
+    tmap = spec.get("terminals", {})
+    if not isinstance(tmap, dict):
+        p.add(f"{key}.terminals", "must be a table terminal = role")
+        tmap = {}
+    for t, role in tmap.items():
+        if t not in terms:
+            p.add(f"{key}.terminals.{t}", f"'{t}' is not a terminal; terminals are {', '.join(terms)}")
+        if role not in roles:
+            p.add(f"{key}.terminals.{t}", f"{role!r} is not a terminal role of method '{method}'; roles are {', '.join(sorted(roles)) or '(none)'}")
+    if method != "none":
+        for t in terms:
+            if t not in tmap:
+                p.add(f"{key}.terminals.{t}", "missing: every terminal needs a role")
+    meas = spec.get("measure", {})
+    if not isinstance(meas, dict):
+        p.add(f"{key}.measure", "must be a table parameter = measure")
+        meas = {}
+    for prm, m in meas.items():
+        if prm not in params:
+            p.add(f"{key}.measure.{prm}", f"'{prm}' is not a parameter; parameters are {', '.join(sorted(params)) or '(none)'}")
+        parts = str(m).split(":")
+        if not isinstance(m, str) or parts[0] not in measures:
+            p.add(f"{key}.measure.{prm}", f"{m!r} is not a measure of method '{method}'; measures are {', '.join(sorted(measures)) or '(none)'}")
+        elif method == "fet" and parts[0] in LVS_LAYER_MEASURES and not (2 <= len(parts) <= 3):
+            p.add(f"{key}.measure.{prm}", f"'{parts[0]}' names a layer: '{parts[0]}:LAYER'")
+    tol = spec.get("tolerance", {})
+    if not isinstance(tol, dict):
+        p.add(f"{key}.tolerance", "must be a table parameter = relative tolerance")
+        tol = {}
+    tols: dict[str, float] = {}
+    for prm, v in tol.items():
+        if prm not in meas:
+            p.add(f"{key}.tolerance.{prm}", f"'{prm}' is not measured (see measure)")
+        x = _number(p, f"{key}.tolerance.{prm}", v, nonneg=True)
+        if x is not None:
+            tols[prm] = x
+    swap = spec.get("swap", [])
+    groups: list[tuple[str, ...]] = []
+    if not isinstance(swap, list) or not all(isinstance(g, list) and len(g) >= 2 for g in swap):
+        p.add(f"{key}.swap", "must be a list of lists of interchangeable terminals")
+    else:
+        for g in swap:
+            bad = [t for t in g if t not in terms]
+            if bad:
+                p.add(f"{key}.swap", f"{', '.join(map(repr, bad))} not terminals; terminals are {', '.join(terms)}")
+            groups.append(tuple(g))
+    nums: dict[str, Any] = {}
+    for k in ("per_um2", "corner_squares", "cluster_um", "absorb_um"):
+        if k in spec:
+            nums[k] = _number(p, f"{key}.{k}", spec[k], nonneg=True)
+    if "priority" in spec and (not isinstance(spec["priority"], int) or isinstance(spec["priority"], bool)):
+        p.add(f"{key}.priority", "must be an integer")
+    if method == "capacitor" and "value" in meas.values() and "per_um2" not in spec:
+        p.add(f"{key}.per_um2", "a capacitor measured by 'value' needs per_um2 (parameter unit per um^2)")
+    if method == "resistor" and "value" in meas.values() and "sheet" not in spec:
+        p.add(f"{key}.sheet", "a resistor measured by 'value' needs sheet (the layer whose sheet_ohm applies)")
+    try:
+        return DeviceLvs(
+            method=method,
+            recognize=str(spec.get("recognize", "")),
+            terminals=MappingProxyType({str(k): str(v) for k, v in tmap.items()}),
+            swap=tuple(groups),
+            measure=MappingProxyType({str(k): str(v) for k, v in meas.items()}),
+            tolerance=MappingProxyType(tols),
+            priority=int(spec.get("priority", 0)) if isinstance(spec.get("priority", 0), int) else 0,
+            **{k: spec[k] for k in _DEV_LVS_LAYERS if k != "recognize" and isinstance(spec.get(k), str)},
+            **{k: v for k, v in nums.items() if v is not None},
+        )
+    except TypeError as e:  # pragma: no cover - keys are checked above
+        p.add(key, str(e))
+        return None
+
+
+def _lvs_layer_refs(lv: DeviceLvs) -> list[tuple[str, str]]:
+    """(key, expression) of every layer field of a device's LVS table, and the
+    layers named by its measures."""
+    out = [(k, getattr(lv, k)) for k in _DEV_LVS_LAYERS if getattr(lv, k)]
+    for prm, m in lv.measure.items():
+        parts = m.split(":")
+        for j, name in enumerate(parts[1:], 1):
+            out.append((f"measure.{prm}", name))
+    return out
+
+
+def _load_pdk_lvs(p: _Problems, spec: Any, layers: Mapping[str, Layer]) -> LvsSpec | None:
+    if not isinstance(spec, dict):
+        p.add("pdk.lvs", "must be a table")
+        return None
+    _check_keys(p, "pdk.lvs", spec, {"derived", "connect"}, set())
+    derived: dict[str, str] = {}
+    d = spec.get("derived", {})
+    if not isinstance(d, dict):
+        p.add("pdk.lvs.derived", "must be a table name = layer expression")
+        d = {}
+    for name, expr in d.items():
+        key = f"pdk.lvs.derived.{name}"
+        if name in layers:
+            p.add(key, f"'{name}' is already a layer")
+            continue
+        names = expression_layers(expr) if isinstance(expr, str) else None
+        if names is None:
+            p.add(key, f"{expr!r} is not a layer expression (names, &, |, -, parentheses)")
+            continue
+        known = list(layers) + list(derived)
+        for n in names:
+            if n not in known:
+                p.add(key, f"'{n}' is not a layer; layers are {', '.join(known)}")
+        derived[name] = expr
+    connect: list[tuple[str, ...]] = []
+    allnames = list(layers) + list(derived)
+    for i, group in enumerate(spec.get("connect", []) or []):
+        key = f"pdk.lvs.connect[{i}]"
+        if not isinstance(group, list) or len(group) not in (2, 3):
+            p.add(key, "must be [a, b] or [lower, cut, upper]")
+            continue
+        if all(_layer_ref(p, key, g, allnames) for g in group):
+            connect.append(tuple(group))
+    return LvsSpec(derived=MappingProxyType(derived), connect=tuple(connect))
+
+
+def _check_lvs_layers(p: _Problems, devices: Mapping[str, Device], layers: Mapping[str, Layer], lvs: LvsSpec | None) -> None:
+    known = list(layers) + list(lvs.derived if lvs else ())
+    for model, dev in devices.items():
+        if dev.lvs is None:
+            continue
+        for k, expr in _lvs_layer_refs(dev.lvs):
+            names = expression_layers(expr)
+            if names is None:
+                p.add(f"devices.{model}.lvs.{k}", f"{expr!r} is not a layer expression")
+                continue
+            for n in names:
+                if n not in known:
+                    p.add(f"devices.{model}.lvs.{k}", f"'{n}' is not a layer; layers are {', '.join(known)}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -594,7 +886,7 @@ def _parse(path: Path, data: dict[str, Any], *, standalone: bool) -> PDK:
         p.add("pdk", "must be a table")
         head = {}
     _check_keys(
-        p, "pdk", head, {"name", "version", "dbu_um", "doc", "connectivity", "routing", "pad"},
+        p, "pdk", head, {"name", "version", "dbu_um", "doc", "connectivity", "routing", "pad", "lvs"},
         set() if standalone else {"name", "version", "dbu_um"},
     )
     name = str(head.get("name", path.stem))
@@ -640,6 +932,8 @@ def _parse(path: Path, data: dict[str, Any], *, standalone: bool) -> PDK:
                         p.add(f"layers.{m}.label", "a routing metal needs a label datatype for net names")
 
     devices = _load_devices(p, data.get("devices"), names)
+    lvs = _load_pdk_lvs(p, head["lvs"], layers) if "lvs" in head else None
+    _check_lvs_layers(p, devices, layers, lvs)
     pad_model = head.get("pad")
     if pad_model is not None and pad_model not in devices:
         p.add("pdk.pad", f"'{pad_model}' is not a device; devices are {', '.join(devices) or '(none)'}")
@@ -656,6 +950,7 @@ def _parse(path: Path, data: dict[str, Any], *, standalone: bool) -> PDK:
         pad_model=pad_model,
         doc=str(head.get("doc", "")),
         path=path,
+        lvs=lvs,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import flow
+import pdk as pdks
 from flow.cli import cli
 
 DESIGNS = Path(__file__).resolve().parents[1] / "designs"
@@ -105,7 +106,8 @@ def test_run_stop_and_resume(runner, tmp_path):
     assert r.exit_code == 0, r.output
     m = json.loads((out / "metrics.json").read_text())
     assert m["nets_unrouted"] == 0 and m["drc_violations"] == 0
-    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "lvs", "gds"}
+    assert m["lvs_clean"] is True and (out / "lvs.json").is_file()
     assert (out / "ringosc.gds").is_file()
 
 
@@ -195,3 +197,48 @@ def test_generator_error_names_the_netlist_line(runner, tmp_path, monkeypatch):
         "Error: gan_ringosc/ringosc.sp:16: rtf: r=10 ohm with w=10 um needs a 2 um body, outside [3, 300] um; "
         "use 15 um <= w <= 20 um"
     )
+
+
+def test_seal_ring_floorplan_and_resume(runner, tmp_path):
+    """[floorplan] seal_ring: the die grows by the scribe lane and the ring's
+    band on each side, pads and core move in, the ring sits one scribe lane
+    inside the die edge; the floorplan state keeps it for a resumed run."""
+    from flow.design import Floorplan
+
+    kit = pdks.load("gan650")
+    plain = _copy_design(tmp_path / "a")
+    ring = _copy_design(tmp_path / "b")
+    toml = ring / "design.toml"
+    toml.write_text(toml.read_text().replace("utilization = 0.4\n", "utilization = 0.4\nseal_ring = true\nscribe = 30.0\n"))
+    fps = []
+    for d in (plain, ring):
+        out = d.parent / "run"
+        r = runner.invoke(cli, ["-q", "run", str(d), "-o", str(out), "--to", "floorplan"])
+        assert r.exit_code == 0, r.output
+        state = json.loads((out / "01-floorplan" / "state.json").read_text())
+        fps.append(Floorplan.from_json(state["floorplan"]))
+    a, b = fps
+    off = kit.dbu(30.0) + kit.dbu(kit.device("sealring").params["width"].default)
+    assert a.seal_ring is None and b.seal_ring is not None and b.seal_ring.model == "sealring"
+    assert b.seal_ring_at == (kit.dbu(30.0), kit.dbu(30.0))
+    assert b.die == (0, 0, a.die[2] + 2 * off, a.die[3] + 2 * off)
+    assert b.core == tuple(c + off for c in a.core)
+    assert {k: (x + off, y + off) for k, (x, y) in a.pad_positions.items()} == dict(b.pad_positions)
+    assert Floorplan.from_json(b.to_json()) == b
+    # the rest of the flow resumes from that state, ring included, and is clean
+    out = ring.parent / "run"
+    r = runner.invoke(cli, ["-q", "run", str(ring), "-o", str(out), "--from", "place"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["nets_unrouted"] == 0 and m["drc_violations"] == 0
+    assert m["die_area_um2"] == pytest.approx(kit.um(b.die[2]) * kit.um(b.die[3]))
+
+
+def test_seal_ring_needs_a_kit_device(runner, tmp_path):
+    d = _copy_design(tmp_path, "ganrf025_pa")
+    toml = d / "design.toml"
+    toml.write_text(toml.read_text().replace("[floorplan]\n", "[floorplan]\nseal_ring = true\n"))
+    r = runner.invoke(cli, ["run", str(d), "-o", str(tmp_path / "run")])
+    assert r.exit_code == 2
+    assert 'floorplan.seal_ring: PDK ganrf025 has no seal ring device (kind = "sealring")' in r.output
+    assert len(r.output.strip().splitlines()) == 1

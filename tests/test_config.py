@@ -105,3 +105,22 @@ def test_route_size_for_current(tmp_path):
         load_design(write(tmp_path / "c", base + '[route]\nsize_for_current = "no"\n'))
     with pytest.raises(InputError, match="route.widths: unknown key"):
         load_design(write(tmp_path / "d", base + "[route]\nwidths = 1\n"))
+
+
+def test_floorplan_seal_ring_and_scribe(tmp_path):
+    base = '[design]\npdk = "gan650"\nnetlist = "n.sp"\n'
+    cfg = load_design(write(tmp_path / "a", base))
+    assert cfg.seal_ring is False and cfg.scribe == 40.0
+    cfg = load_design(write(tmp_path / "b", base + "[floorplan]\nseal_ring = true\nscribe = 25\n"))
+    assert cfg.seal_ring is True and cfg.scribe == 25.0
+    assert cfg.to_json()["seal_ring"] is True and cfg.to_json()["scribe"] == 25.0
+    cfg = load_design(write(tmp_path / "c", base + "[floorplan]\nseal_ring = true\nscribe = 0\n"))
+    assert cfg.scribe == 0.0
+    with pytest.raises(InputError) as e:
+        load_design(write(tmp_path / "d", base + '[floorplan]\nseal_ring = "yes"\nscribe = -5\n'))
+    msg = str(e.value)
+    assert "2 problems" in msg
+    assert "floorplan.seal_ring: must be true or false, got 'yes'" in msg
+    assert "floorplan.scribe: must be a number of um, 0 or more, got -5" in msg
+    with pytest.raises(InputError, match="floorplan.scribe: is the lane outside the seal ring: set seal_ring = true too"):
+        load_design(write(tmp_path / "e", base + "[floorplan]\nscribe = 30.0\n"))

@@ -57,8 +57,12 @@ def test_metrics_clean(flow_run):
     assert m["nets_unrouted"] == 0, m["unrouted"]
     assert m["drc_violations"] == 0, m["drc_counts"]
     assert m["nets_routed"] > 0 and m["wirelength_um"] > 0 and m["vias"] > 0
-    assert m["lvs_clean"] is None  # no LVS stage yet: never claimed
-    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "gds"}
+    assert m["lvs_clean"] is True, (m["lvs_status"], m["lvs_counts"], m["lvs_not_compared"])
+    lvs = json.loads((flow_run.rundir / "lvs.json").read_text())
+    assert lvs["status"] == "match" and lvs["clean"] is True
+    assert lvs["summary"]["devices"]["matched"] == lvs["summary"]["devices"]["source"] == m["instances"]
+    assert lvs["summary"]["nets"]["matched"] == lvs["summary"]["nets"]["source"]
+    assert set(m["stage_seconds"]) == {"import", "floorplan", "place", "route", "drc", "lvs", "gds"}
     assert flow_run.exit_code == 0
     for f in ("drc.json", "drc.lyrdb", "report.html", f"{flow_run.design.top}.gds"):
         assert (flow_run.rundir / f).is_file(), f
@@ -252,6 +256,70 @@ def test_net_ties_join_only_their_terminals(flow_run):
     assert all(p.startswith("short:") for p in problems), problems
     assert shorts == tied
 
+
+
+def test_seal_ring_and_scribe(flow_run):
+    """Designs with ``[floorplan] seal_ring``: in the GDS (read by KLayout),
+    the scribe lane between the die edge and the ring is empty, the ring is
+    a closed MET1 / MET2 wall (one polygon with one hole) with VIA1 trenches,
+    and every other shape lies inside the ring's inner edge, at least the
+    layer's spacing away from it."""
+    cfg = flow_run.design.config
+    if not cfg.seal_ring:
+        pytest.skip(f"{cfg.name} has no seal ring")
+    kit = pdks.load(flow_run.design.pdk_name)
+    ly = _layout(flow_run)
+    top = ly.top_cell()
+    fp = flow_run.design.floorplan
+    die = klayout_db.Box(*fp.die)
+    s = kit.dbu(cfg.scribe)
+    outer = die.enlarged(-s, -s)
+    band = kit.dbu(kit.device(fp.seal_ring.model).params["width"].default)
+    inner = outer.enlarged(-band, -band)
+
+    def region(name: str) -> klayout_db.Region:
+        g = kit.layers[name].gds
+        return klayout_db.Region(top.begin_shapes_rec(ly.layer(g[0], g[1]))).merged()
+
+    boundary = [n for n, lay in kit.layers.items() if lay.purpose == "boundary"]
+    assert region(boundary[0]).bbox() == die
+    everything = klayout_db.Region()
+    for name in kit.layers:
+        if name not in boundary:
+            everything += region(name)
+    assert (everything - klayout_db.Region(outer)).is_empty(), "shapes in the scribe lane"
+    ring_band = klayout_db.Region(outer) - klayout_db.Region(inner)
+    for metal in ("MET1", "MET2"):
+        walls = [p for p in region(metal).each() if p.bbox() == outer]
+        assert len(walls) == 1 and walls[0].holes() == 1, metal
+        assert (klayout_db.Region(walls[0]) ^ ring_band).is_empty(), metal
+        rest = region(metal) - ring_band
+        gap = kit.dbu(kit.min_spacing(metal))
+        assert (rest - klayout_db.Region(inner.enlarged(-gap, -gap))).is_empty(), f"{metal} closer than its spacing to the ring"
+    assert (region("VIA1") & ring_band).count() >= 2
+
+
+def test_placement_is_legal(flow_run):
+    """The legality checker on every sample design's placement, rebuilt from
+    the design (overlaps, spacing, core, grid, fences, keepouts, voltage
+    keep-outs, thermal spacing), and the place stage's reports."""
+    from flow.stages.place import check_placement
+
+    design = flow_run.design
+    kit = pdks.load(design.pdk_name)
+    assert check_placement(design, kit) == []
+    report = json.loads((flow_run.rundir / "02-place" / "place.json").read_text())
+    assert report["violations"] == []
+    assert report["hpwl_um"] == pytest.approx(json.loads((flow_run.rundir / "metrics.json").read_text())["hpwl_um"])
+    assert (flow_run.rundir / "02-place" / "density.svg").read_text().lstrip().startswith("<svg")
+    # and the checker is not blind: two devices on top of each other are caught
+    names = [i.name for i in design.netlist.instances]
+    moved = dict(design.placement.positions)
+    moved[names[1]] = moved[names[0]]
+    import dataclasses
+
+    broken = dataclasses.replace(design, placement=dataclasses.replace(design.placement, positions=moved))
+    assert any("overlap" in p for p in check_placement(broken, kit))
 
 
 def _routed_regions(res, kit):

@@ -32,6 +32,15 @@ def device_cells(design: Design, kit: PDK) -> dict[str, DeviceCell]:
     return out
 
 
+def seal_ring_cell(design: Design, kit: PDK) -> tuple[DeviceCell, tuple[int, int]] | None:
+    """The floorplan's seal ring cell and its lower-left corner (dbu), if any."""
+    fp = design.floorplan
+    if fp is None or fp.seal_ring is None or fp.seal_ring_at is None:
+        return None
+    ring = fp.seal_ring
+    return generate(kit, ring.model, design.device_params.get(ring.name, {}), where="floorplan.seal_ring: "), fp.seal_ring_at
+
+
 def placed_rect(rect: Rect, at: tuple[int, int]) -> Rect:
     return (rect[0] + at[0], rect[1] + at[1], rect[2] + at[0], rect[3] + at[1])
 
@@ -70,6 +79,13 @@ def assemble(design: Design, kit: PDK) -> gdstk.Library:
             lib.add(dc.cell)
             added.add(dc.cell.name)
         x, y = pos[inst.name]
+        top.add(gdstk.Reference(dc.cell, (x * u, y * u)))
+    ring = seal_ring_cell(design, kit)
+    if ring is not None:
+        dc, (x, y) = ring
+        if dc.cell.name not in added:
+            lib.add(dc.cell)
+            added.add(dc.cell.name)
         top.add(gdstk.Reference(dc.cell, (x * u, y * u)))
 
     labelled: set[tuple[str, str]] = set()

@@ -27,7 +27,7 @@ from flow.lefdef.verilog import Module
 from flow.place.eplace import eplace
 from flow.place.global_ import build_quadratic, global_place, solve
 from flow.place.model import NetPins, net_hpwl, pin_arrays
-from flow.place.rows import RowSpec, check_rows, improve_rows, legalize_rows, segments
+from flow.place.rows import RowSpec, check_rows, improve_rows, legalize_rows, place_tall, segments
 
 _POWER = ("POWER", "GROUND")
 
@@ -70,6 +70,21 @@ def _box_size(m: Macro, orient: str, dbu: int) -> tuple[int, int]:
 
 def _pin_offset(m: Macro, pin: str, orient: str, dbu: int) -> tuple[int, int] | None:
     """Pin centre offset from the placed box's lower-left (dbu), or None if the pin has no shapes."""
+    key = (id(m), pin, orient, dbu)
+    hit = _OFFSETS.get(key)
+    if hit is None or hit[0] is not m:
+        hit = (m, _pin_offset_calc(m, pin, orient, dbu))
+        if len(_OFFSETS) > 100_000:
+            _OFFSETS.clear()
+        _OFFSETS[key] = hit
+    return hit[1]
+
+
+#: (id(macro), pin, orient, dbu) -> (macro, offset); the macro is kept to make the id safe.
+_OFFSETS: dict[tuple[int, str, str, int], tuple[Macro, tuple[int, int] | None]] = {}
+
+
+def _pin_offset_calc(m: Macro, pin: str, orient: str, dbu: int) -> tuple[int, int] | None:
     p = m.pins.get(pin)
     if p is None:
         return None
@@ -470,18 +485,72 @@ def place_def(
         if len({p[0] for p in pins}) >= 2:
             nets.append(NetPins(net.name, tuple(pins)))
     rep.cells, rep.fixed, rep.io_pins, rep.nets, rep.rows = n_mov, len(fixed), len(io), len(nets), len(specs)
+    if n_mov == 0:
+        rep.notes.append("no movable standard cells")
+        return d, rep
+    pos, orients = place_arrays(
+        w, h, pos, n_mov, pin_arrays(nets), specs, blockages, rep, names=[comps[k].name for k in movable], seed=seed,
+        target_density=target_density, detail_passes=detail_passes, method=method, target_overflow=target_overflow, progress=report_fn,
+    )
+    new_comps = list(comps)
+    for j, k in enumerate(movable):
+        new_comps[k] = replace(comps[k], status="PLACED", x=int(pos[j, 0]), y=int(pos[j, 1]), orient=orients[j])
+    out = replace(d, components=new_comps, rows=rows)
+    if not d.rows:
+        items = list(out.items)
+        if not any(k == "ROW" for k, _ in items):
+            at = next((i + 1 for i, (k, _) in enumerate(items) if k == "DIEAREA"), len(items))
+            items.insert(at, ("ROW", ""))
+        out = replace(out, items=items)
+    rep.hpwl_box = def_hpwl(out, lib)
+    rep.seconds["total"] = time.perf_counter() - t0
+    return out, rep
+
+
+def place_arrays(
+    w: np.ndarray,
+    h: np.ndarray,
+    pos: np.ndarray,
+    n_mov: int,
+    pa,
+    specs: list[RowSpec],
+    blockages: list[tuple[int, int, int, int]],
+    rep: PlaceReport,
+    *,
+    names: list[str] | None = None,
+    seed: int = 1,
+    target_density: float = 0.9,
+    detail_passes: int = 3,
+    method: str = "eplace",
+    target_overflow: float = 0.1,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Global placement, row legalisation, detailed placement and check, on arrays.
+
+    Objects ``0 .. n_mov - 1`` are movable standard cells, the rest fixed
+    (``pos`` their lower-left corners, dbu); ``pa`` the nets, pin offsets
+    from each object's lower-left in orientation N; ``blockages`` the fixed
+    boxes rows must avoid.  Cells taller than the lowest row span several
+    rows: they are legalised first (nearest free stack of rows,
+    :func:`~flow.place.rows.place_tall`) and then stay put while the
+    single-row cells are legalised (Abacus) and improved around them.
+    Fills ``rep`` (HPWL at each step, displacement, utilisation, seconds);
+    returns the legal lower-left corners of all objects and the orientation
+    of each movable cell.  Raises :class:`StageError` when the cells do not
+    fit or (an internal error) the result is not legal.
+    """
+    report_fn = progress or (lambda phase, f: None)
+    pos = pos.copy()
+    n = len(w)
+    row_h = min(sp.h for sp in specs)
     segs = segments(specs, blockages)
     cap = sum((s.s1 - s.s0) * s.site_w for s in segs) * (row_h or 1)
     sw = specs[0].site_w if specs else 1
     wsite = -(-w[:n_mov] // sw) * sw
     cell_area = float((wsite * h[:n_mov]).sum())
     rep.utilisation = cell_area / cap if cap else math.inf
-    if n_mov == 0:
-        rep.notes.append("no movable standard cells")
-        return d, rep
     if rep.utilisation > 1:
         raise StageError(f"placement: the cells need {rep.utilisation:.0%} of the free row area; they do not fit")
-    pa = pin_arrays(nets)
     # -- global --------------------------------------------------------------
     var_of = np.full(n, -1, dtype=np.int64)
     var_of[:n_mov] = np.arange(n_mov)
@@ -506,13 +575,28 @@ def place_def(
     # -- legalise --------------------------------------------------------------
     t = time.perf_counter()
     report_fn("legalize", 0.0)
-    lpos, seg_of = legalize_rows(segs, w[:n_mov], targets, progress=lambda f: report_fn("legalize", f))
+    tall = h[:n_mov] > row_h
+    single = np.flatnonzero(~tall)
+    lpos = np.zeros((n_mov, 2), dtype=np.int64)
+    seg_of = np.full(n_mov, -1, dtype=np.int64)
+    bottom_orient: dict[int, str] = {}
+    if tall.any():
+        ti = np.flatnonzero(tall)
+        tpos, torient = place_tall(specs, blockages, wsite[ti], h[ti], targets[ti])
+        lpos[ti] = tpos
+        bottom_orient = {int(j): o for j, o in zip(ti, torient)}
+        boxes = [(int(x), int(y), int(x + wi), int(y + hi)) for (x, y), wi, hi in zip(tpos, wsite[ti], h[ti])]
+        segs = segments(specs, list(blockages) + boxes)
+    if len(single):
+        spos, sseg = legalize_rows(segs, w[single], targets[single], progress=lambda f: report_fn("legalize", f))
+        lpos[single] = spos
+        seg_of[single] = sseg
     disp = np.abs(lpos - targets).sum(axis=1)
     rep.displacement_mean, rep.displacement_max = float(disp.mean()), float(disp.max())
     pos[:n_mov] = lpos
     rep.seconds["legalize"] = time.perf_counter() - t
     mov_mask = np.zeros(n, dtype=bool)
-    mov_mask[:n_mov] = True
+    mov_mask[single] = True
     seg_all = np.full(n, -1, dtype=np.int64)
     seg_all[:n_mov] = seg_of
     rep.hpwl_legal = _row_hpwl(pa, pos, seg_all, segs, w, h)
@@ -523,22 +607,13 @@ def place_def(
         pos, seg_all = improve_rows(segs, pos, seg_all, mov_mask, w, h, pa, passes=detail_passes, progress=lambda f: report_fn("detail", f))
     rep.seconds["detail"] = time.perf_counter() - t
     rep.hpwl_detailed = _row_hpwl(pa, pos, seg_all, segs, w, h)
-    problems = check_rows(pos[:n_mov], w[:n_mov], h[:n_mov], specs, blockages, names=[comps[k].name for k in movable])
+    problems = check_rows(pos[:n_mov], w[:n_mov], h[:n_mov], specs, blockages, names=names)
     if problems:
         raise StageError(f"placement: internal error, result is not legal ({len(problems)} problems): {problems[0]}")
-    new_comps = list(comps)
-    for j, k in enumerate(movable):
-        new_comps[k] = replace(comps[k], status="PLACED", x=int(pos[j, 0]), y=int(pos[j, 1]), orient=segs[int(seg_all[j])].orient)
-    out = replace(d, components=new_comps, rows=rows)
-    if not d.rows:
-        items = list(out.items)
-        if not any(k == "ROW" for k, _ in items):
-            at = next((i + 1 for i, (k, _) in enumerate(items) if k == "DIEAREA"), len(items))
-            items.insert(at, ("ROW", ""))
-        out = replace(out, items=items)
-    rep.hpwl_box = def_hpwl(out, lib)
-    rep.seconds["total"] = time.perf_counter() - t0
-    return out, rep
+    seg_orient = [segs[int(k)].orient if k >= 0 else "N" for k in seg_all[:n_mov]]
+    for j in np.flatnonzero(tall):
+        seg_orient[j] = bottom_orient[int(j)]
+    return pos, seg_orient
 
 
 def _eplace(pa, var_of, pos, wsite, w, h, n_mov, region, blockages, target_density, target_overflow, seed, report_fn):
@@ -553,7 +628,10 @@ def _eplace(pa, var_of, pos, wsite, w, h, n_mov, region, blockages, target_densi
     span = min(rx1 - rx0, ry1 - ry0)
     ax = 0.5 * (rx0 + rx1) + (rng.random(m) - 0.5) * 1e-2 * span - wsite / 2
     ay = 0.5 * (ry0 + ry1) + (rng.random(m) - 0.5) * 1e-2 * span - h[:m] / 2
-    x, y = solve(model, np.full(m, 1e-3 * scale), ax, ay)
+    if model.n_vars <= _DIRECT_MAX:
+        x, y = solve(model, np.full(m, 1e-3 * scale), ax, ay)
+    else:
+        x, y = _solve_cg(model, np.full(m, 1e-3 * scale), ax, ay)
     wf = np.concatenate([wsite, w[m:]]).astype(float)
     hf = h.astype(float)
     cpa = type(pa)(pa.obj, pa.dx - (wf[pa.obj] / 2).round().astype(np.int64), pa.dy - (hf[pa.obj] / 2).round().astype(np.int64), pa.net, pa.start, pa.weight)
@@ -566,17 +644,50 @@ def _eplace(pa, var_of, pos, wsite, w, h, n_mov, region, blockages, target_densi
     return targets, res.iterations
 
 
+#: Largest quadratic system solved by sparse LU; bigger ones use conjugate gradients.
+_DIRECT_MAX = 30_000
+
+
+def _solve_cg(model, anchor_w, anchor_x, anchor_y):
+    """:func:`flow.place.global_.solve` by Jacobi-preconditioned conjugate gradients.
+
+    Sparse LU fill-in grows fast with the netlist; the starting point of
+    electrostatic placement needs no exact solution, so CG to a relative
+    residual of 1e-5 is enough, in O(nnz) memory and time per iteration.
+    """
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
+    n, m = model.n_vars, model.n_movable
+    d = np.zeros(n)
+    ax = np.zeros(n)
+    ay = np.zeros(n)
+    d[:m] = anchor_w
+    ax[:m] = anchor_x
+    ay[:m] = anchor_y
+    if n > m:
+        d[m:] = 1e-9 * (float(anchor_w.mean()) if m else 1.0)
+        ax[m:] = float(anchor_x.mean()) if m else 0.0
+        ay[m:] = float(anchor_y.mean()) if m else 0.0
+    A = (model.A + sp.diags(d)).tocsr()
+    inv = 1.0 / np.maximum(A.diagonal(), 1e-30)
+    pre = spla.LinearOperator(A.shape, matvec=lambda v: inv * v, dtype=float)
+    x, _ = spla.cg(A, model.bx + d * ax, x0=ax.copy(), rtol=1e-5, maxiter=2000, M=pre)
+    y, _ = spla.cg(A, model.by + d * ay, x0=ay.copy(), rtol=1e-5, maxiter=2000, M=pre)
+    return x[:m], y[:m]
+
+
 def _row_hpwl(pa, pos, seg_of, segs, w, h) -> int:
     """Pin HPWL with each cell's pin offsets in its row's orientation."""
     if len(pa.obj) == 0:
         return 0
-    from flow.place.rows import pin_offsets
+    from flow.place.rows import ROW_ORIENTS
 
-    dy = pa.dy.copy()
-    dx = pa.dx.copy()
-    for t in range(len(pa.obj)):
-        o = int(pa.obj[t])
-        if seg_of[o] >= 0:
-            dx[t], dy[t] = pin_offsets(segs[int(seg_of[o])].orient, int(w[o]), int(h[o]), int(pa.dx[t]), int(pa.dy[t]))
+    seg_oi = np.array([ROW_ORIENTS.index(s.orient) for s in segs] + [0], dtype=np.int64)
+    oi = seg_oi[np.where(seg_of >= 0, seg_of, len(segs))][pa.obj]
+    wo, ho = w[pa.obj], h[pa.obj]
+    # N, FS, FN, S: FS and S mirror y, FN and S mirror x (see rows.pin_offsets)
+    dx = np.where((oi == 2) | (oi == 3), wo - pa.dx, pa.dx)
+    dy = np.where((oi == 1) | (oi == 3), ho - pa.dy, pa.dy)
     pa2 = type(pa)(pa.obj, dx, dy, pa.net, pa.start, pa.weight)
     return int(net_hpwl(pa2, pos).sum())

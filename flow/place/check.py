@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from flow.place.model import NetPins, Obj, Rect, check_nets, check_objs, check_params, check_rect, net_hpwl, pin_arrays
+from flow.place.model import NetPins, Obj, PairRules, Rect, check_nets, check_objs, check_params, check_rect, net_hpwl, pin_arrays
 
 #: Pairs are compared in blocks of this many rows to bound memory.
 _BLOCK = 512
@@ -47,6 +48,7 @@ def check_legal(
     spacing: int,
     grid: int,
     keepouts: Sequence[Rect] = (),
+    rules: PairRules | None = None,
 ) -> list[str]:
     """List every legality problem of a placement; ``[]`` when it is legal.
 
@@ -68,6 +70,10 @@ def check_legal(
         Placement grid pitch (dbu), anchored at (0, 0).
     keepouts : sequence of (x0, y0, x1, y1)
         Rectangles (dbu) that movable objects must keep ``spacing + halo`` from.
+    rules : PairRules, optional
+        Voltage keep-outs and thermal margins (rule 7 of
+        :mod:`flow.place.model`); their violations are listed by
+        :func:`check_pairs` and reported here as one line each.
 
     Returns
     -------
@@ -107,6 +113,13 @@ def check_legal(
         problems.append(
             f"'{objs[i].name}' at ({x0[i]}, {y0[i]})-({x1[i]}, {y1[i]}) is outside the region {region}"
         )
+    for i, o in enumerate(objs):
+        if o.region is not None and o.fixed is None:
+            fx0, fy0, fx1, fy1 = o.region
+            if x0[i] < fx0 or y0[i] < fy0 or x1[i] > fx1 or y1[i] > fy1:
+                problems.append(
+                    f"'{o.name}' at ({x0[i]}, {y0[i]})-({x1[i]}, {y1[i]}) is outside its region {tuple(o.region)}"
+                )
     off = movable & ((x0 % grid != 0) | (y0 % grid != 0))
     for i in np.flatnonzero(off):
         problems.append(f"'{objs[i].name}' lower-left ({x0[i]}, {y0[i]}) is not on the {grid} dbu grid")
@@ -143,4 +156,88 @@ def check_legal(
                 problems.append(
                     f"'{objs[i].name}' is {gap} dbu from keepout #{k} {keepouts[k]}; spacing needs {int(need[i])}"
                 )
+    if rules is not None:
+        problems += [v.message() for v in check_pairs(objs, positions, rules)]
     return problems
+
+
+@dataclass(frozen=True)
+class PairViolation:
+    """Two objects closer than a pair rule (voltage keep-out or thermal) allows.
+
+    ``gap`` is the edge-to-edge separation along the axis that separates the
+    boxes most (negative when they overlap), ``need`` the rule's minimum,
+    both in dbu; ``detail`` says why (voltage classes, or powers).
+    """
+
+    kind: str  # "voltage" | "thermal"
+    a: str
+    b: str
+    gap: int
+    need: int
+    detail: str
+
+    def message(self, unit: float = 1.0, name: str = "dbu") -> str:
+        """One line, lengths divided by ``unit`` and suffixed ``name``."""
+        def f(v: int) -> str:
+            return f"{v / unit:g} {name}"
+
+        what = "voltage keep-out" if self.kind == "voltage" else "thermal spacing"
+        return f"{what}: '{self.a}' and '{self.b}' are {f(self.gap)} apart, need {f(self.need)} ({self.detail})"
+
+    def to_json(self, unit: float = 1.0) -> dict:
+        return {"kind": self.kind, "a": self.a, "b": self.b, "gap": self.gap / unit, "need": self.need / unit, "detail": self.detail}
+
+
+def check_pairs(objs: Sequence[Obj], positions: Sequence[tuple[int, int]], rules: PairRules) -> list[PairViolation]:
+    """Every pair of objects that breaks a voltage keep-out or thermal margin.
+
+    A pair keeps its rule when the boxes are at least ``need`` apart along x
+    or along y (as rule 4 of :mod:`flow.place.model`); the gap reported is
+    the larger of the two separations.  Fixed objects are checked too.
+
+    Examples
+    --------
+    >>> objs = [Obj("hv", 10, 10), Obj("lv", 10, 10)]
+    >>> rules = PairRules(vclass=(0, 1), vgap=((0, 50), (50, 0)), dv=((0, 600), (600, 0)), labels=("600 V", "0 V"))
+    >>> [v.message() for v in check_pairs(objs, [(0, 0), (30, 0)], rules)]
+    ["voltage keep-out: 'hv' and 'lv' are 20 dbu apart, need 50 dbu (600 V vs 0 V: 600 V difference)"]
+    """
+    n = len(objs)
+    rules.check(n)
+    out: list[PairViolation] = []
+    if n < 2:
+        return out
+    pos = np.asarray(positions, dtype=np.int64).reshape(n, 2)
+    w = np.array([o.w for o in objs], dtype=np.int64)
+    h = np.array([o.h for o in objs], dtype=np.int64)
+    x0, y0 = pos[:, 0], pos[:, 1]
+    x1, y1 = x0 + w, y0 + h
+    k = len(rules.vgap)
+    vc = np.array(rules.vclass, dtype=np.int64)
+    vg = np.zeros((k + 1, k + 1), dtype=np.int64)  # row/col k: no class
+    if k:
+        vg[:k, :k] = np.array(rules.vgap, dtype=np.int64)
+    vc = np.where(vc < 0, k, vc)
+    th = np.array(rules.thermal, dtype=np.int64) if rules.thermal else np.zeros(n, dtype=np.int64)
+    for lo in range(0, n, _BLOCK):
+        hi = min(n, lo + _BLOCK)
+        sx = _separation(x0[lo:hi, None], x1[lo:hi, None], x0[None, :], x1[None, :])
+        sy = _separation(y0[lo:hi, None], y1[lo:hi, None], y0[None, :], y1[None, :])
+        gap = np.maximum(sx, sy)
+        need_v = vg[vc[lo:hi, None], vc[None, :]]
+        need_t = np.where((th[lo:hi, None] > 0) & (th[None, :] > 0), th[lo:hi, None] + th[None, :], 0)
+        upper = np.arange(n)[None, :] > np.arange(lo, hi)[:, None]
+        for kind, need in (("voltage", need_v), ("thermal", need_t)):
+            bad = upper & (need > 0) & (gap < need)
+            for bi, j in zip(*np.nonzero(bad)):
+                i, j = lo + int(bi), int(j)
+                if kind == "voltage":
+                    ca, cb = rules.vclass[i], rules.vclass[j]
+                    detail = f"{rules.labels[ca]} vs {rules.labels[cb]}: {rules.dv[ca][cb]:g} V difference"
+                else:
+                    pa = rules.power[i] if rules.power else 0.0
+                    pb = rules.power[j] if rules.power else 0.0
+                    detail = f"{pa:g} W and {pb:g} W: heat-spreading footprints overlap"
+                out.append(PairViolation(kind, objs[i].name, objs[j].name, int(gap[bi, j]), int(need[bi, j]), detail))
+    return out

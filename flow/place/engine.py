@@ -10,10 +10,11 @@ from flow.errors import StageError
 from flow.place.check import check_legal
 from flow.place.detail import improve
 from flow.place.global_ import global_place
-from flow.place.legalize import build_occupancy, legalize
+from flow.place.legalize import ClassedOccupancy, build_occupancy, legalize_classes
 from flow.place.model import (
     NetPins,
     Obj,
+    PairRules,
     PlaceResult,
     Rect,
     check_nets,
@@ -41,6 +42,7 @@ def place(
     keepouts: Sequence[Rect] = (),
     seed: int = 0,
     progress: Progress | None = None,
+    rules: PairRules | None = None,
 ) -> PlaceResult:
     """Place objects legally inside ``region`` with short wires.
 
@@ -63,6 +65,11 @@ def place(
     progress : callable(phase, fraction), optional
         Called now and then with phase ``"global"``, ``"legalize"`` or
         ``"detail"`` and the fraction (0..1) of that phase done.
+    rules : PairRules, optional
+        Voltage keep-outs and thermal margins between pairs of objects (rule
+        7 of :mod:`flow.place.model`).  Global placement spreads power
+        devices over their heat-spreading footprints; legalisation keeps
+        every pair rule (one occupancy raster per clearance class).
 
     Returns
     -------
@@ -80,11 +87,21 @@ def place(
     Notes
     -----
     1. quadratic global placement with spreading (:mod:`flow.place.global_`);
+       a power device claims its heat-spreading footprint while spreading,
+       and targets are clipped into each object's fence;
     2. greedy nearest-free-position legalisation, largest objects first,
        falling back to bottom-left packing if that fails
-       (:mod:`flow.place.legalize`);
-    3. swaps and shifts that only lower HPWL (:mod:`flow.place.detail`);
+       (:mod:`flow.place.legalize`), on one raster per clearance class;
+    3. swaps and shifts that only lower HPWL (:mod:`flow.place.detail`),
+       one clearance class at a time;
     4. a final :func:`check_legal` as a safety net.
+
+    ``PlaceResult.stats`` holds ``hpwl_global`` (HPWL of the global
+    placement's targets), ``overflow_global`` (density overflow of the
+    targets, see :func:`flow.place.report.overflow`), ``displacement_mean``,
+    ``displacement_max`` and ``displacement_total`` (Manhattan distance from
+    target to legal position over the movables), ``hpwl_legal`` (after
+    legalisation) and ``hpwl_detail`` (final), all in dbu but the overflow.
 
     Examples
     --------
@@ -99,6 +116,8 @@ def place(
     check_params(spacing, grid)
     region = check_rect(region, "region")
     keepouts = [check_rect(k, f"keepout #{i}") for i, k in enumerate(keepouts)]
+    if rules is not None:
+        rules.check(len(objs))
     report = progress or (lambda phase, frac: None)
     n = len(objs)
     rx0, ry0, rx1, ry1 = region
@@ -120,7 +139,10 @@ def place(
     fixed_idx = np.flatnonzero(~movable)
     if len(fixed_idx) > 1:
         sub = [objs[i] for i in fixed_idx]
-        bad = check_legal(sub, [tuple(pos[i]) for i in fixed_idx], region, spacing=spacing, grid=grid)
+        bad = check_legal(
+            sub, [tuple(pos[i]) for i in fixed_idx], region, spacing=spacing, grid=grid,
+            rules=None if rules is None else _sub_rules(rules, fixed_idx),
+        )
         if bad:
             raise StageError(f"placement: fixed objects already violate the spacing: {bad[0]}")
     for i in mov_idx:
@@ -131,6 +153,8 @@ def place(
                 f"({rx1 - rx0} x {ry1 - ry0} dbu)"
             )
     mw, mh, mhalo = w_all[mov_idx], h_all[mov_idx], halo_all[mov_idx]
+    cls_all, gap, fences = _clearance_classes(objs, rules)
+    thermal_all = np.array(rules.thermal if rules is not None and rules.thermal else [0] * n, dtype=np.int64)
     obj_area = float((mw * mh).sum())
     fixed_rects = [
         ((int(pos[i, 0]), int(pos[i, 1]), int(pos[i, 0] + w_all[i]), int(pos[i, 1] + h_all[i])), int(halo_all[i]))
@@ -148,7 +172,8 @@ def place(
         )
 
     if len(mov_idx) == 0:
-        return PlaceResult(tuple((int(x), int(y)) for x, y in pos), int(net_hpwl(pa, pos).sum()), 0)
+        h0 = int(net_hpwl(pa, pos).sum())
+        return PlaceResult(tuple((int(x), int(y)) for x, y in pos), h0, 0, _stats(h0, 0.0, np.zeros((0, 2)), h0, h0))
     if obj_area > free_area:
         raise too_full()
 
@@ -156,41 +181,144 @@ def place(
     # each object claims its area grown by half the clearance on every side
     clear = spacing + mhalo
     inflated = (mw + clear).astype(float) * (mh + clear).astype(float)
+    # a power device claims its heat-spreading footprint (box grown by the
+    # thermal margin on every side)
+    mth = thermal_all[mov_idx]
+    inflated = np.maximum(inflated, (mw + 2 * mth).astype(float) * (mh + 2 * mth).astype(float))
     blockers = [r for r, _ in fixed_rects] + list(keepouts)
     report("global", 0.0)
     targets, iters = global_place(
         mw, mh, var_of, pos.astype(float), pa, region, blockers, inflated, seed,
         progress=lambda f: report("global", f),
     )
+    for k, i in enumerate(mov_idx):  # fences: clip targets into them
+        f = objs[i].region
+        if f is not None:
+            targets[k, 0] = min(max(targets[k, 0], f[0]), f[2] - mw[k])
+            targets[k, 1] = min(max(targets[k, 1], f[1]), f[3] - mh[k])
+    gpos = pos.astype(float).copy()
+    gpos[mov_idx] = targets
+    hpwl_global = int(net_hpwl(pa, np.rint(gpos).astype(np.int64)).sum())
+    from flow.place.report import overflow
+
+    ovf = overflow(region, gpos[mov_idx], mw, mh, blockers)
     report("global", 1.0)
 
     # -- 2. legalise -----------------------------------------------------------
     report("legalize", 0.0)
     m = len(mov_idx)
     area = mw * mh
-    order = sorted(range(m), key=lambda k: (-int(area[k]), float(targets[k, 0]), float(targets[k, 1]), k))
-    occ = occ0.copy()
-    mpos, failed = legalize(occ, mw, mh, mhalo, spacing, targets, order, lambda f: report("legalize", 0.5 * f))
+    # objects with pair rules first (they need the most room), then by area
+    claim = area + (mw + 2 * mth) * (mh + 2 * mth) * (mth > 0)
+    ruled = np.array([gap[cls_all[i]].max() > 0 or objs[i].region is not None for i in mov_idx], dtype=bool)
+    order = sorted(range(m), key=lambda k: (not ruled[k], -int(claim[k]), float(targets[k, 0]), float(targets[k, 1]), k))
+    mcls = cls_all[mov_idx]
+
+    def fresh() -> ClassedOccupancy:
+        base = build_occupancy(region, grid, spacing, int(halo_all.max(initial=0)), min_side, [], keepouts)
+        co = ClassedOccupancy(base, gap, spacing, fences)
+        for i in fixed_idx:
+            x, y = int(pos[i, 0]), int(pos[i, 1])
+            co.add((x, y, x + int(w_all[i]), y + int(h_all[i])), int(halo_all[i]), int(cls_all[i]))
+        return co
+
+    co = fresh()
+    mpos, failed = legalize_classes(co, mw, mh, mhalo, mcls, targets, order, lambda f: report("legalize", 0.5 * f))
     if failed is not None:
-        # fall back to bottom-left packing, tallest first
+        # fall back to bottom-left packing, ruled and tallest first
         corner = np.tile([float(rx0), float(ry0)], (m, 1))
-        order = sorted(range(m), key=lambda k: (-int(mh[k]), -int(mw[k]), k))
-        occ = occ0.copy()
-        mpos, failed = legalize(occ, mw, mh, mhalo, spacing, corner, order, lambda f: report("legalize", 0.5 + 0.5 * f))
+        order = sorted(range(m), key=lambda k: (not ruled[k], -int(mh[k]), -int(mw[k]), k))
+        co = fresh()
+        mpos, failed = legalize_classes(co, mw, mh, mhalo, mcls, corner, order, lambda f: report("legalize", 0.5 + 0.5 * f))
         if failed is not None:
-            raise too_full(f"; no room left for '{objs[mov_idx[failed]].name}'")
+            raise too_full(f"; no room left for '{objs[mov_idx[failed]].name}'" + (
+                " (with its voltage keep-out / thermal spacing / fence)" if ruled[failed] or gap.max() > 0 else ""))
     pos[mov_idx] = mpos
+    hpwl_legal = int(net_hpwl(pa, pos).sum())
     report("legalize", 1.0)
 
-    # -- 3. detailed -----------------------------------------------------------
+    # -- 3. detailed: one clearance class at a time ------------------------------
     report("detail", 0.0)
-    pos = improve(occ, pos, movable, w_all, h_all, halo_all, spacing, pa, progress=lambda f: report("detail", f))
+    classes = sorted({int(c) for c in mcls})
+    for n_c, c in enumerate(classes):
+        sel = movable & (cls_all == c)
+        pos = improve(
+            co.view(c), pos, sel, w_all, h_all, halo_all, spacing, pa,
+            progress=lambda f, n_c=n_c: report("detail", (n_c + f) / len(classes)),
+        )
     report("detail", 1.0)
 
     # -- 4. verify -------------------------------------------------------------
     positions = tuple((int(x), int(y)) for x, y in pos)
-    problems = check_legal(objs, positions, region, spacing=spacing, grid=grid, keepouts=keepouts)
+    problems = check_legal(objs, positions, region, spacing=spacing, grid=grid, keepouts=keepouts, rules=rules)
     if problems:  # a bug, never expected: refuse to hand on an illegal result
         raise StageError(f"placement: internal error, result is not legal ({len(problems)} problems): {problems[0]}")
-    return PlaceResult(positions, int(net_hpwl(pa, pos).sum()), iters)
+    final = int(net_hpwl(pa, pos).sum())
+    disp = np.abs(mpos - targets).sum(axis=1)
+    return PlaceResult(
+        positions, final, iters, _stats(hpwl_global, ovf, disp, hpwl_legal, final),
+        tuple((int(round(x)), int(round(y))) for x, y in gpos),
+    )
+
+
+def _stats(hpwl_global: int, ovf: float, disp: np.ndarray, hpwl_legal: int, hpwl_detail: int) -> dict:
+    return {
+        "hpwl_global": hpwl_global,
+        "overflow_global": round(float(ovf), 6),
+        "displacement_mean": float(disp.mean()) if len(disp) else 0.0,
+        "displacement_max": float(disp.max()) if len(disp) else 0.0,
+        "displacement_total": float(disp.sum()),
+        "hpwl_legal": hpwl_legal,
+        "hpwl_detail": hpwl_detail,
+    }
+
+
+def _sub_rules(rules: PairRules, idx: np.ndarray) -> PairRules:
+    """``rules`` restricted to the objects ``idx`` (in that order)."""
+    sel = [int(i) for i in idx]
+    return PairRules(
+        vclass=tuple(rules.vclass[i] for i in sel),
+        vgap=rules.vgap,
+        dv=rules.dv,
+        labels=rules.labels,
+        thermal=tuple(rules.thermal[i] for i in sel) if rules.thermal else (),
+        power=tuple(rules.power[i] for i in sel) if rules.power else (),
+    )
+
+
+def _clearance_classes(objs: Sequence[Obj], rules: PairRules | None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Clearance class of every object, the class gap table and class fences.
+
+    Objects share a class when they have the same voltage class, thermal
+    margin and fence; ``gap[c][d]`` is the largest pair rule between the
+    classes (voltage keep-out, or the sum of the thermal margins of two
+    power devices).
+    """
+    n = len(objs)
+    keys: dict[tuple, int] = {}
+    cls = np.zeros(n, dtype=np.int64)
+    # voltage classes with equal gap rows behave alike: merge them (no gaps
+    # at all -> one class, and the plain single-raster placement)
+    same: dict[int, int] = {}
+    if rules is not None:
+        first: dict[tuple[int, ...], int] = {}
+        for v, row in enumerate(rules.vgap):
+            same[v] = -1 if not any(row) else first.setdefault(tuple(row), v)
+    for i, o in enumerate(objs):
+        v = same.get(rules.vclass[i], -1) if rules is not None else -1
+        t = rules.thermal[i] if rules is not None and rules.thermal else 0
+        f = tuple(o.region) if o.region is not None and o.fixed is None else None
+        cls[i] = keys.setdefault((v, t, f), len(keys))
+    k = len(keys)
+    gap = np.zeros((k, k), dtype=np.int64)
+    key_list = list(keys)
+    for a, (va, ta, _) in enumerate(key_list):
+        for b, (vb, tb, _) in enumerate(key_list):
+            g = 0
+            if rules is not None and va >= 0 and vb >= 0:
+                g = int(rules.vgap[va][vb])
+            if ta > 0 and tb > 0:
+                g = max(g, int(ta + tb))
+            gap[a, b] = g
+    return cls, gap, [key[2] for key in key_list]
 

@@ -110,43 +110,134 @@ def _sin_sum(b: np.ndarray, axis: int) -> np.ndarray:
     return _fft.dst(shifted, type=3, axis=axis) / 2.0
 
 
-def _overlaps(grid: _Grid, cx, cy, w, h, kmax_x: int, kmax_y: int):
-    """Yield (bin_ix, bin_iy, overlap area) arrays for every object, window by window."""
-    m = grid.m
-    lx = cx - w / 2 - grid.x0
-    ly = cy - h / 2 - grid.y0
-    ix0 = np.floor(lx / grid.bw).astype(np.int64)
-    iy0 = np.floor(ly / grid.bh).astype(np.int64)
-    for kx in range(kmax_x):
-        bx = ix0 + kx
-        ox = np.minimum(lx + w, (bx + 1) * grid.bw) - np.maximum(lx, bx * grid.bw)
-        ox = np.clip(ox, 0, None)
-        validx = (bx >= 0) & (bx < m) & (ox > 0)
-        for ky in range(kmax_y):
-            by = iy0 + ky
-            oy = np.minimum(ly + h, (by + 1) * grid.bh) - np.maximum(ly, by * grid.bh)
-            oy = np.clip(oy, 0, None)
-            ok = validx & (by >= 0) & (by < m) & (oy > 0)
-            if ok.any():
-                yield np.flatnonzero(ok), bx[ok], by[ok], (ox * oy)[ok]
+class _Stamper:
+    """Which bins each object's (smoothed) box overlaps, and by how much.
+
+    Objects are grouped by how many bins they can span (``ceil(w / bin) + 1``
+    per axis, 3 x 3 for everything up to 2 bins wide); per group the (bin,
+    weight) pairs are ``(kx, ky, objects)`` arrays, so the density is one
+    ``bincount`` and a field look-up one gather per group, without Python
+    loops over objects.
+    """
+
+    def __init__(self, grid: _Grid, w: np.ndarray, h: np.ndarray, scale: np.ndarray):
+        self.grid = grid
+        self.n = len(w)
+        self.w = w / grid.bw  # sizes in bins
+        self.h = h / grid.bh
+        self.scale = scale * (grid.bw * grid.bh)
+        kx = np.ceil(self.w).astype(np.int64) + 1
+        ky = np.ceil(self.h).astype(np.int64) + 1
+        key = kx * 1_000_003 + ky
+        self.groups: list[tuple[slice | np.ndarray, int, int]] = []
+        for kk in np.unique(key):
+            sel = np.flatnonzero(key == kk)
+            gx, gy = int(kk // 1_000_003), int(kk % 1_000_003)
+            self.groups.append((slice(None) if len(sel) == self.n else sel, gx, gy))
+
+    def stamp(self, cx: np.ndarray, cy: np.ndarray) -> list[tuple[slice | np.ndarray, np.ndarray, np.ndarray]]:
+        """Per group: (objects, flat bin indices, overlap areas times scale), both (kx * ky * objects)."""
+        g = self.grid
+        m = g.m
+        out = []
+        for sel, kx, ky in self.groups:
+            w, h = self.w[sel], self.h[sel]
+            lx = (cx[sel] - g.x0) / g.bw - w / 2
+            ly = (cy[sel] - g.y0) / g.bh - h / 2
+            bx = np.floor(lx)[None, :] + np.arange(kx, dtype=float)[:, None]
+            by = np.floor(ly)[None, :] + np.arange(ky, dtype=float)[:, None]
+            ox = np.minimum(lx + w, bx + 1) - np.maximum(lx, bx)
+            oy = np.minimum(ly + h, by + 1) - np.maximum(ly, by)
+            np.maximum(ox, 0, out=ox)
+            np.maximum(oy, 0, out=oy)
+            ox *= self.scale[sel]
+            # bins past the edge only ever get zero overlap (centres are
+            # clamped inside the region): clip their index
+            ibx = np.clip(bx, 0, m - 1).astype(np.int64)
+            ibx *= m
+            iby = np.clip(by, 0, m - 1).astype(np.int64)
+            idx = ibx[:, None, :] + iby[None, :, :]
+            wgt = ox[:, None, :] * oy[None, :, :]
+            out.append((sel, idx.reshape(-1), wgt.reshape(-1)))
+        return out
+
+    def density(self, stamps) -> np.ndarray:
+        """Area per bin (m, m) of the stamped objects."""
+        mm = self.grid.m * self.grid.m
+        rho = np.zeros(mm)
+        for _, idx, wgt in stamps:
+            rho += np.bincount(idx, weights=wgt, minlength=mm)
+        return rho.reshape(self.grid.m, self.grid.m)
+
+    def gather(self, stamps, f: np.ndarray) -> np.ndarray:
+        """Per object: sum over its bins of overlap area times ``f`` (m, m)."""
+        out = np.zeros(self.n)
+        flat = f.reshape(-1)
+        for sel, idx, wgt in stamps:
+            out[sel] = (wgt * flat[idx]).reshape(-1, _count(sel, self.n)).sum(axis=0)
+        return out
 
 
-def _wa(pa: PinArrays, px: np.ndarray, gamma: float, starts: np.ndarray, counts: np.ndarray):
-    """WA wirelength along one axis and its gradient per pin."""
-    xmax = np.maximum.reduceat(px, starts)
-    xmin = np.minimum.reduceat(px, starts)
-    rmax = np.repeat(xmax, counts)
-    rmin = np.repeat(xmin, counts)
-    ep = np.exp((px - rmax) / gamma)
-    em = np.exp((rmin - px) / gamma)
-    sp = np.add.reduceat(ep, starts)
-    sm = np.add.reduceat(em, starts)
-    xp = np.add.reduceat(px * ep, starts) / sp
-    xm = np.add.reduceat(px * em, starts) / sm
-    rxp = np.repeat(xp, counts)
-    rxm = np.repeat(xm, counts)
-    g = ep / np.repeat(sp, counts) * (1 + (px - rxp) / gamma) - em / np.repeat(sm, counts) * (1 - (px - rxm) / gamma)
-    return xp - xm, g
+def _count(sel, n: int) -> int:
+    return n if isinstance(sel, slice) else len(sel)
+
+
+class _NetGroups:
+    """Nets grouped by pin count, for per-net max / min / sums without ``reduceat``.
+
+    Each group is a ``(degree, nets)`` matrix of pin indices: per-net
+    reductions run over its short first axis, many times faster than
+    ``ufunc.reduceat`` over many small segments.  Nets with more than
+    :data:`_EXACT_DEG` pins share power-of-two sized groups, padded with
+    copies of their first pin that are masked out of the sums.
+    """
+
+    def __init__(self, starts: np.ndarray, counts: np.ndarray, weight: np.ndarray):
+        self.groups: list[tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]] = []
+        size = np.where(counts <= _EXACT_DEG, counts, 2 ** np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64))
+        for d in np.unique(size):
+            sel = np.flatnonzero(size == d)
+            k = np.arange(int(d))[:, None]
+            idx = starts[sel][None, :] + k
+            mask = None
+            if (counts[sel] != d).any():
+                mask = k < counts[sel][None, :]
+                idx = np.where(mask, idx, starts[sel][None, :])
+            pins = idx[mask] if mask is not None else idx.reshape(-1)
+            self.groups.append((idx, mask, weight[sel], pins))
+
+    def hpwl(self, px: np.ndarray, py: np.ndarray) -> float:
+        total = 0.0
+        for idx, _, w, _ in self.groups:
+            a = px[idx]
+            b = py[idx]
+            total += float(((a.max(0) - a.min(0) + b.max(0) - b.min(0)) * w).sum())
+        return total
+
+    def wa_grad(self, px: np.ndarray, gamma: float) -> np.ndarray:
+        """Gradient of the weighted WA wirelength along one axis, per pin.
+
+        Exponents are taken from each net's max / min, so they never overflow.
+        """
+        g = np.empty(len(px))
+        for idx, mask, w, pins in self.groups:
+            a = px[idx]
+            ep = np.exp((a - a.max(0)) / gamma)
+            em = np.exp((a.min(0) - a) / gamma)
+            if mask is not None:
+                ep *= mask
+                em *= mask
+            sp = ep.sum(0)
+            sm = em.sum(0)
+            xp = (a * ep).sum(0) / sp
+            xm = (a * em).sum(0) / sm
+            gg = (ep / sp * (1 + (a - xp) / gamma) - em / sm * (1 - (a - xm) / gamma)) * w
+            g[pins] = gg[mask] if mask is not None else gg.reshape(-1)
+        return g
+
+
+#: Nets of up to this many pins are grouped by their exact pin count.
+_EXACT_DEG = 8
 
 
 def eplace(
@@ -228,8 +319,6 @@ def eplace(
     sw = np.maximum(W, math.sqrt(2) * grid.bw)
     sh = np.maximum(H, math.sqrt(2) * grid.bh)
     dscale = (W * H) / (sw * sh)
-    kx = int(math.ceil(sw.max() / grid.bw)) + 1
-    ky = int(math.ceil(sh.max() / grid.bh)) + 1
     lo_x, hi_x = x0 + sw / 2, x1 - sw / 2
     lo_y, hi_y = y0 + sh / 2, y1 - sh / 2
     hi_x = np.maximum(hi_x, lo_x)
@@ -249,13 +338,14 @@ def eplace(
     pobj = pa.obj[sel]
     pdx = pa.dx[sel].astype(float)
     pdy = pa.dy[sel].astype(float)
-    pw = np.repeat(pa.weight[keep], cnt)
     pstart = np.concatenate([[0], np.cumsum(cnt)[:-1]]).astype(np.int64)
+    groups = _NetGroups(pstart, cnt, pa.weight[keep].astype(float))
     is_mov = pobj < m
     fixed_px = np.where(is_mov, 0.0, fixed_c[np.clip(pobj - m, 0, max(len(fixed_c) - 1, 0)), 0] + pdx if len(fixed_c) else 0.0)
     fixed_py = np.where(is_mov, 0.0, fixed_c[np.clip(pobj - m, 0, max(len(fixed_c) - 1, 0)), 1] + pdy if len(fixed_c) else 0.0)
     mov_obj = np.where(is_mov, pobj, 0)
-    n_pins_per_obj = np.bincount(mov_obj[is_mov], minlength=n).astype(float)
+    mov_pin_obj = mov_obj[is_mov]
+    n_pins_per_obj = np.bincount(mov_pin_obj, minlength=n).astype(float)
 
     def pins_xy(Xv, Yv):
         px = np.where(is_mov, Xv[mov_obj] + pdx, fixed_px)
@@ -265,20 +355,13 @@ def eplace(
     def hpwl(Xv, Yv) -> float:
         if not len(pstart):
             return 0.0
-        px, py = pins_xy(Xv, Yv)
-        return float(((np.maximum.reduceat(px, pstart) - np.minimum.reduceat(px, pstart)
-                       + np.maximum.reduceat(py, pstart) - np.minimum.reduceat(py, pstart)) * pa.weight[keep]).sum())
+        return groups.hpwl(*pins_xy(Xv, Yv))
 
-    def density(Xv, Yv):
-        rho = np.zeros((grid_m, grid_m))
-        for idx, bx, by, ov in _overlaps(grid, Xv, Yv, sw, sh, kx, ky):
-            rho += np.bincount(bx * grid_m + by, weights=ov * dscale[idx], minlength=grid_m * grid_m).reshape(grid_m, grid_m)
-        return rho
+    stamper = _Stamper(grid, sw, sh, dscale)
+    mov_stamper = _Stamper(grid, sw[:m], sh[:m], dscale[:m])
 
     def mov_overflow(Xv, Yv) -> float:
-        rho = np.zeros((grid_m, grid_m))
-        for idx, bx, by, ov in _overlaps(grid, Xv[:m], Yv[:m], sw[:m], sh[:m], kx, ky):
-            rho += np.bincount(bx * grid_m + by, weights=ov * dscale[idx], minlength=grid_m * grid_m).reshape(grid_m, grid_m)
+        rho = mov_stamper.density(mov_stamper.stamp(Xv[:m], Yv[:m]))
         cap = target_density * (bin_area - fixed_rho)
         return float(np.clip(rho - cap, 0, None).sum() / max(cell_area, 1.0))
 
@@ -287,20 +370,13 @@ def eplace(
         gy = np.zeros(n)
         if len(pstart):
             px, py = pins_xy(Xv, Yv)
-            _, gpx = _wa(pa, px, gamma, pstart, cnt)
-            _, gpy = _wa(pa, py, gamma, pstart, cnt)
-            gx += np.bincount(mov_obj[is_mov], weights=(gpx * pw)[is_mov], minlength=n)
-            gy += np.bincount(mov_obj[is_mov], weights=(gpy * pw)[is_mov], minlength=n)
-        rho = density(Xv, Yv) + fixed_rho * target_density
+            gx += np.bincount(mov_pin_obj, weights=groups.wa_grad(px, gamma)[is_mov], minlength=n)
+            gy += np.bincount(mov_pin_obj, weights=groups.wa_grad(py, gamma)[is_mov], minlength=n)
+        stamps = stamper.stamp(Xv, Yv)
+        rho = stamper.density(stamps) + fixed_rho * target_density
         _, ex, ey = grid.field(rho / bin_area)
-        dx = np.zeros(n)
-        dy = np.zeros(n)
-        for idx, bx, by, ov in _overlaps(grid, Xv, Yv, sw, sh, kx, ky):
-            # idx is unique within one window offset: plain fancy-index add
-            dx[idx] += ov * dscale[idx] * ex[bx, by]
-            dy[idx] += ov * dscale[idx] * ey[bx, by]
         # the density energy decreases along the field: gradient is -q E
-        return gx, gy, -dx, -dy
+        return gx, gy, -stamper.gather(stamps, ex), -stamper.gather(stamps, ey)
 
     def clamp(Xv, Yv):
         return np.clip(Xv, lo_x, hi_x), np.clip(Yv, lo_y, hi_y)

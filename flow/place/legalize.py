@@ -259,3 +259,118 @@ def legalize(
         if progress and n_done % step == 0:
             progress(n_done / m)
     return pos, None
+
+
+# --------------------------------------------------------------------------
+# pair rules: one raster per clearance class
+
+
+class ClassedOccupancy:
+    """Occupancy rasters for objects whose clearance depends on the pair.
+
+    Every object belongs to a clearance *class* ``c``; ``gap[c][d]`` is the
+    smallest edge-to-edge gap (dbu) between an object of class ``c`` and one
+    of class ``d`` (voltage keep-out, thermal margins), on top of which the
+    usual ``spacing + halo`` applies (the larger wins).  Classes whose rows
+    of ``gap`` are equal share one raster.  An obstacle of class ``d`` is
+    added to the raster of class ``c`` grown by
+    ``max(spacing + halo, gap[c][d])``; an object of class ``c`` looks for
+    room in its own raster with its claim grown by its halo, so any free
+    position keeps every pair rule.  With a single class and no gaps this is
+    exactly :class:`Occupancy`.
+
+    Parameters
+    ----------
+    base : Occupancy
+        Raster with the keepouts already added (copied per raster).
+    gap : ndarray (K, K) int
+        Pair gaps between classes (dbu, symmetric).
+    spacing : int
+        Global spacing (dbu).
+    fences : sequence of rect or None
+        Per class, the rectangle its objects must stay in (None: the region).
+    """
+
+    def __init__(self, base: Occupancy, gap: np.ndarray, spacing: int, fences: Sequence[Rect | None] | None = None):
+        self.gap = np.asarray(gap, dtype=np.int64).reshape(len(gap), len(gap))
+        k = len(self.gap)
+        self.spacing = spacing
+        self.fences = list(fences) if fences is not None else [None] * k
+        rows: dict[tuple[int, ...], int] = {}
+        self.raster_of = np.array([rows.setdefault(tuple(int(v) for v in self.gap[c]), len(rows)) for c in range(k)], dtype=np.int64)
+        self.rasters = [base.copy() for _ in rows]
+        # one representative class per raster (its gap row)
+        self._rep = [int(np.flatnonzero(self.raster_of == r)[0]) for r in range(len(rows))]
+        self.pitch = base.pitch
+
+    def add(self, rect: Rect, halo: int, cls: int, delta: int = 1) -> None:
+        """Add (``delta=1``) or remove (``-1``) an object of class ``cls``."""
+        base = self.spacing + halo
+        for r, occ in enumerate(self.rasters):
+            occ.add_rect(rect, max(base, int(self.gap[self._rep[r], cls])), delta)
+
+    def nearest_free(self, w: int, h: int, halo: int, cls: int, tx: float, ty: float, radius: int | None = None):
+        """As :meth:`Occupancy.nearest_free`, for an object of class ``cls``."""
+        occ = self.rasters[int(self.raster_of[cls])]
+        fence = self.fences[cls]
+        if fence is None:
+            return occ.nearest_free(w, h, halo, tx, ty, radius)
+        saved = occ.region
+        rx0, ry0, rx1, ry1 = saved
+        fx0, fy0, fx1, fy1 = fence
+        occ.region = (max(rx0, fx0), max(ry0, fy0), min(rx1, fx1), min(ry1, fy1))
+        try:
+            return occ.nearest_free(w, h, halo, tx, ty, radius)
+        finally:
+            occ.region = saved
+
+    def to_xy(self, i: int, j: int) -> tuple[int, int]:
+        return self.rasters[0].to_xy(i, j)
+
+    def view(self, cls: int) -> _ClassView:
+        """An :class:`Occupancy`-like view for moving objects of class ``cls``
+        only (what :func:`flow.place.detail.improve` expects)."""
+        return _ClassView(self, cls)
+
+
+class _ClassView:
+    """``add_rect`` / ``nearest_free`` of one class on a :class:`ClassedOccupancy`."""
+
+    def __init__(self, co: ClassedOccupancy, cls: int):
+        self.co, self.cls, self.pitch = co, cls, co.pitch
+
+    def add_rect(self, rect: Rect, grow: int, delta: int = 1) -> None:
+        self.co.add(rect, grow - self.co.spacing, self.cls, delta)
+
+    def nearest_free(self, w: int, h: int, halo: int, tx: float, ty: float, radius: int | None = None):
+        return self.co.nearest_free(w, h, halo, self.cls, tx, ty, radius)
+
+    def to_xy(self, i: int, j: int) -> tuple[int, int]:
+        return self.co.to_xy(i, j)
+
+
+def legalize_classes(
+    co: ClassedOccupancy,
+    w: np.ndarray,
+    h: np.ndarray,
+    halo: np.ndarray,
+    cls: np.ndarray,
+    targets: np.ndarray,
+    order: Sequence[int],
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, int | None]:
+    """:func:`legalize` on a :class:`ClassedOccupancy`; ``cls`` per movable."""
+    m = len(w)
+    pos = np.zeros((m, 2), dtype=np.int64)
+    step = max(1, m // 20)
+    for n_done, k in enumerate(order):
+        wk, hk, hak, ck = int(w[k]), int(h[k]), int(halo[k]), int(cls[k])
+        ij = co.nearest_free(wk, hk, hak, ck, float(targets[k, 0]), float(targets[k, 1]))
+        if ij is None:
+            return pos, int(k)
+        x, y = co.to_xy(*ij)
+        pos[k] = (x, y)
+        co.add((x, y, x + wk, y + hk), hak, ck)
+        if progress and n_done % step == 0:
+            progress(n_done / m)
+    return pos, None

@@ -26,6 +26,16 @@ following hold (this is exactly what :func:`flow.place.check_legal` checks):
    ``(x0, y0, x1, y1)`` the same rule holds with ``g = spacing + halo``
    (the halo is the object's wish for clearance around it, so it applies to
    keepouts too).  Fixed objects are exempt from keepouts.
+6. **Fences**: a movable object with ``region=(x0, y0, x1, y1)`` lies inside
+   that rectangle (as rule 2, and inside the placement region too).
+7. **Pair rules** (optional :class:`PairRules`): the clearance ``g`` of rule 4
+   grows to the *voltage keep-out* of the two objects' voltage classes
+   (``vgap[ca][cb]``) and, for two power devices, to the sum of their
+   *thermal margins* (``thermal[a] + thermal[b]``), whichever is largest.
+   The thermal margin of a device is how far its heat-spreading footprint
+   (the box grown by the margin, area = power / maximum power density)
+   reaches beyond its box; disjoint footprints keep the average power
+   density of every footprint at or below the limit.
 
 Two fixed objects that violate rule 4 make the problem unsolvable;
 :func:`flow.place.place` reports that as a :class:`~flow.errors.StageError`.
@@ -35,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +69,8 @@ class Obj:
     halo : int
         Extra clearance (dbu, >= 0) this object wants around it, on top of the
         global spacing.  Between two objects the larger halo counts.
+    region : (x0, y0, x1, y1) or None
+        Fence: the movable object stays inside this rectangle (dbu).
     """
 
     name: str
@@ -66,6 +78,8 @@ class Obj:
     h: int
     fixed: tuple[int, int] | None = None
     halo: int = 0
+    #: Fence (dbu): a movable object must lie inside it (and the region).
+    region: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,60 @@ class NetPins:
 
 
 @dataclass(frozen=True)
+class PairRules:
+    """Pairwise clearances beyond ``spacing + halo`` (rule 7 above).
+
+    Attributes
+    ----------
+    vclass : tuple[int, ...]
+        Voltage class of every object (index into ``vgap``), -1 when the
+        object has no terminal of known voltage (no voltage keep-out).
+    vgap : tuple[tuple[int, ...], ...]
+        ``K x K`` minimum edge-to-edge gap (dbu) between objects of two
+        voltage classes (symmetric; 0 where the basic spacing suffices).
+    dv : tuple[tuple[float, ...], ...]
+        ``K x K`` voltage difference (V) behind each ``vgap`` (messages only).
+    labels : tuple[str, ...]
+        ``K`` class labels for messages, e.g. ``"0..650 V"``.
+    thermal : tuple[int, ...]
+        Thermal margin (dbu) of every object; 0 for objects without power.
+    power : tuple[float, ...]
+        Power (W) of every object, for messages and reports (0 when none).
+    """
+
+    vclass: tuple[int, ...]
+    vgap: tuple[tuple[int, ...], ...] = ()
+    dv: tuple[tuple[float, ...], ...] = ()
+    labels: tuple[str, ...] = ()
+    thermal: tuple[int, ...] = ()
+    power: tuple[float, ...] = ()
+
+    def check(self, n_objs: int) -> None:
+        """Raise :class:`InputError` unless the arrays fit ``n_objs`` objects."""
+        k = len(self.vgap)
+        if len(self.vclass) != n_objs or (self.thermal and len(self.thermal) != n_objs):
+            raise InputError(f"placement: pair rules describe {len(self.vclass)} objects, there are {n_objs}")
+        if any(len(r) != k for r in self.vgap) or any(not -1 <= c < k for c in self.vclass):
+            raise InputError(f"placement: pair rules need a {k} x {k} voltage gap table and classes in -1..{k - 1}")
+        if any((not _is_int(v)) or v < 0 for r in self.vgap for v in r) or any((not _is_int(t)) or t < 0 for t in self.thermal):
+            raise InputError("placement: voltage gaps and thermal margins must be integers >= 0 (dbu)")
+
+    def need(self, a: int, b: int) -> tuple[int, str]:
+        """Pair clearance (dbu) of objects ``a`` and ``b`` and which rule sets it.
+
+        Returns ``(0, "")`` when neither rule applies."""
+        best, why = 0, ""
+        ca, cb = self.vclass[a], self.vclass[b]
+        if ca >= 0 and cb >= 0 and self.vgap[ca][cb] > 0:
+            best, why = self.vgap[ca][cb], "voltage"
+        if self.thermal and self.thermal[a] > 0 and self.thermal[b] > 0:
+            t = self.thermal[a] + self.thermal[b]
+            if t > best:
+                best, why = t, "thermal"
+        return best, why
+
+
+@dataclass(frozen=True)
 class PlaceResult:
     """What :func:`flow.place.place` returns.
 
@@ -101,11 +169,19 @@ class PlaceResult:
         Unweighted half-perimeter wirelength of the result (dbu).
     iterations : int
         Global-placement iterations run (solve + spread rounds).
+    stats : dict
+        Figures for reports (see :func:`flow.place.place`): global-placement
+        HPWL and density overflow, displacement by legalisation, HPWL after
+        legalisation and after detailed placement (dbu).
+    global_positions : tuple or None
+        Lower-left corners (dbu, rounded) the global placement wanted.
     """
 
     positions: tuple[tuple[int, int], ...]
     hpwl: int
     iterations: int
+    stats: dict = field(default_factory=dict, compare=False)
+    global_positions: tuple[tuple[int, int], ...] | None = field(default=None, compare=False)
 
 
 # --------------------------------------------------------------------------
@@ -137,6 +213,12 @@ def check_objs(objs: Sequence[Obj]) -> None:
             raise InputError(f"placement: object '{o.name}' has halo {o.halo!r}; need an integer >= 0 (dbu)")
         if o.fixed is not None and (len(o.fixed) != 2 or not all(_is_int(v) for v in o.fixed)):
             raise InputError(f"placement: object '{o.name}' has fixed position {o.fixed!r}; need (x, y) integers (dbu)")
+        if o.region is not None:
+            r = check_rect(o.region, f"object '{o.name}' region")
+            if o.fixed is None and (o.w > r[2] - r[0] or o.h > r[3] - r[1]):
+                raise InputError(
+                    f"placement: object '{o.name}' ({o.w} x {o.h} dbu) is larger than its region {r}"
+                )
 
 
 def check_nets(nets: Sequence[NetPins], n_objs: int) -> None:

@@ -257,6 +257,84 @@ def legalize_rows(
     return pos, seg_of
 
 
+def place_tall(
+    rows: Sequence[RowSpec],
+    blockages: Sequence[Rect],
+    w: np.ndarray,
+    h: np.ndarray,
+    targets: np.ndarray,
+) -> tuple[np.ndarray, list[str]]:
+    """Cells taller than a row, each on the nearest free stack of rows.
+
+    Greedy, biggest first: a cell goes where its squared displacement from
+    its target (lower-left) is smallest among the site-aligned x positions
+    of every stack of abutting rows tall enough for it, clear of the
+    blockages and of the tall cells placed before.  Returns lower-left
+    corners (k, 2) and the orientation of each cell's bottom row; the caller
+    then treats them as blockages for the single-row cells.
+
+    Raises
+    ------
+    StageError
+        A cell fits nowhere.
+    """
+    by_y: dict[int, list[RowSpec]] = {}
+    for r in rows:
+        by_y.setdefault(r.y, []).append(r)
+    ys = np.array(sorted(by_y), dtype=np.float64)
+    placed = [tuple(int(v) for v in b) for b in blockages]
+    out = np.zeros((len(w), 2), dtype=np.int64)
+    orient = ["N"] * len(w)
+    for i in np.argsort(-(np.asarray(w, float) * np.asarray(h, float)), kind="stable"):
+        wi, hi_ = int(w[i]), int(h[i])
+        tx, ty = float(targets[i, 0]), float(targets[i, 1])
+        best: tuple[float, tuple[int, int, str] | None] = (math.inf, None)
+        for y in ys[np.argsort(np.abs(ys - ty), kind="stable")]:
+            y = int(y)
+            dy2 = (y - ty) ** 2
+            if dy2 >= best[0]:
+                break
+            for r in by_y[y]:
+                lo, hi = r.x, r.x + r.n * r.site_w
+                yy = y + r.h
+                ok = True
+                while yy < y + hi_:
+                    above = [q for q in by_y.get(yy, []) if q.x < hi and q.x + q.n * q.site_w > lo]
+                    if not above:
+                        ok = False
+                        break
+                    lo, hi = max(lo, above[0].x), min(hi, above[0].x + above[0].n * above[0].site_w)
+                    yy += above[0].h
+                if not ok or hi - lo < wi:
+                    continue
+                cuts = sorted((b[0], b[2]) for b in placed if b[1] < y + hi_ and b[3] > y and b[2] > lo and b[0] < hi)
+                gaps = []
+                s = lo
+                for a, b in cuts:
+                    if a > s:
+                        gaps.append((s, a))
+                    s = max(s, b)
+                if s < hi:
+                    gaps.append((s, hi))
+                sw = r.site_w
+                for a, b in gaps:
+                    xa = r.x + -(-(a - r.x) // sw) * sw
+                    xb = r.x + ((b - wi - r.x) // sw) * sw
+                    if xa > xb:
+                        continue
+                    x = min(max(r.x + int(round((tx - r.x) / sw)) * sw, xa), xb)
+                    cost = (x - tx) ** 2 + dy2
+                    if cost < best[0]:
+                        best = (cost, (x, y, r.orient))
+        if best[1] is None:
+            raise StageError(f"placement: no stack of rows has room for multi-row cell #{int(i)} ({wi} x {hi_} dbu)")
+        x, y, o = best[1]
+        out[i] = (x, y)
+        orient[i] = o
+        placed.append((x, y, x + wi, y + hi_))
+    return out, orient
+
+
 # --------------------------------------------------------------------------
 # legality
 
@@ -271,7 +349,8 @@ def check_rows(
 ) -> list[str]:
     """Every row-legality problem of standard cells at ``pos``; ``[]`` when legal.
 
-    A cell must start on a row's y and site grid and end within that row,
+    A cell must start on a row's y and site grid and end within that row
+    (a cell taller than its row: within abutting rows stacked above it),
     overlap no other cell and no blockage (touching is fine).  Rows are
     assumed not to overlap each other.  Every cell involved in an overlap is
     named at least once (not every overlapping pair).
@@ -286,9 +365,10 @@ def check_rows(
         x, y = int(pos[i, 0]), int(pos[i, 1])
         ok = False
         for r in row_at.get(y, []):
-            if (x - r.x) % r.site_w == 0 and r.x <= x and x + int(w[i]) <= r.x + r.n * r.site_w and int(h[i]) <= r.h:
-                ok = True
-                break
+            if (x - r.x) % r.site_w == 0 and r.x <= x and x + int(w[i]) <= r.x + r.n * r.site_w:
+                ok = int(h[i]) <= r.h or _stacked(row_at, x, y + r.h, x + int(w[i]), y + int(h[i]))
+                if ok:
+                    break
         if not ok:
             problems.append(f"cell '{nm(i)}' at ({x}, {y}) is not on a row's site grid within the row")
     # overlaps.  Cells whose box lies within one row band (the usual case)
@@ -327,6 +407,16 @@ def check_rows(
     return problems
 
 
+def _stacked(row_at: dict[int, list[RowSpec]], x0: int, y: int, x1: int, top: int) -> bool:
+    """Rows abut from ``y`` up to ``top``, each spanning [x0, x1]."""
+    while y < top:
+        r = next((r for r in row_at.get(y, []) if r.x <= x0 and x1 <= r.x + r.n * r.site_w), None)
+        if r is None:
+            return False
+        y += r.h
+    return True
+
+
 # --------------------------------------------------------------------------
 # detailed placement
 
@@ -344,60 +434,190 @@ def pin_offsets(orient: str, w: int, h: int, dx: int, dy: int) -> tuple[int, int
     raise ValueError(f"row orientation {orient!r} is not one of {ROW_ORIENTS}")
 
 
+#: Row orientation -> index into the per-orientation pin offset tables.
+_ORI = {o: k for k, o in enumerate(ROW_ORIENTS)}
+
+
 class _RowNets:
-    """Pins per net with orientation-aware offsets, for incremental HPWL."""
+    """Absolute pin positions kept up to date as cells move, for incremental HPWL.
 
-    def __init__(self, pa: PinArrays, n: int, w: np.ndarray, h: np.ndarray):
-        self.w = [int(v) for v in w]
-        self.h = [int(v) for v in h]
-        n_nets = len(pa.start) - 1
-        self.pins: list[list[tuple[int, int, int]]] = []
+    The pins of net ``k`` are the slice ``start[k]:start[k + 1]`` of the pin
+    coordinate lists ``X``/``Y``, so a net's HPWL is a max/min over a list
+    slice.  Moving an object (:meth:`put`) rewrites its few pins with the
+    offsets of its new orientation (precomputed for all four).
+    """
+
+    def __init__(self, pa: PinArrays, n: int, w: np.ndarray, h: np.ndarray, px: list[int], py: list[int], oi: list[int]):
+        obj = pa.obj.astype(np.int64)
+        self.start = [int(v) for v in pa.start]
         self.weight = [float(v) for v in pa.weight]
-        of: list[set[int]] = [set() for _ in range(n)]
-        for k in range(n_nets):
-            s, e = int(pa.start[k]), int(pa.start[k + 1])
-            pins = [(int(pa.obj[i]), int(pa.dx[i]), int(pa.dy[i])) for i in range(s, e)]
-            self.pins.append(pins)
-            if len({p[0] for p in pins}) >= 2:
-                for p in pins:
-                    of[p[0]].add(k)
-        self.of = [sorted(s) for s in of]
+        self.pobj = obj.tolist()
+        wo = np.asarray(w, dtype=np.int64)[obj] if len(obj) else np.zeros(0, np.int64)
+        ho = np.asarray(h, dtype=np.int64)[obj] if len(obj) else np.zeros(0, np.int64)
+        dx, dy = pa.dx.astype(np.int64), pa.dy.astype(np.int64)
+        # ROW_ORIENTS order: N, FS, FN, S (see pin_offsets)
+        ox = np.stack([dx, dx, wo - dx, wo - dx])
+        oy = np.stack([dy, ho - dy, dy, ho - dy])
+        self.offx = [r.tolist() for r in ox]
+        self.offy = [r.tolist() for r in oy]
+        oiv = np.asarray(oi, dtype=np.int64)[obj] if len(obj) else np.zeros(0, np.int64)
+        pxa = np.asarray(px, dtype=np.int64)
+        pya = np.asarray(py, dtype=np.int64)
+        self.X = (pxa[obj] + ox[oiv, np.arange(len(obj))]).tolist() if len(obj) else []
+        self.Y = (pya[obj] + oy[oiv, np.arange(len(obj))]).tolist() if len(obj) else []
+        order = np.argsort(obj, kind="stable")
+        bounds = np.searchsorted(obj[order], np.arange(n + 1))
+        ol = order.tolist()
+        self.pins_of: list[list[int]] = [ol[bounds[i] : bounds[i + 1]] for i in range(n)]
+        # nets of each object, only nets joining >= 2 distinct objects
+        n_nets = len(self.start) - 1
+        net = pa.net.astype(np.int64)
+        pair = np.unique(net * max(n, 1) + obj) if len(obj) else np.zeros(0, np.int64)
+        pn, po = pair // max(n, 1), pair % max(n, 1)
+        distinct = np.bincount(pn, minlength=n_nets)
+        ok = distinct[pn] >= 2
+        pn, po = pn[ok], po[ok]
+        o2 = np.lexsort((pn, po))
+        pn, po = pn[o2], po[o2]
+        b2 = np.searchsorted(po, np.arange(n + 1))
+        pnl = pn.tolist()
+        self.of: list[list[int]] = [pnl[b2[i] : b2[i + 1]] for i in range(n)]
 
-    def cost(self, nets, px, py, orient) -> float:
+    def put(self, o: int, x: int, y: int, oi: int) -> None:
+        """Move object ``o``'s pins to lower-left ``(x, y)`` in orientation ``oi``."""
+        X, Y, fx, fy = self.X, self.Y, self.offx[oi], self.offy[oi]
+        for p in self.pins_of[o]:
+            X[p] = x + fx[p]
+            Y[p] = y + fy[p]
+
+    def cost(self, nets) -> float:
+        """Weighted HPWL of ``nets`` at the current pin positions."""
+        X, Y, st, wt = self.X, self.Y, self.start, self.weight
         total = 0.0
         for k in nets:
-            xs = []
-            ys = []
-            for o, dx, dy in self.pins[k]:
-                ox, oy = pin_offsets(orient[o], self.w[o], self.h[o], dx, dy) if orient[o] != "N" else (dx, dy)
-                xs.append(px[o] + ox)
-                ys.append(py[o] + oy)
-            total += self.weight[k] * (max(xs) - min(xs) + max(ys) - min(ys))
+            s, e = st[k], st[k + 1]
+            xs = X[s:e]
+            ys = Y[s:e]
+            total += wt[k] * (max(xs) - min(xs) + max(ys) - min(ys))
         return total
 
-    def optimal(self, a, px, py, orient) -> tuple[float, float] | None:
+    def model(self, a: int) -> list[tuple[float, int, int, int, int, list[int]]]:
+        """Per net of ``a``: (weight, bounding box of the other pins, a's pins).
+
+        With the other objects standing still, :meth:`at` then scores any
+        position of ``a`` in O(its nets), without touching the pin lists.
+        """
+        X, Y, st, pobj, wt = self.X, self.Y, self.start, self.pobj, self.weight
+        terms = []
+        for k in self.of[a]:
+            own = []
+            lx = ly = math.inf
+            hx = hy = -math.inf
+            for p in range(st[k], st[k + 1]):
+                if pobj[p] == a:
+                    own.append(p)
+                else:
+                    x, y = X[p], Y[p]
+                    if x < lx:
+                        lx = x
+                    if x > hx:
+                        hx = x
+                    if y < ly:
+                        ly = y
+                    if y > hy:
+                        hy = y
+            if own and lx != math.inf:
+                terms.append((wt[k], lx, hx, ly, hy, own))
+        return terms
+
+    def at(self, terms, x: int, y: int, oi: int) -> float:
+        """Weighted HPWL of the nets in ``terms`` (see :meth:`model`) with the cell at (x, y, oi)."""
+        fx, fy = self.offx[oi], self.offy[oi]
+        total = 0.0
+        for wk, lx, hx, ly, hy, own in terms:
+            for p in own:
+                u = x + fx[p]
+                v = y + fy[p]
+                if u < lx:
+                    lx = u
+                if u > hx:
+                    hx = u
+                if v < ly:
+                    ly = v
+                if v > hy:
+                    hy = v
+            total += wk * (hx - lx + hy - ly)
+        return total
+
+    def group_model(self, group: Sequence[int]) -> list[tuple[float, float, float, float, float, list[tuple[int, int]]]]:
+        """:meth:`model` for several cells at once: own pins are (pin, cell) pairs."""
+        X, Y, st, pobj, wt = self.X, self.Y, self.start, self.pobj, self.weight
+        gs = set(group)
+        ns: set[int] = set()
+        for c in group:
+            ns.update(self.of[c])
+        terms = []
+        for k in sorted(ns):
+            own = []
+            lx = ly = math.inf
+            hx = hy = -math.inf
+            for p in range(st[k], st[k + 1]):
+                o = pobj[p]
+                if o in gs:
+                    own.append((p, o))
+                else:
+                    x, y = X[p], Y[p]
+                    if x < lx:
+                        lx = x
+                    if x > hx:
+                        hx = x
+                    if y < ly:
+                        ly = y
+                    if y > hy:
+                        hy = y
+            terms.append((wt[k], lx, hx, ly, hy, own))
+        return terms
+
+    def group_at(self, terms, xs: dict[int, int], y: int, oi: int) -> float:
+        """Weighted HPWL of a :meth:`group_model` with the cells at x ``xs[cell]``, all on one row."""
+        fx, fy = self.offx[oi], self.offy[oi]
+        total = 0.0
+        for wk, lx, hx, ly, hy, own in terms:
+            for p, o in own:
+                u = xs[o] + fx[p]
+                v = y + fy[p]
+                if u < lx:
+                    lx = u
+                if u > hx:
+                    hx = u
+                if v < ly:
+                    ly = v
+                if v > hy:
+                    hy = v
+            total += wk * (hx - lx + hy - ly)
+        return total
+
+    def optimal(self, terms, a: int, px: list[int], py: list[int]) -> tuple[float, float] | None:
         """Median of the other pins' bounding-box ends over a's nets (lower-left of a)."""
+        if not terms:
+            return None
+        X, Y = self.X, self.Y
         ex: list[float] = []
         ey: list[float] = []
-        for k in self.of[a]:
-            xs, ys = [], []
-            own = []
-            for o, dx, dy in self.pins[k]:
-                ox, oy = pin_offsets(orient[o], self.w[o], self.h[o], dx, dy) if orient[o] != "N" else (dx, dy)
-                if o == a:
-                    own.append((ox, oy))
-                else:
-                    xs.append(px[o] + ox)
-                    ys.append(py[o] + oy)
-            if not xs:
-                continue
-            mx = sum(p[0] for p in own) / len(own)
-            my = sum(p[1] for p in own) / len(own)
-            ex += [min(xs) - mx, max(xs) - mx]
-            ey += [min(ys) - my, max(ys) - my]
-        if not ex:
-            return None
-        return float(np.median(ex)), float(np.median(ey))
+        xa, ya = px[a], py[a]
+        for _, lx, hx, ly, hy, own in terms:
+            c = len(own)
+            mx = sum(X[p] for p in own) / c - xa
+            my = sum(Y[p] for p in own) / c - ya
+            ex += (lx - mx, hx - mx)
+            ey += (ly - my, hy - my)
+        return _median(ex), _median(ey)
+
+
+def _median(v: list[float]) -> float:
+    v.sort()
+    k = len(v)
+    return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
 
 
 def improve_rows(
@@ -418,19 +638,24 @@ def improve_rows(
     ``pos``/``w``/``h`` cover every object (fixed ones too: pins, macros);
     ``seg_of`` gives the segment of each movable cell (-1 for fixed objects).
     Every accepted move keeps the placement row-legal and lowers the weighted
-    HPWL (pin offsets follow each row's orientation).
+    HPWL (pin offsets follow each row's orientation).  Each pass is linear in
+    the number of cells: every candidate move is scored on the few nets it
+    touches, from pin positions kept up to date (:class:`_RowNets`).
     """
     n = len(w)
-    nets = _RowNets(pa, n, w, h)
     px = [int(v) for v in pos[:, 0]]
     py = [int(v) for v in pos[:, 1]]
     sego = [int(v) for v in seg_of]
-    orient = ["N"] * n
-    for i in range(n):
-        if sego[i] >= 0:
-            orient[i] = segs[sego[i]].orient
+    seg_oi = [_ORI[s.orient] for s in segs]
+    oi = [seg_oi[s] if s >= 0 else 0 for s in sego]
+    wl = [int(v) for v in w]
+    mov = [bool(v) for v in movable]
+    nets = _RowNets(pa, n, w, h, px, py, oi)
+    put = nets.put
+    cost = nets.cost
+    at = nets.at
     site_w = segs[0].site_w if segs else 1
-    wsite = [-(-int(v) // site_w) * site_w for v in w]  # widths rounded up to whole sites
+    wsite = [-(-v // site_w) * site_w for v in wl]  # widths rounded up to whole sites
     # per segment: sorted list of (x, cell)
     rows: list[list[tuple[int, int]]] = [[] for _ in segs]
     for i in range(n):
@@ -442,27 +667,26 @@ def improve_rows(
     for k, s in enumerate(segs):
         seg_y.setdefault(s.y, []).append(k)
     ys_sorted = sorted(seg_y)
-    cells = [i for i in range(n) if movable[i] and sego[i] >= 0 and nets.of[i]]
-    all_nets = range(len(nets.pins))
+    seg_lo = [s.x_of(s.s0) for s in segs]
+    seg_hi = [s.x_of(s.s1) for s in segs]
+    cells = [i for i in range(n) if mov[i] and sego[i] >= 0 and nets.of[i]]
+    all_nets = range(len(nets.start) - 1)
 
-    def seg_bounds(k: int) -> tuple[int, int]:
-        s = segs[k]
-        return s.x_of(s.s0), s.x_of(s.s1)
+    def setc(i: int, x: int, y: int, o: int) -> None:
+        px[i], py[i], oi[i] = x, y, o
+        put(i, x, y, o)
 
     def gap_around(k: int, idx: int) -> tuple[int, int]:
         """Free x-range a cell at rows[k][idx] may occupy (its neighbours' edges)."""
-        lo, hi = seg_bounds(k)
         r = rows[k]
-        left = r[idx - 1][1] if idx > 0 else None
-        right = r[idx + 1][1] if idx + 1 < len(r) else None
-        a = px[left] + int(w[left]) if left is not None else lo
-        b = px[right] if right is not None else hi
+        a = px[r[idx - 1][1]] + wl[r[idx - 1][1]] if idx > 0 else seg_lo[k]
+        b = px[r[idx + 1][1]] if idx + 1 < len(r) else seg_hi[k]
         return a, b
 
     def snap(k: int, x: float, wi: int, a: int, b: int) -> int | None:
         s = segs[k]
-        lo = max(a, s.x_of(s.s0))
-        hi = min(b, s.x_of(s.s1)) - wi
+        lo = max(a, seg_lo[k])
+        hi = min(b, seg_hi[k]) - wi
         if hi < lo:
             return None
         site = round((min(max(x, lo), hi) - s.x_origin) / site_w)
@@ -474,138 +698,140 @@ def improve_rows(
         return xs if lo <= xs <= hi else None
 
     def set_pos(i: int, k: int, x: int) -> None:
-        old = sego[i]
-        r = rows[old]
+        r = rows[sego[i]]
         del r[bisect.bisect_left(r, (px[i], i))]
-        px[i], py[i], sego[i], orient[i] = x, segs[k].y, k, segs[k].orient
+        sego[i] = k
+        setc(i, x, segs[k].y, seg_oi[k])
         bisect.insort(rows[k], (x, i))
 
     total = len(cells) * passes
     done = 0
     for _ in range(passes):
-        before = nets.cost(all_nets, px, py, orient)
+        before = cost(all_nets)
         # 1. move to a gap (or swap with a same-width cell) near the optimal point
         for a in cells:
             done += 1
-            if progress and done % 200 == 0:
+            if progress and done % 2000 == 0:
                 progress(done / max(1, total))
-            opt = nets.optimal(a, px, py, orient)
+            terms = nets.model(a)
+            opt = nets.optimal(terms, a, px, py)
             if opt is None:
                 continue
             ox, oy = opt
-            wa = int(w[a])
+            wa = wl[a]
+            nets_a = nets.of[a]
             j = bisect.bisect_left(ys_sorted, oy)
             cand_y = [ys_sorted[t] for t in (j - 1, j, j + 1) if 0 <= t < len(ys_sorted)]
-            cur = nets.cost(nets.of[a], px, py, orient)
-            best = (0.0, None)
+            sa = (px[a], py[a], oi[a])
+            cur = at(terms, *sa)
+            set_a = set(nets_a)
+            best_gain, best = 0.0, None
             for y in cand_y:
                 for k in seg_y[y]:
-                    lo, hi = seg_bounds(k)
+                    lo, hi = seg_lo[k], seg_hi[k]
                     if hi - lo < wa:
                         continue
                     r = rows[k]
                     t = bisect.bisect_left(r, (int(ox), -1))
+                    ok_ = seg_oi[k]
                     for idx in range(max(0, t - 2), min(len(r), t + 2) + 1):
                         # gap before r[idx] (or after the last cell)
-                        ga = px[r[idx - 1][1]] + int(w[r[idx - 1][1]]) if idx > 0 else lo
+                        ga = px[r[idx - 1][1]] + wl[r[idx - 1][1]] if idx > 0 else lo
                         gb = px[r[idx][1]] if idx < len(r) else hi
                         if r and idx > 0 and r[idx - 1][1] == a:
-                            ga = px[r[idx - 2][1]] + int(w[r[idx - 2][1]]) if idx > 1 else lo
+                            ga = px[r[idx - 2][1]] + wl[r[idx - 2][1]] if idx > 1 else lo
                         if idx < len(r) and r[idx][1] == a:
                             gb = px[r[idx + 1][1]] if idx + 1 < len(r) else hi
                         x = snap(k, ox, wa, ga, gb)
                         if x is not None:
-                            save = (px[a], py[a], orient[a])
-                            px[a], py[a], orient[a] = x, segs[k].y, segs[k].orient
-                            gain = cur - nets.cost(nets.of[a], px, py, orient)
-                            px[a], py[a], orient[a] = save
-                            if gain > best[0] + 1e-9:
-                                best = (gain, ("move", k, x))
+                            gain = cur - at(terms, x, y, ok_)
+                            if gain > best_gain + 1e-9:
+                                best_gain, best = gain, ("move", k, x)
                         # swap with a same-width cell here
                         if idx < len(r):
                             b = r[idx][1]
-                            if b != a and movable[b] and int(w[b]) == wa and nets.of[b]:
-                                ns = set(nets.of[a]) | set(nets.of[b])
-                                c0 = nets.cost(ns, px, py, orient)
-                                sa = (px[a], py[a], orient[a])
-                                sb = (px[b], py[b], orient[b])
-                                px[a], py[a], orient[a] = sb
-                                px[b], py[b], orient[b] = sa
-                                gain = c0 - nets.cost(ns, px, py, orient)
-                                px[a], py[a], orient[a] = sa
-                                px[b], py[b], orient[b] = sb
-                                if gain > best[0] + 1e-9:
-                                    best = (gain, ("swap", b))
-            if best[1] is not None:
-                if best[1][0] == "move":
-                    _, k, x = best[1]
-                    set_pos(a, k, x)
+                            if b != a and mov[b] and wl[b] == wa and nets.of[b]:
+                                sb = (px[b], py[b], oi[b])
+                                if set_a.isdisjoint(nets.of[b]):
+                                    # no shared net: each side scores alone
+                                    tb = nets.model(b)
+                                    gain = cur - at(terms, *sb) + at(tb, *sb) - at(tb, *sa)
+                                else:
+                                    ns = set_a.union(nets.of[b])
+                                    c0 = cost(ns)
+                                    setc(a, *sb)
+                                    setc(b, *sa)
+                                    gain = c0 - cost(ns)
+                                    setc(a, *sa)
+                                    setc(b, *sb)
+                                if gain > best_gain + 1e-9:
+                                    best_gain, best = gain, ("swap", b)
+            if best is not None:
+                if best[0] == "move":
+                    set_pos(a, best[1], best[2])
                 else:
-                    b = best[1][1]
+                    b = best[1]
                     ka, kb, xa, xb = sego[a], sego[b], px[a], px[b]
                     r = rows[ka]
                     del r[bisect.bisect_left(r, (xa, a))]
                     r = rows[kb]
                     del r[bisect.bisect_left(r, (xb, b))]
-                    px[a], py[a], sego[a], orient[a] = xb, segs[kb].y, kb, segs[kb].orient
-                    px[b], py[b], sego[b], orient[b] = xa, segs[ka].y, ka, segs[ka].orient
+                    sego[a], sego[b] = kb, ka
+                    setc(a, xb, segs[kb].y, seg_oi[kb])
+                    setc(b, xa, segs[ka].y, seg_oi[ka])
                     bisect.insort(rows[kb], (xb, a))
                     bisect.insort(rows[ka], (xa, b))
         # 2. reorder windows of neighbouring cells, packed from the left edge
         for k, r in enumerate(rows):
+            yk, ok_ = segs[k].y, seg_oi[k]
             for s in range(0, max(0, len(r) - window + 1)):
                 group = [c for _, c in r[s : s + window]]
-                if not all(movable[c] for c in group):
+                if not all(mov[c] for c in group):
                     continue
                 start = px[group[0]]
-                end = px[group[-1]] + int(w[group[-1]])
-                ns = set().union(*(nets.of[c] for c in group))
-                if not ns:
-                    continue
-                save = [(px[c]) for c in group]
-                c0 = nets.cost(ns, px, py, orient)
-                best_gain, best_perm = 0.0, None
+                end = px[group[-1]] + wl[group[-1]]
                 used = sum(wsite[c] for c in group)
+                if start + used > end:
+                    continue
+                terms = nets.group_model(group)
+                if not terms:
+                    continue
+                c0 = nets.group_at(terms, {c: px[c] for c in group}, yk, ok_)
+                best_gain, best_xs = 0.0, None
                 for perm in itertools.permutations(group):
                     if perm == tuple(group):
                         continue
                     x = start
+                    xs = {}
                     for c in perm:
-                        px[c] = x
+                        xs[c] = x
                         x += wsite[c]
-                    # keep the right end: spread the slack after the last cell
-                    gain = c0 - nets.cost(ns, px, py, orient)
+                    gain = c0 - nets.group_at(terms, xs, yk, ok_)
                     if gain > best_gain + 1e-9:
-                        best_gain, best_perm = gain, perm
-                for c, x in zip(group, save):
-                    px[c] = x
-                if best_perm is not None and start + used <= end:
-                    x = start
-                    for c in best_perm:
-                        px[c] = x
-                        x += wsite[c]
+                        best_gain, best_xs = gain, xs
+                if best_xs is not None:
+                    for c, x in best_xs.items():
+                        setc(c, x, yk, ok_)
                     r[s : s + window] = sorted((px[c], c) for c in group)
         # 3. slide each cell to its optimal x within its gap
         for k, r in enumerate(rows):
+            yk, ok_ = segs[k].y, seg_oi[k]
             for idx in range(len(r)):
                 a = r[idx][1]
-                if not movable[a] or not nets.of[a]:
+                if not mov[a] or not nets.of[a]:
                     continue
-                opt = nets.optimal(a, px, py, orient)
+                terms = nets.model(a)
+                opt = nets.optimal(terms, a, px, py)
                 if opt is None:
                     continue
                 ga, gb = gap_around(k, idx)
-                x = snap(k, opt[0], int(w[a]), ga, gb)
+                x = snap(k, opt[0], wl[a], ga, gb)
                 if x is None or x == px[a]:
                     continue
-                cur = nets.cost(nets.of[a], px, py, orient)
-                old = px[a]
-                px[a] = x
-                if nets.cost(nets.of[a], px, py, orient) < cur - 1e-9:
+                if at(terms, x, yk, ok_) < at(terms, px[a], yk, ok_) - 1e-9:
+                    setc(a, x, yk, ok_)
                     r[idx] = (x, a)
-                else:
-                    px[a] = old
-        after = nets.cost(all_nets, px, py, orient)
+        after = cost(all_nets)
         if before - after < 1e-3 * max(before, 1.0):
             break
     out = pos.copy()

@@ -298,6 +298,11 @@ class Negotiator:
                         tree.update(job.access[t])
 
         join(job.access[0][:1])
+        if sum(connected) > 1:
+            # that one access point reaches several terminals (a wide wire's
+            # patch there touches them all): it is geometry of the net, not
+            # a free connection
+            nodes.update(job.access[0][:1])
         while not all(connected):
             todo = [t for t in range(len(job.access)) if not connected[t]]
             tree_list = sorted(tree)

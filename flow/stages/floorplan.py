@@ -4,6 +4,12 @@ The die is ``[floorplan] die`` from design.toml, or sized so the devices
 (each with its spacing) fill ``utilization`` of a square core.  Pads sit in a
 ring ``edge`` from the die edge, on the side (or at the position) design.toml
 gives, the rest spread over the sides with fewest pads.
+
+With ``[floorplan] seal_ring = true`` the kit's seal ring (its device of kind
+``sealring``) goes around everything: from the die edge inwards, the scribe
+lane (``scribe`` um, half the saw street, kept empty), the ring's band, then
+the pad ring as above.  A given ``die`` is the whole die, scribe included;
+pin positions are in the die's coordinates.
 """
 
 from __future__ import annotations
@@ -37,6 +43,30 @@ def device_spacing(kit: PDK, requested_um: float | None) -> int:
     return largest + 2 * routing_pitch(kit)
 
 
+def seal_ring_model(kit: PDK, cfg) -> str:
+    """The kit's seal-ring device (kind ``sealring``) for ``[floorplan] seal_ring``."""
+    found = [m for m, d in kit.devices.items() if d.kind == "sealring"]
+    if not found:
+        raise InputError(
+            f"{display_path(cfg.source)}: floorplan.seal_ring: PDK {kit.name} has no seal ring device (kind = \"sealring\")"
+        )
+    return found[0]
+
+
+def _footprint_area(kit: PDK, cfg, instances, sizes) -> float:
+    """Total heat-spreading footprint area (dbu^2) of the devices that give a
+    power in ``[place.devices]`` (0 without ``max_power_density``)."""
+    mpd = cfg.place.max_power_density
+    if not mpd:
+        return 0.0
+    total = 0.0
+    for inst, (w, h) in zip(instances, sizes):
+        p = cfg.place.device(inst.name).power or 0.0
+        if p > 0:
+            total += max(float(w) * h, p / mpd / (kit.dbu_um * 1e-3) ** 2)
+    return total
+
+
 def _snap(v: float, grid: int) -> int:
     return int(math.ceil(v / grid)) * grid
 
@@ -52,6 +82,12 @@ class FloorplanStage(Stage):
         nl = design.netlist
         grid = kit.dbu(1.0)
         spacing = device_spacing(kit, cfg.spacing)
+        seal = seal_ring_model(kit, cfg) if getattr(cfg, "seal_ring", False) else None
+        # the seal ring and scribe lane: offset of the pad-ring floorplan
+        # inside the die (0 without a ring)
+        scribe = kit.dbu(cfg.scribe) if seal else 0
+        band = kit.dbu(kit.device(seal).params["width"].default) if seal else 0
+        off = _snap(scribe + band, grid) if seal else 0
         sizes = []
         for inst in nl.instances:
             where = f"{inst.source}: " if inst.source else ""
@@ -95,10 +131,14 @@ class FloorplanStage(Stage):
 
         # Core and die size.
         if cfg.die is not None:
-            die_w, die_h = kit.dbu(cfg.die[0]), kit.dbu(cfg.die[1])
+            die_w, die_h = kit.dbu(cfg.die[0]) - 2 * off, kit.dbu(cfg.die[1]) - 2 * off
         else:
             area = sum((w + spacing) * (h + spacing) for w, h in sizes)
             side = math.sqrt(area / cfg.utilization)
+            # power devices' heat-spreading footprints (place.max_power_density)
+            # must fit side by side: at most 70 % of the core
+            feet = _footprint_area(kit, cfg, nl.instances, sizes)
+            side = max(side, math.sqrt(feet / 0.7))
             core_w = max(side, max(w for w, _ in sizes) + 2 * spacing)
             core_h = max(side, max(h for _, h in sizes) + 2 * spacing)
             die_w = core_w + 2 * ring
@@ -107,7 +147,7 @@ class FloorplanStage(Stage):
             for port in ports:
                 spec = cfg.pins.get(port)
                 if spec is not None and spec.position is not None:
-                    side_of.setdefault(port, self._nearest_side(kit.dbu(spec.position[0]), kit.dbu(spec.position[1]), die_w, die_h))
+                    side_of.setdefault(port, self._nearest_side(kit.dbu(spec.position[0]) - off, kit.dbu(spec.position[1]) - off, die_w, die_h))
             for s in SIDES:
                 n = sum(1 for v in side_of.values() if v == s)
                 need = 2 * ring + n * (pad + spacing)
@@ -119,14 +159,15 @@ class FloorplanStage(Stage):
         die = (0, 0, die_w, die_h)
         core = (ring, ring, die_w - ring, die_h - ring)
         if core[2] - core[0] <= 0 or core[3] - core[1] <= 0:
+            around = f" and the seal ring + scribe lane ({kit.um(off)} um)" if seal else ""
             raise InputError(
-                f"{display_path(cfg.source)}: floorplan.die: {kit.um(die_w)} x {kit.um(die_h)} um leaves no core "
-                f"inside the pad ring ({kit.um(ring)} um deep)"
+                f"{display_path(cfg.source)}: floorplan.die: {kit.um(die_w + 2 * off)} x {kit.um(die_h + 2 * off)} um leaves no core "
+                f"inside the pad ring ({kit.um(ring)} um deep){around}"
             )
         for port in ports:
             spec = cfg.pins.get(port)
             if spec is not None and spec.position is not None:
-                x, y = kit.dbu(spec.position[0]), kit.dbu(spec.position[1])
+                x, y = kit.dbu(spec.position[0]) - off, kit.dbu(spec.position[1]) - off
                 side_of[port] = self._nearest_side(x, y, die_w, die_h)
                 along[port] = x if side_of[port] in ("north", "south") else y
 
@@ -161,7 +202,21 @@ class FloorplanStage(Stage):
                         xy = (die_w - edge - pad_w, ll)
                     positions[f"PAD_{p}"] = xy
             self._check_pads(kit, cfg, positions, pad_w, pad_h, spacing, die)
-        fp = Floorplan(die=die, core=core, pads=tuple(pads), pad_positions=positions)
+        ring_inst = None
+        ring_at = None
+        if seal:
+            # everything moves in by the ring and the scribe lane
+            die = (0, 0, die_w + 2 * off, die_h + 2 * off)
+            core = (core[0] + off, core[1] + off, core[2] + off, core[3] + off)
+            positions = {k: (x + off, y + off) for k, (x, y) in positions.items()}
+            ring_inst = Instance("SEALRING", seal, {})
+            ring_at = (scribe, scribe)
+            where = f"{display_path(cfg.source)}: floorplan.seal_ring: "
+            rp = {"w": kit.um(die[2] - 2 * scribe), "h": kit.um(die[3] - 2 * scribe), "width": kit.um(band)}
+            params = resolve_params(kit, seal, rp, where=where)
+            generate(kit, seal, params, where=where)
+            pad_params[ring_inst.name] = params
+        fp = Floorplan(die=die, core=core, pads=tuple(pads), pad_positions=positions, seal_ring=ring_inst, seal_ring_at=ring_at)
         return replace(design, floorplan=fp, device_params={**design.device_params, **pad_params})
 
     @staticmethod

@@ -1,15 +1,43 @@
-"""Stage ``place``: devices inside the core, pads fixed on the ring."""
+"""Stage ``place``: devices inside the core, pads fixed on the ring.
+
+The constraints of design.toml's ``[place]`` table and net classes become
+engine inputs here (:func:`build_problem`):
+
+* **voltage keep-out**: every device gets the range of the known voltages of
+  its terminals' nets (net classes); two devices whose ranges differ by
+  ``dV = max(|vmax_a - vmin_b|, |vmax_b - vmin_a|)`` keep the largest
+  ``voltage_spacing`` row of the PDK for ``dV`` (over all its metal layers)
+  between their boxes;
+* **thermal spreading**: a device with ``power`` P (W) gets a heat-spreading
+  footprint of area ``P / max_power_density`` (its box grown evenly on every
+  side, never smaller than the box); footprints of two power devices must
+  not overlap;
+* **fixed** devices, **fences** (``region``) and **keepouts**.
+
+After placing, the stage re-checks the result with the legality checker and
+writes ``place.json`` (figures, rules, every violation, what was not checked)
+and ``density.svg`` (density map) into its run folder.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import numpy as np
+
+from flow.config import display_path
 from flow.design import Design, Placement
-from flow.place import NetPins, Obj, check_legal, place
-from flow.errors import StageError
+from flow.errors import InputError, StageError
+from flow.fileio import atomic_write_json
 from flow.geometry.layout import device_cells
+from flow.place import NetPins, Obj, check_legal, place
+from flow.place.check import check_pairs
+from flow.place.model import PairRules, Rect
 from flow.stages.base import Context, Stage
 from flow.stages.floorplan import device_spacing
+from pdk.schema import PDK
 
 
 def _pin_centre(dc, terminal: str) -> tuple[int, int]:
@@ -20,6 +48,163 @@ def _pin_centre(dc, terminal: str) -> tuple[int, int]:
     return ((r[0] + r[2]) // 2, (r[1] + r[3]) // 2)
 
 
+def voltage_gap_um(kit: PDK, dv: float) -> float:
+    """Largest ``voltage_spacing`` row (um) of any layer of ``kit`` for a
+    voltage difference ``dv`` (0 when the kit has none or ``dv`` is small)."""
+    return max((r.spacing_for(dv) for r in kit.rules_of("voltage_spacing")), default=0.0)
+
+
+def thermal_margin(w: int, h: int, power_w: float, max_density: float, dbu_um: float) -> int:
+    """Margin t (dbu) such that the box grown by t on every side has the area
+    ``power_w / max_density`` (mm^2); 0 when the box alone is large enough.
+
+    Examples
+    --------
+    >>> thermal_margin(1000, 1000, 4.0, 1.0, 0.001)   # 1 x 1 um box, 4 W at 1 W/mm^2 -> 2 x 2 mm
+    999500
+    """
+    if power_w <= 0:
+        return 0
+    area = power_w / max_density / (dbu_um * 1e-3) ** 2  # dbu^2
+    if w * h >= area:
+        return 0
+    # (w + 2t)(h + 2t) = area
+    t = (-(w + h) + math.sqrt((w + h) ** 2 - 4 * (w * h - area))) / 4
+    return int(math.ceil(t))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The engine's view of a design: objects, nets, region and rules."""
+
+    names: tuple[str, ...]
+    objs: list[Obj]
+    nets: list[NetPins]
+    region: Rect
+    spacing: int
+    grid: int
+    keepouts: list[Rect]
+    rules: PairRules
+    #: per object: (vmin, vmax) of its known terminal voltages, or None
+    volts: tuple[tuple[float, float] | None, ...]
+    unknown_voltage: tuple[str, ...]  # devices with a terminal of unknown voltage
+    not_checked: tuple[str, ...]
+
+
+def build_problem(design: Design, kit: PDK) -> Problem:
+    """Objects, nets and rules of ``design`` (netlist and floorplan done)."""
+    cfg = design.config
+    spec = cfg.place
+    where = display_path(cfg.source) if cfg.source else "design.toml"
+    fp = design.floorplan
+    cells = device_cells(design, kit)
+    insts = design.all_instances()
+    index = {inst.name: k for k, inst in enumerate(insts)}
+    pads = set(fp.pad_positions)
+
+    for d in spec.devices:
+        if not any(d.matches(i.name) for i in insts if i.name not in pads):
+            names = ", ".join(i.name for i in insts if i.name not in pads)
+            raise InputError(f"{where}: place.devices.{d.pattern}: matches no device; devices are {names}")
+
+    objs: list[Obj] = []
+    power: list[float] = []
+    for inst in insts:
+        dc = cells[inst.name]
+        fixed = fp.pad_positions.get(inst.name)
+        region = None
+        p = 0.0
+        if inst.name not in pads:
+            ds = spec.device(inst.name)
+            p = ds.power or 0.0
+            if ds.fixed is not None:
+                fixed = (kit.dbu(ds.fixed[0]), kit.dbu(ds.fixed[1]))
+                cx0, cy0, cx1, cy1 = fp.core
+                if not (cx0 <= fixed[0] and cy0 <= fixed[1] and fixed[0] + dc.width <= cx1 and fixed[1] + dc.height <= cy1):
+                    raise InputError(
+                        f"{where}: place.devices: '{inst.name}' fixed at {list(ds.fixed)} um "
+                        f"({kit.um(dc.width):g} x {kit.um(dc.height):g} um) does not lie inside the core "
+                        f"{[kit.um(v) for v in fp.core]} um"
+                    )
+            if ds.region is not None:
+                region = tuple(kit.dbu(v) for v in ds.region)
+                if dc.width > region[2] - region[0] or dc.height > region[3] - region[1]:
+                    raise InputError(
+                        f"{where}: place.devices: '{inst.name}' ({kit.um(dc.width):g} x {kit.um(dc.height):g} um) "
+                        f"does not fit its region {list(ds.region)} um"
+                    )
+        objs.append(Obj(inst.name, dc.width, dc.height, fixed=fixed, region=region))
+        power.append(p)
+
+    pins: dict[str, list[tuple[int, int, int]]] = {}
+    for inst in insts:
+        dc = cells[inst.name]
+        for term, net in inst.pins.items():
+            dx, dy = _pin_centre(dc, term)
+            pins.setdefault(net, []).append((index[inst.name], dx, dy))
+    nets = [NetPins(n, tuple(p)) for n, p in sorted(pins.items()) if len(p) > 1]
+
+    # -- voltage classes ---------------------------------------------------------
+    from flow.config import ClassValues
+
+    volt_of = ClassValues(cfg.net_classes, "voltage")
+    volts: list[tuple[float, float] | None] = []
+    unknown: list[str] = []
+    for inst in insts:
+        vs = [volt_of[n] for n in inst.pins.values() if n in volt_of]
+        if len(vs) < len(set(inst.pins.values())) and inst.name not in pads:
+            unknown.append(inst.name)
+        volts.append((min(vs), max(vs)) if vs else None)
+    not_checked: list[str] = []
+    has_vs = any(True for _ in kit.rules_of("voltage_spacing"))
+    use_v = spec.voltage_keepout and has_vs
+    if not spec.voltage_keepout:
+        not_checked.append("voltage keep-out: switched off in design.toml (place.voltage_keepout = false)")
+    elif not has_vs:
+        not_checked.append(f"voltage keep-out: PDK {kit.name} {kit.version} has no voltage_spacing rule")
+    keys = sorted({v for v in volts if v is not None}) if use_v else []
+    kidx = {k: i for i, k in enumerate(keys)}
+    dv = [[max(abs(a[1] - b[0]), abs(b[1] - a[0])) for b in keys] for a in keys]
+    spacing = device_spacing(kit, cfg.spacing)
+    vgap = [[kit.dbu(voltage_gap_um(kit, d)) for d in row] for row in dv]
+    # a gap the basic spacing already gives is no extra rule
+    vgap = [[g if g > spacing else 0 for g in row] for row in vgap]
+    labels = [f"{a:g} V" if a == b else f"{a:g}..{b:g} V" for a, b in keys]
+    vclass = tuple(kidx[v] if (use_v and v is not None) else -1 for v in volts)
+
+    # -- thermal ------------------------------------------------------------------
+    thermal = [0] * len(objs)
+    if spec.max_power_density:
+        thermal = [
+            thermal_margin(o.w, o.h, p, spec.max_power_density, kit.dbu_um) if p > 0 else 0
+            for o, p in zip(objs, power)
+        ]
+    rules = PairRules(
+        vclass=vclass,
+        vgap=tuple(tuple(r) for r in vgap),
+        dv=tuple(tuple(r) for r in dv),
+        labels=tuple(labels),
+        thermal=tuple(thermal),
+        power=tuple(power),
+    )
+    keepouts = [tuple(kit.dbu(v) for v in k) for k in spec.keepouts]
+    return Problem(
+        tuple(i.name for i in insts), objs, nets, fp.core, spacing, kit.dbu(1.0), keepouts, rules,
+        tuple(volts), tuple(unknown), tuple(not_checked),
+    )
+
+
+def check_placement(design: Design, kit: PDK) -> list[str]:
+    """Every legality problem of ``design.placement`` (``[]`` when legal):
+    overlaps, spacing, core, grid, fences, keepouts, voltage keep-outs and
+    thermal spacing, as :func:`flow.place.check_legal` words them."""
+    prob = build_problem(design, kit)
+    pos = [tuple(design.placement.positions[n]) for n in prob.names]
+    return check_legal(
+        prob.objs, pos, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts, rules=prob.rules
+    )
+
+
 class PlaceStage(Stage):
     id = "place"
     requires = ("netlist", "floorplan")
@@ -27,27 +212,107 @@ class PlaceStage(Stage):
 
     def run(self, design: Design, ctx: Context) -> Design:
         kit = ctx.kit
-        fp = design.floorplan
-        cells = device_cells(design, kit)
-        insts = design.all_instances()
-        index = {inst.name: k for k, inst in enumerate(insts)}
-        objs = []
-        for inst in insts:
-            dc = cells[inst.name]
-            fixed = fp.pad_positions.get(inst.name)
-            objs.append(Obj(inst.name, dc.width, dc.height, fixed=fixed))
-        pins: dict[str, list[tuple[int, int, int]]] = {}
-        for inst in insts:
-            dc = cells[inst.name]
-            for term, net in inst.pins.items():
-                dx, dy = _pin_centre(dc, term)
-                pins.setdefault(net, []).append((index[inst.name], dx, dy))
-        nets = [NetPins(n, tuple(p)) for n, p in sorted(pins.items()) if len(p) > 1]
-        spacing = device_spacing(kit, design.config.spacing)
-        grid = kit.dbu(1.0)
-        res = place(objs, nets, fp.core, spacing=spacing, grid=grid, progress=lambda phase, f: ctx.progress(f"place/{phase}", f))
-        problems = check_legal(objs, res.positions, fp.core, spacing=spacing, grid=grid)
+        prob = build_problem(design, kit)
+        res = place(
+            prob.objs, prob.nets, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts,
+            rules=prob.rules, progress=lambda phase, f: ctx.progress(f"place/{phase}", f),
+        )
+        problems = check_legal(
+            prob.objs, res.positions, prob.region, spacing=prob.spacing, grid=prob.grid,
+            keepouts=prob.keepouts, rules=prob.rules,
+        )
         if problems:
             raise StageError(f"placement is not legal: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-        positions = {inst.name: tuple(res.positions[k]) for k, inst in enumerate(insts)}
-        return replace(design, placement=Placement(positions, res.hpwl))
+        positions = {name: tuple(res.positions[k]) for k, name in enumerate(prob.names)}
+        out = replace(design, placement=Placement(positions, res.hpwl))
+        from flow.stages import STAGE_IDS
+
+        folder = ctx.stage_dir(STAGE_IDS.index(self.id), self.id)
+        write_reports(folder, out, kit, prob, res)
+        return out
+
+
+def write_reports(folder: Path, design: Design, kit: PDK, prob: Problem, res) -> None:
+    """``place.json`` and ``density.svg`` in ``folder`` (atomically)."""
+    from flow.fileio import atomic_write_text
+    from flow.place.report import default_bins, density_grid, density_svg, overflow
+
+    um = kit.um
+    fp = design.floorplan
+    n = len(prob.objs)
+    pos = np.array(res.positions, dtype=np.int64).reshape(n, 2)
+    w = np.array([o.w for o in prob.objs], dtype=np.int64)
+    h = np.array([o.h for o in prob.objs], dtype=np.int64)
+    mov = np.array([o.fixed is None for o in prob.objs], dtype=bool)
+    fixed_rects = [(int(pos[i, 0]), int(pos[i, 1]), int(pos[i, 0] + w[i]), int(pos[i, 1] + h[i])) for i in np.flatnonzero(~mov)]
+    blockers = fixed_rects + list(prob.keepouts)
+    bins = default_bins(prob.region, int(mov.sum()))
+    use, cap, xe, ye = density_grid(prob.region, pos[mov], w[mov], h[mov], blockers, bins)
+    ovf = overflow(prob.region, pos[mov], w[mov], h[mov], blockers, bins)
+    rules = prob.rules
+    th = np.array(rules.thermal, dtype=np.int64)
+    pw = np.array(rules.power, dtype=float)
+    powered = np.flatnonzero(pw > 0)
+    feet = [
+        (int(pos[i, 0] - th[i]), int(pos[i, 1] - th[i]), int(pos[i, 0] + w[i] + th[i]), int(pos[i, 1] + h[i] + th[i]))
+        for i in powered
+    ]
+    spec = design.config.place
+    power_grid = None
+    if len(powered) and spec.max_power_density:
+        fpos = np.array([[f[0], f[1]] for f in feet], dtype=float)
+        fw = np.array([f[2] - f[0] for f in feet], dtype=float)
+        fh = np.array([f[3] - f[1] for f in feet], dtype=float)
+        power_grid, _, _, _ = density_grid(prob.region, fpos, fw, fh, (), (len(xe) - 1, len(ye) - 1), weight=pw[powered])
+    viol = check_pairs(prob.objs, res.positions, rules)
+    vclass_of = {prob.names[i]: rules.labels[c] for i, c in enumerate(rules.vclass) if c >= 0}
+    st = res.stats
+    report = {
+        "hpwl_um": um(res.hpwl),
+        "hpwl_global_um": um(st.get("hpwl_global", res.hpwl)),
+        "hpwl_legal_um": um(st.get("hpwl_legal", res.hpwl)),
+        "overflow_global": st.get("overflow_global"),
+        "overflow": round(ovf, 6),
+        "displacement_um": {
+            "mean": um(st.get("displacement_mean", 0.0)),
+            "max": um(st.get("displacement_max", 0.0)),
+            "total": um(st.get("displacement_total", 0.0)),
+        },
+        "iterations": res.iterations,
+        "spacing_um": um(prob.spacing),
+        "keepouts_um": [[um(v) for v in k] for k in prob.keepouts],
+        "voltage_classes": [
+            {"label": lab, "devices": sorted(n for n, c in vclass_of.items() if c == lab),
+             "keepout_um": {rules.labels[j]: um(g) for j, g in enumerate(rules.vgap[i]) if g > 0}}
+            for i, lab in enumerate(rules.labels)
+        ],
+        "thermal": {
+            "max_power_density_w_mm2": spec.max_power_density,
+            "devices": [
+                {"name": prob.names[i], "power_w": float(pw[i]), "margin_um": um(int(th[i])),
+                 "footprint_um": [um(v) for v in f]}
+                for i, f in zip(powered, feet)
+            ],
+            "peak_bin_w_mm2": None if power_grid is None else float(
+                (power_grid / (np.outer(np.diff(xe), np.diff(ye)) * (kit.dbu_um * 1e-3) ** 2)).max()
+            ),
+        },
+        "violations": [v.to_json(1 / kit.dbu_um) | {"message": v.message(1 / kit.dbu_um, "um")} for v in viol],
+        "voltage_unknown_devices": list(prob.unknown_voltage),
+        "not_checked": list(prob.not_checked),
+        "density_map": "density.svg",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / "place.json", report)
+    colours = ["#1f4e9c", "#c0392b", "#2c8a3c", "#8e44ad", "#d35400", "#16a085", "#7f8c8d"]
+    boxes = []
+    for i, o in enumerate(prob.objs):
+        c = rules.vclass[i]
+        col = "#555" if not mov[i] else (colours[c % len(colours)] if c >= 0 else "#000")
+        boxes.append((f"{o.name} {vclass_of.get(o.name, '')}".strip(), (int(pos[i, 0]), int(pos[i, 1]), int(pos[i, 0] + w[i]), int(pos[i, 1] + h[i])), col))
+    svg = density_svg(
+        fp.die, prob.region, boxes, use, cap, xe, ye,
+        title=f"{design.config.name} placement, HPWL {um(res.hpwl):g} um, overflow {ovf:.3f}",
+        footprints=feet, power=power_grid, power_limit=spec.max_power_density, dbu_um=kit.dbu_um,
+    )
+    atomic_write_text(folder / "density.svg", svg)

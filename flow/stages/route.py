@@ -8,7 +8,7 @@ import numpy as np
 
 from flow.design import Design, Routing, Wire
 from flow.fileio import atomic_write_json
-from flow.geometry.layout import device_cells, placed_rect
+from flow.geometry.layout import device_cells, placed_rect, seal_ring_cell
 from flow.route import Shape, route
 from flow.route.netclass import density, limits, net_rules
 from flow.stages.base import Context, Stage
@@ -55,6 +55,10 @@ class RouteStage(Stage):
                 elif dc.pins_of(term):
                     layers = sorted({p.layer for p in dc.pins_of(term)})
                     offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
+        ring = seal_ring_cell(design, kit)
+        if ring is not None:  # the seal ring: an obstacle of no net
+            dc, at = ring
+            obstacles += [Shape(layer, placed_rect(rect, at), None) for layer, rect in _cell_shapes(dc, kit, stack)]
         cfg = design.config
         lim = limits(kit, getattr(cfg, "temperature_c", None))
         classes: dict[str, tuple[float | None, float | None]] = {}

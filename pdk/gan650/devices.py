@@ -125,15 +125,12 @@ def drain_clearance(kit: PDK, lgd: float) -> float:
     metal, so a device is clean at its own rating.
 
     >>> import dataclasses, pdk
-    >>> from pdk.schema import Rule
     >>> kit = pdk.load("gan650")
-    >>> drain_clearance(kit, 15.0)  # the kit has no voltage_spacing rule yet
-    0.0
-    >>> table = ((0.0, 3.0), (100.0, 5.0), (300.0, 8.0), (500.0, 13.0))
-    >>> vs = Rule("MET1.VS.1", "voltage_spacing", "MET1", 0.0, table=table)
-    >>> kit = dataclasses.replace(kit, rules=kit.rules + (vs,), version="0.2.0+vs")
-    >>> drain_clearance(kit, 15.0), drain_clearance(kit, 3.0)
+    >>> drain_clearance(kit, 15.0), drain_clearance(kit, 3.0)  # MET1.VS.1
     (13.0, 5.0)
+    >>> bare = dataclasses.replace(kit, rules=tuple(r for r in kit.rules if r.kind != "voltage_spacing"))
+    >>> drain_clearance(bare, 15.0)
+    0.0
     """
     volts = HEMT_V_PER_UM * lgd
     return max([r.spacing_for(volts) for r in kit.rules_of("voltage_spacing", "MET1")] + [0.0])

@@ -21,7 +21,7 @@ from flow.errors import InputError
 from flow.route import make_grid
 from pdk.base import DeviceCell, generate
 from pdk.ganrf025 import devices as dev
-from kit_oracle import kit_drc, kit_regions, kit_two_copies
+from kit_oracle import kit_cell_basics, kit_clusters, kit_drc, kit_full, kit_polys, kit_regions, kit_two_copies
 
 KIT = pdk.load("ganrf025")
 DBU = KIT.dbu_um
@@ -42,32 +42,6 @@ def halo_of(regs: dict[str, kdb.Region]) -> int:
     return max(vals)
 
 
-def clusters(regs: dict[str, kdb.Region], dc: DeviceCell) -> dict[str, set[int]]:
-    """Terminal -> KLayout connectivity clusters its pins sit on (kit.connect)."""
-    ly = kdb.Layout()
-    ly.dbu = DBU
-    top = ly.create_cell("T")
-    idx = {}
-    for name, lay in KIT.layers.items():
-        idx[name] = ly.layer(*lay.gds)
-        top.shapes(idx[name]).insert(regs[name])
-    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, top, []))
-    layers = {n: l2n.make_layer(i, n) for n, i in idx.items()}
-    for group in KIT.connect:
-        for n in group:
-            l2n.connect(layers[n])
-        for a, b in zip(group, group[1:]):
-            l2n.connect(layers[a], layers[b])
-    l2n.extract_netlist()
-    out: dict[str, set[int]] = {}
-    for p in dc.pins:
-        pt = kdb.DPoint((p.rect[0] + p.rect[2]) / 2 * DBU, (p.rect[1] + p.rect[3]) / 2 * DBU)
-        net = l2n.probe_net(layers[p.layer], pt)
-        assert net is not None, f"no metal at pin {p}"
-        out.setdefault(p.terminal, set()).add(net.cluster_id)
-    return out
-
-
 def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     """Checks every device must pass; returns the merged regions."""
     regs = kit_regions(KIT, dc)
@@ -76,28 +50,14 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     for horizontal in (True, False):
         for mirror in (False, True):
             assert kit_drc(KIT, kit_two_copies(regs, dc, horizontal, mirror, halo)) == [], (horizontal, mirror)
-    assert dc.bbox[:2] == (0, 0)
-    (x0, y0), (x1, y1) = dc.cell.bounding_box()
-    assert (round(x0 / DBU), round(y0 / DBU), round(x1 / DBU), round(y1 / DBU)) == dc.bbox
+    kit_cell_basics(KIT, model, dc, regs, PIN_NEED)
     d = KIT.device(model)
-    assert {p.terminal for p in dc.pins} == set(d.terminals)
-    for p in dc.pins:
-        assert p.rect[2] - p.rect[0] >= PIN_NEED and p.rect[3] - p.rect[1] >= PIN_NEED, p
-        assert (kdb.Region(kdb.Box(*p.rect)) - regs[p.layer]).is_empty()
     if d.kind != "pad":
         assert all(p.layer == GRID.metals[0] for p in dc.pins)
         for layer in KIT.routing[1:]:
             assert regs[layer].is_empty(), layer
-    tagged = {(c.layer, c.rect) for c in dc.conductors}
-    assert {c.terminal for c in dc.conductors} <= set(d.terminals)
-    for layer in KIT.routing_metals:
-        gds = KIT.layers[layer].gds
-        for poly in dc.cell.get_polygons(layer=gds[0], datatype=gds[1]):
-            (a, b), (c, e) = poly.bounding_box()
-            rect = (round(a / DBU), round(b / DBU), round(c / DBU), round(e / DBU))
-            assert (layer, rect) in tagged, f"untagged {layer} {rect}"
     # through the kit's connectivity: each terminal one piece, terminals apart
-    cl = clusters(regs, dc)
+    cl = kit_clusters(KIT, regs, dc)
     assert all(len(ids) == 1 for ids in cl.values()), cl
     ids = [next(iter(v)) for v in cl.values()]
     assert len(set(ids)) == len(ids), f"terminals shorted: {cl}"
@@ -105,11 +65,11 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
 
 
 def polys(region: kdb.Region) -> list[kdb.Box]:
-    return sorted((p.bbox() for p in region.each()), key=lambda b: (b.left, b.bottom))
+    return kit_polys(region)
 
 
 def full(model: str, params: dict) -> dict:
-    return {n: p.default for n, p in KIT.device(model).params.items()} | params
+    return kit_full(KIT, model, params)
 
 
 # ---------------------------------------------------------------------------
@@ -434,3 +394,21 @@ def test_oracle_catches_violations():
     with pytest.raises(AssertionError):
         ids = clusters(shorted, m)
         assert len({next(iter(v)) for v in ids.values()}) == 2
+
+
+@pytest.mark.parametrize("ext", [1.0, 1.5, 2.25])
+def test_hemt_gate_extension_follows_the_rule(ext):
+    """The gate foot runs past the mesa by the kit's GATE.EX.MESA value, not
+    a fixed number: a kit with a longer extension rule gets longer feet (and
+    the cell is clean under that kit)."""
+    import dataclasses
+
+    rules = tuple(dataclasses.replace(r, value=ext) if r.id == "GATE.EX.MESA" else r for r in KIT.rules)
+    kit = dataclasses.replace(KIT, rules=rules, version=f"{KIT.version}+ext{ext}")
+    dc = generate(kit, "hemt", {})
+    regs = kit_regions(kit, dc)
+    assert kit_drc(kit, regs) == []
+    mesa = regs["MESA"].bbox()
+    for foot in (regs["GATE"] & kdb.Region(mesa.enlarged(0, kit.dbu(5.0)))).each():
+        b = foot.bbox()
+        assert b.bottom == mesa.bottom - kit.dbu(ext) and b.top == mesa.top + kit.dbu(ext), (b, mesa)

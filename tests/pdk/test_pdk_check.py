@@ -147,7 +147,7 @@ def test_broken_engine_fails_selftests(monkeypatch, runner, broken, expect):
     assert r.exit_code == 1
     line = next(x for x in r.output.splitlines() if x.split()[:2] == ["FAIL", "MET1.W.1"])
     assert expect in line
-    assert r.output.splitlines()[-1].startswith("gan650 0.2.0: FAILED (")
+    assert r.output.splitlines()[-1].startswith(f"gan650 {kit.version}: FAILED (")
 
 
 def test_unimplemented_kind_and_missing_selftests(tmp_path, monkeypatch, runner):
@@ -168,11 +168,15 @@ def test_unimplemented_kind_and_missing_selftests(tmp_path, monkeypatch, runner)
 
 
 def test_changelog_entry_required(tmp_path, runner):
-    path = copy_kit(tmp_path, lambda t: t.replace('version = "0.2.0"', 'version = "0.3.0"', 1))
+    import pdk as pdks
+
+    v = pdks.load("gan650").version
+    path = copy_kit(tmp_path, lambda t: t.replace(f'version = "{v}"', 'version = "9.0.0"', 1))
+    entries = re.findall(r"^## (\S+)", (path.parent / "CHANGELOG.md").read_text(), re.M)
     r = runner.invoke(cli, ["pdk", "check", str(path)])
     assert r.exit_code == 1
-    assert "FAIL  CHANGELOG.md" in r.output and "no entry '## 0.3.0' for the kit version 0.3.0 (entries: 0.2.0, 0.1.0)" in r.output
-    (path.parent / "CHANGELOG.md").write_text("# gan650 changelog\n\n## 0.3.0\n\n- tighter rules\n\n## 0.2.0\n\n- first\n")
+    assert "FAIL  CHANGELOG.md" in r.output and f"no entry '## 9.0.0' for the kit version 9.0.0 (entries: {', '.join(entries)})" in r.output
+    (path.parent / "CHANGELOG.md").write_text(f"# gan650 changelog\n\n## 9.0.0\n\n- tighter rules\n\n## {v}\n\n- first\n")
     assert runner.invoke(cli, ["pdk", "check", str(path)]).exit_code == 0
     (path.parent / "CHANGELOG.md").unlink()
     r = runner.invoke(cli, ["pdk", "check", str(path.parent)])

@@ -24,8 +24,14 @@ def with_layer(kit, name, **changes):
     return replace(kit, layers=MappingProxyType(layers))
 
 
+def without_vs(kit):
+    """``kit`` without its own voltage_spacing rules."""
+    return replace(kit, rules=tuple(r for r in kit.rules if r.kind != "voltage_spacing"))
+
+
 def with_vs(kit):
-    rules = kit.rules + (
+    """``kit`` with these tests' voltage tables instead of its own."""
+    rules = without_vs(kit).rules + (
         Rule("MET1.VS.1", "voltage_spacing", "MET1", 0.0, table=((0.0, 3.0), (100.0, 5.0), (300.0, 8.0), (600.0, 13.0))),
         Rule("MET2.VS.1", "voltage_spacing", "MET2", 0.0, table=((0.0, 4.0), (300.0, 10.0))),
     )
@@ -101,8 +107,9 @@ def test_derating(kit):
 
 
 def test_clearance_from_voltage_table(kit):
-    assert not has_voltage_rules(kit, kit.routing_metals)
-    assert clearance(kit, "MET1", 0.0, 650.0) == kit.dbu(kit.min_spacing("MET1"))
+    bare = without_vs(kit)
+    assert not has_voltage_rules(bare, bare.routing_metals)
+    assert clearance(bare, "MET1", 0.0, 650.0) == kit.dbu(kit.min_spacing("MET1"))
     vk = with_vs(kit)
     assert has_voltage_rules(vk, ["MET1"])
     assert clearance(vk, "MET1", 0.0, 650.0) == kit.dbu(13.0)

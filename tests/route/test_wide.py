@@ -34,9 +34,10 @@ def net_region(shapes, layer):
 
 
 def with_vs(kit):
+    """``kit`` with these tests' voltage tables instead of its own."""
     return replace(
         kit,
-        rules=kit.rules
+        rules=tuple(r for r in kit.rules if r.kind != "voltage_spacing")
         + (
             Rule("MET1.VS.1", "voltage_spacing", "MET1", 0.0, table=((0.0, 3.0), (100.0, 5.0), (300.0, 8.0), (600.0, 13.0))),
             Rule("MET2.VS.1", "voltage_spacing", "MET2", 0.0, table=((0.0, 4.0), (300.0, 10.0), (600.0, 16.0))),
@@ -267,3 +268,16 @@ def test_two_cuts_without_extra_width(gan650):
         assert n == 0 or n >= 2
     assert via.count() >= 2
     check(kit, obs, terms, r)
+
+
+def test_wide_net_whose_pins_one_patch_reaches(gan650):
+    """Two pins closer than the net's wire width: one access point of the
+    wide wire reaches both.  The net is drawn there (it was left with no
+    geometry at all, yet counted routed: an open only KLayout saw)."""
+    obs, terms = scene({"p": [pin("p", "MET1", 60, 100, 100, 110), pin("p", "MET1", 120, 100, 160, 140)]})
+    rules = net_rules(gan650, {"p": (5.0, 1.0)}, limits(gan650))
+    assert rules["p"].need["MET1"] > 20.0  # wider than the gap between the pins
+    r = route(gan650, REGION, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    assert r.shapes.get("p"), "routed net without geometry"
+    check(gan650, obs, terms, r)

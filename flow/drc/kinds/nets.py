@@ -537,30 +537,126 @@ def selftests_current_density(rule: Rule, kit: PDK) -> list[SelfTest]:
 
 
 # -- KLayout deck snippets ----------------------------------------------------------
+#
+# The exported deck traces the nets once, in its nets section (connect
+# statements and the ``pfn_*`` Ruby helpers of
+# ``pdk/templates/klayout.nets.drc.j2``, rendered by :mod:`pdk.export`
+# whenever a net-aware rule is exported); the snippets below use them.  Each
+# follows pilotflow's check step by step, so the marker counts agree.
 
 
-def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str | None:
-    """KLayout's ``connect`` for every ``[pdk.connectivity]`` entry, then
-    ``space`` on the layer's ``nets`` with ``props_ne`` (only between shapes
-    of different nets).
-
-    Two-layer rules are not exported: ``nets.separation(..., props_ne)``
-    fails inside KLayout 0.28 (``m_type == Polygon was not true``).  KLayout's
-    net extraction needs a layout with a single top cell (``connect``:
-    "The layout has multiple top cells")."""
-    if rule.other is not None and rule.other != rule.layer:
-        return None
-    lines = []
-    for g in kit.connect:
-        steps = [(g[0], g[1])] if len(g) == 2 else [(g[0], g[1]), (g[1], g[2])]
-        lines += [f"connect({var(a)}, {var(b)})" for a, b in steps]
-    v = ruby_um(kit, kit.dbu(rule.value))
+def _ruby_pairs(rule: Rule, kit: PDK, var, d: int) -> str:
+    """The DSL expression of the plain spacing (or separation) edge pairs of
+    ``rule``'s layer(s) closer than ``d`` dbu, as the ``spacing`` kind."""
+    v = ruby_um(kit, d)
     metric = "projection" if rule.metric == "projection" else "euclidian"
+    if rule.other is not None and rule.other != rule.layer:
+        return f"{var(rule.layer)}.separation({var(rule.other)}, {v}, {metric})"
+    return f"{var(rule.layer)}.space({v}, {metric})"
+
+
+def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str:
+    """The layer's space (or separation to ``other``) edge pairs, kept where
+    the two edges belong to different nets (or either to none), as pilotflow
+    filters its facing pairs."""
+    other = rule.other if rule.other is not None else rule.layer
     out = f".output({ruby_str(rule.id)}, {ruby_str(rule.doc or rule.id)})"
-    lines.append(f"{var(rule.layer)}.nets.space({v}, {metric}, props_ne){out}")
-    return "\n".join(lines)
+    return "\n".join([
+        "pf_out = RBA::EdgePairs::new",
+        f"{_ruby_pairs(rule, kit, var, kit.dbu(rule.value))}.data.each do |pf_ep|",
+        f"  pf_a = pfn_edge_net.call({ruby_str(rule.layer)}, pf_ep.first)",
+        f"  pf_b = pfn_edge_net.call({ruby_str(other)}, pf_ep.second)",
+        "  pf_out.insert(pf_ep) if pf_a.nil? || pf_b.nil? || pf_a != pf_b",
+        "end",
+        f"DRC::DRCLayer::new(self, pf_out){out}",
+    ])
+
+
+def klayout_voltage_spacing(rule: Rule, kit: PDK, var) -> str | None:
+    """Per distinct spacing of the table, the layer's space (or separation)
+    edge pairs closer than it, kept where the two nets' voltage difference
+    selects exactly that spacing (step look-up as
+    :meth:`pdk.schema.Rule.spacing_for`); pairs with a net of unknown
+    voltage are not flagged (pilotflow notes them as not checked)."""
+    if not rule.table:
+        return None
+    other = rule.other if rule.other is not None else rule.layer
+    rows = ", ".join(f"[{float(v)!r}, {kit.dbu(s)}]" for v, s in rule.table)
+    spacings = sorted({kit.dbu(s) for _, s in rule.table if kit.dbu(s) > 0})
+    checks = ", ".join(f"[{s}, {_ruby_pairs(rule, kit, var, s)}]" for s in spacings)
+    out = f".output({ruby_str(rule.id)}, {ruby_str(rule.doc or rule.id)})"
+    return "\n".join([
+        f"pf_rows = [{rows}]",
+        "pf_need = lambda { |dv| s = 0; pf_rows.each { |lo, sp| s = sp if dv > lo }; s }",
+        "pf_recs = pfn_nets.call",
+        "pf_out = RBA::EdgePairs::new",
+        f"[{checks}].each do |pf_s, pf_pairs|",
+        "  pf_pairs.data.each do |pf_ep|",
+        f"    pf_a = pfn_edge_net.call({ruby_str(rule.layer)}, pf_ep.first)",
+        f"    pf_b = pfn_edge_net.call({ruby_str(other)}, pf_ep.second)",
+        "    next if pf_a.nil? || pf_b.nil? || pf_a == pf_b",
+        "    pf_dv = pfn_dv.call(pf_recs[pf_a], pf_recs[pf_b])",
+        "    pf_out.insert(pf_ep) if !pf_dv.nil? && pf_need.call(pf_dv) == pf_s",
+        "  end",
+        "end",
+        f"DRC::DRCLayer::new(self, pf_out){out}",
+    ])
+
+
+def _ruby_num(x: float | None) -> str:
+    return "nil" if x is None else repr(float(x))
+
+
+def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
+    """Wires: per net with a current, the width check of the net's shapes on
+    the layer at ``I / J(T)``.  Cuts: per net with a current, its cuts
+    grouped by the lower and upper shapes they join; a group with fewer
+    cuts than ``I / Icut(T)`` is a marker (its bounding box).  ``None``
+    where pilotflow cannot check the rule either (no limit in the kit)."""
+    lay = kit.layer(rule.layer)
+    out = f".output({ruby_str(rule.id)}, {ruby_str(rule.doc or rule.id)})"
+    if lay.purpose == "cut":
+        ends = _cut_neighbours(kit, rule.layer)
+        if lay.imax_ma_per_cut is None or not ends:
+            return None
+        lows = ", ".join(dict.fromkeys(ruby_str(lo) for lo, _ in ends))
+        ups = ", ".join(dict.fromkeys(ruby_str(up) for _, up in ends))
+        return "\n".join([
+            f"pf_imax = pfn_derate.call({_ruby_num(lay.imax_ma_per_cut)}, {_ruby_num(lay.jmax_ref_c)}, {_ruby_num(lay.em_ea_ev)}, {ruby_str(rule.id)})",
+            "pf_out = RBA::Region::new",
+            "pf_out.merged_semantics = false",
+            "pfn_nets.call.each do |pf_r|",
+            "  next if pf_imax.nil? || pf_r['amps'].empty?",
+            "  pf_groups = {}",
+            f"  pfn_polys.call(pf_r, {ruby_str(rule.layer)}).each do |pf_c|",
+            "    pf_key = [[], []]",
+            f"    [[{lows}], [{ups}]].each_with_index do |pf_side, pf_k|",
+            "      pf_side.each { |pf_n| pfn_polys.call(pf_r, pf_n).each_with_index { |pf_p, pf_i| pf_key[pf_k] << [pf_n, pf_i] if pfn_overlap.call(pf_p, pf_c) } }",
+            "    end",
+            "    (pf_groups[pf_key] ||= []) << pf_c unless pf_key[0].empty? || pf_key[1].empty?",
+            "  end",
+            "  pf_i = pf_r['amps'].max * 1000.0",
+            "  pf_groups.each_value do |pf_m|",
+            "    pf_out.insert(pf_m.map(&:bbox).inject(:+)) if pf_i / pf_m.size > pf_imax * (1 + 1e-9)",
+            "  end",
+            "end",
+            f"DRC::DRCLayer::new(self, pf_out){out}",
+        ])
+    if lay.jmax_ma_per_um is None:
+        return None
+    return "\n".join([
+        f"pf_j = pfn_derate.call({_ruby_num(lay.jmax_ma_per_um)}, {_ruby_num(lay.jmax_ref_c)}, {_ruby_num(lay.em_ea_ev)}, {ruby_str(rule.id)})",
+        "pf_out = RBA::EdgePairs::new",
+        "pfn_nets.call.each do |pf_r|",
+        "  next if pf_j.nil? || pf_r['amps'].empty?",
+        "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
+        f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
+        "  pf_out += pf_reg.width_check(pf_d) if pf_d > 0 && !pf_reg.is_empty?",
+        "end",
+        f"DRC::DRCLayer::new(self, pf_out){out}",
+    ])
 
 
 NET_SPACING = register(KindImpl("net_spacing", check_net_spacing, selftests_net_spacing, klayout_net_spacing, net_aware=True))
-VOLTAGE_SPACING = register(KindImpl("voltage_spacing", check_voltage_spacing, selftests_voltage_spacing, None, net_aware=True))
-CURRENT_DENSITY = register(KindImpl("current_density", check_current_density, selftests_current_density, None, net_aware=True))
+VOLTAGE_SPACING = register(KindImpl("voltage_spacing", check_voltage_spacing, selftests_voltage_spacing, klayout_voltage_spacing, net_aware=True))
+CURRENT_DENSITY = register(KindImpl("current_density", check_current_density, selftests_current_density, klayout_current_density, net_aware=True))

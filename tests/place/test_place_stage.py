@@ -1,0 +1,289 @@
+"""The place stage with design.toml constraints: voltage keep-out and thermal
+spreading on gan_halfbridge (the issue's done-when), fixed devices, fences,
+keepouts, reports, and bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import klayout.db as kdb
+import pytest
+from click.testing import CliRunner
+
+import pdk as pdks
+from flow.cli import cli as cli_main
+from flow.config import load_design
+from flow.errors import InputError
+from flow.flow import run
+from flow.geometry.layout import device_cells
+from flow.stages.place import check_placement, voltage_gap_um
+from pdk.schema import Rule
+
+DESIGNS = Path(__file__).resolve().parents[2] / "designs"
+
+#: A test table for kits without a voltage_spacing rule (gan650 before it
+#: gets one): 650 V apart keeps 90 um.
+TEST_TABLE = ((50.0, 10.0), (200.0, 30.0), (400.0, 60.0), (600.0, 90.0))
+
+
+def _with_table(kit):
+    if kit.rules_of("voltage_spacing"):
+        return kit
+    r = Rule(id="MET1.VS.TEST", kind="voltage_spacing", layer="MET1", value=0.0, table=TEST_TABLE, doc="test table")
+    return dataclasses.replace(kit, rules=tuple(kit.rules) + (r,))
+
+
+def _boxes(design, kit):
+    cells = device_cells(design, kit)
+    out = {}
+    for name, (x, y) in design.placement.positions.items():
+        dc = cells[name]
+        out[name] = kdb.Box(x, y, x + dc.width, y + dc.height)
+    return out
+
+
+def _voltages(design):
+    """instance -> (vmin, vmax) of its terminals' nets, straight from the net classes."""
+    out = {}
+    for inst in design.all_instances():
+        vs = []
+        for net in inst.pins.values():
+            for nc in design.config.net_classes:
+                if nc.voltage is not None and nc.matches(net):
+                    vs.append(nc.voltage)
+                    break
+        if vs:
+            out[inst.name] = (min(vs), max(vs))
+    return out
+
+
+def _table_um(kit, dv):
+    """The kit's voltage_spacing tables read directly: the largest row below dv."""
+    best = 0.0
+    for r in kit.rules:
+        if r.kind == "voltage_spacing":
+            for lo, s in r.table:
+                if dv > lo:
+                    best = max(best, s)
+    return best
+
+
+def _assert_voltage_keepouts(design, kit):
+    """Every pair of devices (pads included) keeps the table distance for its
+    voltage difference: box a grown by it (square, KLayout) misses box b."""
+    boxes = _boxes(design, kit)
+    volts = _voltages(design)
+    names = sorted(volts)
+    checked = 0
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            (a0, a1), (b0, b1) = volts[a], volts[b]
+            dv = max(abs(a1 - b0), abs(b1 - a0))
+            need = kit.dbu(_table_um(kit, dv))
+            if need <= 0:
+                continue
+            checked += 1
+            over = kdb.Region(boxes[a].enlarged(need, need)) & kdb.Region(boxes[b])
+            assert over.area() == 0, f"{a} ({a0}..{a1} V) and {b} ({b0}..{b1} V) closer than {kit.um(need)} um"
+    return checked
+
+
+def _assert_thermal(design, kit):
+    """The HEMTs' heat-spreading footprints (area power / limit, box grown
+    evenly) do not overlap, and each carries at most the limit."""
+    spec = design.config.place
+    boxes = _boxes(design, kit)
+    feet = {}
+    for name, box in boxes.items():
+        p = spec.device(name).power
+        if not p:
+            continue
+        area_um2 = p / spec.max_power_density * 1e6
+        w, h = box.width() * kit.dbu_um, box.height() * kit.dbu_um
+        t = max(0.0, (-(w + h) + math.sqrt((w + h) ** 2 - 4 * (w * h - area_um2))) / 4)
+        g = kit.dbu(t) + 1
+        fb = box.enlarged(g, g)
+        assert p / (fb.area() * (kit.dbu_um * 1e-3) ** 2) <= spec.max_power_density
+        feet[name] = fb
+    assert len(feet) >= 2
+    names = sorted(feet)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert (kdb.Region(feet[a]) & kdb.Region(feet[b])).area() == 0, f"{a} and {b}: footprints overlap"
+    return feet
+
+
+@pytest.fixture(scope="module")
+def halfbridge_runs(tmp_path_factory):
+    """gan_halfbridge placed with the kit as it is, and with a voltage table
+    (the kit's own if it has one, else TEST_TABLE)."""
+    real = run(DESIGNS / "gan_halfbridge", tmp_path_factory.mktemp("hb"), to_stage="place")
+    orig = pdks.load
+    pdks.load = lambda name: _with_table(orig(name))
+    try:
+        tabled = run(DESIGNS / "gan_halfbridge", tmp_path_factory.mktemp("hbt"), to_stage="place")
+    finally:
+        pdks.load = orig
+    return real, tabled
+
+
+def test_halfbridge_hv_lv_voltage_keepout(halfbridge_runs):
+    _, res = halfbridge_runs
+    kit = _with_table(pdks.load("gan650"))
+    assert check_placement(res.design, kit) == []
+    assert _assert_voltage_keepouts(res.design, kit) > 50
+    # the high-side (650..656 V) and low-side (0..6 V) drivers, named: 90 um or more apart
+    boxes = _boxes(res.design, kit)
+    need = kit.dbu(_table_um(kit, 656.0))
+    assert need >= kit.dbu(60)
+    for a in ("XH/XPU", "XH/XPD", "XQH"):
+        for b in ("XL/XPU", "XL/XPD", "XL/X1/XD"):
+            assert (kdb.Region(boxes[a].enlarged(need, need)) & kdb.Region(boxes[b])).area() == 0
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    assert report["violations"] == [] and report["not_checked"] == []
+    labels = {c["label"] for c in report["voltage_classes"]}
+    assert {"0..6 V", "650..656 V", "0..650 V"} <= labels
+
+
+def test_halfbridge_hemts_thermal_spacing(halfbridge_runs):
+    for res in halfbridge_runs:
+        kit = pdks.load("gan650")
+        feet = _assert_thermal(res.design, kit)
+        assert set(feet) == {"XQH", "XQL"}
+        report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+        th = report["thermal"]
+        assert th["max_power_density_w_mm2"] == 1.5 and {d["name"] for d in th["devices"]} == {"XQH", "XQL"}
+        assert th["peak_bin_w_mm2"] <= 1.5 + 1e-9
+
+
+def test_halfbridge_without_table_says_not_checked(halfbridge_runs):
+    res, _ = halfbridge_runs
+    kit = pdks.load("gan650")
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    if kit.rules_of("voltage_spacing"):
+        assert report["not_checked"] == []
+        assert _assert_voltage_keepouts(res.design, kit) > 0
+    else:
+        assert any("voltage keep-out" in s and "no voltage_spacing" in s for s in report["not_checked"])
+    assert check_placement(res.design, kit) == []
+
+
+def test_reports_and_density_map(halfbridge_runs):
+    res, _ = halfbridge_runs
+    folder = res.rundir / "02-place"
+    report = json.loads((folder / "place.json").read_text())
+    assert report["hpwl_um"] == pytest.approx(res.metrics["hpwl_um"])
+    assert report["hpwl_um"] <= report["hpwl_legal_um"]  # detailed placement never worsens
+    d = report["displacement_um"]
+    assert d["max"] >= d["mean"] >= 0 and d["total"] >= d["max"]
+    assert 0 <= report["overflow"] <= 1 and report["overflow_global"] >= 0
+    svg = ET.parse(folder / "density.svg").getroot()
+    assert svg.tag.endswith("svg")
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    for name in ("XQH", "XQL", "XH/XPU"):
+        assert any(t and t.startswith(name) for t in titles), name
+
+
+@pytest.mark.parametrize("name", ["sic1200", "ganrf025", "gan650"])
+def test_voltage_gap_lookup(name):
+    kit = pdks.load(name)
+    for dv in (0.0, 10.0, 50.0, 50.5, 99.0, 150.0, 400.0, 650.0, 1200.0):
+        assert voltage_gap_um(kit, dv) == _table_um(kit, dv)
+    if kit.rules_of("voltage_spacing"):
+        assert voltage_gap_um(kit, 1e6) > voltage_gap_um(kit, 1.0)
+
+
+# -- fixed, fences, keepouts from design.toml on a small design ---------------
+
+
+def _copy(tmp_path: Path, name: str, extra: str) -> Path:
+    d = tmp_path / name
+    shutil.copytree(DESIGNS / name, d)
+    (d / "design.toml").write_text((d / "design.toml").read_text() + "\n" + extra)
+    return d
+
+
+def test_fixed_region_keepout_from_design_toml(tmp_path):
+    d = _copy(tmp_path, "gan_ringosc", """
+[place]
+keepouts = [[300.0, 300.0, 400.0, 400.0]]
+[place.devices]
+"X1/XD" = { fixed = [150.0, 150.0] }
+"XB*" = { region = [420.0, 144.0, 567.0, 567.0] }
+""")
+    res = run(d, tmp_path / "run", to_stage="place")
+    kit = pdks.load("gan650")
+    pos = res.design.placement.positions
+    assert pos["X1/XD"] == (150000, 150000)
+    boxes = _boxes(res.design, kit)
+    fence = kdb.Box(420000, 144000, 567000, 567000)
+    for n in ("XB1/XL", "XB1/XD", "XB2/XL", "XB2/XD"):
+        assert fence.contains(boxes[n].p1) and fence.contains(boxes[n].p2), n
+    ko = kdb.Region(kdb.Box(300000, 300000, 400000, 400000))
+    for n, b in boxes.items():
+        if not n.startswith("PAD_"):
+            assert (kdb.Region(b) & ko).area() == 0, n
+    assert check_placement(res.design, kit) == []
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    assert report["keepouts_um"] == [[300.0, 300.0, 400.0, 400.0]]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('[place.devices]\n"NOPE*" = { power = 1.0 }\n[place]\nmax_power_density = 1.0\n', "matches no device"),
+        ('[place.devices]\n"X1/XD" = { fixed = [5.0, 5.0] }\n', "does not lie inside the core"),
+        ('[place.devices]\n"X1/XD" = { region = [200.0, 200.0, 201.0, 201.0] }\n', "does not fit its region"),
+    ],
+)
+def test_bad_device_specs(tmp_path, extra, message):
+    d = _copy(tmp_path, "gan_ringosc", extra)
+    with pytest.raises(InputError, match=message):
+        run(d, tmp_path / "run", to_stage="place")
+    r = CliRunner().invoke(cli_main, ["run", str(d), "-o", str(tmp_path / "run2")])
+    assert r.exit_code == 2
+    assert r.output.strip().startswith("Error: ") and message in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[place]\nmax_power_density = -1\n", "place.max_power_density: must be a positive number"),
+        ("[place]\nvoltage_keepout = 1\n", "place.voltage_keepout: must be true or false"),
+        ("[place]\nkeepouts = [[1, 2, 0, 3]]\n", r"place.keepouts\[0\]: must be \[x0, y0, x1, y1\]"),
+        ("[place]\nspread = 1\n", "place.spread: unknown key"),
+        ("[place.devices]\nXQ = { power = 1.0 }\n", "place.max_power_density: missing"),
+        ("[place.devices]\nXQ = { power = -1.0 }\n", "place.devices.XQ.power: must be a non-negative"),
+        ("[place.devices]\nXQ = { fixed = [1, 2], region = [0, 0, 5, 5] }\n", "give fixed or region, not both"),
+        ("[place.devices]\nXQ = { heat = 1 }\n", "place.devices.XQ.heat: unknown key"),
+        ("[place.devices]\nXQ = 3\n", "place.devices.XQ: must be a table"),
+    ],
+)
+def test_place_table_bad_input(tmp_path, toml, message):
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "n.sp").write_text("* empty\n")
+    (d / "design.toml").write_text('[design]\npdk = "gan650"\nnetlist = "n.sp"\n' + toml)
+    with pytest.raises(InputError, match=message):
+        load_design(d)
+
+
+def test_place_table_parsed(tmp_path):
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "n.sp").write_text("* empty\n")
+    (d / "design.toml").write_text(
+        '[design]\npdk = "gan650"\nnetlist = "n.sp"\n[place]\nmax_power_density = 2\nvoltage_keepout = false\n'
+        'keepouts = [[0, 0, 10, 20.5]]\n[place.devices]\n"XQ*" = { power = 1.5 }\nXQ1 = { fixed = [10, 20] }\n'
+    )
+    spec = load_design(d).place
+    assert spec.max_power_density == 2.0 and spec.voltage_keepout is False
+    assert spec.keepouts == ((0.0, 0.0, 10.0, 20.5),)
+    m = spec.device("XQ1")
+    assert m.power == 1.5 and m.fixed == (10.0, 20.0) and m.region is None
+    assert spec.device("XQ2").fixed is None and spec.device("R1").power is None
