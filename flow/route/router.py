@@ -778,6 +778,7 @@ def _make_covers(
     Per such net and terminal: for a pin on metal ``l`` when the net may use
     metal ``l + 1``, needs more than one cut there or stays off ``l``, and the
     terminal has no pin on ``l + 1`` already: the cuts that fit in the pin
+    (at least the cuts needed unless the net stays off ``l``)
     with their enclosure (centred; each keeps the cut spacing to every cut
     drawn so far), and the metal ``l + 1`` rectangle enclosing them, at least
     the minimum width and area, and grown to the net's wire width on ``l + 1``
@@ -814,7 +815,8 @@ def _make_covers(
                 if cuts and old:
                     arr = np.array([r for r, _ in old], dtype=np.int64)
                     cuts = [c for c in cuts if _gaps(arr, c).min() >= grid.cut_spacing[l]]
-                if not cuts:
+                if not cuts or (len(cuts) < cuts_of[k][l] and l not in off[k]):
+                    # too few cuts fit: land on the pin's own metal at full width
                     continue
                 cx0 = min(c[0] for c in cuts) - e_up
                 cy0 = min(c[1] for c in cuts) - e_up
