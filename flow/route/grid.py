@@ -418,6 +418,9 @@ class Fabric:
         inside: list[list[np.ndarray]] = [[], [], []]
         for l, rect in self._own.get(owner, ()):
             h, s, w = self.half[l], g.spacing[l], g.width[l]
+            if self.shape_space is not None:
+                # a notch next to a wide part (the shape's or this wire's) keeps its wider spacing
+                s = max(s, self.shape_space(l, min(rect[2] - rect[0], rect[3] - rect[1])), self.shape_space(l, 2 * h))
             for n, (ext_x, ext_y) in enumerate(variants):
                 jn, in_ = self._box(rect, h + s, ext_x, ext_y)
                 if jn.stop > jn.start and in_.stop > in_.start:
