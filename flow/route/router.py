@@ -607,6 +607,12 @@ def _route_once(
                     cuts = [cr for cr, good in zip(cuts, ok.tolist()) if good]
                 if cuts:
                     found[v] = found.get(v, []) + cuts
+        # fewer cuts than the net needs: land on the pin's own metal instead,
+        # unless the net stays off it
+        found = {
+            v: c for v, c in found.items()
+            if len(c) >= cuts_of[k][grid.unflat(v)[0] - 1] or grid.unflat(v)[0] - 1 in off[k]
+        }
         if not found:
             return {}
         most = max(len(c) for c in found.values())
