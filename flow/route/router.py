@@ -325,6 +325,12 @@ def route(
     ``2 * half + cut pitch`` so every layer change holds an array of cuts on
     a lattice shared by all its vias.  Two nets ``a``, ``b`` keep their
     points ``ceil((W_a + W_b) / 2 + clearance) / pitch`` pitches apart.
+    A net needing several cuts per layer change is sized even within the
+    minimum widths; a sized net stays off a metal on which it would be wider
+    than a quarter of the region while another metal carries it narrower,
+    and gets *covers* over its pins (the metal above the whole pin, as many
+    cuts as the pin holds, grown to the net's width where clear) when a
+    cover holds the cuts it needs (see :func:`_make_covers`).
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
