@@ -166,6 +166,7 @@ def _geometry(
     via_extent: Sequence[int] | None = None,
     pin_vias: Mapping[int, Sequence[Rect]] | None = None,
     covers: Sequence[tuple[Shape, Sequence[Rect]]] = (),
+    self_space: Callable[[int, int], int] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
@@ -260,6 +261,8 @@ def _geometry(
     for v in sorted(job.nodes - wired - via_points):
         shapes.append(Shape(*square(v), net))
     shapes.extend(patches[v] for v in sorted(job.nodes) if v in patches)
+    if self_space is not None:
+        shapes.extend(_notch_fills(grid, net, shapes, self_space))
     order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
     shapes = sorted(set(shapes), key=lambda s: (order[s.layer], s.rect))
     return shapes, wire_edges * p, cuts, fewest
@@ -410,6 +413,11 @@ def _route_once(
         return max((sp for w, sp in wide_rows[l] if width > w), default=0)
 
     shape_space = wide_space if any(wide_rows) else None
+    # spacing between two parts of one net: notch rules and width-dependent spacing
+    notch = [max((kit.dbu(r.value) for r in kit.rules_of("notch", m) if r.value), default=0) for m in grid.metals]
+
+    def self_space(l: int, width: int) -> int:
+        return max(grid.spacing[l], notch[l], wide_space(l, width))
     fabric = Fabric(grid, marked, shape_space=shape_space)
     metal_index = {m: l for l, m in enumerate(grid.metals)}
     u = grid.dbu_um
@@ -728,6 +736,7 @@ def _route_once(
             grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
             {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
             [(cv, cuts) for _, cv, cuts in covers.get(job.name, ())],
+            self_space,
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
@@ -748,6 +757,39 @@ def _route_once(
         iterations=iterations,
         drawn=MappingProxyType(dict(sorted(drawn.items()))),
     )
+
+
+def _notch_fills(grid: RouteGrid, net: str, shapes: Sequence[Shape], self_space: Callable[[int, int], int]) -> list[Shape]:
+    """Metal filling the notches of one net narrower than its own spacing.
+
+    ``self_space(l, width)``: the spacing two parts of one net keep on metal
+    ``l`` when the wider is ``width`` (notch rules, width-dependent spacing).
+    Two of the net's rectangles facing each other across a gap below that,
+    over a common stretch at least the minimum width long, get the gap filled
+    along that stretch.  The fill lies between the two, where no other net's
+    metal fits (it would need twice the spacing plus its width).
+    """
+    out: list[Shape] = []
+    for l, m in enumerate(grid.metals):
+        rects = np.array(sorted({s.rect for s in shapes if s.layer == m}), dtype=np.int64).reshape(-1, 4)
+        if len(rects) < 2:
+            continue
+        w = grid.width[l]
+        small = np.minimum(rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1])
+        for ax in (0, 1):
+            lo, hi, plo, phi = (0, 2, 1, 3) if ax == 0 else (1, 3, 0, 2)
+            gap = rects[None, :, lo] - rects[:, None, hi]  # a's high side to b's low side
+            ov = np.minimum(rects[:, None, phi], rects[None, :, phi]) - np.maximum(rects[:, None, plo], rects[None, :, plo])
+            ia, ib = np.nonzero((gap > 0) & (ov >= w))
+            for a, b in zip(ia.tolist(), ib.tolist()):
+                g = int(gap[a, b])
+                if g >= self_space(l, int(max(small[a], small[b]))):
+                    continue
+                p0 = int(max(rects[a, plo], rects[b, plo]))
+                p1 = int(min(rects[a, phi], rects[b, phi]))
+                r = (int(rects[a, hi]), p0, int(rects[b, lo]), p1) if ax == 0 else (p0, int(rects[a, hi]), p1, int(rects[b, lo]))
+                out.append(Shape(m, r, net))
+    return out
 
 
 def _centred_cuts(box: Rect, size: int, gap: int) -> list[Rect]:
