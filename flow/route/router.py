@@ -418,6 +418,7 @@ def _route_once(
 
     def self_space(l: int, width: int) -> int:
         return max(grid.spacing[l], notch[l], wide_space(l, width))
+
     fabric = Fabric(grid, marked, shape_space=shape_space)
     metal_index = {m: l for l, m in enumerate(grid.metals)}
     u = grid.dbu_um
@@ -425,6 +426,16 @@ def _route_once(
     P = grid.pitch
 
     # -- per-net profile: wire half-widths and voltage --------------------------
+
+    # the widest fixed shape (device metal, pins) of each net per metal: a
+    # wire of another net keeps that shape's wide_spacing too (a MIM plate
+    # or a power bus can be wider than any wire the net gets)
+    fixed_w = [[0] * len(grid.metals) for _ in names]
+    for layer, r, k in marked:
+        if k >= 0 and layer in metal_index:
+            l = metal_index[layer]
+            fixed_w[k][l] = max(fixed_w[k][l], min(r[2] - r[0], r[3] - r[1]))
+
     volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
     cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
     halves: list[tuple[int, ...]] = []
@@ -485,7 +496,7 @@ def _route_once(
         if c is None:
             c = max(grid.spacing[l], clearance(kit, grid.metals[l], volt[a], volt[b]))
             clear_cache[key] = c
-        return max(c, wide_space(l, 2 * max(halves[a][l], halves[b][l])))
+        return max(c, wide_space(l, 2 * max(halves[a][l], halves[b][l])), wide_space(l, max(fixed_w[a][l], fixed_w[b][l])))
 
     def distance(a: int, b: int) -> tuple[int, ...]:
         return tuple(max(1, _ceil_div(halves[a][l] + halves[b][l] + space(l, a, b), P)) for l in range(L))
