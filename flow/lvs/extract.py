@@ -615,6 +615,10 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
                 vals = [v for v in vals if v == v]
                 if vals:
                     params[prm] = float(np.median(vals)) * ctx.kit.dbu_um
+            elif kind in ("ring", "rings"):
+                v = _rings(ctx, parts[1], box, kind)
+                if v is not None:
+                    params[prm] = v * (ctx.kit.dbu_um if kind == "ring" else 1)
             elif kind == "present":
                 params[prm] = 1 if absorbed else 0
             elif kind == "count":
@@ -639,6 +643,27 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
         points = {t: rpts[role] for t, role in dl.terminals.items() if role in rpts}
         found.append(_Found(model, term_pins, params, box, symt, points))
     return found
+
+
+def _rings(ctx: _Ctx, layer: str, box, kind: str) -> float | None:
+    """Rings of ``layer`` around a device box: ``ring``, the width (dbu) of
+    the innermost one (from its area and outer box: a rectangular band);
+    ``rings``, how many there are."""
+    polys = ctx.expr(layer)
+    around = []
+    for p in polys:
+        b = _bbox(p)
+        if b[0] < box[0] and b[1] < box[1] and b[2] > box[2] and b[3] > box[3]:
+            a = abs(_area(p))
+            if a < 0.9 * (b[2] - b[0]) * (b[3] - b[1]):  # a band, not a sheet under the device
+                around.append((a, b))
+    if kind == "rings":
+        return float(len(around))
+    if not around:
+        return None
+    a, b = min(around, key=lambda ab: (ab[1][2] - ab[1][0]) * (ab[1][3] - ab[1][1]))
+    s = (b[2] - b[0]) + (b[3] - b[1])
+    return (s - np.sqrt(max(s * s - 4 * a, 0.0))) / 4
 
 
 def _fmt_box(ctx: _Ctx, b: Sequence[int]) -> str:
