@@ -105,6 +105,38 @@ METRICS = ("euclidean", "projection")
 PARAM_UNITS = ("um", "ohm", "F", "", "A", "V")
 
 
+#: Boltzmann constant, eV/K.
+K_B_EV = 8.617333262e-5
+#: Black's current-density exponent ``n`` used for temperature derating.
+BLACK_N = 2.0
+
+
+def em_derating(temperature_c: float, ref_c: float, ea_ev: float, n: float = BLACK_N) -> float:
+    """Factor turning a current-density limit that holds at ``ref_c`` into
+    the limit at ``temperature_c`` (deg C), at the same lifetime.
+
+    Black's equation gives the median time to failure of a wire carrying
+    current density ``J`` at temperature ``T`` (kelvin) as
+    ``MTTF = A * J**-n * exp(Ea / (k T))``.  Keeping the lifetime of the
+    limit ``J_ref`` at ``T_ref``, ``J**-n exp(Ea / kT) = J_ref**-n
+    exp(Ea / kT_ref)``, so
+
+    ``J(T) / J_ref = exp(Ea / (n k) * (1/T - 1/T_ref))``
+
+    (with ``n = 2``, the usual exponent of current-crowding-free wires and
+    vias: ``exp(Ea / (2k) ...)``, not ``exp(Ea / k ...)``, which would square
+    the factor).  Above the reference the factor is below 1; below it, above
+    1 (callers decide whether to take that credit).
+
+    >>> round(em_derating(125.0, 105.0, 0.9), 3)   # 20 K hotter, Ea 0.9 eV
+    0.5
+    >>> em_derating(105.0, 105.0, 0.9)
+    1.0
+    """
+    t, t0 = temperature_c + 273.15, ref_c + 273.15
+    return math.exp(ea_ev / (n * K_B_EV) * (1.0 / t - 1.0 / t0))
+
+
 @dataclass(frozen=True)
 class Layer:
     """A drawn layer: ``gds`` is (layer, datatype) of the drawing purpose."""

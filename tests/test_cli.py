@@ -208,8 +208,10 @@ def test_seal_ring_floorplan_and_resume(runner, tmp_path):
     kit = pdks.load("gan650")
     plain = _copy_design(tmp_path / "a")
     ring = _copy_design(tmp_path / "b")
-    toml = ring / "design.toml"
-    toml.write_text(toml.read_text().replace("utilization = 0.4\n", "utilization = 0.4\nseal_ring = true\nscribe = 30.0\n"))
+    for d, extra in ((plain, ""), (ring, "seal_ring = true\nscribe = 30.0\n")):
+        toml = d / "design.toml"
+        lines = [x for x in toml.read_text().splitlines(keepends=True) if not x.startswith(("seal_ring", "scribe"))]
+        toml.write_text("".join(lines).replace("utilization = 0.4\n", "utilization = 0.4\n" + extra))
     fps = []
     for d in (plain, ring):
         out = d.parent / "run"

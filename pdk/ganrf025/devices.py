@@ -51,7 +51,8 @@ OHMIC_FINGER_UM = 4.0
 LGS_UM = 0.75
 #: Gate head overhang of the foot on each side (um), at least GHEAD.EN.GATE.
 HEAD_OVERHANG_UM = 0.25
-#: Gate foot extension beyond the mesa (um, top and bottom).
+#: Least gate foot extension beyond the mesa (um, top and bottom); the
+#: kit's GATE-past-MESA ``extension`` rule raises it (:func:`foot_extension`).
 FOOT_EXT_UM = 1.0
 #: Width of the GHEAD gate bus (um).
 GATE_BUS_UM = 2.0
@@ -119,6 +120,21 @@ def _via_row(kit: PDK, s: _Shapes, x0: int, y0: int, n: int) -> tuple[int, int]:
 # ---------------------------------------------------------------------------
 # HEMT
 # ---------------------------------------------------------------------------
+
+
+def foot_extension(kit: PDK) -> float:
+    """Gate foot extension beyond the mesa (um): the kit's GATE past MESA
+    ``extension`` rule, at least :data:`FOOT_EXT_UM`.
+
+    >>> import dataclasses, pdk
+    >>> kit = pdk.load("ganrf025")
+    >>> foot_extension(kit)
+    1.0
+    >>> rules = tuple(dataclasses.replace(r, value=1.5) if r.kind == "extension" and r.layer == "GATE" else r for r in kit.rules)
+    >>> foot_extension(dataclasses.replace(kit, rules=rules))
+    1.5
+    """
+    return max([r.value for r in kit.rules_of("extension", "GATE", "MESA")] + [FOOT_EXT_UM])
 
 
 def hemt(
@@ -220,7 +236,7 @@ def hemt(
     pin = d(PIN_MIN_UM)
     gap = max(d(GAP_UM), d(kit.min_spacing("MET1")))
     gbus = max(d(GATE_BUS_UM), d(kit.min_width("GHEAD")))
-    fext = d(FOOT_EXT_UM)
+    fext = d(foot_extension(kit))
 
     # x: gate pad column, then the mesa with its fingers
     xm0 = pin + gap

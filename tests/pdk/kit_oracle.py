@@ -2,7 +2,10 @@
 
 ``kit_regions`` turns a generated cell into merged KLayout regions per layer
 (asserting rectangles on the dbu grid), ``kit_drc`` checks every rule of the
-kit on them, ``kit_two_copies`` places a second copy one halo away.
+kit on them, ``kit_two_copies`` places a second copy one halo away.  The
+harness the kits' device tests share: ``kit_cell_basics`` (bbox, pins,
+terminal tags every cell must have), ``kit_clusters`` (KLayout connectivity
+of each terminal's pins), ``kit_polys`` and ``kit_full``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,74 @@ def kit_regions(KIT: PDK, dc: DeviceCell) -> dict[str, kdb.Region]:
         assert len(xs) == 2 and len(ys) == 2, f"not an axis-aligned rectangle: {pts.tolist()}"
         out[by_gds[key]].insert(kdb.Box(xs[0], ys[0], xs[1], ys[1]))
     return {k: r.merged() for k, r in out.items()}
+
+
+def kit_polys(region: kdb.Region) -> list[kdb.Box]:
+    """Boxes of a region's polygons, left to right, then bottom up."""
+    return sorted((p.bbox() for p in region.each()), key=lambda b: (b.left, b.bottom))
+
+
+def kit_full(KIT: PDK, model: str, params: dict) -> dict:
+    """``params`` completed with the device's defaults."""
+    return {n: p.default for n, p in KIT.device(model).params.items()} | params
+
+
+def kit_cell_basics(KIT: PDK, model: str, dc: DeviceCell, regs: dict[str, kdb.Region], pin_min: int) -> None:
+    """What every generated cell of every kit must satisfy: its bbox at the
+    origin and equal to the cell's real bbox; pins for exactly the device's
+    terminals, each at least ``pin_min`` dbu on a side and covered by its
+    layer's metal; every routing-metal polygon tagged as a conductor of one
+    of the device's terminals."""
+    dbu = KIT.dbu_um
+    assert dc.bbox[:2] == (0, 0)
+    (x0, y0), (x1, y1) = dc.cell.bounding_box()
+    assert (round(x0 / dbu), round(y0 / dbu), round(x1 / dbu), round(y1 / dbu)) == dc.bbox
+    d = KIT.device(model)
+    assert {p.terminal for p in dc.pins} == set(d.terminals)
+    for p in dc.pins:
+        assert p.rect[2] - p.rect[0] >= pin_min and p.rect[3] - p.rect[1] >= pin_min, p
+        assert (kdb.Region(kdb.Box(*p.rect)) - regs[p.layer]).is_empty(), p
+    tagged = {(c.layer, c.rect) for c in dc.conductors}
+    assert {c.terminal for c in dc.conductors} <= set(d.terminals)
+    for layer in KIT.routing_metals:
+        gds = KIT.layers[layer].gds
+        for poly in dc.cell.get_polygons(layer=gds[0], datatype=gds[1]):
+            (a, b), (c, e) = poly.bounding_box()
+            rect = (round(a / dbu), round(b / dbu), round(c / dbu), round(e / dbu))
+            assert (layer, rect) in tagged, f"untagged {layer} {rect}"
+
+
+def kit_clusters(
+    KIT: PDK, regs: dict[str, kdb.Region], dc: DeviceCell, connect=None, pin_layers=None
+) -> dict[str, set[int]]:
+    """Terminal -> KLayout connectivity clusters its pins sit on, through
+    ``connect`` (default: the kit's connectivity); only pins on
+    ``pin_layers`` (default: all) are probed."""
+    dbu = KIT.dbu_um
+    ly = kdb.Layout()
+    ly.dbu = dbu
+    top = ly.create_cell("T")
+    idx = {}
+    for name, lay in KIT.layers.items():
+        idx[name] = ly.layer(*lay.gds)
+        top.shapes(idx[name]).insert(regs[name])
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, top, []))
+    layers = {n: l2n.make_layer(i, n) for n, i in idx.items()}
+    for group in KIT.connect if connect is None else connect:
+        for n in group:
+            l2n.connect(layers[n])
+        for a, b in zip(group, group[1:]):
+            l2n.connect(layers[a], layers[b])
+    l2n.extract_netlist()
+    out: dict[str, set[int]] = {}
+    for p in dc.pins:
+        if pin_layers is not None and p.layer not in pin_layers:
+            continue
+        pt = kdb.DPoint((p.rect[0] + p.rect[2]) / 2 * dbu, (p.rect[1] + p.rect[3]) / 2 * dbu)
+        net = l2n.probe_net(layers[p.layer], pt)
+        assert net is not None, f"no metal at pin {p}"
+        out.setdefault(p.terminal, set()).add(net.cluster_id)
+    return out
 
 
 def kit_drc(KIT: PDK, regs: dict[str, kdb.Region]) -> list[str]:

@@ -28,7 +28,7 @@ from flow.errors import InputError
 from flow.geometry.gdsio import shapes_from_library
 from pdk.base import DeviceCell, generate
 from pdk.gan650 import devices as dev
-from kit_oracle import kit_drc, kit_regions, kit_two_copies
+from kit_oracle import kit_cell_basics, kit_drc, kit_polys, kit_regions, kit_two_copies
 
 KIT = pdk.load("gan650")
 DBU = KIT.dbu_um
@@ -68,30 +68,14 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
         for mirror in (False, True):
             assert kit_drc(KIT, kit_two_copies(regs, dc, horizontal, mirror, HALO)) == [], (horizontal, mirror)
     assert pilotflow_drc(dc, copies=dc.width * dc.height < 4e11) == []
-    # bbox at the origin, and it is the cell's real bbox
-    assert dc.bbox[:2] == (0, 0)
-    (x0, y0), (x1, y1) = dc.cell.bounding_box()
-    assert (round(x0 / DBU), round(y0 / DBU), round(x1 / DBU), round(y1 / DBU)) == dc.bbox
-    # pins
+    kit_cell_basics(KIT, model, dc, regs, PIN_MIN)
     d = KIT.device(model)
-    assert {p.terminal for p in dc.pins} == set(d.terminals)
     for p in dc.pins:
-        assert p.rect[2] - p.rect[0] >= PIN_MIN and p.rect[3] - p.rect[1] >= PIN_MIN, p
         assert regs[p.layer].interacting(kdb.Region(kdb.Box(*p.rect))).count() == 1
-        assert (kdb.Region(kdb.Box(*p.rect)) - regs[p.layer]).is_empty()
     if d.kind != "pad":
         assert all(p.layer == "MET1" for p in dc.pins)
     if model not in STACKED:
         assert regs["VIA1"].is_empty() and regs["MET2"].is_empty()
-    # every MET1/MET2 shape is tagged with a terminal of the device
-    tagged = {(c.layer, c.rect) for c in dc.conductors}
-    assert {c.terminal for c in dc.conductors} <= set(d.terminals)
-    for layer in ("MET1", "MET2"):
-        gds = KIT.layers[layer].gds
-        for poly in dc.cell.get_polygons(layer=gds[0], datatype=gds[1]):
-            (a, b), (c, e) = poly.bounding_box()
-            rect = (round(a / DBU), round(b / DBU), round(c / DBU), round(e / DBU))
-            assert (layer, rect) in tagged, f"untagged {layer} {rect}"
     # each MET1 island carries the pins of one terminal only, once the
     # net-tie necks (NETTIE) are cut out
     for island in (regs["MET1"] - regs["NETTIE"]).each():
@@ -102,7 +86,7 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
 
 
 def polys(region: kdb.Region) -> list[kdb.Box]:
-    return sorted((p.bbox() for p in region.each()), key=lambda b: (b.left, b.bottom))
+    return kit_polys(region)
 
 
 # ---------------------------------------------------------------------------

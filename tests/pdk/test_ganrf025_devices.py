@@ -392,7 +392,7 @@ def test_oracle_catches_violations():
     bottom = mregs["MET1"].interacting(kdb.Region(kdb.Box(*n.rect)))
     shorted = dict(mregs, MET1=(mregs["MET1"] + bottom.sized(6000)).merged())
     with pytest.raises(AssertionError):
-        ids = clusters(shorted, m)
+        ids = kit_clusters(KIT, shorted, m)
         assert len({next(iter(v)) for v in ids.values()}) == 2
 
 

@@ -22,7 +22,7 @@ from flow.errors import InputError
 from flow.route import make_grid
 from pdk.base import DeviceCell, generate
 from pdk.sic1200 import devices as dev
-from kit_oracle import kit_drc, kit_regions, kit_two_copies
+from kit_oracle import kit_cell_basics, kit_clusters, kit_drc, kit_full, kit_polys, kit_regions, kit_two_copies
 
 KIT = pdk.load("sic1200")
 DBU = KIT.dbu_um
@@ -33,34 +33,6 @@ GRID = make_grid(KIT, (0, 0, D(1000), D(1000)))
 HYP = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
-def clusters(regs: dict[str, kdb.Region], dc: DeviceCell, connect) -> dict[str, set[int]]:
-    """Terminal -> KLayout connectivity clusters of its front-side pins under ``connect``."""
-    ly = kdb.Layout()
-    ly.dbu = DBU
-    top = ly.create_cell("T")
-    idx = {}
-    for name, lay in KIT.layers.items():
-        idx[name] = ly.layer(*lay.gds)
-        top.shapes(idx[name]).insert(regs[name])
-    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, top, []))
-    layers = {n: l2n.make_layer(i, n) for n, i in idx.items()}
-    for group in connect:
-        for n in group:
-            l2n.connect(layers[n])
-        for a, b in zip(group, group[1:]):
-            l2n.connect(layers[a], layers[b])
-    l2n.extract_netlist()
-    out: dict[str, set[int]] = {}
-    for p in dc.pins:
-        if p.layer not in KIT.routing_metals:
-            continue
-        pt = kdb.DPoint((p.rect[0] + p.rect[2]) / 2 * DBU, (p.rect[1] + p.rect[3]) / 2 * DBU)
-        net = l2n.probe_net(layers[p.layer], pt)
-        assert net is not None, f"no metal at pin {p}"
-        out.setdefault(p.terminal, set()).add(net.cluster_id)
-    return out
-
-
 def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     """Checks every device must pass; returns the merged regions."""
     regs = kit_regions(KIT, dc)
@@ -68,29 +40,16 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     for horizontal in (True, False):
         for mirror in (False, True):
             assert kit_drc(KIT, kit_two_copies(regs, dc, horizontal, mirror, HALO)) == [], (horizontal, mirror)
-    assert dc.bbox[:2] == (0, 0)
-    (x0, y0), (x1, y1) = dc.cell.bounding_box()
-    assert (round(x0 / DBU), round(y0 / DBU), round(x1 / DBU), round(y1 / DBU)) == dc.bbox
+    kit_cell_basics(KIT, model, dc, regs, PIN_MIN)
     d = KIT.device(model)
-    assert {p.terminal for p in dc.pins} == set(d.terminals)
     for p in dc.pins:
-        assert p.rect[2] - p.rect[0] >= PIN_MIN and p.rect[3] - p.rect[1] >= PIN_MIN, p
-        assert (kdb.Region(kdb.Box(*p.rect)) - regs[p.layer]).is_empty()
         assert regs[p.layer].interacting(kdb.Region(kdb.Box(*p.rect))).count() == 1
     if d.kind != "pad":
         assert all(p.layer == "MET1" for p in dc.pins if p.layer != "BACKMET")
         assert regs["VIA1"].is_empty() and regs["MET2"].is_empty()
         assert regs["PASS"].is_empty() and regs["PAD"].is_empty()
-    tagged = {(c.layer, c.rect) for c in dc.conductors}
-    assert {c.terminal for c in dc.conductors} <= set(d.terminals)
-    for layer in KIT.routing_metals:
-        gds = KIT.layers[layer].gds
-        for poly in dc.cell.get_polygons(layer=gds[0], datatype=gds[1]):
-            (a, b), (c, e) = poly.bounding_box()
-            rect = (round(a / DBU), round(b / DBU), round(c / DBU), round(e / DBU))
-            assert (layer, rect) in tagged, f"untagged {layer} {rect}"
     # through the kit's connectivity: each terminal one piece, terminals apart
-    cl = clusters(regs, dc, KIT.connect)
+    cl = kit_clusters(KIT, regs, dc, pin_layers=KIT.routing_metals)
     assert all(len(ids) == 1 for ids in cl.values()), cl
     ids = [next(iter(v)) for v in cl.values()]
     assert len(set(ids)) == len(ids), f"terminals shorted: {cl}"
@@ -103,11 +62,11 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
 
 
 def polys(region: kdb.Region) -> list[kdb.Box]:
-    return sorted((p.bbox() for p in region.each()), key=lambda b: (b.left, b.bottom))
+    return kit_polys(region)
 
 
 def full(model: str, params: dict) -> dict:
-    return {n: p.default for n, p in KIT.device(model).params.items()} | params
+    return kit_full(KIT, model, params)
 
 
 def terminal_of(regs, dc, shape: kdb.Region) -> set[str]:
@@ -540,5 +499,5 @@ def test_oracle_catches_violations():
     dc = generate(KIT, "vmos", {"ncell": 2, "lcell": 40})
     regs = kit_regions(KIT, dc)
     regs["MET1"] = (regs["MET1"] + kdb.Region(regs["MET1"].bbox())).merged()
-    cl = clusters(regs, dc, KIT.connect)
+    cl = kit_clusters(KIT, regs, dc, pin_layers=KIT.routing_metals)
     assert cl["g"] == cl["s"]
