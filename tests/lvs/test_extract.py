@@ -38,17 +38,6 @@ def laid_out(request, tmp_path_factory):
     return res.design, kit, gds
 
 
-#: Layout defects of the current sample layouts that extraction finds (and
-#: must keep finding until the layout is fixed): design -> (model, reason).
-KNOWN_DEFECTS = {
-    "ganrf025_pa": (
-        "tfr",
-        "the router lays a MET1 wire of net g2 along R2's NiCr body; MET1 on TFR is a contact in ganrf025, "
-        "so the wire shorts part of the resistor and the layout's R2 is about 450 ohm, not 1 kohm",
-    ),
-}
-
-
 def _expected(design, kit):
     """(model, pins, params in SI as the SPICE reader gives them) of every
     instance the flow laid out (circuit devices and pads)."""
@@ -121,9 +110,6 @@ def test_extracted_circuit_is_the_design(laid_out):
             problems.append(f"{name} {model} {pins} {params}: {why}")
             continue
         unmatched.remove(ok[0])
-    known = KNOWN_DEFECTS.get(design.config.name)
-    if problems and known and all(f" {known[0]} " in p and "r: layout" in p for p in problems):
-        pytest.xfail(known[1])
     assert not problems, problems
     assert not unmatched
     # every device terminal sits on a labelled net, unless no label can name
