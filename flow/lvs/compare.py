@@ -191,8 +191,9 @@ def net_labels(view) -> dict[str, set[str]]:
 
     A label whose text names a layout net belongs to that net (extraction
     names nets after their labels); another label (e.g. the second name on
-    two shorted nets) goes to the net with a location point nearest to it,
-    on the label's layer when that layer has points.  Without a ``labels``
+    two shorted nets) goes to the net that lists the label's place among its
+    location points (within 0.01 um, on the label's layer when that layer
+    has points); a label no net lists is left out.  Without a ``labels``
     table every layout net is taken as labelled with its own name.
     """
     nl: Netlist = view.netlist
@@ -228,7 +229,7 @@ def net_labels(view) -> dict[str, set[str]]:
             if same.any():
                 d = np.where(same, d, np.inf)
             i = int(np.argmin(d))
-            if math.isfinite(d[i]):
+            if d[i] <= 0.01:  # the extraction lists a net's label points among its locations
                 out[owners[i]].add(text)
     return out
 
@@ -1036,8 +1037,9 @@ def compare(
             infra_nets[n].append(inst.name)
     pads_present = any(rules[i.model].kind == "pad" for i in infra)
     port_images = set()
+    shorted_into = {n: sh["layout_net"] for sh in res.shorts for n in sh["nets"]}
     for p in source.ports:
-        ln = nmap.get(p)
+        ln = nmap.get(p) or shorted_into.get(p)
         if ln is None and p in source.net_pins and not source.net_pins[p]:
             # a port with no device: find it by its label
             owners = by_label.get(p, [])

@@ -38,11 +38,22 @@ class LayoutGeometry:
         self.shapes = shapes
         self.kit = kit
         self._nets = None
+        self._connect = kit.connect
 
     @property
     def nets(self):
+        """The layout's nets, traced exactly as the extraction traces them
+        (net ties cut, the kit's ``[pdk.lvs]`` derived layers and extra
+        connections), so a piece here is a net there."""
         if self._nets is None:
-            self._nets = extract_nets(self.shapes, self.kit)
+            try:
+                from flow.lvs.extract import _Ctx
+            except ImportError:  # pragma: no cover - an extraction without the context
+                self._nets = extract_nets(self.shapes, self.kit)
+            else:
+                ctx = _Ctx(self.shapes, self.kit)
+                self._nets = ctx.nets
+                self._connect = ctx.xkit.connect
         return self._nets
 
     def _label_nodes(self, text: str) -> list[tuple[str, int, float, float, int]]:
@@ -89,13 +100,14 @@ class LayoutGeometry:
         nets = self.nets
         u = self.kit.dbu_um
         pairs = {(n, n) for n in nets.layers}
-        for group in self.kit.connect:
+        for group in self._connect:
             if len(group) == 3:
                 pairs.add((group[0], group[2]))
                 pairs.add((group[2], group[0]))
         best = None
         for la, lb in sorted(pairs):
-            if la not in nets.comp or lb not in nets.comp or self.kit.layers[la].purpose == "cut":
+            lay_a, lay_b = self.kit.layers.get(la), self.kit.layers.get(lb)
+            if la not in nets.comp or lb not in nets.comp or lay_a is None or lay_b is None or "cut" in (lay_a.purpose, lay_b.purpose):
                 continue
             ia = np.nonzero(nets.comp[la] == net_a)[0]
             ib = np.nonzero(nets.comp[lb] == net_b)[0]

@@ -254,13 +254,14 @@ def test_tolerance():
 
 
 def test_models_without_recognition_are_not_compared_not_missing():
-    import dataclasses
+    from dataclasses import replace
     from types import MappingProxyType
 
     kit = pdks.load("sic1200")
-    devs = dict(kit.devices)
-    devs["vmos"] = dataclasses.replace(devs["vmos"], lvs=None)  # a kit without an LVS table for it
-    kit = dataclasses.replace(kit, devices=MappingProxyType(devs))
+    # a kit whose vmos has no LVS table
+    devices = dict(kit.devices)
+    devices["vmos"] = replace(devices["vmos"], lvs=None)
+    kit = replace(kit, devices=MappingProxyType(devices))
     src = Netlist("t", (
         Instance("M", "nmos", {"d": "a", "g": "b", "s": "c"}, {"w": 20e-6, "l": 2e-6, "nf": 1}),
         Instance("V", "vmos", {"d": "a", "g": "b", "s": "c"}),
