@@ -257,8 +257,12 @@ class Fabric:
         half: Sequence[int] | None = None,
         space: Callable[[int, int], int] | None = None,
         cut_half: Sequence[int] | None = None,
+        shape_space: Callable[[int, int], int] | None = None,
     ):
         self.grid = grid
+        #: Spacing (dbu) a shape of the given width (its shorter side) asks for on
+        #: metal ``l`` whatever its owner (width-dependent spacing), or None.
+        self.shape_space = shape_space
         #: Half-size of this fabric's wires per metal (a wide net's, or the grid's).
         self.half = tuple(grid.half if half is None else half)
         #: Spacing (dbu) on metal ``l`` to a shape of ``owner`` (-1: foreign to all nets).
@@ -362,7 +366,10 @@ class Fabric:
 
     def _mark_metal(self, l: int, rect: Rect, owner: int) -> None:
         g = self.grid
-        reach = self.half[l] + self.space(l, owner)
+        sp = self.space(l, owner)
+        if self.shape_space is not None:
+            sp = max(sp, self.shape_space(l, min(rect[2] - rect[0], rect[3] - rect[1])))
+        reach = self.half[l] + sp
         p = g.pitch
         self._label(self.node[l][self._box(rect, reach)], owner)
         self._label(self.hedge[l][self._box(rect, reach, ext_x=p)], owner)
@@ -411,6 +418,9 @@ class Fabric:
         inside: list[list[np.ndarray]] = [[], [], []]
         for l, rect in self._own.get(owner, ()):
             h, s, w = self.half[l], g.spacing[l], g.width[l]
+            if self.shape_space is not None:
+                # a notch next to a wide part (the shape's or this wire's) keeps its wider spacing
+                s = max(s, self.shape_space(l, min(rect[2] - rect[0], rect[3] - rect[1])), self.shape_space(l, 2 * h))
             for n, (ext_x, ext_y) in enumerate(variants):
                 jn, in_ = self._box(rect, h + s, ext_x, ext_y)
                 if jn.stop > jn.start and in_.stop > in_.start:

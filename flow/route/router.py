@@ -166,6 +166,7 @@ def _geometry(
     via_extent: Sequence[int] | None = None,
     pin_vias: Mapping[int, Sequence[Rect]] | None = None,
     covers: Sequence[tuple[Shape, Sequence[Rect]]] = (),
+    self_space: Callable[[int, int], int] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
@@ -260,6 +261,8 @@ def _geometry(
     for v in sorted(job.nodes - wired - via_points):
         shapes.append(Shape(*square(v), net))
     shapes.extend(patches[v] for v in sorted(job.nodes) if v in patches)
+    if self_space is not None:
+        shapes.extend(_notch_fills(grid, net, shapes, self_space))
     order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
     shapes = sorted(set(shapes), key=lambda s: (order[s.layer], s.rect))
     return shapes, wire_edges * p, cuts, fewest
@@ -325,6 +328,12 @@ def route(
     ``2 * half + cut pitch`` so every layer change holds an array of cuts on
     a lattice shared by all its vias.  Two nets ``a``, ``b`` keep their
     points ``ceil((W_a + W_b) / 2 + clearance) / pitch`` pitches apart.
+    A net needing several cuts per layer change is sized even within the
+    minimum widths; a sized net stays off a metal on which it would be wider
+    than a quarter of the region while another metal carries it narrower,
+    and gets *covers* over its pins (the metal above the whole pin, as many
+    cuts as the pin holds, grown to the net's width where clear) when a
+    cover holds the cuts it needs (see :func:`_make_covers`).
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
@@ -394,13 +403,6 @@ def _route_once(
                 if key not in seen:
                     seen.add(key)
                     marked.append(key)
-    fabric = Fabric(grid, marked)
-    metal_index = {m: l for l, m in enumerate(grid.metals)}
-    u = grid.dbu_um
-    L = len(grid.metals)
-    P = grid.pitch
-
-    # -- per-net profile: wire half-widths and voltage --------------------------
     # width-dependent spacing (wide_spacing tables): (width dbu, spacing dbu) rows per layer
     wide_rows = [
         [(kit.dbu(w), kit.dbu(sp)) for r in kit.rules_of("wide_spacing", m) if r.other in (None, m) for w, sp in r.table]
@@ -408,7 +410,22 @@ def _route_once(
     ]
 
     def wide_space(l: int, width: int) -> int:
-        return max((sp for w, sp in wide_rows[l] if width >= w), default=0)
+        return max((sp for w, sp in wide_rows[l] if width > w), default=0)
+
+    shape_space = wide_space if any(wide_rows) else None
+    # spacing between two parts of one net: notch rules and width-dependent spacing
+    notch = [max((kit.dbu(r.value) for r in kit.rules_of("notch", m) if r.value), default=0) for m in grid.metals]
+
+    def self_space(l: int, width: int) -> int:
+        return max(grid.spacing[l], notch[l], wide_space(l, width))
+
+    fabric = Fabric(grid, marked, shape_space=shape_space)
+    metal_index = {m: l for l, m in enumerate(grid.metals)}
+    u = grid.dbu_um
+    L = len(grid.metals)
+    P = grid.pitch
+
+    # -- per-net profile: wire half-widths and voltage --------------------------
 
     # the widest fixed shape (device metal, pins) of each net per metal: a
     # wire of another net keeps that shape's wide_spacing too (a MIM plate
@@ -531,7 +548,7 @@ def _route_once(
     # cuts as the pin holds (a device's source or drain bus takes the current
     # along its whole length).  The cover is the net's metal before any net
     # is routed, so every other net keeps its clearance from it.
-    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space, halves)
+    covers = _make_covers(kit, grid, region_rect, marked, terminals, nets, index, wide, off, cuts_of, space, halves, shape_space)
     for net, items in covers.items():
         k = index[net]
         for t, cover, cuts in items:
@@ -558,7 +575,7 @@ def _route_once(
         if fab is None:
             fab = Fabric(
                 grid, marked, half=halves[k], space=lambda l, o, k=k: space(l, k, o),
-                cut_half=via_extent(k) if wide[k] else None,
+                cut_half=via_extent(k) if wide[k] else None, shape_space=shape_space,
             )
             fab.block_outside(region_rect)
             for l in off[k]:
@@ -580,17 +597,21 @@ def _route_once(
     def pin_via_access(fab: Fabric, k: int, pins: Sequence[Shape], ring: Mapping[int, object]) -> dict[int, list[Rect]]:
         owner_flat = fab.node.ravel()
         found: dict[int, list[Rect]] = {}
+        layers = {metal_index[p.layer] for p in pins}
         for p in pins:
             l = metal_index[p.layer]
-            if l + 1 >= L:
+            if l + 1 >= L or l + 1 in layers:
+                # the terminal is reached on the metal above directly (a pad)
                 continue
             pr = _rect(p.rect, p.layer)
             up, cut = l + 1, grid.cuts[l]
             h = halves[k][up]
             e_up = kit.dbu(kit.enclosure(grid.metals[up], cut))
             e_lo = kit.dbu(kit.enclosure(grid.metals[l], cut))
-            obs = cut_obs[l]
             sp = grid.cut_spacing[l]
+            obs = cut_obs[l]
+            # only existing cuts near the pin can come too close to cuts inside it
+            obs = obs[(obs[:, 0] < pr[2] + sp) & (obs[:, 2] > pr[0] - sp) & (obs[:, 1] < pr[3] + sp) & (obs[:, 3] > pr[1] - sp)]
             for v in fab.overlapping(up, pr).tolist():
                 if owner_flat[v] not in (-1, k) or v in ring:
                     continue
@@ -611,6 +632,12 @@ def _route_once(
                     cuts = [cr for cr, good in zip(cuts, ok.tolist()) if good]
                 if cuts:
                     found[v] = found.get(v, []) + cuts
+        # fewer cuts than the net needs: land on the pin's own metal instead,
+        # unless the net stays off it
+        found = {
+            v: c for v, c in found.items()
+            if len(c) >= cuts_of[k][grid.unflat(v)[0] - 1] or grid.unflat(v)[0] - 1 in off[k]
+        }
         if not found:
             return {}
         most = max(len(c) for c in found.values())
@@ -720,6 +747,7 @@ def _route_once(
             grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
             {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
             [(cv, cuts) for _, cv, cuts in covers.get(job.name, ())],
+            self_space,
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
@@ -740,6 +768,39 @@ def _route_once(
         iterations=iterations,
         drawn=MappingProxyType(dict(sorted(drawn.items()))),
     )
+
+
+def _notch_fills(grid: RouteGrid, net: str, shapes: Sequence[Shape], self_space: Callable[[int, int], int]) -> list[Shape]:
+    """Metal filling the notches of one net narrower than its own spacing.
+
+    ``self_space(l, width)``: the spacing two parts of one net keep on metal
+    ``l`` when the wider is ``width`` (notch rules, width-dependent spacing).
+    Two of the net's rectangles facing each other across a gap below that,
+    over a common stretch at least the minimum width long, get the gap filled
+    along that stretch.  The fill lies between the two, where no other net's
+    metal fits (it would need twice the spacing plus its width).
+    """
+    out: list[Shape] = []
+    for l, m in enumerate(grid.metals):
+        rects = np.array(sorted({s.rect for s in shapes if s.layer == m}), dtype=np.int64).reshape(-1, 4)
+        if len(rects) < 2:
+            continue
+        w = grid.width[l]
+        small = np.minimum(rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1])
+        for ax in (0, 1):
+            lo, hi, plo, phi = (0, 2, 1, 3) if ax == 0 else (1, 3, 0, 2)
+            gap = rects[None, :, lo] - rects[:, None, hi]  # a's high side to b's low side
+            ov = np.minimum(rects[:, None, phi], rects[None, :, phi]) - np.maximum(rects[:, None, plo], rects[None, :, plo])
+            ia, ib = np.nonzero((gap > 0) & (ov >= w))
+            for a, b in zip(ia.tolist(), ib.tolist()):
+                g = int(gap[a, b])
+                if g >= self_space(l, int(max(small[a], small[b]))):
+                    continue
+                p0 = int(max(rects[a, plo], rects[b, plo]))
+                p1 = int(min(rects[a, phi], rects[b, phi]))
+                r = (int(rects[a, hi]), p0, int(rects[b, lo]), p1) if ax == 0 else (p0, int(rects[a, hi]), p1, int(rects[b, lo]))
+                out.append(Shape(m, r, net))
+    return out
 
 
 def _centred_cuts(box: Rect, size: int, gap: int) -> list[Rect]:
@@ -775,12 +836,14 @@ def _make_covers(
     cuts_of: Sequence[tuple[int, ...]],
     space: Callable[[int, int, int], int],
     half: Sequence[Sequence[int]],
+    shape_space: Callable[[int, int], int] | None = None,
 ) -> dict[str, list[tuple[int, Shape, list[Rect]]]]:
     """Covers of the pins of nets that need cut arrays (see :func:`_route_once`).
 
     Per such net and terminal: for a pin on metal ``l`` when the net may use
     metal ``l + 1``, needs more than one cut there or stays off ``l``, and the
     terminal has no pin on ``l + 1`` already: the cuts that fit in the pin
+    (at least the cuts needed unless the net stays off ``l``)
     with their enclosure (centred; each keeps the cut spacing to every cut
     drawn so far), and the metal ``l + 1`` rectangle enclosing them, at least
     the minimum width and area, and grown to the net's wire width on ``l + 1``
@@ -817,7 +880,8 @@ def _make_covers(
                 if cuts and old:
                     arr = np.array([r for r, _ in old], dtype=np.int64)
                     cuts = [c for c in cuts if _gaps(arr, c).min() >= grid.cut_spacing[l]]
-                if not cuts:
+                if not cuts or (len(cuts) < cuts_of[k][l] and l not in off[k]):
+                    # too few cuts fit: land on the pin's own metal at full width
                     continue
                 cx0 = min(c[0] for c in cuts) - e_up
                 cy0 = min(c[1] for c in cuts) - e_up
@@ -840,7 +904,7 @@ def _make_covers(
                 for rect in _widened((cx0, cy0, cx1, cy1), wn):
                     if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
                         continue
-                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space):
+                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space, shape_space):
                         found = rect
                         break
                 if found is None:
@@ -870,7 +934,13 @@ def _widened(rect: Rect, w: int) -> list[Rect]:
 
 
 def _cover_clear(
-    grid: RouteGrid, l: int, rect: Rect, k: int, shapes: Sequence[tuple[Rect, int]], space: Callable[[int, int, int], int]
+    grid: RouteGrid,
+    l: int,
+    rect: Rect,
+    k: int,
+    shapes: Sequence[tuple[Rect, int]],
+    space: Callable[[int, int, int], int],
+    shape_space: Callable[[int, int], int] | None = None,
 ) -> bool:
     """``rect`` on metal ``l`` keeps net ``k``'s clearance to others' shapes, and no notch or neck with its own."""
     if not shapes:
@@ -879,10 +949,17 @@ def _cover_clear(
     owners = [o for _, o in shapes]
     gap = _gaps(arr, rect)
     s, w = grid.spacing[l], grid.width[l]
-    for n in np.nonzero(gap < max(s, max(space(l, k, o) for o in set(owners))))[0].tolist():
+    reach = max(s, max(space(l, k, o) for o in set(owners)))
+    if shape_space is not None:
+        reach = max(reach, shape_space(l, 1 << 60))
+    for n in np.nonzero(gap < reach)[0].tolist():
         o, g = owners[n], int(gap[n])
         if o != k:
-            if g < space(l, k, o):
+            a = arr[n]
+            need = space(l, k, o)
+            if shape_space is not None:
+                need = max(need, shape_space(l, int(min(a[2] - a[0], a[3] - a[1]))))
+            if g < need:
                 return False
             continue
         if g >= s:

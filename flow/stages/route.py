@@ -29,6 +29,59 @@ def _cell_shapes(dc, kit, layers):
     return out
 
 
+def _subtract(rect, holes):
+    """``rect`` minus the ``holes`` (all (x0, y0, x1, y1)), as disjoint rectangles."""
+    pieces = [rect]
+    for h in holes:
+        out = []
+        for x0, y0, x1, y1 in pieces:
+            if h[2] <= x0 or h[0] >= x1 or h[3] <= y0 or h[1] >= y1:
+                out.append((x0, y0, x1, y1))
+                continue
+            if h[1] > y0:
+                out.append((x0, y0, x1, h[1]))
+            if h[3] < y1:
+                out.append((x0, h[3], x1, y1))
+            ya, yb = max(y0, h[1]), min(y1, h[3])
+            if h[0] > x0:
+                out.append((x0, ya, h[0], yb))
+            if h[2] < x1:
+                out.append((h[2], ya, x1, yb))
+        pieces = out
+    return pieces
+
+
+def forming_layers(kit) -> dict[str, set[str]]:
+    """Routing metal -> layers whose overlap with it forms a device (LVS).
+
+    From each device's ``lvs.recognize`` expression made of ``&`` only
+    (e.g. ganrf025's MIM capacitor ``MIMTOP & MET1``, gan650's ``MIM & MET2 &
+    MET1``) and the metal it takes contacts or plates from (a thin-film
+    resistor ``TFR`` contacted by ``MET1``): a routed wire of such a metal
+    over the other layers' shapes would be recognised as an extra device or
+    change one, so those shapes are obstacles of no net on that metal.
+    """
+    metals = set(kit.routing_metals)
+    out: dict[str, set[str]] = {}
+    for dev in kit.devices.values():
+        expr = dev.lvs.recognize if dev.lvs is not None else ""
+        if not expr or any(ch in expr for ch in "|-()"):
+            continue
+        names = [t.strip() for t in expr.split("&")]
+        others = [n for n in names if n not in metals and n in kit.layers]
+        if len(others) != len([n for n in names if n not in metals]):
+            continue  # a derived layer: not handled
+        # the metals in the expression, and a metal the device takes its
+        # contacts or plates from (e.g. a thin-film resistor's MET1 contacts:
+        # a wire over the body would shorten it)
+        mets = {n for n in names if n in metals}
+        mets |= {getattr(dev.lvs, f) for f in ("contacts", "top", "bottom") if getattr(dev.lvs, f) in metals}
+        if mets and others:
+            for m in mets:
+                out.setdefault(m, set()).update(others)
+    return out
+
+
 class RouteStage(Stage):
     id = "route"
     requires = ("netlist", "floorplan", "placement")
@@ -42,12 +95,24 @@ class RouteStage(Stage):
         obstacles: list[Shape] = []
         terminals: dict[str, list[list[Shape]]] = {}
         offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
+        forming = forming_layers(kit)
+        forming_by_layer: dict[str, list[str]] = {}
+        for m, others in forming.items():
+            for x in others:
+                forming_by_layer.setdefault(x, []).append(m)
         for inst in design.all_instances():
             dc = cells[inst.name]
             at = pos[inst.name]
             owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
             for layer, rect in _cell_shapes(dc, kit, stack):
                 obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
+            # no routed wire over a device-forming layer (it would add a
+            # device or change one), except where the device's own pins are
+            for layer, rect in _cell_shapes(dc, kit, set(forming_by_layer)):
+                for m in forming_by_layer[layer]:
+                    pins = [p.rect for p in dc.pins if p.layer == m]
+                    for piece in _subtract(rect, pins):
+                        obstacles.append(Shape(m, placed_rect(piece, at), None))
             for term, net in inst.pins.items():
                 access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
                 if access:

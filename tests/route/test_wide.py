@@ -222,6 +222,54 @@ def test_wide_net_lands_on_a_bus_through_a_cut_array(gan650):
     check(gan650, obs, terms, r)
 
 
+def test_bus_cover_carries_the_current(gan650):
+    """0.5 A needs 100 um of MET1 (more than a quarter of the region) but 25 um
+    of MET2: the net stays off MET1 and lands on the 160 um bus through a
+    MET2 cover holding at least the 20 cuts it needs, every routed MET2 part
+    at least 25 um wide (KLayout, projection width check)."""
+    bus = pin("s", "MET1", 40, 40, 200, 50)
+    fingers = [Shape("MET1", rect_um(x, 53, x + 4, 120), "d") for x in range(44, 196, 20)]
+    drain = pin("d", "MET1", 40, 123, 200, 133)
+    obs, terms = scene({"s": [bus, pin("s", "MET2", 100, 200, 140, 230)]}, fingers + [drain])
+    rules = net_rules(gan650, {"s": (0.0, 0.5), "d": (650.0, None)}, limits(gan650))
+    need_cuts = rules["s"].cuts["VIA1"]
+    assert need_cuts == 20 and rules["s"].need["MET2"] == pytest.approx(25.0)
+    r = route(gan650, REGION, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    shapes = r.shapes["s"]
+    assert not any(s.layer == "MET1" for s in shapes)
+    cuts = [s.rect for s in shapes if s.layer == "VIA1"]
+    inside_bus = [c for c in cuts if c[0] >= bus.rect[0] + 500 and c[2] <= bus.rect[2] - 500
+                  and c[1] >= bus.rect[1] + 500 and c[3] <= bus.rect[3] - 500]
+    assert len(inside_bus) == len(cuts) >= need_cuts
+    assert r.drawn["s"]["cuts"]["VIA1"] >= need_cuts
+    met2 = net_region(shapes, "MET2")
+    assert met2.width_check(gan650.dbu(25.0), False, kdb.Metrics.Projection).count() == 0
+    check(gan650, obs, terms, r)
+
+
+def test_two_cuts_without_extra_width(gan650):
+    """A current within the minimum widths but above one cut's limit still
+    gets a cut array at every layer change (here VIA1 limited to 5 mA per cut:
+    8 mA needs two cuts, 1.6 um of MET1 and 0.4 um of MET2)."""
+    kit = replace(gan650, layers={**gan650.layers, "VIA1": replace(gan650.layers["VIA1"], imax_ma_per_cut=5.0)})
+    obs, terms = scene({"p": [pin("p", "MET1", 20, 20, 40, 40), pin("p", "MET2", 180, 180, 200, 200)]})
+    rules = net_rules(kit, {"p": (5.0, 0.008)}, limits(kit))
+    assert not rules["p"].wide and rules["p"].cuts["VIA1"] == 2
+    r = route(kit, REGION, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    cuts = [s for s in r.shapes["p"] if s.layer == "VIA1"]
+    assert r.drawn["p"]["cuts"]["VIA1"] >= 2
+    # KLayout: the cuts under each piece of MET2 landing come in groups of two or more
+    met2 = net_region(r.shapes["p"], "MET2")
+    via = net_region(cuts, "VIA1")
+    for poly in met2.each():
+        n = via.inside(kdb.Region(poly)).count()
+        assert n == 0 or n >= 2
+    assert via.count() >= 2
+    check(kit, obs, terms, r)
+
+
 def test_wide_net_whose_pins_one_patch_reaches(gan650):
     """Two pins closer than the net's wire width: one access point of the
     wide wire reaches both.  The net is drawn there (it was left with no
