@@ -3,16 +3,20 @@
 Builds layouts from 10 thousand to over 1 million polygons by arraying the
 sky130 standard cells in ../shared/bench/drc/sky130/cells (flattened, and
 hierarchical with references), runs the same rule set (li1 and met1 width and
-spacing, mcon enclosure by li1 and met1) with
+spacing, mcon enclosure by met1, and three stricter variants that find
+markers) with
 
-- pilotflow (``flow.drc.engine.run_drc``), one process and ``jobs=0`` (all cores),
+- pilotflow (``flow.drc.engine.run_drc``): untiled in one process; in tiles
+  of ``--tile`` um (default 50) in one process (memory bounded by the tile
+  size); and ``jobs=0`` (all cores, tiled automatically from 200k polygons),
 - KLayout flat, one thread (``klayout.db.Region`` checks on merged layers),
 - KLayout tiled, all threads (``klayout.db.TilingProcessor``),
 
-each in its own process so peak memory (max RSS) is its own, and prints a
-table of seconds, peak MiB, violation counts and the time ratio.
+each in its own process so peak memory (max RSS, of the process and of its
+largest worker) is its own, and prints a table of seconds, peak MiB,
+violation counts and the time ratio.
 
-    python bench/drc_vs_klayout.py [--sizes 10000,100000,1000000] [--json out.json]
+    python bench/drc_vs_klayout.py [--sizes 10000,100000,1000000] [--tile 50] [--json out.json]
 """
 
 from __future__ import annotations
@@ -70,11 +74,30 @@ kind = "enclosure"
 layer = "met1"
 other = "mcon"
 value = 0.03
+# three rules stricter than sky130's, so that markers are found (thousands
+# per 10k polygons) and their counts compared
+[[rules]]
+id = "li.3w"
+kind = "spacing"
+layer = "li1"
+value = 0.3
+[[rules]]
+id = "m1.1w"
+kind = "width"
+layer = "met1"
+value = 0.3
+[[rules]]
+id = "m1.4w"
+kind = "enclosure"
+layer = "met1"
+other = "mcon"
+value = 0.06
 """
 # (rule id, kind, layer, other, value in dbu) for the KLayout side
 KL_RULES = [("li.1", "width", (67, 20), None, 170), ("li.3", "space", (67, 20), None, 170),
             ("m1.1", "width", (68, 20), None, 140), ("m1.2", "space", (68, 20), None, 140),
-            ("m1.4", "enclosing", (68, 20), (67, 44), 30)]
+            ("m1.4", "enclosing", (68, 20), (67, 44), 30), ("li.3w", "space", (67, 20), None, 300),
+            ("m1.1w", "width", (68, 20), None, 300), ("m1.4w", "enclosing", (68, 20), (67, 44), 60)]
 
 
 def build(n_target: int, path: Path, flat: bool) -> int:
@@ -114,7 +137,7 @@ def build(n_target: int, path: Path, flat: bool) -> int:
     return per_row * cols * nrows
 
 
-def _pilotflow(gds: str, rules: str, jobs: int = 1) -> dict:
+def _pilotflow(gds: str, rules: str, jobs: int = 1, tile_um: float | None = 0.0) -> dict:
     from flow.drc.engine import run_drc
     from flow.geometry.gdsio import read_gds
     from pdk.schema import load_rules_file
@@ -122,7 +145,7 @@ def _pilotflow(gds: str, rules: str, jobs: int = 1) -> dict:
     kit = load_rules_file(rules)
     t0 = time.perf_counter()
     shapes = read_gds(gds, kit, "TOP")
-    res = run_drc(shapes, kit, jobs=jobs)
+    res = run_drc(shapes, kit, jobs=jobs, tile_um=tile_um)
     return {"seconds": time.perf_counter() - t0, "counts": res.counts()}
 
 
@@ -165,11 +188,16 @@ def _klayout(gds: str, tiled: bool) -> dict:
 
 
 def _child(which: str, gds: str, rules: str) -> None:
-    if which.startswith("pilotflow"):
-        out = _pilotflow(gds, rules, 0 if which == "pilotflow-jobs" else 1)
+    if which == "pilotflow":
+        out = _pilotflow(gds, rules, 1, 0.0)
+    elif which == "pilotflow-jobs":
+        out = _pilotflow(gds, rules, 0, None)
+    elif which.startswith("pilotflow-tiled"):
+        out = _pilotflow(gds, rules, 1, float(which.split(":")[1]))
     else:
         out = _klayout(gds, which == "klayout-tiled")
-    out["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    out["max_rss_mib"] = rss / 1024
     print(json.dumps(out))
 
 
@@ -185,6 +213,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--tile", type=float, default=50.0, help="tile size (um) of the tiled pilotflow column")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -201,19 +230,23 @@ def main() -> None:
                 gds = Path(tmp) / f"arr_{size}_{'flat' if flat else 'hier'}.gds"
                 n = build(size, gds, flat)
                 row = {"polygons": n, "input": "flat" if flat else "hierarchical"}
-                for which in ("pilotflow", "pilotflow-jobs", "klayout-flat", "klayout-tiled"):
+                tiled = f"pilotflow-tiled:{args.tile:g}"
+                for which in ("pilotflow", tiled, "pilotflow-jobs", "klayout-flat", "klayout-tiled"):
                     row[which] = measure(which, gds, rules)
                 rows.append(row)
                 pf, pj, kf, kt = row["pilotflow"], row["pilotflow-jobs"], row["klayout-flat"], row["klayout-tiled"]
+                pt = row[tiled]
                 ratio = pf["seconds"] / kf["seconds"] if "seconds" in pf and "seconds" in kf else float("nan")
                 ratio_j = pj["seconds"] / kf["seconds"] if "seconds" in pj and "seconds" in kf else float("nan")
-                same = pf.get("counts") == kf.get("counts") == pj.get("counts")
+                ratio_t = pt["seconds"] / kf["seconds"] if "seconds" in pt and "seconds" in kf else float("nan")
+                same = pf.get("counts") == kf.get("counts") == pj.get("counts") == pt.get("counts")
                 print(
                     f"{n:>9} {row['input']:>12} | pilotflow {pf.get('seconds', float('nan')):7.2f} s {pf.get('max_rss_mib', 0):7.0f} MiB"
-                    f" | pilotflow all cores {pj.get('seconds', float('nan')):7.2f} s"
+                    f" | pilotflow tiled {args.tile:g} um {pt.get('seconds', float('nan')):7.2f} s {pt.get('max_rss_mib', 0):7.0f} MiB"
+                    f" | pilotflow all cores {pj.get('seconds', float('nan')):7.2f} s {pj.get('max_rss_mib', 0):7.0f} MiB"
                     f" | klayout flat {kf.get('seconds', float('nan')):7.2f} s {kf.get('max_rss_mib', 0):7.0f} MiB"
                     f" | klayout tiled {kt.get('seconds', float('nan')):7.2f} s {kt.get('max_rss_mib', 0):7.0f} MiB"
-                    f" | ratio pf/kl-flat {ratio:5.2f} (all cores {ratio_j:5.2f}) | counts equal: {same}",
+                    f" | ratio pf/kl-flat {ratio:5.2f} (tiled {ratio_t:5.2f}, all cores {ratio_j:5.2f}) | counts equal: {same}",
                     flush=True,
                 )
                 if not same:

@@ -25,11 +25,13 @@ The solution format (what ``eval2008.pl`` reads), per net::
 and :class:`~flow.route.globalroute.GRNet` s in tiles, plus the raw numbers
 for writing it back); :func:`write_solution` writes routes with each tile
 at its centre.  Bad input raises :class:`flow.errors.InputError` with the
-file and line.
+file and line.  Files ending in ``.gz`` are read through gzip (as the
+contest distributed them).
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -80,9 +82,9 @@ class _Lines:
     def __init__(self, path: Path):
         self.path = path
         try:
-            text = path.read_text()
-        except OSError as e:
-            raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+            text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+        except (OSError, EOFError) as e:  # includes gzip.BadGzipFile
+            raise InputError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from e
         except UnicodeDecodeError:
             raise InputError(f"{path}: not a text file") from None
         self.lines = text.splitlines()

@@ -145,8 +145,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
 @click.option("--net-classes", "net_classes_file", type=click.Path(dir_okay=False, path_type=Path), help="Net classes (TOML: [[net_class]] nets, voltage, current; temperature_c) for net-aware rules.")
 @click.option("--design", "design_dir", type=click.Path(file_okay=False, path_type=Path), help="Use this design folder's net classes and temperature_c (design.toml).")
 @click.option("--temperature", type=float, metavar="C", help="Operating temperature (deg C) for current-density derating [default: the design's, else each limit's reference].")
+@click.option("--tile", "tile_um", type=click.FloatRange(min=0), metavar="SIZE_UM", help="Check in square tiles of SIZE_UM um with a halo, over --jobs processes (memory bounded by the tile size; same markers); 0: never tile [default: automatic from 200,000 polygons].")
 @click.pass_obj
-def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None) -> None:
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None, tile_um: float | None) -> None:
     """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
 
     Net-aware rules (net_spacing, voltage_spacing, current_density) name nets
@@ -187,12 +188,12 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     shapes = read_gds(layout, kit, top)
     progress = opts.progress()
     progress.stage("drc")
-    result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress)
+    result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress, tile_um=tile_um)
     progress.done(f"{len(result.rules_checked)} rules checked")
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
     if lyrdb:
-        write_lyrdb(result, kit, lyrdb, shapes.top)
+        write_lyrdb(result, kit, lyrdb, shapes.top, shapes.instances)
     counts = result.counts()
     waived = f", {len(result.waived)} waived" if waivers else ""
     opts.echo(f"{layout}: cell {shapes.top}, {len(result.rules_checked)} rules checked, {len(result.violations)} violations{waived}")
@@ -222,8 +223,9 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
 @click.option("--netlist-top", metavar="SUBCKT", help="Subcircuit of NETLIST to compare [default: the one named like the top cell, else the deck's top-level devices].")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the full report as JSON (lvs.json format).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report as an HTML page.")
+@click.option("--lyrdb", "lyrdb_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a KLayout marker database of the findings.")
 @click.pass_obj
-def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | None, netlist_top: str | None, json_file: Path | None, html_file: Path | None) -> None:
+def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | None, netlist_top: str | None, json_file: Path | None, html_file: Path | None, lyrdb_file: Path | None) -> None:
     """Compare LAYOUT (GDS) with NETLIST (SPICE): layout versus schematic.
 
     The circuit is extracted from the GDS alone (devices, parameters,
@@ -265,6 +267,10 @@ def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | No
         atomic_write_json(json_file, to_json(res, kit=kit, layout=str(layout), netlist=str(netlist), layout_notes=run_.extraction.notes))
     if html_file:
         atomic_write_text(html_file, html_report(res, kit=kit, layout=str(layout), netlist=str(netlist)))
+    if lyrdb_file:
+        from flow.lvs.lyrdb import write_lvs_lyrdb
+
+        write_lvs_lyrdb(res, lyrdb_file, ext.netlist.top, description=f"pilotflow LVS, {kit.name} {kit.version}")
     limit = None if opts.verbose else 50
     for line in text_report(res, kit=kit, layout=str(layout), netlist=str(netlist), limit=limit):
         opts.echo(line)

@@ -37,11 +37,15 @@ temperature (deg C) for current-density derating in DRC.
     [place]                     # placement constraints (see PlaceSpec)
     max_power_density = 1.0     # W/mm^2: power devices spread so none exceeds it
     voltage_keepout = true      # devices keep the PDK's voltage_spacing apart (default)
+    global = "auto"             # global placer: quadratic | eplace | auto (both, keep the better)
     keepouts = [[0.0, 0.0, 200.0, 100.0]]   # um, die coordinates: no device there
     [place.devices]             # by instance name or fnmatch pattern
     XQH = { power = 2.5 }       # W dissipated
     "XH/*" = { region = [100.0, 100.0, 700.0, 900.0] }  # fence, um
     XQL = { fixed = [600.0, 150.0] }                   # lower-left, um
+    [[place.group]]             # side by side, in order: row (bottoms aligned) | column
+    devices = ["XH/XPU", "XH/XPD"]
+    arrange = "row"
 
 Every problem in a design.toml is reported at once with its key path.
 """
@@ -198,6 +202,14 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True)
+class GroupSpec:
+    """``[[place.group]]``: devices placed side by side as one block."""
+
+    devices: tuple[str, ...]
+    arrange: str = "row"  # row: left to right, bottoms aligned; column: bottom to top, left edges aligned
+
+
+@dataclass(frozen=True)
 class PlaceSpec:
     """``[place]``: placement constraints beyond the spacing."""
 
@@ -205,6 +217,8 @@ class PlaceSpec:
     voltage_keepout: bool = True
     keepouts: tuple[tuple[float, float, float, float], ...] = ()  # um
     devices: tuple[DeviceSpec, ...] = ()
+    global_placer: str = "auto"  # quadratic | eplace | auto
+    groups: tuple[GroupSpec, ...] = ()
 
     def device(self, inst: str) -> DeviceSpec:
         """The merged spec of ``inst``: the first matching entry that gives
@@ -236,8 +250,12 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         bad("place", "must be a table")
         return PlaceSpec()
     for k in tab:
-        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices"):
-            bad(f"place.{k}", "unknown key; allowed keys are devices, keepouts, max_power_density, voltage_keepout")
+        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices", "global", "group"):
+            bad(f"place.{k}", "unknown key; allowed keys are devices, global, group, keepouts, max_power_density, voltage_keepout")
+    gp = tab.get("global", "auto")
+    if gp not in ("quadratic", "eplace", "auto"):
+        bad("place.global", f"must be \"quadratic\", \"eplace\" or \"auto\", got {gp!r}")
+        gp = "auto"
     mpd = tab.get("max_power_density")
     if mpd is not None and (not isinstance(mpd, (int, float)) or isinstance(mpd, bool) or not math.isfinite(mpd) or mpd <= 0):
         bad("place.max_power_density", f"must be a positive number of W/mm^2, got {mpd!r}")
@@ -294,7 +312,37 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         devices.append(DeviceSpec(str(pat), None if power is None else float(power), fixed, region))
     if any_power and mpd is None:
         bad("place.max_power_density", "missing: devices give a power, so the limit (W/mm^2) is needed")
-    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices))
+    groups: list[GroupSpec] = []
+    gtab = tab.get("group", [])
+    if not isinstance(gtab, list):
+        bad("place.group", "must be an array of tables ([[place.group]])")
+        gtab = []
+    seen: dict[str, int] = {}
+    for i, g in enumerate(gtab):
+        key = f"place.group[{i}]"
+        if not isinstance(g, dict):
+            bad(key, "must be a table with devices = [...] and arrange = \"row\" or \"column\"")
+            continue
+        for k in g:
+            if k not in ("devices", "arrange"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are arrange, devices")
+        devs = g.get("devices")
+        if not isinstance(devs, list) or len(devs) < 2 or not all(isinstance(d, str) and d for d in devs):
+            bad(f"{key}.devices", "must list two or more device (instance) names")
+            continue
+        if len(set(devs)) != len(devs):
+            bad(f"{key}.devices", "lists a device twice")
+            continue
+        arrange = g.get("arrange", "row")
+        if arrange not in ("row", "column"):
+            bad(f"{key}.arrange", f"must be \"row\" or \"column\", got {arrange!r}")
+            continue
+        for d in devs:
+            if d in seen:
+                bad(f"{key}.devices", f"'{d}' is already in place.group[{seen[d]}]")
+            seen[d] = i
+        groups.append(GroupSpec(tuple(devs), arrange))
+    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices), gp, tuple(groups))
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def default_rundir(name: str) -> Path:
 
 
 #: Final files each stage writes into the run directory.
-_PRODUCTS = {"route": ("route.json",), "drc": ("drc.json", "drc.lyrdb"), "lvs": ("lvs.json", "lvs.txt"), "gds": ("*.gds",)}
+_PRODUCTS = {"route": ("route.json",), "drc": ("drc.json", "drc.lyrdb"), "lvs": ("lvs.json", "lvs.txt", "lvs.lyrdb"), "gds": ("*.gds",)}
 
 
 def _clear_stale(rundir: Path, first: int) -> None:

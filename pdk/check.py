@@ -439,14 +439,49 @@ def _devices(kit: PDK, standalone: bool) -> list[Finding]:
         result = run_drc(shapes_from_library(lib, kit, dc.cell.name), kit, rules=rules)
         if result.violations:
             problems.append("not DRC-clean alone: " + ", ".join(f"{k} {n}" for k, n in result.counts().items()))
+        lvs_note = _lvs_alone(kit, model, lib, dc.cell.name, values, problems)
         params = ", ".join(f"{k}={v:g}" for k, v in values.items())
         if problems:
             out.append(Finding("devices", model, False, f"at defaults ({params}): " + "; ".join(problems)))
         else:
             layers = sorted({known[k][0] for k in used})
             skipped = f" (chip-level rules not applied to a device alone: {', '.join(chip)})" if chip else ""
-            out.append(Finding("devices", model, True, f"at defaults ({params}): {_plural(len(dev.terminals), 'terminal')} pinned, layers {', '.join(layers)}, DRC clean{skipped}"))
+            out.append(Finding("devices", model, True, f"at defaults ({params}): {_plural(len(dev.terminals), 'terminal')} pinned, layers {', '.join(layers)}, DRC clean{skipped}{lvs_note}"))
     return out
+
+
+def _lvs_alone(kit: PDK, model: str, lib: gdstk.Library, top: str, values: dict, problems: list[str]) -> str:
+    """LVS extraction of the device alone: one ``model`` found, its terminals
+    on distinct nets, every measured parameter equal to the generated one
+    within the kit's tolerance.  Appends problems; returns a note."""
+    from flow.lvs.extract import extract
+
+    dev = kit.devices[model]
+    if dev.lvs is None:
+        return "; no LVS description: LVS does not extract it"
+    if dev.lvs.method == "none":
+        return "; LVS: not a circuit device"
+    try:
+        ex = extract(lib, kit, top)
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"LVS extraction fails: {type(e).__name__}: {e}")
+        return ""
+    found = [i for i in ex.netlist.instances if i.model == model]
+    if len(found) != 1 or len(ex.netlist.instances) != 1:
+        got = ", ".join(sorted(i.model for i in ex.netlist.instances)) or "nothing"
+        problems.append(f"LVS finds {got} in it, not one {model}")
+        return ""
+    inst = found[0]
+    if len(set(inst.pins.values())) != len(inst.pins):
+        problems.append(f"LVS joins terminals of the device alone: {dict(inst.pins)}")
+    for prm in dev.lvs.measure:
+        spec = dev.params[prm]
+        want = values[prm] * (1e-6 if spec.unit == "um" else 1.0)
+        got_v = inst.params.get(prm)
+        tol = dev.lvs.tolerance.get(prm, 0.0)
+        if got_v is None or abs(got_v - want) > tol * abs(want) + 1e-9 * max(abs(want), 1e-15):
+            problems.append(f"LVS measures {prm}={got_v!r}, generated {want!r} (tolerance {tol:g})")
+    return f"; LVS extracts it with {', '.join(dev.lvs.measure) or 'no parameters'} as generated"
 
 
 _HEADING = re.compile(r"^#{1,6}\s*\[?v?(\d+\.\d+\.\d+)\b", re.MULTILINE)

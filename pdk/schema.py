@@ -105,6 +105,38 @@ METRICS = ("euclidean", "projection")
 PARAM_UNITS = ("um", "ohm", "F", "", "A", "V")
 
 
+#: Boltzmann constant, eV/K.
+K_B_EV = 8.617333262e-5
+#: Black's current-density exponent ``n`` used for temperature derating.
+BLACK_N = 2.0
+
+
+def em_derating(temperature_c: float, ref_c: float, ea_ev: float, n: float = BLACK_N) -> float:
+    """Factor turning a current-density limit that holds at ``ref_c`` into
+    the limit at ``temperature_c`` (deg C), at the same lifetime.
+
+    Black's equation gives the median time to failure of a wire carrying
+    current density ``J`` at temperature ``T`` (kelvin) as
+    ``MTTF = A * J**-n * exp(Ea / (k T))``.  Keeping the lifetime of the
+    limit ``J_ref`` at ``T_ref``, ``J**-n exp(Ea / kT) = J_ref**-n
+    exp(Ea / kT_ref)``, so
+
+    ``J(T) / J_ref = exp(Ea / (n k) * (1/T - 1/T_ref))``
+
+    (with ``n = 2``, the usual exponent of current-crowding-free wires and
+    vias: ``exp(Ea / (2k) ...)``, not ``exp(Ea / k ...)``, which would square
+    the factor).  Above the reference the factor is below 1; below it, above
+    1 (callers decide whether to take that credit).
+
+    >>> round(em_derating(125.0, 105.0, 0.9), 3)   # 20 K hotter, Ea 0.9 eV
+    0.5
+    >>> em_derating(105.0, 105.0, 0.9)
+    1.0
+    """
+    t, t0 = temperature_c + 273.15, ref_c + 273.15
+    return math.exp(ea_ev / (n * K_B_EV) * (1.0 / t - 1.0 / t0))
+
+
 @dataclass(frozen=True)
 class Layer:
     """A drawn layer: ``gds`` is (layer, datatype) of the drawing purpose."""
@@ -191,7 +223,10 @@ class Param:
 #: takes (see docs/pdk-authoring.md, "LVS: recognising devices").
 LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType(
     {
-        "fet": (frozenset({"gate", "source", "drain", "tie"}), frozenset({"width", "length", "fingers", "gap", "reach", "present", "count"})),
+        "fet": (
+            frozenset({"gate", "source", "drain", "tie"}),
+            frozenset({"width", "finger_width", "length", "fingers", "gap", "reach", "present", "count", "ring", "rings"}),
+        ),
         "diode": (frozenset({"anode", "cathode"}), frozenset({"width", "length", "fingers", "gap"})),
         "resistor": (frozenset({"end"}), frozenset({"value", "width", "length"})),
         "capacitor": (frozenset({"top", "bottom"}), frozenset({"value"})),
@@ -203,7 +238,7 @@ LVS_METHODS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyT
     }
 )
 #: Measures that name a layer after a colon (``gap:OHMIC``, ``reach:GFP:GHEAD``).
-LVS_LAYER_MEASURES = ("gap", "reach", "present", "count")
+LVS_LAYER_MEASURES = ("gap", "reach", "present", "count", "ring", "rings")
 
 
 @dataclass(frozen=True)
@@ -221,6 +256,7 @@ class DeviceLvs:
     group: str | None = None
     gate: str | None = None
     contacts: str | None = None
+    backside: str | None = None
     contact_net: str | None = None
     top: str | None = None
     bottom: str | None = None
@@ -704,11 +740,11 @@ def expression_layers(expr: str) -> list[str] | None:
 
 
 _DEV_LVS_KEYS = {
-    "method", "recognize", "terminals", "group", "gate", "contacts", "contact_net", "top", "bottom", "net",
+    "method", "recognize", "terminals", "group", "gate", "contacts", "contact_net", "backside", "top", "bottom", "net",
     "tie", "ground", "sheet", "per_um2", "corner_squares", "cluster_um", "absorb", "absorb_um", "priority",
     "swap", "measure", "tolerance",
 }
-_DEV_LVS_LAYERS = ("recognize", "group", "gate", "contacts", "contact_net", "top", "bottom", "net", "tie", "ground", "sheet", "absorb")
+_DEV_LVS_LAYERS = ("recognize", "group", "gate", "contacts", "contact_net", "backside", "top", "bottom", "net", "tie", "ground", "sheet", "absorb")
 
 
 def _load_device_lvs(
@@ -755,6 +791,10 @@ def _load_device_lvs(
             p.add(f"{key}.measure.{prm}", f"{m!r} is not a measure of method '{method}'; measures are {', '.join(sorted(measures)) or '(none)'}")
         elif method == "fet" and parts[0] in LVS_LAYER_MEASURES and not (2 <= len(parts) <= 3):
             p.add(f"{key}.measure.{prm}", f"'{parts[0]}' names a layer: '{parts[0]}:LAYER'")
+        elif parts[0] == "fingers" and len(parts) > 1 and not (len(parts) == 2 and parts[1].isdigit() and int(parts[1]) > 0):
+            p.add(f"{key}.measure.{prm}", "'fingers' takes an optional positive divisor: 'fingers:2'")
+        elif parts[0] not in LVS_LAYER_MEASURES and parts[0] != "fingers" and len(parts) > 1:
+            p.add(f"{key}.measure.{prm}", f"'{parts[0]}' takes no argument")
     tol = spec.get("tolerance", {})
     if not isinstance(tol, dict):
         p.add(f"{key}.tolerance", "must be a table parameter = relative tolerance")
@@ -809,7 +849,9 @@ def _lvs_layer_refs(lv: DeviceLvs) -> list[tuple[str, str]]:
     out = [(k, getattr(lv, k)) for k in _DEV_LVS_LAYERS if getattr(lv, k)]
     for prm, m in lv.measure.items():
         parts = m.split(":")
-        for j, name in enumerate(parts[1:], 1):
+        if parts[0] not in LVS_LAYER_MEASURES:
+            continue
+        for name in parts[1:]:
             out.append((f"measure.{prm}", name))
     return out
 

@@ -260,6 +260,40 @@ def _check_all(
     return results, notes
 
 
+def _check_maybe_tiled(
+    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, jobs: int, progress: Any,
+    tile_um: float | None, notes: list[str],
+) -> tuple[list[list[Violation] | NotChecked], list[str]]:
+    """:func:`_check_all`, or a tiled run of the rules that can be tiled
+    (the others on the whole layout); the tiling goes to ``notes``."""
+    from flow.drc import tiles as T
+
+    tiled_idx = [i for i, r in enumerate(rules) if T.tileable(r)]
+    if tile_um is None and tiled_idx:
+        tile_um = T.auto_tile(shapes, kit, [rules[i] for i in tiled_idx])
+    if not tile_um or not tiled_idx:
+        return _check_all(shapes, kit, rules, ctx, jobs, progress)
+    rest = [i for i in range(len(rules)) if i not in set(tiled_idx)]
+    out: list[list[Violation] | NotChecked] = [[] for _ in rules]
+    got, kind_notes, grid = T.run_tiled(shapes, kit, [rules[i] for i in tiled_idx], ctx, tile_um, jobs, progress)
+    for i, g in zip(tiled_idx, got):
+        out[i] = g
+    if grid is not None:
+        notes.append(
+            f"tiled: {grid.nx} x {grid.ny} tiles of {kit.um(grid.size):g} um, halo {kit.um(grid.halo):g} um"
+            + (f"; on the whole layout: {', '.join(rules[i].id for i in rest)}" if rest else "")
+        )
+    if rest:
+        got2, notes2 = _check_all(shapes, kit, [rules[i] for i in rest], ctx, jobs, progress)
+        for i, g in zip(rest, got2):
+            out[i] = g
+        kind_notes = kind_notes + notes2
+    for i in tiled_idx:
+        if not isinstance(out[i], NotChecked):
+            out[i] = sorted(out[i], key=_sort_key)  # type: ignore[arg-type]
+    return out, kind_notes
+
+
 def run_drc(
     shapes: LayoutShapes,
     kit: PDK,
@@ -268,6 +302,7 @@ def run_drc(
     waivers: Sequence[Any] = (),
     jobs: int = 1,
     progress: Any = None,
+    tile_um: float | None = None,
 ) -> DrcResult:
     """Check ``shapes`` against ``rules`` (default: every rule of ``kit``).
 
@@ -291,6 +326,12 @@ def run_drc(
         run in one process.
     progress
         Optional ``callable(message, fraction)`` for a progress display.
+    tile_um
+        Tile side (um) of a tiled run (see :mod:`flow.drc.tiles`): tiles
+        with a halo, checked on ``jobs`` processes, memory bounded by the
+        tile size; the markers are the same as untiled.  ``None``: tiled
+        automatically from :data:`flow.drc.tiles.AUTO_TILE_POLYGONS`
+        polygons up; ``0``: never tiled.
 
     Returns
     -------
@@ -325,7 +366,7 @@ def run_drc(
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
-    per_rule, kind_notes = _check_all(shapes, kit, runnable, ctx, jobs, progress)
+    per_rule, kind_notes = _check_maybe_tiled(shapes, kit, runnable, ctx, jobs, progress, tile_um, notes)
     # a rule whose check could not run at all (NotChecked) is not checked
     for rule, got in zip(runnable, per_rule):
         if isinstance(got, NotChecked):

@@ -29,6 +29,7 @@ import gdstk
 import numpy as np
 
 from flow.errors import InputError, where
+from flow.geometry.hierarchy import Instances, instance_table
 from pdk.schema import PDK
 
 #: gdstk user unit used when reading files: coordinates come back in microns.
@@ -55,6 +56,10 @@ class LayoutShapes:
         does not define (neither drawing, pin nor label datatype): ignored.
     unknown_shapes
         Number of polygons (and paths) on those unknown layers.
+    instances
+        The placed cell instances under ``top`` (cell, transformation,
+        bounding box in dbu; :mod:`flow.geometry.hierarchy`), so reports can
+        name the cell a marker lies in; ``None`` when not known.
     """
 
     polygons: Mapping[str, list[np.ndarray]]
@@ -63,6 +68,7 @@ class LayoutShapes:
     unknown_layers: tuple[tuple[int, int], ...] = ()
     unknown_shapes: int = 0
     dbu_um: float = field(default=0.001, compare=False)
+    instances: Instances | None = field(default=None, compare=False, repr=False)
 
     def edge_count(self, layer: str) -> int:
         """Number of polygon edges on ``layer`` (before merging)."""
@@ -141,6 +147,7 @@ def _extract(cell: gdstk.Cell, kit: PDK, scale_um: float) -> LayoutShapes:
         unknown_layers=unknown,
         unknown_shapes=sum(counts[k] for k in unknown),
         dbu_um=kit.dbu_um,
+        instances=instance_table(cell, f),
     )
 
 

@@ -542,6 +542,8 @@ def place_arrays(
     report_fn = progress or (lambda phase, f: None)
     pos = pos.copy()
     n = len(w)
+    if not specs:
+        raise StageError("placement: the design has no row to place standard cells in")
     row_h = min(sp.h for sp in specs)
     segs = segments(specs, blockages)
     cap = sum((s.s1 - s.s0) * s.site_w for s in segs) * (row_h or 1)

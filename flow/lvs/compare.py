@@ -23,16 +23,25 @@ partition refinement, as netgen does) over both graphs at once:
    one source and one layout node matches them.  Matched nodes keep a fixed
    colour of their own, so a fault's influence stops at matched neighbours
    and does not spread over the whole circuit.
+   A new pair also matches its neighbours directly where each side has
+   exactly one unmatched neighbour on the same edge label and both have the
+   same pin counts (a chain of gates resolves in one pass, not one round
+   per stage).
 3. When the partition stops getting finer, a class with as many source as
    layout nodes is a symmetry (e.g. a ring oscillator without labels): one
    pair is matched (closest parameters first) and refinement continues.
-4. What is left after that is the neighbourhood of real differences.  The
-   remaining devices are paired per model by the Hungarian method (scipy),
-   scoring terminals whose nets already correspond, and the remaining nets
-   by the number of device pins they share; then refinement runs again.
+4. What is left after that is the neighbourhood of real differences.  Pairs
+   that are each other's unique best are committed first (devices scored by
+   terminals whose nets already correspond, nets by the device pins they
+   share), then refinement runs again; only when nothing is certain are the
+   rest assigned by the Hungarian method (scipy).
+5. Finally a hill-climb exchanges the images of two nets or two devices of
+   one model while that lowers the number of disagreeing terminals, so the
+   report explains the layout with the fewest faults.
 
 Each round costs O(E log E) for E terminals; rounds are bounded by the
-graph's diameter, and only symmetric classes cost extra rounds.
+graph's diameter, and only symmetric classes cost extra rounds.  The
+residual step scores only pairs that share a matched neighbour.
 
 Parameters are compared only after matching (a parameter mismatch never
 breaks the structural match), in the PDK's units, with the tolerances of
@@ -486,46 +495,52 @@ class _Matcher:
         shared pins of matched devices.  ``confident``: only pairs that are
         each other's unique best (committed before anything is guessed);
         otherwise an optimal assignment (Hungarian method, scipy) of the
-        rest.  Returns the number of new pairs."""
+        rest, greedy by score when the rest is very large.  Scores are sparse:
+        only pairs sharing a matched neighbour are scored, and nets with more
+        than :data:`_HUB` pins of one kind (supplies) do not propose
+        candidates.  Returns the number of new pairs."""
         s, l = self.s, self.l
         made = 0
         pairs_d: list[tuple[int, int]] = []
-        by_model_s: dict[str, list[int]] = defaultdict(list)
-        by_model_l: dict[str, list[int]] = defaultdict(list)
-        for i, d in enumerate(s.devs):
-            if s.dmatch[i] < 0:
-                by_model_s[d.model].append(i)
+        index: dict[tuple[int, int], list[int]] = defaultdict(list)
         for j, d in enumerate(l.devs):
             if l.dmatch[j] < 0:
-                by_model_l[d.model].append(j)
-        for model, si in by_model_s.items():
-            lj = by_model_l.get(model)
-            if not lj:
+                for lab, n in l.dev_edges[j]:
+                    if l.nmatch[n] >= 0:
+                        index[(lab, n)].append(j)
+        entries: dict[tuple[int, int], float] = {}
+        for i, d in enumerate(s.devs):
+            if s.dmatch[i] >= 0:
                 continue
-            score = np.zeros((len(si), len(lj)))
-            for a, i in enumerate(si):
-                for b, j in enumerate(lj):
-                    score[a, b] = self._dev_score(i, j) - 1e-3 * min(self.param_key(s.devs[i], l.devs[j]), 100.0)
-            pairs_d += [(si[a], lj[b]) for a, b in _pick(score, 0.5, confident)]
-        us = [i for i in range(len(s.nets)) if s.nmatch[i] < 0]
-        ul = [j for j in range(len(l.nets)) if l.nmatch[j] < 0]
-        pairs_n: list[tuple[int, int]] = []
-        if us and ul:
-            col = {j: b for b, j in enumerate(ul)}
-            score = np.zeros((len(us), len(ul)))
-            for a, i in enumerate(us):
-                for lab, d in s.net_edges[i]:
-                    dj = s.dmatch[d]
-                    if dj < 0:
-                        continue
-                    same = [n2 for lab2, n2 in l.dev_edges[dj] if lab2 == lab]
-                    for n2 in same:
-                        if n2 in col:
-                            score[a, col[n2]] += 1.0 / len(same)
-                for b, j in enumerate(ul):
-                    if s.nets[i] == l.nets[j]:
-                        score[a, b] += 0.25
-            pairs_n = [(us[a], ul[b]) for a, b in _pick(score, 0.25, confident)]
+            cands: set[int] = set()
+            for lab, n in s.dev_edges[i]:
+                m = s.nmatch[n]
+                if m >= 0:
+                    js = index.get((lab, m), ())
+                    if len(js) <= _HUB:
+                        cands.update(js)
+            for j in cands:
+                if l.devs[j].model == d.model:
+                    entries[(i, j)] = self._dev_score(i, j) - 1e-3 * min(self.param_key(d, l.devs[j]), 100.0)
+        pairs_d = _pick_sparse(entries, 0.5, confident)
+        names = {l.nets[j]: j for j in range(len(l.nets)) if l.nmatch[j] < 0}
+        nentries: dict[tuple[int, int], float] = defaultdict(float)
+        for i in range(len(s.nets)):
+            if s.nmatch[i] >= 0:
+                continue
+            edges = s.net_edges[i]
+            for lab, d in edges:
+                dj = s.dmatch[d]
+                if dj < 0:
+                    continue
+                same = [n2 for lab2, n2 in l.dev_edges[dj] if lab2 == lab]
+                for n2 in same:
+                    if l.nmatch[n2] < 0:
+                        nentries[(i, n2)] += 1.0 / len(same)
+            j = names.get(s.nets[i])
+            if j is not None:
+                nentries[(i, j)] += 0.25
+        pairs_n = _pick_sparse(nentries, 0.25, confident)
         for i, j in pairs_d:
             self._match_dev(i, j)
             made += 1
@@ -604,16 +619,20 @@ class _Matcher:
 
 # ---------------------------------------------------------------- compare ----
 def _normalise(kit: PDK, inst: Instance, *, defaults: bool) -> dict[str, float]:
-    from flow.stages.importer import to_kit_units
-
     dev = kit.devices.get(inst.model)
     if dev is None:
         return dict(inst.params)
-    vals = to_kit_units(kit, inst.model, dict(inst.params))
+    vals = _to_kit_units(kit, inst.model, dict(inst.params))
     if defaults:
         for name, spec in dev.params.items():
             vals.setdefault(name, float(spec.default))
     return vals
+
+
+def _to_kit_units(kit: PDK, model: str, params: dict[str, float]) -> dict[str, float]:
+    from flow.stages.importer import to_kit_units  # the import stage's conversion, same units
+
+    return to_kit_units(kit, model, params)
 
 
 def _bbox_centre(b: Sequence[float] | None) -> list[float] | None:
@@ -691,6 +710,20 @@ def compare(
     net_locs = dict(getattr(layout, "net_locations", {}) or {})
     dev_locs = dict(getattr(layout, "device_locations", {}) or {})
     label_places = dict(getattr(layout, "labels", None) or {})
+    term_pts = dict(getattr(layout, "terminal_points", None) or {})
+
+    def tpoint(dev: str, term: str) -> list | None:
+        p = (term_pts.get(dev) or {}).get(term)
+        return _pt(p) if p else None
+
+    # -- source devices the PDK gives no way to recognise in a layout: not
+    # compared (said so), never reported as missing
+    blind = {m for m in {i.model for i in source.instances} if m in kit.devices and getattr(kit.devices[m], "lvs", None) is None}
+    if blind:
+        for m in sorted(blind):
+            n = sum(1 for i in source.instances if i.model == m)
+            res.not_compared.append(f"{m}: PDK {kit.name} has no LVS recognition for this model ([devices.{m}.lvs]); {n} device{'s' if n != 1 else ''} not compared")
+        source = Netlist(source.top, tuple(i for i in source.instances if i.model not in blind), source.ports)
 
     # -- infrastructure devices the source does not name (port pads, seal rings)
     src_models = Counter(i.model for i in source.instances)
@@ -918,6 +951,7 @@ def compare(
                 res.swapped_connections.append({
                     "device": sd, "layout_device": ld, "model": model, "terminals": sorted([a[1], b[1]]),
                     "source": {a[1]: a[2], b[1]: b[2]}, "layout": {a[3]: a[4], b[3]: b[4]},
+                    "terminal_points": {t: tpoint(ld, t) for t in (a[3], b[3])},
                     "bbox": list(dev_locs.get(ld, ())) or None, "location": _bbox_centre(dev_locs.get(ld)),
                 })
         for k, (s_, t, sn, lt, ln) in enumerate(items):
@@ -926,7 +960,7 @@ def compare(
             res.wrong_connections.append({
                 "device": sd, "layout_device": ld, "model": model, "terminal": t,
                 "source_net": sn, "layout_net": ln, "layout_net_matches": inv_n.get(ln),
-                "expected_layout_net": nmap.get(sn),
+                "expected_layout_net": nmap.get(sn), "terminal_point": tpoint(ld, lt),
                 "bbox": list(dev_locs.get(ld, ())) or None, "location": _bbox_centre(dev_locs.get(ld)),
             })
 
@@ -1058,7 +1092,8 @@ def compare(
     # unmatched nets that nothing above explains (only notes: the devices
     # around them are already reported)
     loose_s = [n for n in source.nets if n not in nmap and n not in shorted and source.net_pins.get(n)]
-    loose_l = [n for n in lay_nl.nets if n not in inv_n and n not in {f for fs in fragments.values() for f in fs}]
+    frag_nets = {f for fs in fragments.values() for f in fs}
+    loose_l = [n for n in lay_nl.nets if n not in inv_n and n not in frag_nets]
     if loose_s:
         res.notes.append("source nets without a layout counterpart: " + ", ".join(loose_s[:20]) + (" ..." if len(loose_s) > 20 else ""))
     if loose_l:
@@ -1087,6 +1122,56 @@ def _with_extraction_rules(rules: dict[str, DeviceRule], layout) -> dict[str, De
             changes["params"] = MappingProxyType(params)
         if changes:
             out[model] = replace(rule, **changes)
+    return out
+
+
+#: A net with more pins than this on one edge label (a supply) proposes no
+#: candidates in the residual pairing: it does not tell devices apart.
+_HUB = 64
+
+
+def _pick_sparse(entries: Mapping[tuple[int, int], float], floor: float, confident: bool) -> list[tuple[int, int]]:
+    """:func:`_pick` over a sparse score table ``(row, col) -> score``."""
+    entries = {k: v for k, v in entries.items() if v >= floor}
+    if not entries:
+        return []
+    rows = sorted({a for a, _ in entries})
+    cols = sorted({b for _, b in entries})
+    if confident:
+        best_r: dict[int, list] = {}
+        best_c: dict[int, list] = {}
+        for (a, b), v in entries.items():
+            r = best_r.setdefault(a, [v, b, 0])
+            if v > r[0]:
+                r[:] = [v, b, 1]
+            elif v == r[0]:
+                r[2] += 1
+                if r[2] == 1:
+                    r[1] = b
+            c = best_c.setdefault(b, [v, a, 0])
+            if v > c[0]:
+                c[:] = [v, a, 1]
+            elif v == c[0]:
+                c[2] += 1
+                if c[2] == 1:
+                    c[1] = a
+        return sorted(
+            (a, r[1]) for a, r in best_r.items()
+            if r[2] == 1 and best_c[r[1]][2] == 1 and best_c[r[1]][1] == a
+        )
+    if len(rows) * len(cols) <= 4_000_000:
+        ri = {a: k for k, a in enumerate(rows)}
+        ci = {b: k for k, b in enumerate(cols)}
+        score = np.zeros((len(rows), len(cols)))
+        for (a, b), v in entries.items():
+            score[ri[a], ci[b]] = v
+        return [(rows[a], cols[b]) for a, b in _pick(score, floor, False)]
+    out, used_r, used_c = [], set(), set()
+    for (a, b), v in sorted(entries.items(), key=lambda kv: (-kv[1], kv[0])):
+        if a not in used_r and b not in used_c:
+            out.append((a, b))
+            used_r.add(a)
+            used_c.add(b)
     return out
 
 

@@ -142,6 +142,9 @@ class Extraction:
         terminal meets its net's conductor (a contact, the gate over the
         channel, the pad opening); parasitic extraction attaches the device
         there.
+    aliases
+        net -> every label text found on it, when there are several (a
+        short between labelled nets: the net is named by the first).
     kit
         The PDK extracted with.
     """
@@ -156,6 +159,7 @@ class Extraction:
     swappable: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=lambda: MappingProxyType({}))
     notes: tuple[str, ...] = ()
     terminal_points: Mapping[str, Mapping[str, tuple[str, float, float]]] = field(default_factory=lambda: MappingProxyType({}))
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kit: PDK | None = field(default=None, compare=False, repr=False)
     nets: Nets | None = field(default=None, compare=False, repr=False)
     shapes: LayoutShapes | None = field(default=None, compare=False, repr=False)
@@ -278,7 +282,9 @@ class _Ctx:
         xshapes = LayoutShapes(
             polygons=MappingProxyType(polys), labels=shapes.labels, top=shapes.top, dbu_um=shapes.dbu_um
         )
-        self.nets = extract_nets(xshapes, self.xkit)
+        # backside conductors (a vertical device's drain) are nets of their own
+        extra = {d.lvs.backside for d in kit.devices.values() if d.lvs and d.lvs.backside}
+        self.nets = extract_nets(xshapes, self.xkit, sorted(extra))
         self.claimed: dict[str, set[int]] = {}
 
     # -- layers -------------------------------------------------------------
@@ -520,6 +526,11 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
     devs: dict[tuple, list[tuple[_Finger, int]]] = {}
     for f in fingers:
         (na, nb), (ga, gb) = f.sides, f.gaps
+        if lv.backside:  # vertical device: both sides are source, the drain is below
+            src = [n for n in (na, nb) if n >= 0]
+            key = (f.group, f.gate, (src[0] if src else -1, ctx.net_under(lv.backside, f.poly)), "asym")
+            devs.setdefault(key, []).append((f, 1 if nb < 0 else 0))
+            continue
         if diode:
             key = (f.group, f.gate, tuple(sorted({na, nb})))
             devs.setdefault(key, []).append((f, 1 if gb >= ga else 0))
@@ -596,12 +607,18 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
             elif kind == "length":
                 params[prm] = float(np.mean([f.length for f in fs])) * ctx.kit.dbu_um
             elif kind == "fingers":
-                params[prm] = len(fs)
+                params[prm] = len(fs) / (int(parts[1]) if len(parts) > 1 else 1)
+            elif kind == "finger_width":
+                params[prm] = float(np.mean([f.width for f in fs])) * ctx.kit.dbu_um
             elif kind in ("gap", "reach"):
                 vals = [_side_measure(ctx, f, dr, parts[1], kind, parts[2] if len(parts) > 2 else None) for f, dr in fl]
                 vals = [v for v in vals if v == v]
                 if vals:
                     params[prm] = float(np.median(vals)) * ctx.kit.dbu_um
+            elif kind in ("ring", "rings"):
+                v = _rings(ctx, parts[1], box, kind)
+                if v is not None:
+                    params[prm] = v * (ctx.kit.dbu_um if kind == "ring" else 1)
             elif kind == "present":
                 params[prm] = 1 if absorbed else 0
             elif kind == "count":
@@ -614,7 +631,10 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
         if dl.gate:
             q = inside_point(f0.poly)
             rpts["gate" if not diode else "anode"] = (dl.gate, float(q[0]), float(q[1]))
-        for role, side in (("source", 1 - dr0), ("drain", dr0), ("cathode", 0), ("cathode", 1)):
+        if dl.backside:
+            q = inside_point(f0.poly)
+            rpts["drain"] = (dl.backside, float(q[0]), float(q[1]))
+        for role, side in (("source", 1 - dr0), ("drain", dr0), ("cathode", 0), ("cathode", 1), ("source", dr0)):
             q = f0.side_pts[side]
             if q is not None and role not in rpts:
                 rpts[role] = (clayer, float(q[0]), float(q[1]))
@@ -623,6 +643,27 @@ def _fet_family(ctx: _Ctx, models: list[tuple[str, Device]]) -> list[_Found]:
         points = {t: rpts[role] for t, role in dl.terminals.items() if role in rpts}
         found.append(_Found(model, term_pins, params, box, symt, points))
     return found
+
+
+def _rings(ctx: _Ctx, layer: str, box, kind: str) -> float | None:
+    """Rings of ``layer`` around a device box: ``ring``, the width (dbu) of
+    the innermost one (from its area and outer box: a rectangular band);
+    ``rings``, how many there are."""
+    polys = ctx.expr(layer)
+    around = []
+    for p in polys:
+        b = _bbox(p)
+        if b[0] < box[0] and b[1] < box[1] and b[2] > box[2] and b[3] > box[3]:
+            a = abs(_area(p))
+            if a < 0.9 * (b[2] - b[0]) * (b[3] - b[1]):  # a band, not a sheet under the device
+                around.append((a, b))
+    if kind == "rings":
+        return float(len(around))
+    if not around:
+        return None
+    a, b = min(around, key=lambda ab: (ab[1][2] - ab[1][0]) * (ab[1][3] - ab[1][1]))
+    s = (b[2] - b[0]) + (b[3] - b[1])
+    return (s - np.sqrt(max(s * s - 4 * a, 0.0))) / 4
 
 
 def _fmt_box(ctx: _Ctx, b: Sequence[int]) -> str:
@@ -1106,6 +1147,7 @@ def _assemble(ctx: _Ctx, found: list[_Found]) -> Extraction:
         swappable=MappingProxyType(swaps),
         notes=tuple(list(nets.notes) + ctx.notes),
         terminal_points=MappingProxyType(tpoints),
+        aliases=MappingProxyType({nets.names[k]: al for k, al in enumerate(nets.aliases) if len(al) > 1 and nets.names[k] in used}),
         kit=kit,
         nets=nets,
         shapes=ctx.raw,

@@ -111,7 +111,8 @@ def finding_lines(res: LvsResult) -> list[tuple[str, str]]:
         out.append((
             "swapped_connections",
             f"swapped: {s['device']} ({s['model']}) terminals {t1} and {t2} exchanged: netlist {t1}={s['source'][t1]} {t2}={s['source'][t2]}, "
-            f"layout {t1} on the net of {s['source'][t2]}, {t2} on the net of {s['source'][t1]} at {_box(s['bbox'])}",
+            f"layout {t1} on the net of {s['source'][t2]}, {t2} on the net of {s['source'][t1]} at {_box(s['bbox'])}"
+            + "".join(f"; {t} at {_xy(p)}" for t, p in (s.get("terminal_points") or {}).items() if p),
         ))
     for w in res.wrong_connections:
         if w.get("layout_net") is None:

@@ -7,12 +7,13 @@ reads back :class:`PlaceResult`.  The legality rules are defined once, in
 
 Modules: ``model`` (data and rules), ``global_`` (quadratic placement and
 spreading), ``legalize`` (occupancy raster, greedy legaliser), ``detail``
-(HPWL-lowering swaps and shifts), ``check`` (legality, HPWL), ``engine``
-(the driver).
+(HPWL-lowering swaps and shifts), ``check`` (legality, HPWL, pair rules:
+voltage keep-out and thermal spacing), ``report`` (bin density, overflow,
+density-map SVG), ``engine`` (the driver).
 """
 
 from flow.place.check import check_legal, hpwl
 from flow.place.engine import place
-from flow.place.model import NetPins, Obj, PlaceResult
+from flow.place.model import NetPins, Obj, PairRules, PlaceResult
 
-__all__ = ["NetPins", "Obj", "PlaceResult", "check_legal", "hpwl", "place"]
+__all__ = ["NetPins", "Obj", "PairRules", "PlaceResult", "check_legal", "hpwl", "place"]

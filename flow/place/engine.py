@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from flow.errors import StageError
+from flow.errors import InputError, StageError
 from flow.place.check import check_legal
 from flow.place.detail import improve
 from flow.place.global_ import global_place
@@ -43,6 +43,7 @@ def place(
     seed: int = 0,
     progress: Progress | None = None,
     rules: PairRules | None = None,
+    method: str = "quadratic",
 ) -> PlaceResult:
     """Place objects legally inside ``region`` with short wires.
 
@@ -70,6 +71,12 @@ def place(
         7 of :mod:`flow.place.model`).  Global placement spreads power
         devices over their heat-spreading footprints; legalisation keeps
         every pair rule (one occupancy raster per clearance class).
+    method : {"quadratic", "eplace", "auto"}
+        Global placer: quadratic placement with spreading
+        (:mod:`flow.place.global_`), electrostatic placement from a quadratic
+        start (:mod:`flow.place.eplace`, objects inflated by their clearance
+        and thermal footprint), or both, keeping the result with the lower
+        final HPWL (``stats["global_method"]`` says which).
 
     Returns
     -------
@@ -111,6 +118,20 @@ def place(
     >>> r.positions[2]
     (0, 0)
     """
+    if method == "auto":
+        kw = dict(spacing=spacing, grid=grid, keepouts=keepouts, seed=seed, progress=progress, rules=rules)
+        results: list[PlaceResult] = []
+        errors: list[StageError] = []
+        for meth in ("quadratic", "eplace"):
+            try:
+                results.append(place(objs, nets, region, method=meth, **kw))
+            except StageError as e:  # e.g. too full after this placer: the other may fit
+                errors.append(e)
+        if not results:
+            raise errors[0]
+        return min(results, key=lambda r: r.hpwl)
+    if method not in ("quadratic", "eplace"):
+        raise InputError(f"placement: method {method!r} is not 'quadratic', 'eplace' or 'auto'")
     check_objs(objs)
     check_nets(nets, len(objs))
     check_params(spacing, grid)
@@ -187,10 +208,17 @@ def place(
     inflated = np.maximum(inflated, (mw + 2 * mth).astype(float) * (mh + 2 * mth).astype(float))
     blockers = [r for r, _ in fixed_rects] + list(keepouts)
     report("global", 0.0)
-    targets, iters = global_place(
-        mw, mh, var_of, pos.astype(float), pa, region, blockers, inflated, seed,
-        progress=lambda f: report("global", f),
-    )
+    if method == "eplace":
+        grow = np.sqrt(inflated / (mw.astype(float) * mh)) # keep the aspect ratio
+        targets, iters = _eplace_global(
+            mw, mh, mw * grow, mh * grow, var_of, pos, pa, region, blockers, mov_idx, fixed_idx, w_all, h_all,
+            float(inflated.sum()) / max(free_area, 1.0), seed, lambda f: report("global", f),
+        )
+    else:
+        targets, iters = global_place(
+            mw, mh, var_of, pos.astype(float), pa, region, blockers, inflated, seed,
+            progress=lambda f: report("global", f),
+        )
     for k, i in enumerate(mov_idx):  # fences: clip targets into them
         f = objs[i].region
         if f is not None:
@@ -256,9 +284,56 @@ def place(
     final = int(net_hpwl(pa, pos).sum())
     disp = np.abs(mpos - targets).sum(axis=1)
     return PlaceResult(
-        positions, final, iters, _stats(hpwl_global, ovf, disp, hpwl_legal, final),
+        positions, final, iters, _stats(hpwl_global, ovf, disp, hpwl_legal, final) | {"global_method": method},
         tuple((int(round(x)), int(round(y))) for x, y in gpos),
     )
+
+
+#: Options for :func:`flow.place.eplace.eplace` on free-form (mixed-size)
+#: designs: a few tens of objects from 10 um to mm.  A big device keeps the
+#: overflow from dropping much below 0.15, so stop there (legalisation
+#: resolves the rest) and bound the iterations; 16 x 16 bins keep the
+#: per-iteration cost of mm-sized objects low (bench/place_power.py).
+EPLACE_OPTIONS: dict = {"target_overflow": 0.15, "max_iter": 400, "bins": 16}
+
+
+def _eplace_global(mw, mh, iw, ih, var_of, pos, pa, region, blockers, mov_idx, fixed_idx, w_all, h_all, util, seed, progress):
+    """Quadratic start, then :func:`flow.place.eplace.eplace` on the movables
+    inflated to ``iw x ih``; lower-left targets (float dbu) and iterations."""
+    from flow.place.eplace import eplace
+    from flow.place.global_ import build_quadratic, solve
+    from flow.place.model import PinArrays
+
+    m = len(mov_idx)
+    n = len(w_all)
+    model = build_quadratic(pa, var_of, pos.astype(float))
+    diag = model.A.diagonal()[:m]
+    scale = float(diag[diag > 0].mean()) if (diag > 0).any() else 1.0
+    rx0, ry0, rx1, ry1 = region
+    rng = np.random.default_rng(seed)
+    span = min(rx1 - rx0, ry1 - ry0)
+    ax = 0.5 * (rx0 + rx1) + (rng.random(m) - 0.5) * 1e-2 * span - mw / 2
+    ay = 0.5 * (ry0 + ry1) + (rng.random(m) - 0.5) * 1e-2 * span - mh / 2
+    x, y = solve(model, np.full(m, 1e-3 * scale), ax, ay)
+    # eplace wants movables first, then fixed, and pin offsets from centres
+    new = np.empty(n, dtype=np.int64)
+    new[mov_idx] = np.arange(m)
+    new[fixed_idx] = m + np.arange(len(fixed_idx))
+    cpa = PinArrays(
+        new[pa.obj], pa.dx - (w_all[pa.obj] // 2), pa.dy - (h_all[pa.obj] // 2), pa.net, pa.start, pa.weight
+    )
+    fixed_c = (
+        np.column_stack([pos[fixed_idx, 0] + w_all[fixed_idx] / 2, pos[fixed_idx, 1] + h_all[fixed_idx] / 2])
+        if len(fixed_idx) else np.zeros((0, 2))
+    )
+    res = eplace(
+        iw.astype(float), ih.astype(float), x + mw / 2, y + mh / 2, fixed_c, cpa, region, blockers,
+        target_density=float(min(1.0, max(0.7, util))), seed=seed + 1, progress=progress,
+        **EPLACE_OPTIONS,
+    )
+    cx = np.clip(res.cx, rx0 + mw / 2, rx1 - mw / 2)
+    cy = np.clip(res.cy, ry0 + mh / 2, ry1 - mh / 2)
+    return np.column_stack([cx - mw / 2, cy - mh / 2]), res.iterations
 
 
 def _stats(hpwl_global: int, ovf: float, disp: np.ndarray, hpwl_legal: int, hpwl_detail: int) -> dict:

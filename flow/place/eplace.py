@@ -68,8 +68,11 @@ class _Grid:
         scale[0] = 1.0 / m
         self.norm = np.outer(scale, scale)
 
-    def field(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def field(self, rho: np.ndarray, potential: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """Potential and field (Ex, Ey) per bin from the charge density per bin.
+
+        With ``potential=False`` the potential is not computed (None): the
+        placer only needs the field.
 
         Cosine transform of the density, divide by the squared frequency,
         inverse cosine (potential) and sine (field) transforms; with scipy's
@@ -79,7 +82,7 @@ class _Grid:
         a = _fft.dct(_fft.dct(rho, type=2, axis=0), type=2, axis=1) / 4.0 * self.norm
         a[0, 0] = 0.0
         b = a / self.den
-        psi = _cos_sum(_cos_sum(b, 0), 1)
+        psi = _cos_sum(_cos_sum(b, 0), 1) if potential else None
         ex = _cos_sum(_sin_sum(b * self.wu, 0), 1)
         ey = _sin_sum(_cos_sum(b * self.wv, 0), 1)
         return psi, ex, ey
@@ -374,7 +377,7 @@ def eplace(
             gy += np.bincount(mov_pin_obj, weights=groups.wa_grad(py, gamma)[is_mov], minlength=n)
         stamps = stamper.stamp(Xv, Yv)
         rho = stamper.density(stamps) + fixed_rho * target_density
-        _, ex, ey = grid.field(rho / bin_area)
+        _, ex, ey = grid.field(rho / bin_area, potential=False)
         # the density energy decreases along the field: gradient is -q E
         return gx, gy, -stamper.gather(stamps, ex), -stamper.gather(stamps, ey)
 

@@ -134,7 +134,7 @@ class PairRules:
     def check(self, n_objs: int) -> None:
         """Raise :class:`InputError` unless the arrays fit ``n_objs`` objects."""
         k = len(self.vgap)
-        if len(self.vclass) != n_objs or (self.thermal and len(self.thermal) != n_objs):
+        if len(self.vclass) != n_objs or any(len(a) not in (0, n_objs) for a in (self.thermal, self.power)):
             raise InputError(f"placement: pair rules describe {len(self.vclass)} objects, there are {n_objs}")
         if any(len(r) != k for r in self.vgap) or any(not -1 <= c < k for c in self.vclass):
             raise InputError(f"placement: pair rules need a {k} x {k} voltage gap table and classes in -1..{k - 1}")

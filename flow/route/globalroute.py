@@ -45,7 +45,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +68,8 @@ PRESENT_START = 0.5
 PRESENT_GROWTH = 1.5
 #: History cost added per unit of overflow each round.
 HISTORY_STEP = 1.0
+#: Wirelength recovery grows maze trees from every pin of nets with at most this many pins.
+RECOVERY_STARTS = 8
 _EPS = 1e-9
 _BIG = 1e9
 
@@ -599,20 +601,21 @@ class _Router:
         return keep
 
     # -- maze routing -------------------------------------------------------------
-    def maze(self, k: int, margin: int, hard: bool = False) -> set[int] | None:
+    def maze(self, k: int, margin: int, hard: bool = False, start: int = 0) -> set[int] | None:
         """Route net ``k`` by growing a tree with Dijkstra searches in its box.
 
         Nodes are ``(state, x, y)`` with state 0 on a horizontal and 1 on a
         vertical wire; a state change is a bend (cost ``self.bend``).  Each
         search starts from a virtual source joined to the current tree and
-        ends at the cheapest unconnected pin.  None: a pin is unreachable.
+        ends at the cheapest unconnected pin; the tree starts at pin
+        ``start``.  None: a pin is unreachable.
         """
         pins = self.pins[k]
         if len(pins) < 2:
             return set()
         box = self.box_of(k, margin)
         for _ in range(2):  # the box, then the whole grid
-            got = self._maze_box(k, box, hard)
+            got = self._maze_box(k, box, hard, start)
             if got is not None:
                 return self.prune(k, got)
             full = (0, 0, self.nx - 1, self.ny - 1)
@@ -621,7 +624,7 @@ class _Router:
             box = full
         return None
 
-    def _maze_box(self, k: int, box: tuple[int, int, int, int], hard: bool) -> set[int] | None:
+    def _maze_box(self, k: int, box: tuple[int, int, int, int], hard: bool, start: int = 0) -> set[int] | None:
         x0, y0, x1, y1 = box
         bw, bh = x1 - x0 + 1, y1 - y0 + 1
         N = bw * bh
@@ -657,8 +660,8 @@ class _Router:
             src[i] = max(th, _EPS)
             src[i + N] = max(tv, _EPS)
 
-        set_source(local(pins[0]), pins[0])
-        left = {local(n): n for n in pins[1:]}
+        set_source(local(pins[start]), pins[start])
+        left = {local(n): n for i, n in enumerate(pins) if i != start}
         terms = {i: self.pin_term(k, n) for i, n in left.items()}
         edges: set[int] = set()
         while left:
@@ -730,7 +733,9 @@ class _Router:
                     self.progress(f"wirelength recovery pass {p + 1}", n / max(1, len(order)))
                     old = self.rip(k)
                     best, best_cost = old, self.route_cost(k, old)
-                    for cand in (self.maze(k, 2 + 2 * p, hard=True), self.pattern(k, hard=True)):
+                    starts = range(len(self.pins[k])) if len(self.pins[k]) <= RECOVERY_STARTS else (0,)
+                    cands = [self.maze(k, 2 + 2 * p, hard=True, start=i) for i in starts]
+                    for cand in cands + [self.pattern(k, hard=True)]:
                         if cand is not None:
                             c = self.route_cost(k, cand)
                             if c < best_cost - 1e-9:
@@ -929,6 +934,96 @@ def global_route(
     )
 
 
+# -- the grid graph of a kit's metal stack -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KitTiling:
+    """A :class:`GridGraph` over a routing region of a kit, and how dbu map to it.
+
+    ``metals`` are the kit's routing metals bottom up (graph layer ``l`` is
+    ``metals[l]``); tile ``(x, y)`` covers ``origin + (x, y) * tile`` to
+    ``origin + (x + 1, y + 1) * tile`` (dbu); ``pitch`` is the detailed
+    router's track pitch (:func:`flow.route.grid.make_grid`).
+    """
+
+    grid: GridGraph
+    metals: tuple[str, ...]
+    origin: tuple[int, int]
+    tile: int
+    pitch: int
+
+    def tile_of(self, x: int, y: int, metal: str) -> Tile:
+        """The tile of the point ``(x, y)`` (dbu) on ``metal``, clamped to the grid."""
+        if metal not in self.metals:
+            raise InputError(f"{metal!r} is not a routing metal; routing metals are {', '.join(self.metals)}")
+        tx = min(max((x - self.origin[0]) // self.tile, 0), self.grid.nx - 1)
+        ty = min(max((y - self.origin[1]) // self.tile, 0), self.grid.ny - 1)
+        return (int(tx), int(ty), self.metals.index(metal))
+
+
+def kit_grid_graph(
+    kit: object,
+    region: Sequence[int],
+    tile_tracks: int = 8,
+    obstacles: Sequence[tuple[str, tuple[int, int, int, int]]] = (),
+) -> KitTiling:
+    """The global-routing graph of ``kit``'s metal stack over ``region`` (x0, y0, x1, y1 dbu).
+
+    Tiles are ``tile_tracks`` detailed-router pitches square.  Metals take
+    turns in preferred direction, the lowest horizontal; an edge's capacity
+    is the number of tracks crossing the boundary between its two tiles
+    (``tile_tracks``), less the tracks an obstacle on that metal covers where
+    it spans the boundary.  Obstacles are ``(metal, rect)`` in dbu; other
+    layers are ignored.
+    """
+    from flow.route.grid import make_grid
+
+    if tile_tracks < 1:
+        raise InputError(f"global route: tile_tracks must be at least 1, got {tile_tracks}")
+    rg = make_grid(kit, region)  # type: ignore[arg-type]
+    x0, y0, x1, y1 = (int(v) for v in region)
+    tile = rg.pitch * tile_tracks
+    nx = max(1, -(-(x1 - x0) // tile))
+    ny = max(1, -(-(y1 - y0) // tile))
+    metals = tuple(rg.metals)
+    nl = len(metals)
+    h = np.zeros((nl, ny, nx - 1), dtype=np.int64)
+    v = np.zeros((nl, ny - 1, nx), dtype=np.int64)
+    # track positions: pitch apart from the router grid's origin
+    tx = rg.origin[0] + rg.pitch * np.arange(rg.nx)
+    ty = rg.origin[1] + rg.pitch * np.arange(rg.ny)
+    row_of = (ty - y0) // tile  # horizontal tracks per tile row
+    col_of = (tx - x0) // tile
+    rows = np.bincount(row_of[(row_of >= 0) & (row_of < ny)], minlength=ny)
+    cols = np.bincount(col_of[(col_of >= 0) & (col_of < nx)], minlength=nx)
+    for l in range(nl):
+        if l % 2 == 0:
+            h[l] = rows[:, None]
+        else:
+            v[l] = cols[None, :]
+    for metal, rect in obstacles:
+        if metal not in metals:
+            continue
+        l = metals.index(metal)
+        rx0, ry0, rx1, ry1 = rect
+        if l % 2 == 0:  # horizontal tracks at ty, boundaries at x = x0 + (i + 1) * tile
+            bx = x0 + tile * np.arange(1, nx)
+            span = (bx >= rx0) & (bx <= rx1)
+            hit = (ty >= ry0) & (ty <= ry1) & (row_of >= 0) & (row_of < ny)
+            blocked = np.bincount(row_of[hit], minlength=ny)
+            h[l][:, span] -= blocked[:, None]
+        else:
+            by = y0 + tile * np.arange(1, ny)
+            span = (by >= ry0) & (by <= ry1)
+            hit = (tx >= rx0) & (tx <= rx1) & (col_of >= 0) & (col_of < nx)
+            blocked = np.bincount(col_of[hit], minlength=nx)
+            v[l][span, :] -= blocked[None, :]
+    np.maximum(h, 0, out=h)
+    np.maximum(v, 0, out=v)
+    return KitTiling(GridGraph(h, v), metals, (x0, y0), int(tile), int(rg.pitch))
+
+
 # -- guides for a detailed router ----------------------------------------------------------
 
 
@@ -971,3 +1066,50 @@ def guide_rects(mask: np.ndarray, origin: tuple[int, int], tile: tuple[int, int]
         for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
             out.append((int(l), (origin[0] + int(a) * tile[0], origin[1] + int(y) * tile[1], origin[0] + int(b) * tile[0], origin[1] + (int(y) + 1) * tile[1])))
     return out
+
+
+def kit_guides(
+    kit: object,
+    region: Sequence[int],
+    obstacles: Sequence[object],
+    terminals: Mapping[str, Sequence[Sequence[object]]],
+    *,
+    tile_tracks: int = 8,
+    dilate: int = 1,
+    progress: Callable[[str, float | None], None] | None = None,
+) -> tuple[GRResult, KitTiling, dict[str, list[tuple[str, tuple[int, int, int, int]]]]]:
+    """Global routes and route guides for the detailed router's inputs.
+
+    Takes what :func:`flow.route.router.route` takes (``obstacles``: shapes
+    with ``layer``, ``rect``, ``net``; ``terminals``: net -> terminals, each a
+    list of alternative shapes) and returns the global result, the tiling and,
+    per net with two or more terminals, guide rectangles ``(metal, rect)`` in
+    dbu: the tiles its global route covers, grown by ``dilate`` tiles.  A
+    terminal's tile is that of the centre of its first shape on a routing
+    metal (the lowest metal if it has none).  Obstacles on routing metals
+    take the tracks they cover out of the capacity.
+    """
+    t = kit_grid_graph(kit, region, tile_tracks, [(s.layer, s.rect) for s in obstacles])  # type: ignore[attr-defined]
+    names: list[str] = []
+    nets: list[GRNet] = []
+    for name, terms in terminals.items():
+        pins = []
+        for alternatives in terms:
+            on_metal = [s for s in alternatives if s.layer in t.metals]  # type: ignore[attr-defined]
+            if not alternatives:
+                continue
+            s = (on_metal or list(alternatives))[0]
+            x0, y0, x1, y1 = s.rect  # type: ignore[attr-defined]
+            metal = s.layer if on_metal else t.metals[0]  # type: ignore[attr-defined]
+            pins.append(t.tile_of((x0 + x1) // 2, (y0 + y1) // 2, metal))
+        if len(pins) >= 2:
+            names.append(name)
+            nets.append(GRNet(name, tuple(pins)))
+    res = global_route(t.grid, nets, progress=progress)
+    guides = {}
+    for name, segs in zip(names, res.routes):
+        mask = route_guides(t.grid, segs, dilate)
+        for net_pin in nets[names.index(name)].pins:  # a route-less net still gets its pins' tiles
+            mask[net_pin[2], net_pin[1], net_pin[0]] = True
+        guides[name] = [(t.metals[l], r) for l, r in guide_rects(mask, t.origin, (t.tile, t.tile))]
+    return res, t, guides

@@ -15,7 +15,8 @@ derives, per net:
   ``|V1 - V2|`` (:meth:`pdk.schema.Rule.spacing_for`, step policy).
 
 Derating (Black's law): above the reference temperature ``jmax_ref_c`` a
-limit shrinks by ``exp(Ea / k * (1 / T - 1 / T_ref))`` (kelvin); below it no
+limit shrinks by ``exp(Ea / (2 k) * (1 / T - 1 / T_ref))`` (kelvin,
+:func:`pdk.schema.em_derating`); below it no
 credit is taken.  Where the kit leaves a figure out, a conservative default
 is used and recorded in :attr:`Limits.notes` (shown in the route report):
 
@@ -43,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from pdk.schema import PDK
+from pdk.schema import PDK, em_derating
 
 #: Boltzmann constant, eV/K.
 K_B_EV = 8.617333262e-5
@@ -84,12 +85,11 @@ def derating(temperature_c: float | None, ref_c: float, ea_ev: float) -> float:
     >>> derating(25.0, 105.0, 0.9)   # colder than the reference: no credit
     1.0
     >>> round(derating(125.0, 105.0, 0.9), 3)
-    0.25
+    0.5
     """
     if temperature_c is None or temperature_c <= ref_c:
         return 1.0
-    t, t0 = temperature_c + 273.15, ref_c + 273.15
-    return math.exp(ea_ev / K_B_EV * (1.0 / t - 1.0 / t0))
+    return em_derating(temperature_c, ref_c, ea_ev)
 
 
 def limits(kit: PDK, temperature_c: float | None = None) -> Limits:

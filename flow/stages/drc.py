@@ -41,7 +41,7 @@ class DrcStage(Stage):
             waivers = load_waivers(cfg.waivers, f"{cfg.folder.name}/{cfg.waivers.relative_to(cfg.folder)}")
         result = run_drc(shapes, kit, ctx=design_context(cfg.net_classes, cfg.temperature_c), waivers=waivers)
         atomic_write_json(ctx.rundir / "drc.json", result.to_json(kit))
-        write_lyrdb(result, kit, ctx.rundir / "drc.lyrdb", design.top)
+        write_lyrdb(result, kit, ctx.rundir / "drc.lyrdb", design.top, shapes.instances)
         summary = DrcSummary(
             violations=len(result.violations),
             counts=result.counts(),

@@ -1,5 +1,6 @@
 """Stage ``lvs``: extract the assembled layout from its GDS alone and compare
-it with the source netlist; writes ``lvs.json`` and ``lvs.txt``."""
+it with the source netlist; writes ``lvs.json``, ``lvs.txt`` and
+``lvs.lyrdb`` (KLayout marker database)."""
 
 from __future__ import annotations
 
@@ -36,5 +37,8 @@ class LvsStage(Stage):
         netlist = design.config.netlist.name
         atomic_write_json(ctx.rundir / "lvs.json", to_json(res, kit=kit, layout=layout, netlist=netlist, layout_notes=run.extraction.notes))
         atomic_write_text(ctx.rundir / "lvs.txt", "\n".join(text_report(res, kit=kit, layout=layout, netlist=netlist)) + "\n")
+        from flow.lvs.lyrdb import write_lvs_lyrdb
+
+        write_lvs_lyrdb(res, ctx.rundir / "lvs.lyrdb", design.top, description=f"pilotflow LVS, {kit.name} {kit.version}")
         summary = LvsSummary(res.status, res.counts(), tuple(res.not_compared), tuple(res.notes) + tuple(run.extraction.notes))
-        return replace(design, lvs=summary, outputs={**design.outputs, "lvs_json": "lvs.json", "lvs_txt": "lvs.txt"})
+        return replace(design, lvs=summary, outputs={**design.outputs, "lvs_json": "lvs.json", "lvs_txt": "lvs.txt", "lvs_lyrdb": "lvs.lyrdb"})

@@ -21,6 +21,7 @@ and ``density.svg`` (density map) into its run folder.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -89,6 +90,8 @@ class Problem:
     volts: tuple[tuple[float, float] | None, ...]
     unknown_voltage: tuple[str, ...]  # devices with a terminal of unknown voltage
     not_checked: tuple[str, ...]
+    #: [[place.group]]: (member object indices in order, "row" | "column", voltage class of the block)
+    groups: tuple[tuple[tuple[int, ...], str, int], ...] = ()
 
 
 def build_problem(design: Design, kit: PDK) -> Problem:
@@ -152,7 +155,7 @@ def build_problem(design: Design, kit: PDK) -> Problem:
     unknown: list[str] = []
     for inst in insts:
         vs = [volt_of[n] for n in inst.pins.values() if n in volt_of]
-        if len(vs) < len(set(inst.pins.values())) and inst.name not in pads:
+        if any(n not in volt_of for n in inst.pins.values()) and inst.name not in pads:
             unknown.append(inst.name)
         volts.append((min(vs), max(vs)) if vs else None)
     not_checked: list[str] = []
@@ -162,7 +165,21 @@ def build_problem(design: Design, kit: PDK) -> Problem:
         not_checked.append("voltage keep-out: switched off in design.toml (place.voltage_keepout = false)")
     elif not has_vs:
         not_checked.append(f"voltage keep-out: PDK {kit.name} {kit.version} has no voltage_spacing rule")
-    keys = sorted({v for v in volts if v is not None}) if use_v else []
+    groups: list[tuple[tuple[int, ...], str, tuple[float, float] | None]] = []
+    for gi, g in enumerate(spec.groups):
+        idx = []
+        for name in g.devices:
+            k = index.get(name)
+            if k is None or name in pads:
+                raise InputError(f"{where}: place.group[{gi}].devices: '{name}' is not a device of the design")
+            ds = spec.device(name)
+            if ds.fixed is not None or ds.region is not None:
+                raise InputError(f"{where}: place.group[{gi}].devices: '{name}' is fixed or fenced; a grouped device cannot be")
+            idx.append(k)
+        rng = [volts[k] for k in idx if volts[k] is not None]
+        merged = (min(r[0] for r in rng), max(r[1] for r in rng)) if rng else None
+        groups.append((tuple(idx), g.arrange, merged))
+    keys = sorted({v for v in volts if v is not None} | {g[2] for g in groups if g[2] is not None}) if use_v else []
     kidx = {k: i for i, k in enumerate(keys)}
     dv = [[max(abs(a[1] - b[0]), abs(b[1] - a[0])) for b in keys] for a in keys]
     spacing = device_spacing(kit, cfg.spacing)
@@ -191,7 +208,99 @@ def build_problem(design: Design, kit: PDK) -> Problem:
     return Problem(
         tuple(i.name for i in insts), objs, nets, fp.core, spacing, kit.dbu(1.0), keepouts, rules,
         tuple(volts), tuple(unknown), tuple(not_checked),
+        tuple((idx, arr, kidx[m] if (use_v and m is not None) else -1) for idx, arr, m in groups),
     )
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A :class:`Problem` with each group turned into one block object."""
+
+    objs: list[Obj]
+    nets: list[NetPins]
+    rules: PairRules
+    #: per problem object: (block object index, dx, dy) inside the block
+    where: tuple[tuple[int, int, int], ...]
+
+    def expand(self, positions) -> list[tuple[int, int]]:
+        """Member lower-left corners from the block positions."""
+        return [(positions[b][0] + dx, positions[b][1] + dy) for b, dx, dy in self.where]
+
+
+def compose(prob: Problem) -> Composed:
+    """Blocks for ``[[place.group]]``: members side by side in the listed
+    order (row: left to right, bottoms aligned; column: bottom to top, left
+    edges aligned), each as close to all earlier ones as the spacing, halos,
+    voltage keep-out and thermal margins allow.  A block takes the widest
+    voltage range of its members, their largest thermal margin and their
+    summed power, so every rule between a member and any other object holds
+    when it holds for the block's box."""
+    rules = prob.rules
+    n = len(prob.objs)
+    where: list[tuple[int, int, int] | None] = [None] * n
+    objs: list[Obj] = []
+    vclass: list[int] = []
+    thermal: list[int] = []
+    power: list[float] = []
+    grouped = {k: g for g, (idx, _, _) in enumerate(prob.groups) for k in idx}
+    for k, o in enumerate(prob.objs):
+        if k in grouped:
+            continue
+        where[k] = (len(objs), 0, 0)
+        objs.append(o)
+        vclass.append(rules.vclass[k])
+        thermal.append(rules.thermal[k] if rules.thermal else 0)
+        power.append(rules.power[k] if rules.power else 0.0)
+    for g, (idx, arrange, vc) in enumerate(prob.groups):
+        b = len(objs)
+        off: list[int] = []
+        for a, k in enumerate(idx):
+            o = prob.objs[k]
+            at = 0
+            for j, pk in zip(idx[:a], off):
+                p = prob.objs[j]
+                need = max(prob.spacing + max(o.halo, p.halo), rules.need(j, k)[0])
+                at = max(at, pk + (p.w if arrange == "row" else p.h) + need)
+            at = -(-at // prob.grid) * prob.grid  # members stay on the placement grid
+            off.append(at)
+            where[k] = (b, at, 0) if arrange == "row" else (b, 0, at)
+        members = [prob.objs[k] for k in idx]
+        if arrange == "row":
+            w = max(x + o.w for x, o in zip(off, members))
+            h = max(o.h for o in members)
+        else:
+            w = max(o.w for o in members)
+            h = max(y + o.h for y, o in zip(off, members))
+        objs.append(Obj(f"group[{g}]", w, h, halo=max(o.halo for o in members)))
+        vclass.append(vc)
+        thermal.append(max((rules.thermal[k] for k in idx), default=0) if rules.thermal else 0)
+        power.append(sum(rules.power[k] for k in idx) if rules.power else 0.0)
+    nets = [NetPins(net.name, tuple((where[o][0], dx + where[o][1], dy + where[o][2]) for o, dx, dy in net.pins), net.weight) for net in prob.nets]
+    nets = [net for net in nets if len({p[0] for p in net.pins}) > 1 or len(net.pins) > 1]
+    crules = PairRules(
+        vclass=tuple(vclass), vgap=rules.vgap, dv=rules.dv, labels=rules.labels,
+        thermal=tuple(thermal), power=tuple(power),
+    )
+    return Composed(objs, nets, crules, tuple(where))  # type: ignore[arg-type]
+
+
+def check_groups(prob: Problem, positions) -> list[str]:
+    """Problems of ``[[place.group]]`` blocks: members not aligned, or out of
+    the listed order (spacing between them is :func:`check_legal`'s job)."""
+    out: list[str] = []
+    for g, (idx, arrange, _) in enumerate(prob.groups):
+        a = 1 if arrange == "row" else 0  # the aligned coordinate
+        s = 1 - a  # the ordered one
+        first = prob.names[idx[0]]
+        for j, k in zip(idx, idx[1:]):
+            if positions[k][a] != positions[idx[0]][a]:
+                out.append(
+                    f"group[{g}] ({arrange}): '{prob.names[k]}' at {'y' if a else 'x'} = {positions[k][a]} is not aligned "
+                    f"with '{first}' at {positions[idx[0]][a]}"
+                )
+            if positions[k][s] <= positions[j][s]:
+                out.append(f"group[{g}] ({arrange}): '{prob.names[k]}' is not after '{prob.names[j]}'")
+    return out
 
 
 def check_placement(design: Design, kit: PDK) -> list[str]:
@@ -202,7 +311,7 @@ def check_placement(design: Design, kit: PDK) -> list[str]:
     pos = [tuple(design.placement.positions[n]) for n in prob.names]
     return check_legal(
         prob.objs, pos, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts, rules=prob.rules
-    )
+    ) + check_groups(prob, pos)
 
 
 class PlaceStage(Stage):
@@ -213,14 +322,22 @@ class PlaceStage(Stage):
     def run(self, design: Design, ctx: Context) -> Design:
         kit = ctx.kit
         prob = build_problem(design, kit)
+        comp = compose(prob)
         res = place(
-            prob.objs, prob.nets, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts,
-            rules=prob.rules, progress=lambda phase, f: ctx.progress(f"place/{phase}", f),
+            comp.objs, comp.nets, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts,
+            rules=comp.rules, method=design.config.place.global_placer,
+            progress=lambda phase, f: ctx.progress(f"place/{phase}", f),
         )
+        if prob.groups:
+            g = res.global_positions
+            res = dataclasses.replace(
+                res, positions=tuple(comp.expand(res.positions)),
+                global_positions=None if g is None else tuple(comp.expand(g)),
+            )
         problems = check_legal(
             prob.objs, res.positions, prob.region, spacing=prob.spacing, grid=prob.grid,
             keepouts=prob.keepouts, rules=prob.rules,
-        )
+        ) + check_groups(prob, res.positions)
         if problems:
             raise StageError(f"placement is not legal: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
         positions = {name: tuple(res.positions[k]) for k, name in enumerate(prob.names)}
@@ -279,6 +396,8 @@ def write_reports(folder: Path, design: Design, kit: PDK, prob: Problem, res) ->
             "total": um(st.get("displacement_total", 0.0)),
         },
         "iterations": res.iterations,
+        "global_placer": design.config.place.global_placer,
+        "global_placer_used": st.get("global_method"),
         "spacing_um": um(prob.spacing),
         "keepouts_um": [[um(v) for v in k] for k in prob.keepouts],
         "voltage_classes": [
@@ -297,6 +416,9 @@ def write_reports(folder: Path, design: Design, kit: PDK, prob: Problem, res) ->
                 (power_grid / (np.outer(np.diff(xe), np.diff(ye)) * (kit.dbu_um * 1e-3) ** 2)).max()
             ),
         },
+        "groups": [
+            {"devices": [prob.names[k] for k in idx], "arrange": arr} for idx, arr, _ in prob.groups
+        ],
         "violations": [v.to_json(1 / kit.dbu_um) | {"message": v.message(1 / kit.dbu_um, "um")} for v in viol],
         "voltage_unknown_devices": list(prob.unknown_voltage),
         "not_checked": list(prob.not_checked),

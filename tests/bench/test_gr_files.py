@@ -152,3 +152,19 @@ def test_bench_case_routed_checked_by_eval2008(tmp_path):
                 g.add_edge((x1 + i * dx, y1 + i * dy, l1 + i * dl), (x1 + (i + 1) * dx, y1 + (i + 1) * dy, l1 + (i + 1) * dl))
         comp = nx.node_connected_component(g, net.pins[0])
         assert all(p in comp for p in net.pins), net.name
+
+
+def test_gzip_and_unreadable(tmp_path):
+    import gzip
+
+    p = tmp_path / "small.gr.gz"
+    p.write_bytes(gzip.compress(SMALL.encode()))
+    plain = tmp_path / "small.gr"
+    plain.write_text(SMALL)
+    assert read_gr(p).nets == read_gr(plain).nets
+    bad = tmp_path / "bad.gr.gz"
+    bad.write_text("grid 1 1 1\n")
+    with pytest.raises(InputError, match="cannot read"):
+        read_gr(bad)
+    with pytest.raises(InputError, match="cannot read"):
+        read_gr(tmp_path / "missing.gr")

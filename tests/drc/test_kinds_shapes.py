@@ -326,23 +326,25 @@ def test_random_layouts_match_klayout(tmp_path, seed):
         for kind, (ours, theirs, our_area, their_area) in compare(kit, a, b).items():
             fired[kind] += theirs
             if kind == "overlap" or (contact and kind in ("notch", "extension")):
-                # known differences: point contacts, KLayout's shielding
-                # across two layers (flow.drc.edges); counted, not asserted
+                # known differences (flow.drc.edges): point contacts; for
+                # overlap, a corner-to-corner pair whose near part is about
+                # 1 dbu long, cut off by the edge on the other side of the
+                # corner (KLayout keeps it); counted, not asserted
                 tally[kind][0] += 1
                 tally[kind][1] += ours == theirs
                 continue
             assert (ours, our_area) == (theirs, their_area), (seed, case, kind)
     assert all(fired[k] > 0 for k in ("notch", "extension", "overlap", "must_overlap", "not_overlap", "area")), fired
     n, same = tally["overlap"]
-    assert same >= 0.85 * n, tally
+    assert same >= 0.95 * n, tally
 
 
 @pytest.mark.parametrize("seed", range(2))
 def test_random_layouts_projection_metric(tmp_path, seed):
-    """metric = "projection": notch and extension equal KLayout's
-    projection checks; overlap on most layouts (shielding, as above)."""
+    """metric = "projection": notch, extension and overlap equal KLayout's
+    projection checks."""
     rng = np.random.default_rng(100 + seed)
-    same = n = fired = 0
+    fired = 0
     for case in range(30):
         d = int(rng.integers(1, 12)) * 10 + 5
         body = "".join(rule(k[0], k, d / 1000, "B" if k != "notch" else None) + 'metric = "projection"\n'
@@ -355,12 +357,8 @@ def test_random_layouts_projection_metric(tmp_path, seed):
             continue
         for kind, (ours, theirs, our_area, their_area) in compare(kit, a, b).items():
             fired += theirs
-            if kind == "overlap":
-                n += 1
-                same += ours == theirs
-            else:
-                assert (ours, our_area) == (theirs, their_area), (seed, case, kind)
-    assert fired > 20 and same >= 0.75 * n
+            assert (ours, our_area) == (theirs, their_area), (seed, case, kind)
+    assert fired > 20
 
 
 def test_random_holes_match_klayout(tmp_path):
@@ -498,11 +496,6 @@ def test_sky130_layouts_match_klayout(path, tmp_path):
         theirs = klayout_markers(r.kind, regs[r.layer], regs.get(r.other) if r.other else None,
                                  kit.dbu(r.value), round(S.area_dbu2(kit, r.value)))
         ours = [v for v in res.violations if v.rule_id == r.id]
-        if r.kind == "overlap":
-            # known difference (flow.drc.edges): KLayout's shielding across
-            # two layers, e.g. by an edge of `other` lying on the pair's line
-            assert abs(len(ours) - theirs.count()) <= 0.1 * theirs.count(), (path.name, r.id)
-            continue
         assert (len(ours), marker_area(ours)) == (theirs.count(), their_area(theirs)), (path.name, r.id)
 
 
@@ -612,3 +605,45 @@ def test_clean_layout_through_cli(tmp_path):
     r = CliRunner().invoke(cli, ["drc", str(gds), "--rules", str(p)])
     assert r.exit_code == 1, r.output
     assert "NO" in r.output
+
+
+@pytest.mark.parametrize(
+    "name, a, b",
+    [
+        # `other` inside `layer` with one edge on `layer`'s boundary: that
+        # edge of `layer` shields the pair across the 10 dbu wide overlap
+        ("other on layer's edge", [(600, 200, 610, 400)], [(475, 215, 610, 260)]),
+        ("other abutting layer", [(300, 300, 420, 430)], [(360, 415, 460, 475)]),
+        # corners touching: the collinear pair touching end to end is reported
+        ("corners touching", [(20, 170, 160, 320)], [(160, 100, 285, 170)]),
+        ("corners touching, covered", [(20, 170, 160, 320), (100, 100, 300, 171)], [(160, 100, 285, 170)]),
+    ],
+)
+@pytest.mark.parametrize("kind", ["overlap", "separation", "enclosing"])
+def test_two_layer_shielding_like_klayout(name, a, b, kind):
+    """The cases behind overlap's earlier ~98% agreement: an edge of one
+    layer lying on the line of the other layer's pair edge shields the pair
+    (KLayout's two-layer checks), and collinear pairs touching end to end
+    are never shielded.  Markers equal klayout.db's, edge for edge."""
+    pa = [_box(*r) for r in a]
+    pb = [_box(*r) for r in b]
+    ea, _ = E.merge_edges(pa)
+    eb, _ = E.merge_edges(pb)
+    m = kdb.Metrics.Euclidian
+    ra, rb = region(pa), region(pb)
+    if kind == "overlap":
+        theirs, (x, y) = ra.overlap_check(rb, 80, False, m), (ea, eb)
+    elif kind == "separation":
+        theirs, (x, y) = ra.separation_check(rb, 80, False, m), (E.reverse(ea), E.reverse(eb))
+    else:
+        theirs, (x, y) = ra.enclosing_check(rb, 80, False, m), (ea, E.reverse(eb))
+    _, _, ours, _ = E.facing_pairs(x, y, 80)
+
+    def canon(e):
+        e = tuple(int(v) for v in e)
+        return e if e[:2] <= e[2:] else e[2:] + e[:2]
+
+    got = sorted((canon(p[0]), canon(p[1])) for p in ours.tolist())
+    want = sorted((canon((ep.first.p1.x, ep.first.p1.y, ep.first.p2.x, ep.first.p2.y)),
+                   canon((ep.second.p1.x, ep.second.p1.y, ep.second.p2.x, ep.second.p2.y))) for ep in theirs.each())
+    assert got == want

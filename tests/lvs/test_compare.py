@@ -251,3 +251,17 @@ def test_tolerance():
     t = Tolerance(0.01, 0.002)
     assert t.agrees(100.0, 100.9) and not t.agrees(100.0, 101.1)
     assert t.agrees(0.1, 0.102) and not t.agrees(0.1, 0.103)
+
+
+def test_models_without_recognition_are_not_compared_not_missing():
+    kit = pdks.load("sic1200")
+    assert kit.devices["vmos"].lvs is None  # the kit has no LVS table for it
+    src = Netlist("t", (
+        Instance("M", "nmos", {"d": "a", "g": "b", "s": "c"}, {"w": 20e-6, "l": 2e-6, "nf": 1}),
+        Instance("V", "vmos", {"d": "a", "g": "b", "s": "c"}),
+    ), ("a", "b", "c"))
+    lay = Netlist("t", (Instance("m", "nmos", {"d": "a", "g": "b", "s": "c"}, {"w": 20e-6, "l": 2e-6, "nf": 1}),))
+    res = compare(src, LayoutView(lay), kit)
+    assert res.match and res.status == "incomplete"
+    assert not res.missing_devices
+    assert any(x.startswith("vmos: PDK sic1200 has no LVS recognition") for x in res.not_compared)

@@ -158,6 +158,19 @@ def test_metal_bridge_is_a_short_with_a_path_through_the_bridge(ringosc, tmp_pat
         bx = [c * u for c in br]
         inside = [p for p in path["points"] if bx[0] - 1e-6 <= p[1] <= bx[2] + 1e-6 and bx[1] - 1e-6 <= p[2] <= bx[3] + 1e-6]
         assert inside, (path, bx)
+        # the marker database shows the path as edges KLayout reads
+        import klayout.db  # noqa: F401  (binds the geometry types)
+        import klayout.rdb as rdb
+
+        from flow.lvs.lyrdb import write_lvs_lyrdb
+
+        write_lvs_lyrdb(res, tmp_path / "lvs.lyrdb", "ringosc")
+        db = rdb.ReportDatabase("x")
+        db.load(str(tmp_path / "lvs.lyrdb"))
+        (item,) = list(db.each_item())
+        edges = [v.edge() for v in item.each_value() if v.is_edge()]
+        assert len(edges) >= 1
+        assert any(bx[0] - 1e-3 <= e.p1.x <= bx[2] + 1e-3 and bx[1] - 1e-3 <= e.p1.y <= bx[3] + 1e-3 for e in edges)
         return
     pytest.fail("no bridge candidate joined exactly two nets")
 
@@ -240,4 +253,8 @@ def test_swapped_gate_and_drain_is_reported_on_the_device(tmp_path):
         assert sw["terminals"] == ["d", "g"]
         prefix = sw["device"].split("/")[0]
         assert sw["source"] == {"d": "VB" if prefix == "XH" else "VDDL", "g": f"{prefix}/a4"}
-        assert _inside(sw["bbox"], _placed_box(fres, kit, sw["device"]))
+        box = _placed_box(fres, kit, sw["device"])
+        assert _inside(sw["bbox"], box)
+        for t in ("d", "g"):
+            _lay, x, y = sw["terminal_points"][t]
+            assert box[0] - 0.01 <= x <= box[2] + 0.01 and box[1] - 0.01 <= y <= box[3] + 0.01

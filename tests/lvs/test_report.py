@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import pdk as pdks
 from flow.lvs.compare import LayoutView, compare
 from flow.lvs.report import html_report, text_report, to_json, write_reports
@@ -66,3 +68,28 @@ def test_html_is_escaped():
     assert "<b>" not in page.replace("<body>", "")
     assert "&lt;t&gt;.gds" in page
     assert "MISMATCH" in page
+
+
+def test_lyrdb_reads_back_in_klayout(tmp_path):
+    pytest.importorskip("klayout.db")
+    rdb = pytest.importorskip("klayout.rdb")
+    from flow.lvs.lyrdb import write_lvs_lyrdb
+
+    kit, res = _pair()
+    path = tmp_path / "lvs.lyrdb"
+    n = write_lvs_lyrdb(res, path, "t")
+    assert n == 2
+    db = rdb.ReportDatabase("x")
+    db.load(str(path))
+    cats = {c.name(): c for c in db.each_category()}
+    assert {"opens", "shorts", "swapped_connections", "parameter_mismatches"} <= set(cats)
+    items = list(db.each_item())
+    assert len(items) == 2
+    boxes = {}
+    for it in items:
+        cat = db.category_by_id(it.category_id()).name()
+        for v in it.each_value():
+            if v.is_box():
+                boxes[cat] = v.box()
+    assert boxes["swapped_connections"].left == 0 and boxes["swapped_connections"].top == 20
+    assert boxes["parameter_mismatches"].left == 30 and boxes["parameter_mismatches"].right == 40

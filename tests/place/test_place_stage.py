@@ -26,16 +26,16 @@ from pdk.schema import Rule
 
 DESIGNS = Path(__file__).resolve().parents[2] / "designs"
 
-#: A test table for kits without a voltage_spacing rule (gan650 before it
-#: gets one): 650 V apart keeps 90 um.
+#: A strict test table, well above the device spacing, so the keep-out
+#: shapes the placement (gan650's own table stays below its 32 um device
+#: spacing): 650 V apart keeps 90 um.
 TEST_TABLE = ((50.0, 10.0), (200.0, 30.0), (400.0, 60.0), (600.0, 90.0))
 
 
 def _with_table(kit):
-    if kit.rules_of("voltage_spacing"):
-        return kit
+    """``kit`` with its voltage_spacing rules replaced by TEST_TABLE."""
     r = Rule(id="MET1.VS.TEST", kind="voltage_spacing", layer="MET1", value=0.0, table=TEST_TABLE, doc="test table")
-    return dataclasses.replace(kit, rules=tuple(kit.rules) + (r,))
+    return dataclasses.replace(kit, rules=tuple(x for x in kit.rules if x.kind != "voltage_spacing") + (r,))
 
 
 def _boxes(design, kit):
@@ -120,8 +120,7 @@ def _assert_thermal(design, kit):
 
 @pytest.fixture(scope="module")
 def halfbridge_runs(tmp_path_factory):
-    """gan_halfbridge placed with the kit as it is, and with a voltage table
-    (the kit's own if it has one, else TEST_TABLE)."""
+    """gan_halfbridge placed with the kit as it is, and with TEST_TABLE."""
     real = run(DESIGNS / "gan_halfbridge", tmp_path_factory.mktemp("hb"), to_stage="place")
     orig = pdks.load
     pdks.load = lambda name: _with_table(orig(name))
@@ -146,8 +145,10 @@ def test_halfbridge_hv_lv_voltage_keepout(halfbridge_runs):
             assert (kdb.Region(boxes[a].enlarged(need, need)) & kdb.Region(boxes[b])).area() == 0
     report = json.loads((res.rundir / "02-place" / "place.json").read_text())
     assert report["violations"] == [] and report["not_checked"] == []
-    labels = {c["label"] for c in report["voltage_classes"]}
-    assert {"0..6 V", "650..656 V", "0..650 V"} <= labels
+    # the high-side and low-side drivers are in classes 90 um apart (TEST_TABLE at 650 V)
+    cls = {n: c for c in report["voltage_classes"] for n in c["devices"]}
+    hs, ls = cls["XH/XPU"], cls["XL/XPU"]
+    assert hs["label"] != ls["label"] and hs["keepout_um"][ls["label"]] == pytest.approx(90.0)
 
 
 def test_halfbridge_hemts_thermal_spacing(halfbridge_runs):
@@ -157,20 +158,31 @@ def test_halfbridge_hemts_thermal_spacing(halfbridge_runs):
         assert set(feet) == {"XQH", "XQL"}
         report = json.loads((res.rundir / "02-place" / "place.json").read_text())
         th = report["thermal"]
-        assert th["max_power_density_w_mm2"] == 1.5 and {d["name"] for d in th["devices"]} == {"XQH", "XQL"}
-        assert th["peak_bin_w_mm2"] <= 1.5 + 1e-9
+        limit = res.design.config.place.max_power_density
+        assert th["max_power_density_w_mm2"] == limit and {d["name"] for d in th["devices"]} == {"XQH", "XQL"}
+        assert th["peak_bin_w_mm2"] <= limit * (1 + 1e-9)
 
 
-def test_halfbridge_without_table_says_not_checked(halfbridge_runs):
+def test_halfbridge_with_the_kits_own_table(halfbridge_runs):
     res, _ = halfbridge_runs
     kit = pdks.load("gan650")
     report = json.loads((res.rundir / "02-place" / "place.json").read_text())
     if kit.rules_of("voltage_spacing"):
         assert report["not_checked"] == []
-        assert _assert_voltage_keepouts(res.design, kit) > 0
+        assert _assert_voltage_keepouts(res.design, kit) > 50
     else:
         assert any("voltage keep-out" in s and "no voltage_spacing" in s for s in report["not_checked"])
     assert check_placement(res.design, kit) == []
+
+
+def test_kit_without_voltage_table_says_not_checked(tmp_path, monkeypatch):
+    orig = pdks.load
+    monkeypatch.setattr(pdks, "load", lambda name: dataclasses.replace(
+        orig(name), rules=tuple(r for r in orig(name).rules if r.kind != "voltage_spacing")))
+    res = run(DESIGNS / "gan_ringosc", tmp_path / "run", to_stage="place")
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    assert any("voltage keep-out" in s and "no voltage_spacing rule" in s for s in report["not_checked"])
+    assert report["voltage_classes"] == []
 
 
 def test_reports_and_density_map(halfbridge_runs):
@@ -209,28 +221,36 @@ def _copy(tmp_path: Path, name: str, extra: str) -> Path:
 
 
 def test_fixed_region_keepout_from_design_toml(tmp_path):
-    d = _copy(tmp_path, "gan_ringosc", """
+    fp = run(DESIGNS / "gan_ringosc", tmp_path / "fp", to_stage="floorplan").design.floorplan
+    cx0, cy0, cx1, cy1 = (v / 1000 for v in fp.core)  # um
+    fx, fy = cx0 + 6.0, cy0 + 6.0
+    k0, k1 = cx0 + 0.4 * (cx1 - cx0), cy0 + 0.4 * (cy1 - cy0)
+    ko = [round(k0), round(k1), round(k0) + 100, round(k1) + 100]
+    fence = [round(cx0 + 0.65 * (cx1 - cx0)), round(cy0), round(cx1), round(cy1)]
+    d = _copy(tmp_path, "gan_ringosc", f"""
 [place]
-keepouts = [[300.0, 300.0, 400.0, 400.0]]
+keepouts = [{ko}]
 [place.devices]
-"X1/XD" = { fixed = [150.0, 150.0] }
-"XB*" = { region = [420.0, 144.0, 567.0, 567.0] }
+"X1/XD" = {{ fixed = [{fx}, {fy}] }}
+"XB*" = {{ region = {fence} }}
 """)
     res = run(d, tmp_path / "run", to_stage="place")
     kit = pdks.load("gan650")
     pos = res.design.placement.positions
-    assert pos["X1/XD"] == (150000, 150000)
+    assert pos["X1/XD"] == (round(fx * 1000), round(fy * 1000))
     boxes = _boxes(res.design, kit)
-    fence = kdb.Box(420000, 144000, 567000, 567000)
+    fence = kdb.Box(*(v * 1000 for v in fence))
     for n in ("XB1/XL", "XB1/XD", "XB2/XL", "XB2/XD"):
         assert fence.contains(boxes[n].p1) and fence.contains(boxes[n].p2), n
-    ko = kdb.Region(kdb.Box(300000, 300000, 400000, 400000))
+    ko_r = kdb.Region(kdb.Box(*(v * 1000 for v in ko)))
     for n, b in boxes.items():
         if not n.startswith("PAD_"):
-            assert (kdb.Region(b) & ko).area() == 0, n
+            assert (kdb.Region(b) & ko_r).area() == 0, n
     assert check_placement(res.design, kit) == []
     report = json.loads((res.rundir / "02-place" / "place.json").read_text())
-    assert report["keepouts_um"] == [[300.0, 300.0, 400.0, 400.0]]
+    assert report["keepouts_um"] == [[float(v) for v in ko]]
+    # ring nodes n1..n5 have no net class: their devices are listed, the pads are not
+    assert "X1/XD" in report["voltage_unknown_devices"] and not any(n.startswith("PAD_") for n in report["voltage_unknown_devices"])
 
 
 @pytest.mark.parametrize(
@@ -238,7 +258,7 @@ keepouts = [[300.0, 300.0, 400.0, 400.0]]
     [
         ('[place.devices]\n"NOPE*" = { power = 1.0 }\n[place]\nmax_power_density = 1.0\n', "matches no device"),
         ('[place.devices]\n"X1/XD" = { fixed = [5.0, 5.0] }\n', "does not lie inside the core"),
-        ('[place.devices]\n"X1/XD" = { region = [200.0, 200.0, 201.0, 201.0] }\n', "does not fit its region"),
+        ('[place.devices]\n"X1/XD" = { region = [300.0, 300.0, 301.0, 301.0] }\n', "does not fit its region"),
     ],
 )
 def test_bad_device_specs(tmp_path, extra, message):
@@ -287,3 +307,63 @@ def test_place_table_parsed(tmp_path):
     m = spec.device("XQ1")
     assert m.power == 1.5 and m.fixed == (10.0, 20.0) and m.region is None
     assert spec.device("XQ2").fixed is None and spec.device("R1").power is None
+
+
+def test_groups_rows_and_columns(tmp_path):
+    """[[place.group]]: members side by side in the listed order, aligned,
+    at least the spacing apart (KLayout), and the checker notices a broken
+    group."""
+    d = _copy(tmp_path, "gan_halfbridge", """
+[[place.group]]
+devices = ["XH/XPU", "XH/XPD", "XH/RG"]
+
+[[place.group]]
+devices = ["XL/XPD", "XL/XPU"]
+arrange = "column"
+""")
+    res = run(d, tmp_path / "run", to_stage="place")
+    kit = pdks.load("gan650")
+    pos = res.design.placement.positions
+    boxes = _boxes(res.design, kit)
+    assert check_placement(res.design, kit) == []
+    row = ["XH/XPU", "XH/XPD", "XH/RG"]
+    assert len({pos[n][1] for n in row}) == 1  # bottoms aligned
+    spacing = json.loads((res.rundir / "02-place" / "place.json").read_text())["spacing_um"]
+    for a, b in zip(row, row[1:]):
+        gap = boxes[b].left - boxes[a].right
+        assert kit.dbu(spacing) <= gap < kit.dbu(spacing) + kit.dbu(1.0)  # abutting at the spacing (1 um grid)
+    assert pos["XL/XPD"][0] == pos["XL/XPU"][0] and boxes["XL/XPU"].bottom - boxes["XL/XPD"].top >= kit.dbu(spacing)
+    report = json.loads((res.rundir / "02-place" / "place.json").read_text())
+    assert report["groups"][1] == {"devices": ["XL/XPD", "XL/XPU"], "arrange": "column"}
+    moved = dict(pos)
+    moved["XH/XPD"] = (pos["XH/XPD"][0], pos["XH/XPD"][1] + 1000)
+    broken = dataclasses.replace(res.design, placement=dataclasses.replace(res.design.placement, positions=moved))
+    assert any("group[0] (row): 'XH/XPD'" in p and "not aligned" in p for p in check_placement(broken, kit))
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ('[[place.group]]\ndevices = ["A"]\n', r"place.group\[0\].devices: must list two or more"),
+        ('[[place.group]]\ndevices = ["A", "A"]\n', "lists a device twice"),
+        ('[[place.group]]\ndevices = ["A", "B"]\narrange = "diagonal"\n', r"place.group\[0\].arrange: must be"),
+        ('[[place.group]]\ndevices = ["A", "B"]\n[[place.group]]\ndevices = ["B", "C"]\n', r"'B' is already in place.group\[0\]"),
+        ('[[place.group]]\ndevices = ["A", "B"]\nmirror = true\n', r"place.group\[0\].mirror: unknown key"),
+    ],
+)
+def test_group_bad_input(tmp_path, toml, message):
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "n.sp").write_text("* empty\n")
+    (d / "design.toml").write_text('[design]\npdk = "gan650"\nnetlist = "n.sp"\n' + toml)
+    with pytest.raises(InputError, match=message):
+        load_design(d)
+
+
+def test_group_of_unknown_or_fixed_device(tmp_path):
+    d = _copy(tmp_path, "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "NOPE"]\n')
+    with pytest.raises(InputError, match="'NOPE' is not a device"):
+        run(d, tmp_path / "run", to_stage="place")
+    d2 = _copy(tmp_path / "b", "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "X1/XD"]\n[place.devices]\n"X1/XD" = { region = [0.0, 0.0, 2000.0, 2000.0] }\n')
+    with pytest.raises(InputError, match="grouped device cannot be"):
+        run(d2, tmp_path / "run2", to_stage="place")

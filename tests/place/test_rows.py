@@ -139,3 +139,20 @@ def test_detailed_placement_lowers_hpwl_and_stays_legal(seed):
     assert new[m:].tolist() == pos[m:].tolist()  # pads untouched
     for i in range(m):
         assert segs[new_seg[i]].y == new[i, 1]
+
+
+def test_place_tall_uses_the_nearest_free_stack_of_rows():
+    from flow.place.rows import place_tall
+
+    rows = [RowSpec(0, 100 * k, 20, 10, 100) for k in range(3)]
+    block = (0, 0, 60, 200)  # covers x < 60 of the two lower rows
+    w, h = np.array([30, 30]), np.array([200, 200])
+    pos, orient = place_tall(rows, [block], w, h, np.array([[12.0, 10.0], [14.0, 0.0]]))
+    # both want x ~ 12, y ~ 0: the first goes right of the blockage, the second
+    # next to it (still cheaper than one row up: 76^2 < 100^2)
+    assert pos.tolist() == [[60, 0], [90, 0]]
+    assert check_rows(pos, w, h, rows, [block]) == []
+    assert orient == ["N", "N"]
+    # no room anywhere: a clear error
+    with pytest.raises(StageError, match="multi-row cell"):
+        place_tall(rows, [(0, 0, 200, 300)], w[:1], h[:1], np.array([[0.0, 0.0]]))

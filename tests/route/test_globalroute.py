@@ -239,3 +239,60 @@ def test_route_guides_cover_the_route():
             assert not back[l, y0:y1, x0:x1].any()
             back[l, y0:y1, x0:x1] = True
         assert (back == grown).all()
+
+
+def test_kit_grid_graph(gan650):
+    from flow.route.grid import make_grid
+
+    region = (0, 0, 480_000, 240_000)
+    pitch = make_grid(gan650, region).pitch
+    t = gr_mod.kit_grid_graph(gan650, region, tile_tracks=8)
+    g = t.grid
+    assert t.metals == gan650.routing_metals and g.nl == len(t.metals)
+    assert t.tile == 8 * pitch and g.nx == -(-480_000 // t.tile) and g.ny == -(-240_000 // t.tile)
+    # lowest metal horizontal, next vertical; an inner tile edge holds tile / pitch tracks
+    assert (g.vcap[0] == 0).all() and (g.hcap[1] == 0).all()
+    assert g.hcap[0, 1, 1] == 8 and g.vcap[1, 1, 1] == 8
+    # an obstacle across the boundary between tiles (1, 1) and (2, 1) on MET1, covering 3 tracks
+    bx = 2 * t.tile
+    ty0 = make_grid(gan650, region).origin[1] + pitch * 8 + pitch  # a track inside tile row 1
+    rect = (bx - 100, ty0 - 10, bx + 100, ty0 + 2 * pitch + 10)
+    tb = gr_mod.kit_grid_graph(gan650, region, tile_tracks=8, obstacles=[("MET1", rect), ("MET9", rect)])
+    diff = g.hcap - tb.grid.hcap
+    assert diff.sum() == 3 and diff[0, 1, 1] == 3
+    assert t.tile_of(2 * t.tile + 5, t.tile + 5, "MET2") == (2, 1, 1)
+    with pytest.raises(InputError, match="not a routing metal"):
+        t.tile_of(0, 0, "POLY")
+    # a net across the region routes with no overflow on the kit's graph
+    nets = [GRNet("a", (t.tile_of(1000, 1000, "MET1"), t.tile_of(470_000, 230_000, "MET1")))]
+    res = global_route(tb.grid, nets)
+    check(tb.grid, nets, res)
+    assert res.overflow_total == 0
+
+
+def test_kit_guides(gan650):
+    from flow.route.router import Shape
+
+    region = (0, 0, 480_000, 240_000)
+    terminals = {
+        "A": [[Shape("MET1", (5_000, 5_000, 9_000, 9_000), "A")], [Shape("MET2", (400_000, 200_000, 404_000, 204_000), "A")]],
+        "B": [[Shape("MET1", (5_000, 200_000, 9_000, 204_000), "B")], [Shape("MET1", (300_000, 5_000, 304_000, 9_000), "B")],
+              [Shape("MET2", (100_000, 100_000, 104_000, 104_000), "B")]],
+        "single": [[Shape("MET1", (50_000, 50_000, 52_000, 52_000), "single")]],
+    }
+    obstacles = [Shape("MET1", (230_000, 0, 250_000, 140_000), None)]  # a wall over tile rows 0-2 on MET1
+    res, t, guides = gr_mod.kit_guides(gan650, region, obstacles, terminals)
+    assert set(guides) == {"A", "B"} and res.overflow_total == 0
+    b = 240_000 // t.tile - 1  # the wall spans the boundary between tile columns b and b + 1
+    assert (t.grid.hcap[0, :3, b] == 0).all() and (t.grid.hcap[0, 3:, b] > 0).all()
+    for name, rects in guides.items():
+        assert {m for m, _ in rects} <= set(gan650.routing_metals)
+        for term in terminals[name]:
+            s = term[0]
+            cx, cy = (s.rect[0] + s.rect[2]) // 2, (s.rect[1] + s.rect[3]) // 2
+            assert any(m == s.layer and r[0] <= cx < r[2] and r[1] <= cy < r[3] for m, r in rects)
+    # the global routes cross the wall's boundary only above it
+    for segs in res.routes:
+        for (x1, y1, l1), (x2, y2, l2) in segs:
+            if l1 == l2 == 0 and y1 == y2 and min(x1, x2) <= b < max(x1, x2):
+                assert y1 >= 3

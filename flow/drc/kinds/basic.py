@@ -77,15 +77,21 @@ def check_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
     return edge_pair_violations(rule, kit, m, dist)
 
 
-def check_enclosure(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
+def enclosure_pairs(rule: Rule, kit: PDK, layers: Layers) -> list[Violation]:
+    """The edge-pair markers of an ``enclosure`` rule (margins below value)."""
     assert rule.other is not None
     d = kit.dbu(rule.value)
-    out: list[Violation] = []
     outer, _ = layers.merged(rule.layer)
     inner, _ = layers.merged(rule.other)
     if d > 0 and len(outer) and len(inner):
         _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d, metric=rule.metric)
-        out += edge_pair_violations(rule, kit, m, dist)
+        return edge_pair_violations(rule, kit, m, dist)
+    return []
+
+
+def check_enclosure(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
+    assert rule.other is not None
+    out = enclosure_pairs(rule, kit, layers)
     for poly in uncovered(layers.polygons(rule.other), layers.polygons(rule.layer)):
         out.append(Violation(rule.id, rule.kind, rule.layer, rule.other, rule.value, None, poly))
     return out

@@ -34,7 +34,7 @@ Current-density limits are derated from the layer's reference temperature
 ``jmax_ref_c`` to the operating temperature with Black's law at constant
 lifetime, current exponent ``n = 2``:
 ``J(T) = J_ref * exp(Ea / (n k) * (1/T - 1/T_ref))`` (T in kelvin, ``Ea`` =
-``em_ea_ev``).  Without an operating temperature the reference limit is
+``em_ea_ev``; :func:`pdk.schema.em_derating`, shared with the router).  Without an operating temperature the reference limit is
 used, and the notes say so.  The check is conservative: the *whole* current
 of a net is taken to flow through every wire of the net on the layer, and
 through every via group where the net changes layer (no current division
@@ -62,12 +62,10 @@ from flow.drc.core import (
 )
 from flow.drc.kinds.basic import ruby_str, ruby_um
 from flow.drc.nets import Nets, extract_nets, generated_name, net_layers
-from pdk.schema import PDK, Layer, Rule
+from pdk.schema import BLACK_N, K_B_EV, PDK, Layer, Rule, em_derating
 
-#: Boltzmann constant, eV/K.
-K_B = 8.617333262e-5
-#: Black's current-density exponent used for temperature derating.
-BLACK_N = 2.0
+#: Boltzmann constant, eV/K, and Black's exponent (see :func:`pdk.schema.em_derating`).
+K_B = K_B_EV
 #: Net pairs or nets listed by name in a note before "and N more".
 _LIST = 5
 
@@ -234,8 +232,7 @@ def derate(limit: float, lay: Layer, temperature_c: float | None) -> tuple[float
                 f"cannot derate the {lay.name} limit from {ref:g} C to {temperature_c:g} C: the layer has no em_ea_ev"
             )
         return limit, f"{lay.name} has no em_ea_ev: reference limit ({ref:g} C) used at {temperature_c:g} C"
-    t, t0 = temperature_c + 273.15, ref + 273.15
-    return limit * math.exp(lay.em_ea_ev / (BLACK_N * K_B) * (1.0 / t - 1.0 / t0)), None
+    return limit * em_derating(temperature_c, ref, lay.em_ea_ev), None
 
 
 def _currents(nets: Nets, present: list[int], ctx: CheckContext) -> tuple[dict[int, float], list[str]]:

@@ -1,0 +1,629 @@
+"""Tiled checking: the layout in square tiles with a halo, over the cores.
+
+Each tile ``C`` (a half-open square of side ``size``) is checked on its own
+copy of the shapes meeting ``H = C`` grown by the *halo*, clipped to ``H``
+(polygons wholly inside ``H`` are kept as drawn).  The halo is
+``3 * r + 1 um`` where ``r`` is the largest interaction distance of the
+tiled rules (a rule's ``value``; ``wide_spacing``: its largest spacing plus
+``sqrt(2)`` times its largest width; ``max_width``: ``sqrt(2) * value``), so
+everything a check sees within ``2 r + 1 um`` of ``C`` is exactly what the
+untiled run sees.  Results equal the untiled run (same markers up to how a
+long marker's coordinates are rounded); per kind:
+
+*Edge-pair kinds* (``width``, ``spacing``, ``overlap``, ``extension``,
+``wide_spacing``, ``grid``, ``angle`` and the edge pairs of ``enclosure``):
+a tile keeps the markers whose bounding box meets its (closed) core ``C``.
+Such a marker is exact where it lies within ``2 r`` of ``C``, and a subset
+of the untiled marker elsewhere (edges are cut where they leave ``H``);
+markers shorter than the halo therefore come out identical from every tile
+that keeps them and are reported once.  A longer marker (a narrow wire
+running across tiles) comes in pieces from several tiles, each exact over
+its own core; pieces lying on the same two lines (within 1 dbu), in the same
+directions and overlapping are *stitched* into one marker spanning them.
+
+*Polygon kinds* (``area``, ``hole``, ``must_overlap``, ``not_overlap``,
+``max_width`` and the uncovered parts of ``enclosure``) need whole merged
+polygons: a tile computes the kind's polygons clipped to its core ``C``;
+those not touching ``C``'s boundary are whole and reported by that tile
+alone, the others (*border pieces*) are collected from all tiles, merged,
+and checked once at the end (for ``must_overlap`` with the pieces of
+``other`` meeting them).  Memory for this step grows with the polygons that
+cross tile borders, not with the layout.
+
+``density``: each tile adds the area of ``layer`` inside its core to every
+window (areas are additive); windows are judged once at the end.
+
+Kinds that need the whole layout at once run untiled on the whole layout
+and the notes say so: the net-aware kinds (connectivity is global) and
+``notch`` (whether two edges belong to one merged polygon is global: a long
+U's arms meet far away).
+
+Known limits: a slanted edge cut where it leaves ``H`` gets its new end
+rounded to the dbu grid, so where it crosses another edge inside the tile
+the merged outline can move by 1 dbu (counts stay the same; Manhattan
+layouts give identical markers); a pair of edges longer than the halo that an edge running
+along part of it shields in the untiled run may be judged differently in a
+tile (KLayout's shielding is decided per pair, over the whole pair); and
+the two edges of a ``width`` pair are taken as one polygon only when they
+are joined within the tile's halo.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import gdstk
+import numpy as np
+
+from flow.drc import edges as E
+from flow.drc.core import IMPLS, CheckContext, Layers, NotChecked, Violation, polygon_violation
+from flow.geometry.gdsio import LayoutShapes
+from pdk.schema import PDK, Rule
+
+#: Kinds checked per tile with stitched edge-pair markers.
+EDGE_KINDS = frozenset({"width", "spacing", "overlap", "extension", "wide_spacing", "grid", "angle", "enclosure"})
+#: Kinds checked per tile on whole polygons (border pieces merged at the end).
+POLYGON_KINDS = frozenset({"area", "hole", "must_overlap", "not_overlap", "max_width", "enclosure"})
+#: Kinds whose marker is a whole window.
+WINDOW_KINDS = frozenset({"density"})
+#: Kinds that run on the whole layout even in a tiled run.
+UNTILED_KINDS = frozenset({"notch"})
+
+#: A tiled run is chosen automatically from this many polygons up.
+AUTO_TILE_POLYGONS = 200_000
+#: Automatic tiles hold about this many polygons each.
+AUTO_TILE_TARGET = 25_000
+
+
+def tileable(rule: Rule) -> bool:
+    """Whether ``rule`` is checked per tile (else on the whole layout)."""
+    impl = IMPLS.get(rule.kind)
+    if impl is None or impl.net_aware or rule.kind in UNTILED_KINDS:
+        return False
+    return rule.kind in EDGE_KINDS | POLYGON_KINDS | WINDOW_KINDS
+
+
+def reach(rule: Rule, kit: PDK) -> int:
+    """How far (dbu) geometry can influence ``rule``'s markers."""
+    if rule.kind == "wide_spacing":
+        w = max((kit.dbu(r[0]) for r in rule.table), default=0)
+        s = max((kit.dbu(r[1]) for r in rule.table), default=0)
+        return s + math.ceil(math.sqrt(2.0) * w)
+    if rule.kind == "max_width":
+        return math.ceil(math.sqrt(2.0) * kit.dbu(rule.value))
+    if rule.kind in ("area", "hole", "must_overlap", "not_overlap", "grid", "angle", "density"):
+        return 0
+    return max(0, kit.dbu(rule.value))
+
+
+def halo(rules: Sequence[Rule], kit: PDK) -> int:
+    """The halo (dbu) of a tiled run of ``rules``: ``3 * max reach + 1 um``."""
+    r = max((reach(x, kit) for x in rules), default=0)
+    return 3 * r + max(1, kit.dbu(1.0))
+
+
+def auto_tile(shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule]) -> float | None:
+    """Tile side (um) for a layout, or ``None`` (small layouts run untiled).
+
+    About :data:`AUTO_TILE_TARGET` polygons per tile, at least 20 halos.
+    """
+    names = {n for r in rules for n in (r.layer, r.other) if n is not None}
+    n = sum(len(shapes.polygons.get(x, ())) for x in names)
+    if n < AUTO_TILE_POLYGONS:
+        return None
+    ext = _extent(shapes, names)
+    if ext is None:
+        return None
+    area = float(ext[2] - ext[0]) * float(ext[3] - ext[1])
+    side = math.sqrt(area * AUTO_TILE_TARGET / n)
+    return kit.um(max(side, 20 * halo(rules, kit)))
+
+
+# ---------------------------------------------------------------------------
+# The spatial index: polygon boxes, tiles
+# ---------------------------------------------------------------------------
+
+
+def _boxes(polys: Sequence[np.ndarray]) -> np.ndarray:
+    if not polys:
+        return np.zeros((0, 4), np.int64)
+    pts = np.vstack(polys)
+    lens = np.fromiter((len(p) for p in polys), np.int64, len(polys))
+    at = np.cumsum(lens) - lens
+    return np.hstack([np.minimum.reduceat(pts, at, axis=0), np.maximum.reduceat(pts, at, axis=0)])
+
+
+def _extent(shapes: LayoutShapes, names) -> tuple[int, int, int, int] | None:
+    lo, hi = [], []
+    for n in names:
+        polys = shapes.polygons.get(n, ())
+        if polys:
+            pts = np.vstack(polys)
+            lo.append(pts.min(axis=0))
+            hi.append(pts.max(axis=0))
+    if not lo:
+        return None
+    a, b = np.min(lo, axis=0), np.max(hi, axis=0)
+    return int(a[0]), int(a[1]), int(b[0]), int(b[1])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Tiles of side ``size`` (dbu) from ``(x0, y0)``: ``nx`` x ``ny``, halo ``halo``."""
+
+    x0: int
+    y0: int
+    size: int
+    nx: int
+    ny: int
+    halo: int
+
+    def core(self, k: int) -> tuple[int, int, int, int]:
+        j, i = divmod(k, self.nx)
+        x, y = self.x0 + i * self.size, self.y0 + j * self.size
+        return x, y, x + self.size, y + self.size
+
+    def haloed(self, k: int) -> tuple[int, int, int, int]:
+        x0, y0, x1, y1 = self.core(k)
+        h = self.halo
+        return x0 - h, y0 - h, x1 + h, y1 + h
+
+    def assign(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tile, polygon) of every polygon box meeting a tile's haloed box,
+        sorted by tile."""
+        if len(boxes) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        s, h = self.size, self.halo
+        i0 = np.clip((boxes[:, 0] - h - self.x0) // s, 0, self.nx - 1)
+        i1 = np.clip((boxes[:, 2] + h - self.x0) // s, 0, self.nx - 1)
+        j0 = np.clip((boxes[:, 1] - h - self.y0) // s, 0, self.ny - 1)
+        j1 = np.clip((boxes[:, 3] + h - self.y0) // s, 0, self.ny - 1)
+        w = i1 - i0 + 1
+        k = w * (j1 - j0 + 1)
+        owner = np.repeat(np.arange(len(boxes), dtype=np.int64), k)
+        local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+        ww = w[owner]
+        tile = (j0[owner] + local // ww) * self.nx + i0[owner] + local % ww
+        order = np.argsort(tile, kind="stable")
+        return tile[order], owner[order]
+
+
+def make_grid(extent: tuple[int, int, int, int], size: int, h: int) -> Grid:
+    x0, y0, x1, y1 = extent
+    size = max(1, size)
+    return Grid(x0, y0, size, max(1, -(-(x1 - x0 + 1) // size)), max(1, -(-(y1 - y0 + 1) // size)), h)
+
+
+# ---------------------------------------------------------------------------
+# Clipping
+# ---------------------------------------------------------------------------
+
+
+def _within(b: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    return (b[:, 0] >= box[0]) & (b[:, 1] >= box[1]) & (b[:, 2] <= box[2]) & (b[:, 3] <= box[3])
+
+
+def _ints(polys: list[gdstk.Polygon]) -> list[np.ndarray]:
+    out = []
+    for p in polys:
+        pts = np.rint(p.points).astype(np.int64)
+        pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+        if len(pts) >= 3 and abs(p.area()) > 0.5:
+            out.append(pts)
+    return out
+
+
+def clip(polys: Sequence[np.ndarray], box: tuple[int, int, int, int], boxes: np.ndarray | None = None) -> list[np.ndarray]:
+    """``polys`` (dbu) cut to ``box``: those inside it as drawn, the others
+    clipped (the clipped ones come back merged with one another)."""
+    if not polys:
+        return []
+    b = _boxes(polys) if boxes is None else boxes
+    inside = _within(b, box)
+    out = [p for p, ok in zip(polys, inside.tolist()) if ok]
+    cross = [gdstk.Polygon(p.astype(np.float64)) for p, ok in zip(polys, inside.tolist()) if not ok]
+    if cross:
+        rect = gdstk.rectangle((box[0], box[1]), (box[2], box[3]))
+        out += _ints(gdstk.boolean(cross, [rect], "and", precision=1.0))
+    return out
+
+
+def _touches_border(pts: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    return bool(pts[:, 0].min() <= box[0] or pts[:, 1].min() <= box[1] or pts[:, 0].max() >= box[2] or pts[:, 1].max() >= box[3])
+
+
+# ---------------------------------------------------------------------------
+# One tile
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class TileResult:
+    """What one tile hands back: edge-pair pieces and whole polygon markers
+    per rule index, border pieces (layer name -> polygons) per rule index,
+    window areas per rule index, notes."""
+
+    pieces: dict[int, list[Violation]]
+    polys: dict[int, list[Violation]]
+    border: dict[int, dict[str, list[np.ndarray]]]
+    areas: dict[int, np.ndarray]
+    not_checked: dict[int, str]
+    notes: list[str]
+
+
+def _meets(v: Violation, core: tuple[int, int, int, int]) -> bool:
+    (a, b) = v.marker  # type: ignore[misc]
+    xs = (a[0], a[2], b[0], b[2])
+    ys = (a[1], a[3], b[1], b[3])
+    return min(xs) <= core[2] and max(xs) >= core[0] and min(ys) <= core[3] and max(ys) >= core[1]
+
+
+def _groups_of(polys: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Merged polygons of ``polys`` grouped as KLayout joins them (corner contacts)."""
+    from flow.drc.kinds.shapes import _clean_all, _groups
+
+    if not polys:
+        return []
+    return _groups(_clean_all(E.union(polys)))
+
+
+def _split(polys: list[np.ndarray], core) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Merged parts of ``polys`` (clipped to ``core``): (whole, border)."""
+    whole: list[np.ndarray] = []
+    border: list[np.ndarray] = []
+    for grp in _groups_of(polys):
+        if any(_touches_border(p, core) for p in grp):
+            border += grp
+        else:
+            whole += grp
+    return whole, border
+
+
+def _shapes(polys: dict[str, list[np.ndarray]], dbu_um: float, top: str) -> LayoutShapes:
+    return LayoutShapes(
+        polygons=MappingProxyType(polys),
+        labels=MappingProxyType({n: [] for n in polys}),
+        top=top,
+        dbu_um=dbu_um,
+    )
+
+
+def check_tile(
+    k: int, grid: Grid, shapes: LayoutShapes, index: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    kit: PDK, rules: Sequence[Rule], ctx: CheckContext, density_extent,
+) -> TileResult:
+    """Run the tiled ``rules`` on tile ``k`` (see the module notes)."""
+    core = grid.core(k)
+    hbox = grid.haloed(k)
+    names = sorted({n for r in rules for n in (r.layer, r.other) if n is not None})
+    hview: dict[str, list[np.ndarray]] = {}
+    for n in names:
+        tiles, owners, boxes = index[n]
+        lo, hi = np.searchsorted(tiles, k, "left"), np.searchsorted(tiles, k, "right")
+        ids = owners[lo:hi]
+        src = shapes.polygons[n]
+        hview[n] = clip([src[i] for i in ids.tolist()], hbox, boxes[ids])
+    cview: dict[str, list[np.ndarray]] = {}
+
+    def cv(n: str) -> list[np.ndarray]:
+        if n not in cview:
+            cview[n] = clip(hview[n], core)
+        return cview[n]
+
+    res = TileResult({}, {}, {}, {}, {}, [])
+    hlayers = Layers(_shapes(hview, kit.dbu_um, shapes.top))
+    for ri, rule in enumerate(rules):
+        kind = rule.kind
+        try:
+            if kind in EDGE_KINDS:
+                if kind == "enclosure":
+                    from flow.drc.kinds.basic import enclosure_pairs
+
+                    got = enclosure_pairs(rule, kit, hlayers)
+                else:
+                    got = IMPLS[kind].check(rule, kit, hlayers, ctx)
+                res.pieces[ri] = [v for v in got if v.is_edge_pair and _meets(v, core)]
+            if kind == "enclosure":
+                from flow.drc.kinds.basic import uncovered
+
+                whole, border = [], []
+                for p in uncovered(cv(rule.other), cv(rule.layer)):
+                    pts = np.array(p, np.int64)
+                    (border if _touches_border(pts, core) else whole).append(pts)
+                res.polys[ri] = [polygon_violation(rule, p) for p in whole]
+                res.border[ri] = {rule.other: border}
+            elif kind == "max_width":
+                from flow.drc.kinds.tables import wide_parts
+
+                wide = wide_parts(hview[rule.layer], kit.dbu(rule.value))
+                whole, border = [], []
+                for pts in clip(wide, core):
+                    (border if _touches_border(pts, core) else whole).append(pts)
+                res.polys[ri] = [polygon_violation(rule, p) for p in whole]
+                res.border[ri] = {rule.layer: border}
+            elif kind in ("area", "hole", "must_overlap"):
+                whole, border = _split(cv(rule.layer), core)
+                local = {rule.layer: whole}
+                if kind == "must_overlap":
+                    local[rule.other] = cv(rule.other)
+                got = IMPLS[kind].check(rule, kit, Layers(_shapes(local, kit.dbu_um, shapes.top)), ctx)
+                res.polys[ri] = got
+                bd = {rule.layer: border}
+                if kind == "must_overlap":
+                    theirs = cv(rule.other)
+                    if border and theirs:
+                        bb, tb = _boxes(border).astype(np.float64), _boxes(theirs).astype(np.float64)
+                        _, tj = E.box_pairs(bb, tb)
+                        bd[rule.other] = [theirs[j] for j in np.unique(tj).tolist()]
+                    else:
+                        bd[rule.other] = []
+                res.border[ri] = bd
+            elif kind == "not_overlap":
+                a, b = cv(rule.layer), cv(rule.other)
+                inter = []
+                if a and b:
+                    inter = _ints(gdstk.boolean([gdstk.Polygon(p.astype(np.float64)) for p in a],
+                                                [gdstk.Polygon(p.astype(np.float64)) for p in b], "and", precision=1.0))
+                whole, border = _split(inter, core)
+                res.polys[ri] = _not_overlap_markers(rule, kit, whole)
+                res.border[ri] = {rule.layer: border}
+            elif kind == "density":
+                from flow.drc.kinds.tables import window_areas
+
+                win, step = max(1, kit.dbu(rule.window)), max(1, kit.dbu(rule.step))
+                polys = cv(rule.layer)
+                union = E.union(polys) if polys else []
+                _, areas = window_areas(union, density_extent, win, step)
+                res.areas[ri] = areas
+        except NotChecked as e:
+            res.not_checked[ri] = str(e)
+    res.notes = list(hlayers.notes)
+    return res
+
+
+def _not_overlap_markers(rule: Rule, kit: PDK, polys: list[np.ndarray]) -> list[Violation]:
+    from flow.drc.kinds.shapes import _as_groups
+
+    if not polys:
+        return []
+    merged = gdstk.boolean([gdstk.Polygon(p.astype(np.float64)) for p in polys], [], "or", precision=1.0)
+    return [polygon_violation(rule, pts, area * kit.dbu_um**2) for pts, area in _as_groups(merged)]
+
+
+# ---------------------------------------------------------------------------
+# Putting tiles together
+# ---------------------------------------------------------------------------
+
+
+def finish_border(rule: Rule, kit: PDK, pieces: dict[str, list[np.ndarray]], ctx: CheckContext, top: str) -> list[Violation]:
+    """Markers of the polygons that crossed tile borders (their pieces merged)."""
+    kind = rule.kind
+    main = pieces.get(rule.layer, []) if kind != "enclosure" else pieces.get(rule.other, [])
+    if not main:
+        return []
+    if kind == "enclosure":
+        from flow.drc.kinds.basic import uncovered
+
+        return [polygon_violation(rule, p) for p in uncovered(main, [])]
+    if kind == "max_width":
+        return [polygon_violation(rule, p) for p in _ints(E.union(main))]
+    if kind == "not_overlap":
+        return _not_overlap_markers(rule, kit, main)
+    local = {rule.layer: main}
+    if kind == "must_overlap":
+        local[rule.other] = pieces.get(rule.other, [])
+    return IMPLS[kind].check(rule, kit, Layers(_shapes(local, kit.dbu_um, top)), ctx)
+
+
+def _angle(e: np.ndarray) -> np.ndarray:
+    a = np.arctan2(e[:, 3] - e[:, 1], e[:, 2] - e[:, 0])
+    return np.where(a < 0, a + 2 * np.pi, a)
+
+
+def stitch(rule: Rule, kit: PDK, pieces: list[Violation]) -> list[Violation]:
+    """One marker per distinct edge pair from the pieces of all tiles: exact
+    duplicates once, pieces of one long pair (same lines within 1 dbu, same
+    directions, overlapping) joined into the pair spanning them."""
+    if not pieces:
+        return []
+    unordered = rule.other is None or rule.other == rule.layer
+    m = np.array([v.marker for v in pieces], np.int64)  # (k, 2, 4)
+    a, b = m[:, 0], m[:, 1]
+    la = np.hypot(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1])
+    lb = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    if unordered:
+        ka = np.where(la > 0, _angle(a), 10.0)
+        kb = np.where(lb > 0, _angle(b), 10.0)
+        swap = (ka > kb) | ((ka == kb) & _lex_gt(a, b))
+        m[swap] = m[swap][:, ::-1]
+        a, b = m[:, 0], m[:, 1]
+        la, lb = np.where(swap, lb, la), np.where(swap, la, lb)
+    vals = np.array([v.value_um for v in pieces])
+    # exact duplicates
+    keyrows = np.hstack([m.reshape(len(m), 8), vals.view(np.int64)[:, None]])
+    _, first = np.unique(keyrows, axis=0, return_index=True)
+    first.sort()
+    m, vals, la, lb = m[first], vals[first], la[first], lb[first]
+    src = [pieces[i] for i in first.tolist()]
+    n = len(m)
+    comp = np.arange(n)
+    long = np.nonzero((la >= 1) & (lb >= 1))[0]
+    if len(long) > 1:
+        mm = m[long]
+        box = np.stack([mm[:, :, [0, 2]].min(axis=(1, 2)), mm[:, :, [1, 3]].min(axis=(1, 2)),
+                        mm[:, :, [0, 2]].max(axis=(1, 2)), mm[:, :, [1, 3]].max(axis=(1, 2))], axis=1).astype(np.float64)
+        i, j = E.box_pairs(box, None)
+        ok = (vals[long[i]] == vals[long[j]]) & _same_part(mm[i, 0], mm[j, 0]) & _same_part(mm[i, 1], mm[j, 1])
+        i, j = long[i[ok]], long[j[ok]]
+        if len(i):
+            from scipy.sparse import coo_matrix
+            from scipy.sparse.csgraph import connected_components
+
+            g = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+            _, comp = connected_components(g, directed=False)
+    order = np.argsort(comp, kind="stable")
+    cs = comp[order]
+    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    stops = np.r_[starts[1:], len(cs)]
+    out: list[Violation] = []
+    for s0, s1 in zip(starts.tolist(), stops.tolist()):
+        idx = order[s0:s1]
+        v = src[idx[0]]
+        if len(idx) == 1:
+            out.append(v)
+            continue
+        A = _span(m[idx, 0], la[idx])
+        B = _span(m[idx, 1], lb[idx])
+        out.append(_with_marker(v, np.array([A, B]), kit))
+    return out
+
+
+def _lex_gt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise ``tuple(a) > tuple(b)``."""
+    diff = a != b
+    first = np.argmax(diff, axis=1)
+    r = np.arange(len(a))
+    return diff.any(axis=1) & (a[r, first] > b[r, first])
+
+
+def _same_part(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Segments on one line (within 1 dbu), same direction, overlapping by >= 1 dbu."""
+    s = s.astype(np.float64)
+    t = t.astype(np.float64)
+    u = s[:, 2:] - s[:, :2]
+    L = np.hypot(u[:, 0], u[:, 1])
+    u = u / L[:, None]
+    w = t[:, 2:] - t[:, :2]
+    same_dir = (u * w).sum(axis=1) > 0
+
+    def off(p: np.ndarray) -> np.ndarray:
+        r = p - s[:, :2]
+        return np.abs(r[:, 0] * u[:, 1] - r[:, 1] * u[:, 0]), r[:, 0] * u[:, 0] + r[:, 1] * u[:, 1]
+
+    d0, p0 = off(t[:, :2])
+    d1, p1 = off(t[:, 2:])
+    on = (d0 <= 1.0) & (d1 <= 1.0)
+    overlap = np.minimum(L, np.maximum(p0, p1)) - np.maximum(0.0, np.minimum(p0, p1))
+    return same_dir & on & (overlap >= 1.0)
+
+
+def _span(parts: np.ndarray, lens: np.ndarray) -> list[int]:
+    """The segment spanning collinear ``parts`` (k, 4), in their direction."""
+    ref = parts[int(np.argmax(lens))].astype(np.float64)
+    u = ref[2:] - ref[:2]
+    pts = np.vstack([parts[:, :2], parts[:, 2:]])
+    proj = (pts - ref[:2]) @ u
+    lo, hi = pts[int(np.argmin(proj))], pts[int(np.argmax(proj))]
+    return [int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])]
+
+
+def _with_marker(v: Violation, mk: np.ndarray, kit: PDK) -> Violation:
+    a, b = mk[0].astype(np.float64)[None], mk[1].astype(np.float64)[None]
+    dist = float(E._segment_distance(a, b)[0])
+    marker = (tuple(int(x) for x in mk[0]), tuple(int(x) for x in mk[1]))
+    measured = v.measured_um
+    if v.kind not in ("grid", "angle") and measured is not None:
+        measured = kit.um(dist)
+    return Violation(v.rule_id, v.kind, v.layer, v.other, v.value_um, measured, marker, v.net)  # type: ignore[arg-type]
+
+
+# Fork-inherited state of a parallel tiled run.
+_STATE: dict[str, Any] = {}
+
+
+def _run_tile(k: int) -> tuple[int, TileResult]:
+    s = _STATE
+    return k, check_tile(k, s["grid"], s["shapes"], s["index"], s["kit"], s["rules"], s["ctx"], s["extent"])
+
+
+def run_tiled(
+    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None
+) -> tuple[list[list[Violation] | NotChecked], list[str], Grid | None]:
+    """Markers of each (tileable) rule, in order, from a tiled run; kind notes; the grid."""
+    from flow.drc.kinds.tables import density_extent
+
+    names = sorted({n for r in rules for n in (r.layer, r.other) if n is not None})
+    results: list[list[Violation] | NotChecked] = [[] for _ in rules]
+    ext = _extent(shapes, names)
+    if ext is None or not rules:
+        return results, [], None
+    h = halo(rules, kit)
+    grid = make_grid(ext, max(kit.dbu(tile_um), 1), h)
+    index = {}
+    for n in names:
+        boxes = _boxes(shapes.polygons.get(n, ()))
+        t, o = grid.assign(boxes)
+        index[n] = (t, o, boxes)
+    dext = None
+    if any(r.kind == "density" for r in rules):
+        dext = density_extent(kit, Layers(shapes))
+    tiles = sorted({int(t) for n in names for t in np.unique(index[n][0]).tolist()})
+    pieces: dict[int, list[Violation]] = {}
+    polys: dict[int, list[Violation]] = {}
+    border: dict[int, dict[str, list[np.ndarray]]] = {}
+    areas: dict[int, np.ndarray] = {}
+    failed: dict[int, str] = {}
+    notes: list[str] = []
+
+    def take(r: TileResult) -> None:
+        for ri, vs in r.pieces.items():
+            pieces.setdefault(ri, []).extend(vs)
+        for ri, vs in r.polys.items():
+            polys.setdefault(ri, []).extend(vs)
+        for ri, bd in r.border.items():
+            dst = border.setdefault(ri, {})
+            for n, ps in bd.items():
+                dst.setdefault(n, []).extend(ps)
+        for ri, a in r.areas.items():
+            areas[ri] = areas[ri] + a if ri in areas else a
+        failed.update(r.not_checked)
+        notes.extend(x for x in r.notes if x not in notes)
+
+    total = len(tiles)
+    if jobs > 1 and total > 1 and "fork" in mp.get_all_start_methods():
+        _STATE.update(grid=grid, shapes=shapes, index=index, kit=kit, rules=rules, ctx=ctx, extent=dext)
+        try:
+            with mp.get_context("fork").Pool(jobs) as pool:
+                for done, (_, r) in enumerate(pool.imap_unordered(_run_tile, tiles, chunksize=1), 1):
+                    take(r)
+                    if progress:
+                        progress(f"tile {done}/{total}", done / total)
+        finally:
+            _STATE.clear()
+    else:
+        for done, k in enumerate(tiles, 1):
+            take(check_tile(k, grid, shapes, index, kit, rules, ctx, dext))
+            if progress:
+                progress(f"tile {done}/{total}", done / total)
+    for ri, rule in enumerate(rules):
+        if ri in failed:
+            results[ri] = NotChecked(failed[ri])
+            continue
+        out: list[Violation] = []
+        if rule.kind in EDGE_KINDS:
+            out += stitch(rule, kit, pieces.get(ri, []))
+        out += polys.get(ri, [])
+        if ri in border:
+            out += finish_border(rule, kit, border[ri], ctx, shapes.top)
+        if rule.kind == "density" and dext is not None and ri in areas:
+            out += _density_markers(rule, kit, dext, areas[ri])
+        results[ri] = out
+    return results, notes, grid
+
+
+def _density_markers(rule: Rule, kit: PDK, extent, areas: np.ndarray) -> list[Violation]:
+    from flow.drc.kinds.tables import too_high, too_low, windows
+
+    win, step = max(1, kit.dbu(rule.window)), max(1, kit.dbu(rule.step))
+    out = []
+    for box, a in zip(windows(extent, win, step), areas.tolist()):
+        wa = float(box[2] - box[0]) * float(box[3] - box[1])
+        if too_low(a, wa, rule.value) or too_high(a, wa, rule.max):
+            x0, y0, x1, y1 = box
+            out.append(polygon_violation(rule, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], measured=round(a / wa, 9)))
+    return out
