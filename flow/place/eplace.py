@@ -153,9 +153,10 @@ class _Stamper:
             oy = np.minimum(ly + h, by + 1) - np.maximum(ly, by)
             np.maximum(ox, 0, out=ox)
             np.maximum(oy, 0, out=oy)
+            # area outside the grid (an object wider than the region) counts nowhere
+            ox[(bx < 0) | (bx >= m)] = 0.0
+            oy[(by < 0) | (by >= m)] = 0.0
             ox *= self.scale[sel]
-            # bins past the edge only ever get zero overlap (centres are
-            # clamped inside the region): clip their index
             ibx = np.clip(bx, 0, m - 1).astype(np.int64)
             ibx *= m
             iby = np.clip(by, 0, m - 1).astype(np.int64)

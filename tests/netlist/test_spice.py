@@ -491,7 +491,7 @@ def test_sample_halfbridge():
     hb = read_spice(folder / "halfbridge.sp", root=folder, kit=KIT, top="halfbridge")
     assert len(hb.instances) == 26 and hb.ports == ("VBUS", "SW", "PGND", "VB", "INH", "VDDL", "INL")
     assert hb.by_name["XH/RG"].params["r"] == 200.0
-    assert dict(hb.by_name["XQH"].pins) == {"d": "VBUS", "g": "GH", "s": "SW"}
+    assert dict(hb.by_name["XQH"].pins) == {"d": "VBUS", "g": "GH", "s": "SW", "ks": "KSH"}
 
 
 def test_sample_ringosc_connectivity():

@@ -61,7 +61,7 @@ end
 File.read($pf_plan).split("\n").each_with_index do |line, i|
   gds, cell, deck, report, classes = line.split("\t", -1)
   $input = gds
-  $netclasses = classes.empty? ? nil : classes
+  $netclasses = classes.to_s.empty? ? nil : classes
   $topcell = cell.empty? ? nil : cell
   $report = report
   engine = DRC::DRCEngine::new
