@@ -224,8 +224,9 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the full report as JSON (lvs.json format).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report as an HTML page.")
 @click.option("--lyrdb", "lyrdb_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a KLayout marker database of the findings.")
+@click.option("--post-layout", "post_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the post-layout SPICE netlist (extracted devices plus estimated wiring R and C).")
 @click.pass_obj
-def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | None, netlist_top: str | None, json_file: Path | None, html_file: Path | None, lyrdb_file: Path | None) -> None:
+def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | None, netlist_top: str | None, json_file: Path | None, html_file: Path | None, lyrdb_file: Path | None, post_file: Path | None = None) -> None:
     """Compare LAYOUT (GDS) with NETLIST (SPICE): layout versus schematic.
 
     The circuit is extracted from the GDS alone (devices, parameters,
@@ -271,6 +272,10 @@ def lvs(opts: Options, layout: Path, netlist: Path, pdk_name: str, top: str | No
         from flow.lvs.lyrdb import write_lvs_lyrdb
 
         write_lvs_lyrdb(res, lyrdb_file, ext.netlist.top, description=f"pilotflow LVS, {kit.name} {kit.version}")
+    if post_file:
+        from flow.lvs.parasitics import write_postlayout_spice
+
+        write_postlayout_spice(ext, post_file)
     limit = None if opts.verbose else 50
     for line in text_report(res, kit=kit, layout=str(layout), netlist=str(netlist), limit=limit):
         opts.echo(line)

@@ -474,3 +474,19 @@ def test_nets_keep_voltage_clearance(flow_run):
                 if n:
                     bad.append(f"{a}-{b} on {layer}: {n} places closer than {s / 1000} um")
     assert bad == []
+
+
+def test_postlayout_netlists_in_run_dir(flow_run):
+    """The lvs stage leaves the extracted circuit and the post-layout netlist
+    (devices plus wiring R and C) in the run directory; the extracted one
+    reads back with the SPICE reader with the design's device count."""
+    from flow.netlist.spice import read_spice
+
+    top = flow_run.design.top
+    post = (flow_run.rundir / f"{top}.post.sp").read_text()
+    assert f".subckt {top}".lower() in post.lower()
+    elements = [l.split()[0][0].upper() for l in post.splitlines() if l.strip() and not l.lstrip().startswith(("*", "."))]
+    assert elements.count("R") > 0 and elements.count("C") > 0
+    kit = pdks.load(flow_run.design.pdk_name)
+    ex = read_spice(flow_run.rundir / f"{top}.extracted.sp", root=flow_run.rundir, kit=kit, top=top)
+    assert len(ex.instances) >= flow_run.design.netlist.instances.__len__()

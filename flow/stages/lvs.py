@@ -1,6 +1,8 @@
 """Stage ``lvs``: extract the assembled layout from its GDS alone and compare
-it with the source netlist; writes ``lvs.json``, ``lvs.txt`` and
-``lvs.lyrdb`` (KLayout marker database)."""
+it with the source netlist; writes ``lvs.json``, ``lvs.txt``,
+``lvs.lyrdb`` (KLayout marker database), ``<top>.extracted.sp`` (the circuit
+extracted from the GDS) and ``<top>.post.sp`` (post-layout netlist: devices
+plus the wiring's estimated resistance and capacitance)."""
 
 from __future__ import annotations
 
@@ -40,5 +42,13 @@ class LvsStage(Stage):
         from flow.lvs.lyrdb import write_lvs_lyrdb
 
         write_lvs_lyrdb(res, ctx.rundir / "lvs.lyrdb", design.top, description=f"pilotflow LVS, {kit.name} {kit.version}")
+        # The circuit as extracted, and with the wiring's estimated parasitics
+        # (flow.lvs.parasitics): a post-layout netlist for ngspice.
+        from flow.lvs.extract import write_spice
+        from flow.lvs.parasitics import write_postlayout_spice
+
+        write_spice(run.extraction, ctx.rundir / f"{design.top}.extracted.sp")
+        write_postlayout_spice(run.extraction, ctx.rundir / f"{design.top}.post.sp")
         summary = LvsSummary(res.status, res.counts(), tuple(res.not_compared), tuple(res.notes) + tuple(run.extraction.notes))
-        return replace(design, lvs=summary, outputs={**design.outputs, "lvs_json": "lvs.json", "lvs_txt": "lvs.txt", "lvs_lyrdb": "lvs.lyrdb"})
+        return replace(design, lvs=summary, outputs={**design.outputs, "lvs_json": "lvs.json", "lvs_txt": "lvs.txt", "lvs_lyrdb": "lvs.lyrdb",
+                     "extracted_spice": f"{design.top}.extracted.sp", "postlayout_spice": f"{design.top}.post.sp"})

@@ -48,6 +48,18 @@ def test_match_exit_0_and_json(runner, layout, tmp_path):
     assert "MATCH" in html.read_text()
 
 
+def test_post_layout_netlist_option(runner, layout, tmp_path):
+    """--post-layout writes the devices with the wiring's R and C as one
+    subcircuit named after the top cell."""
+    post = tmp_path / "post.sp"
+    r = runner.invoke(cli, ["lvs", str(layout), str(NETLIST), "--pdk", "gan650", "--post-layout", str(post)])
+    assert r.exit_code == 0, r.output
+    text = post.read_text().lower()
+    assert ".subckt " in text and ".ends" in text
+    lines = [l.split()[0][0] for l in text.splitlines() if l.strip() and not l.lstrip().startswith(("*", "."))]
+    assert lines.count("r") > 0 and lines.count("c") > 0 and lines.count("x") >= 14
+
+
 def test_mismatch_exit_1(runner, layout, tmp_path):
     lib = gdstk.read_gds(str(layout))
     (top,) = lib.top_level()
