@@ -47,32 +47,12 @@ def _layout(res):
     return ly
 
 
-#: Layout defects LVS finds in a sample design until the flow is fixed:
-#: design -> (category, device, parameter, why).  Anything else is a failure.
-KNOWN_LVS_DEFECTS = {
-    "ganrf025_pa": (
-        "parameter_mismatches", "R2", "r",
-        "the router lays a MET1 wire of net g2 along R2's NiCr body; MET1 on TFR is a contact in ganrf025, "
-        "so the wire shorts part of the resistor (about 450 ohm instead of 1 kohm)",
-    ),
-}
-
-
 def test_lvs_clean(flow_run):
     """The layout (its GDS, extracted alone) is the circuit of the netlist."""
     m = json.loads((flow_run.rundir / "metrics.json").read_text())
     lvs = json.loads((flow_run.rundir / "lvs.json").read_text())
     assert (flow_run.rundir / "lvs.txt").is_file() and (flow_run.rundir / "lvs.lyrdb").is_file()
     assert lvs["summary"]["devices"]["source"] == m["instances"]
-    known = KNOWN_LVS_DEFECTS.get(flow_run.design.config.name)
-    if known and lvs["status"] == "mismatch":
-        cat, dev, param, why = known
-        found = {k: v for k, v in lvs["summary"]["counts"].items() if v}
-        assert found == {cat: 1}, found
-        (f,) = lvs[cat]
-        assert (f["device"], f["param"]) == (dev, param), f
-        assert m["lvs_clean"] is False and m["lvs_status"] == "mismatch"
-        pytest.xfail(why)
     assert m["lvs_clean"] is True, (m["lvs_status"], m["lvs_counts"], m["lvs_not_compared"])
     assert lvs["status"] == "match" and lvs["clean"] is True
     assert lvs["summary"]["devices"]["matched"] == lvs["summary"]["devices"]["source"]
