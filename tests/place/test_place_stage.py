@@ -234,6 +234,11 @@ keepouts = [{ko}]
 "X1/XD" = {{ fixed = [{fx}, {fy}] }}
 "XB*" = {{ region = {fence} }}
 """)
+    # without the design's "logic" class, the ring nodes n1..n5 have no voltage
+    toml = (d / "design.toml").read_text()
+    start = toml.index('[[net_class]]\nname = "logic"')
+    end = toml.index("[place]", start)
+    (d / "design.toml").write_text(toml[:start] + toml[end:])
     res = run(d, tmp_path / "run", to_stage="place")
     kit = pdks.load("gan650")
     pos = res.design.placement.positions
