@@ -143,8 +143,9 @@ def test_klayout_rule_check(flow_run):
     assert failures == {}
 
 
-def _trace(res, kit, cut_ties: bool) -> tuple[list[str], dict]:
-    """KLayout connectivity over the design's GDS: (opens and shorts, net -> cluster).
+def _trace(res, kit, cut_ties: bool) -> tuple[list[str], dict, set]:
+    """KLayout connectivity over the design's GDS: (opens and shorts, net -> cluster,
+    nets whose pins are all off the traced stack, e.g. a backside drain).
 
     ``cut_ties``: remove each net-tie marker's conductor under the marker
     first (``net_tie`` layers, e.g. gan650's NETTIE inside hemtek), as LVS does.
@@ -182,9 +183,11 @@ def _trace(res, kit, cut_ties: bool) -> tuple[list[str], dict]:
     seen: dict[str, int] = {}
     problems = []
     traced = {name for group in kit.connect for name in group}
+    off_stack: set[str] = set()
     for net, inst, term, layer, r in net_pins(design, kit, cells):
         if layer not in traced:
-            continue  # an off-stack pin (sic1200 vmos backside drain): no front-side metal to trace
+            off_stack.add(net)  # an off-stack pin (sic1200 vmos backside drain): no front-side metal to trace
+            continue
         pt = klayout_db.DPoint((r[0] + r[2]) / 2 * kit.dbu_um, (r[1] + r[3]) / 2 * kit.dbu_um)
         probed = l2n.probe_net(layers[layer], pt)
         assert probed is not None, f"{inst}.{term} ({net}) has no metal at its pin"
@@ -194,18 +197,16 @@ def _trace(res, kit, cut_ties: bool) -> tuple[list[str], dict]:
         seen.setdefault(net, cid)
         if owner.setdefault(cid, net) != net:
             problems.append(f"short: {net} ({inst}.{term}) touches {owner[cid]}")
-    return problems, seen
+    return problems, seen, off_stack - set(seen)
 
 
 def test_every_net_one_piece(flow_run):
     """KLayout connectivity: all pins of a net on one net, no two nets joined."""
     design = flow_run.design
     kit = pdks.load(design.pdk_name)
-    problems, seen = _trace(flow_run, kit, cut_ties=True)
+    problems, seen, off_stack = _trace(flow_run, kit, cut_ties=True)
     assert problems == []
-    traced = {name for group in kit.connect for name in group}
-    on_stack = {net for net, _i, _t, layer, _r in net_pins(design, kit, device_cells(design, kit)) if layer in traced}
-    assert set(seen) == {n for n in design.netlist.nets if len(design.netlist.net_pins[n]) > 0} & on_stack
+    assert set(seen) == {n for n in design.netlist.nets if len(design.netlist.net_pins[n]) > 0} - off_stack
 
 
 def test_route_report_matches_net_classes(flow_run):
@@ -263,7 +264,7 @@ def test_net_ties_join_only_their_terminals(flow_run):
             nets = frozenset(inst.pins[x] for x in terms)
             if len(nets) == 2:
                 tied.add(nets)
-    problems, _ = _trace(flow_run, kit, cut_ties=False)
+    problems, _, _ = _trace(flow_run, kit, cut_ties=False)
     shorts = {frozenset((p.split()[1], p.split()[-1])) for p in problems if p.startswith("short:")}
     assert all(p.startswith("short:") for p in problems), problems
     assert shorts == tied

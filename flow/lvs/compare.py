@@ -724,13 +724,10 @@ def compare(
         for m in sorted(blind):
             n = sum(1 for i in source.instances if i.model == m)
             res.not_compared.append(f"{m}: PDK {kit.name} has no LVS recognition for this model ([devices.{m}.lvs]); {n} device{'s' if n != 1 else ''} not compared")
-        blind_pins = {
-            n: [(i.name, t) for t, n2 in i.pins.items() if n2 == n]
-            for i in source.instances if i.model in blind for n in i.pins.values()
-        }
+        blind_nets = {n for i in source.instances if i.model in blind for n in i.pins.values()}
         source = Netlist(source.top, tuple(i for i in source.instances if i.model not in blind), source.ports)
     else:
-        blind_pins = {}
+        blind_nets = set()
 
     # -- infrastructure devices the source does not name (port pads, seal rings)
     src_models = Counter(i.model for i in source.instances)
@@ -1062,7 +1059,7 @@ def compare(
         missing_here = {m["device"] for m in res.missing_devices}
         if ln is None and source.net_pins.get(p) and all(d in missing_here for d, _ in source.net_pins[p]):
             continue  # every device on the port is missing: reported there
-        if ln is None and blind_pins.get(p) and not source.net_pins.get(p):
+        if ln is None and p in blind_nets and not source.net_pins.get(p):
             # the port's devices are all of models the PDK cannot recognise:
             # its net cannot be told apart in the layout, so it is not checked
             res.not_compared.append(f"port {p}: only devices that are not compared are on it")
