@@ -397,6 +397,28 @@ def pdk_docs(opts: Options, name: str, folder: Path | None, fmt: str) -> None:
         opts.echo(f"wrote {path}")
 
 
+# ------------------------------------------------------------ tapeout ------
+@cli.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "bundle", required=True, type=click.Path(path_type=Path), help="Bundle folder to write (replaced only if it is a bundle).")
+@click.pass_obj
+def tapeout(opts: Options, rundir: Path, bundle: Path) -> None:
+    """Write a tapeout bundle for the fab from a signed-off run directory.
+
+    Refuses (exit code 1, nothing written) unless DRC is clean (or every
+    marker is waived with a reason) with nothing left unchecked and LVS
+    status is match.  The bundle holds the GDS and OASIS, the layer map, the
+    DRC and LVS reports, bundle.json, a README for the fab and a SHA-256
+    manifest; the same run gives byte-identical files.
+    """
+    from flow.handoff.tapeout import write_bundle
+
+    res = write_bundle(rundir, bundle)
+    s = res.signoff
+    opts.echo(f"{s.design} ({s.top}) on {s.pdk} {s.pdk_version}: DRC clean ({s.drc.get('waived', 0)} waived), LVS match")
+    opts.echo(f"  wrote {res.path}: {len(res.files)} files; GDS sha256 {res.gds_sha256}")
+
+
 # -------------------------------------------------------------- place ------
 def _die_option(value: str | None) -> tuple[float, float] | None:
     if value is None:
