@@ -457,6 +457,8 @@ def reticle(opts: Options, bundles: tuple[Path, ...], out: Path, size: str, top:
     """
     from flow.handoff.reticle import build_reticle, parse_size, write_reticle
 
+    if out.suffix.lower() == ".json":
+        raise click.UsageError("-o names the reticle GDS; its placement map goes beside it with .json")
     res = build_reticle(list(bundles), parse_size(size), top=top, half_scribe_um=half_scribe, progress=opts.progress())
     side = write_reticle(res, out)
     opts.echo(

@@ -213,7 +213,7 @@ def tlm_ladder(kit: PDK, model: str, sheet: str) -> PcmCell | None:
         g.ref(dc.cell, x, y)
         for term, k in (("p", i), ("n", i + 1)):
             pin = _metal_pin(dc, term, kit)
-            px0, py0, px1, py1 = pin.rect[0] + x, pin.rect[1] + y, pin.rect[2] + x, pin.rect[3] + y
+            px0, py0, px1 = pin.rect[0] + x, pin.rect[1] + y, pin.rect[2] + x
             pc = k * pitch + P // 2
             g.rect(pin.layer, px0, py0, px1, y_w + ww)  # up from the pin
             g.rect(pin.layer, min(px0, pc - ww // 2), y_w, max(px1, pc + ww // 2), y_w + ww)  # across

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from flow.cli import cli
-from flow.handoff.tapeout import read_bundle, write_bundle
+from flow.handoff.tapeout import read_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
