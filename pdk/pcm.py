@@ -132,9 +132,9 @@ def line_rules(kit: PDK, layer: str) -> tuple[int, int]:
 
 def clearance(kit: PDK) -> int:
     """Clearance (dbu) kept between unrelated structures: twice the kit's
-    largest spacing rule, at least 20 um."""
+    largest spacing rule, at least 20 um, rounded up to a whole micron."""
     sp = max((r.value for r in kit.rules if r.kind in ("spacing", "notch")), default=0.0)
-    return kit.dbu(max(20.0, 2 * sp))
+    return kit.dbu(math.ceil(max(20.0, 2 * sp)))  # whole microns: placement stays on a 1 um grid
 
 
 def _pad_model(kit: PDK) -> str:
