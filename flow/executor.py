@@ -244,7 +244,7 @@ class DaskExecutor(Executor):
             fut = client.submit(fn, *extra, item, pure=False, retries=self.retries, key=f"pilotflow-{getattr(fn, '__name__', 'job')}-{batch}-{i}")
             futures[fut] = i
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 i = futures[fut]
                 try:
                     out = fut.result()
