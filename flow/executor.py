@@ -85,12 +85,15 @@ class Executor:
     def map(
         self,
         fn: Callable[..., Any],
-        items: Sequence[Any],
+        items: Iterable[Any],
         *,
         shared: Any = _NOTHING,
         labels: Sequence[str] | None = None,
     ) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(item))`` for every item, as jobs finish.
+
+        ``items`` may be lazy (a generator): it is consumed as workers free
+        up, a bounded number of jobs ahead.
 
         ``labels`` name the items in errors (default ``"item N"``).  The
         first job that raises ends the iteration with :class:`TaskError`
@@ -144,8 +147,7 @@ class LocalExecutor(Executor):
         return "this process" if self.workers == 1 else f"{self.workers} local processes"
 
     def map(self, fn, items, *, shared=_NOTHING, labels=None):
-        items = list(items)
-        n = min(self.workers, len(items))
+        n = self.workers if not hasattr(items, "__len__") else min(self.workers, len(items))
         if n <= 1:
             for i, item in enumerate(items):
                 try:
@@ -161,11 +163,22 @@ class LocalExecutor(Executor):
         init = {} if shared is _NOTHING else {"initializer": _set_shared, "initargs": (shared,)}
         pool = ProcessPoolExecutor(n, mp_context=ctx, **init)
         try:
-            pending = {}
-            for i, item in enumerate(items):
-                fut = pool.submit(fn, item) if shared is _NOTHING else pool.submit(_call_shared, fn, item)
-                pending[fut] = i
-            while pending:
+            pending: dict[Any, int] = {}
+            source = enumerate(items)
+            more = True
+            while more or pending:
+                # at most 2 jobs per worker in flight: a lazy ``items`` (say,
+                # tiles read from disk) is consumed as the workers free up
+                while more and len(pending) < 2 * n:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        more = False
+                        break
+                    i, item = nxt
+                    fut = pool.submit(fn, item) if shared is _NOTHING else pool.submit(_call_shared, fn, item)
+                    pending[fut] = i
+                if not pending:
+                    break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     i = pending.pop(fut)
@@ -196,8 +209,10 @@ class DaskExecutor(Executor):
     ``retries`` extra attempts when a job raises; a job whose worker is lost
     is rerun by the scheduler on another worker (up to the cluster's
     ``distributed.scheduler.allowed-failures``), which is why jobs must be
-    idempotent.  The workers must be able to import ``flow`` (and ``pdk``)
-    of the same version as the client.
+    idempotent.  At most ``4 x`` the cluster's threads jobs are in flight,
+    so a lazy ``items`` is consumed as the cluster frees up.  The workers
+    must be able to import ``flow`` (and ``pdk``) of the same version as the
+    client.
     """
 
     def __init__(self, address: str | None = None, *, client: Any = None, timeout: float = 10.0, retries: int = 0):
@@ -231,21 +246,32 @@ class DaskExecutor(Executor):
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        items = list(items)
-        if not items:
-            return
         client = self.client
+        source = enumerate(items)
+        first = next(source, None)
+        if first is None:
+            return
         extra = ()
         if shared is not _NOTHING:
             extra = (client.scatter(shared, broadcast=True, hash=False),)
         batch = uuid.uuid4().hex[:12]
-        futures = {}
-        for i, item in enumerate(items):
-            fut = client.submit(fn, *extra, item, pure=False, retries=self.retries, key=f"pilotflow-{getattr(fn, '__name__', 'job')}-{batch}-{i}")
+        name = getattr(fn, "__name__", "job")
+        window = 4 * self.workers
+        futures: dict[Any, int] = {}
+
+        def submit(i: int, item: Any) -> Any:
+            fut = client.submit(fn, *extra, item, pure=False, retries=self.retries, key=f"pilotflow-{name}-{batch}-{i}")
             futures[fut] = i
+            return fut
+
+        pending = as_completed([submit(*first)], loop=client.loop)
+        for nxt in source:
+            pending.add(submit(*nxt))
+            if len(futures) >= window:
+                break
         try:
-            for fut in as_completed(futures, loop=client.loop):
-                i = futures[fut]
+            for fut in pending:
+                i = futures.pop(fut)
                 try:
                     out = fut.result()
                 except KilledWorker as e:
@@ -254,6 +280,10 @@ class DaskExecutor(Executor):
                     raise
                 except Exception as e:
                     raise TaskError(_describe(_label(labels, i), e)) from e
+                fut.release()
+                nxt = next(source, None)
+                if nxt is not None:
+                    pending.add(submit(*nxt))
                 yield i, out
         finally:
             client.cancel(list(futures) + list(extra))

@@ -96,3 +96,22 @@ def test_bad_scheduler_address(addr):
     r = CliRunner().invoke(cli, ["regress", "designs/gan_ringosc", "--scheduler", addr])
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [f"Error: --scheduler '{addr}': not a scheduler address like tcp://HOST:8786"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lazy_items_are_consumed_as_workers_free_up(jobs):
+    """A generator of jobs is not drained up front: at most 2 per worker
+    are taken ahead of the results."""
+    pulled = []
+
+    def gen():
+        for i in range(20):
+            pulled.append(i)
+            yield i
+
+    with LocalExecutor(jobs) as ex:
+        it = ex.map(_pid_square, gen())
+        first = next(it)
+        assert len(pulled) <= 2 * jobs
+        rest = list(it)
+    assert sorted(sq for _, (_, sq) in [first, *rest]) == [i * i for i in range(20)]

@@ -144,11 +144,13 @@ def _fail_on_two(x: int) -> int:
     return x
 
 
-def test_failed_job_on_cluster_names_its_item(cluster):
+def test_cluster_job_errors_and_lazy_batches(cluster):
     _, client = cluster
     ex = DaskExecutor(client=client)
     with pytest.raises(TaskError, match=r"^tile 2: ValueError: two$"):
         list(ex.map(_fail_on_two, [0, 1, 2, 3], labels=[f"tile {i}" for i in range(4)]))
+    # a lazy batch larger than the window (4 jobs per worker thread) completes
+    assert sorted(ex.map(abs, (-i for i in range(30)))) == [(i, i) for i in range(30)]
 
 
 RULES = """
