@@ -364,7 +364,10 @@ def place_def(
     """Place the movable standard cells of ``d``; returns a new Def and a report.
 
     Movable: CORE-class components that are UNPLACED or PLACED (their old
-    location is ignored).  Fixed: FIXED/COVER components, placed blocks and
+    location is ignored), of one row or several (multi-row cells, e.g.
+    double-height flip-flops), and UNPLACED blocks at least a row tall;
+    multi-row objects are legalised first on stacks of abutting rows, the
+    single-row cells around them.  Fixed: FIXED/COVER components, placed blocks and
     pads, and every placed I/O pin.  ``target_density`` is the local density
     (cell area / free area) global placement spreads the cells to; 1.0 packs
     as tight as the rows allow.  ``method`` is ``"eplace"`` (electrostatic,
@@ -372,7 +375,8 @@ def place_def(
     placer the GaN/SiC flow uses, :mod:`flow.place.global_`).
 
     Raises :class:`InputError` for designs it cannot read this way (unknown
-    macros or pins, multi-row or unplaced blocks, no rows and no site) and
+    macros or pins, unplaced pads or blocks lower than a row, no rows and
+    no site) and
     :class:`StageError` when the rows are too full.
     """
     report_fn = progress or (lambda phase, f: None)
@@ -417,7 +421,10 @@ def place_def(
         h = _dbu(m.h, dbu)
         if c.status in ("FIXED", "COVER"):
             fixed.append(k)
-        elif m.cls == "CORE" and h <= (row_h or h):
+        elif m.cls == "CORE" or (m.cls == "BLOCK" and c.status == "UNPLACED" and h >= (row_h or h)):
+            # standard cells of one or more rows, and unplaced blocks at least
+            # a row tall: blocks and cells taller than a row are legalised
+            # first, on stacks of abutting rows (place_tall)
             movable.append(k)
         elif c.status == "PLACED":
             fixed.append(k)
@@ -425,7 +432,8 @@ def place_def(
         else:
             raise InputError(
                 f"{where(d.path or None, c.line or None)}component '{c.name}' ({c.macro}, class {m.cls}, "
-                f"{m.w} x {m.h} um) is unplaced and not a single-row standard cell; place it (FIXED) first"
+                f"{m.w} x {m.h} um) is unplaced and neither a standard cell nor a block a row or more tall; "
+                "place it (FIXED) first"
             )
     io = [p for p in d.pins if p.bbox() is not None]
     n_mov = len(movable)
@@ -494,7 +502,9 @@ def place_def(
     )
     new_comps = list(comps)
     for j, k in enumerate(movable):
-        new_comps[k] = replace(comps[k], status="PLACED", x=int(pos[j, 0]), y=int(pos[j, 1]), orient=orients[j])
+        # a block keeps its drawn orientation; standard cells take their row's
+        o = "N" if macros[k].cls == "BLOCK" else orients[j]
+        new_comps[k] = replace(comps[k], status="PLACED", x=int(pos[j, 0]), y=int(pos[j, 1]), orient=o)
     out = replace(d, components=new_comps, rows=rows)
     if not d.rows:
         items = list(out.items)
