@@ -44,6 +44,7 @@ temperature (deg C) for current-density derating in DRC.
     "XH/*" = { region = [100.0, 100.0, 700.0, 900.0] }  # fence, um
     XQL = { fixed = [600.0, 150.0] }                   # lower-left, um
     XQ2 = { orient = "MY" }     # R0 (as generated) | MX | MY | R180 (mirrored / turned in place)
+    XQ3 = { halo = 20.0 }       # um kept clear around it beyond the spacing (default: the PDK device's halo)
     [[place.group]]             # side by side, in order: row (bottoms aligned) | column
     devices = ["XH/XPU", "XH/XPD"]
     arrange = "row"
@@ -203,6 +204,7 @@ class DeviceSpec:
     fixed: tuple[float, float] | None = None  # lower-left, um
     region: tuple[float, float, float, float] | None = None  # um
     orient: str | None = None  # R0 | MX | MY | R180
+    halo: float | None = None  # um, clearance beyond the spacing (default: the PDK device's halo)
 
     def matches(self, inst: str) -> bool:
         return fnmatch.fnmatchcase(inst, self.pattern)
@@ -248,7 +250,7 @@ class PlaceSpec:
         out: dict[str, Any] = {}
         for d in self.devices:
             if d.matches(inst):
-                for k in ("power", "fixed", "region", "orient"):
+                for k in ("power", "fixed", "region", "orient", "halo"):
                     if k not in out and getattr(d, k) is not None:
                         out[k] = getattr(d, k)
         return DeviceSpec(inst, **out)
@@ -321,8 +323,12 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
             bad(key, "must be a table like { power = 2.0 } (W), { fixed = [x, y] } or { region = [x0, y0, x1, y1] } (um)")
             continue
         for k in spec:
-            if k not in ("power", "fixed", "region", "orient"):
-                bad(f"{key}.{k}", "unknown key; allowed keys are fixed, orient, power, region")
+            if k not in ("power", "fixed", "region", "orient", "halo"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are fixed, halo, orient, power, region")
+        halo = spec.get("halo")
+        if halo is not None and (not isinstance(halo, (int, float)) or isinstance(halo, bool) or not math.isfinite(halo) or halo < 0):
+            bad(f"{key}.halo", f"must be a number of um >= 0, got {halo!r}")
+            halo = None
         orient = spec.get("orient")
         if orient is not None and orient not in ("R0", "MX", "MY", "R180"):
             bad(f"{key}.orient", f"must be \"R0\", \"MX\", \"MY\" or \"R180\", got {orient!r}")
@@ -347,7 +353,9 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         if fixed is not None and region is not None:
             bad(key, "give fixed or region, not both")
         any_power = any_power or bool(power)
-        devices.append(DeviceSpec(str(pat), None if power is None else float(power), fixed, region, orient))
+        devices.append(DeviceSpec(
+            str(pat), None if power is None else float(power), fixed, region, orient, None if halo is None else float(halo)
+        ))
     if any_power and mpd is None:
         bad("place.max_power_density", "missing: devices give a power, so the limit (W/mm^2) is needed")
     groups: list[GroupSpec] = []

@@ -156,7 +156,14 @@ def build_problem(design: Design, kit: PDK) -> Problem:
                         f"{where}: place.devices: '{inst.name}' ({kit.um(dc.width):g} x {kit.um(dc.height):g} um) "
                         f"does not fit its region {list(ds.region)} um"
                     )
-        objs.append(Obj(inst.name, dc.width, dc.height, fixed=fixed, region=region))
+        halo = 0
+        if inst.name not in pads:
+            hu = spec.device(inst.name).halo
+            if hu is None:
+                dev = kit.devices.get(inst.model)
+                hu = dev.halo if dev is not None else 0.0
+            halo = kit.dbu(hu)
+        objs.append(Obj(inst.name, dc.width, dc.height, fixed=fixed, region=region, halo=halo))
         power.append(p)
 
     pins: dict[str, list[tuple[int, int, int]]] = {}
