@@ -192,6 +192,46 @@ def def_pin_hpwl(d: Def, lib: Library) -> int:
     return total
 
 
+def density_map(d: Def, lib: Library, *, draw_max: int = 5000) -> tuple[float, str]:
+    """Density overflow of a placed DEF's standard cells and its density-map
+    SVG (bins shaded by cell area over free area; fixed components are
+    blockages; cell outlines drawn up to ``draw_max`` cells).
+
+    The overflow is :func:`flow.place.report.overflow` over the die (0: no
+    bin over-full)."""
+    from flow.place.report import default_bins, density_grid, density_svg, overflow
+
+    die = d.die
+    if die is None:
+        xs = [r.x for r in d.rows] or [0]
+        ys = [r.y for r in d.rows] or [0]
+        die = (min(xs), min(ys), max(xs) + 1, max(ys) + 1)
+    cells, fixed = [], []
+    for c in d.components:
+        m = lib.macros.get(c.macro)
+        if m is None or c.status == "UNPLACED":
+            continue
+        w, h = _box_size(m, c.orient, d.dbu)
+        box = (c.x, c.y, c.x + w, c.y + h)
+        (cells if m.cls == "CORE" and c.status == "PLACED" else fixed).append((c.name, box))
+    pos = np.array([[b[0], b[1]] for _, b in cells], dtype=np.int64).reshape(-1, 2)
+    w = np.array([b[2] - b[0] for _, b in cells], dtype=np.int64)
+    h = np.array([b[3] - b[1] for _, b in cells], dtype=np.int64)
+    blockers = [b for _, b in fixed]
+    bins = default_bins(die, len(cells))
+    use, cap, xe, ye = density_grid(die, pos, w, h, blockers, bins)
+    ovf = overflow(die, pos, w, h, blockers, bins)
+    boxes = [(n, b, "#555") for n, b in fixed]
+    if len(cells) <= draw_max:
+        boxes += [(n, b, "#1f4e9c") for n, b in cells]
+    svg = density_svg(
+        die, die, boxes, use, cap, xe, ye, dbu_um=1.0 / d.dbu,
+        title=f"{d.design}: {len(cells)} cells, density overflow {ovf:.3f}"
+        + ("" if len(cells) <= draw_max else f" (cell outlines not drawn above {draw_max} cells)"),
+    )
+    return ovf, svg
+
+
 def check_def_placement(d: Def, lib: Library) -> list[str]:
     """Every legality problem of a placed DEF; ``[]`` when legal.
 

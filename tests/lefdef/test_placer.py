@@ -181,6 +181,36 @@ def test_cli_place_writes_a_legal_def(files):
     assert r.exit_code == 0, r.output
     assert "12 cells" in r.output and "legal" in r.output and "OpenROAD" in r.output
     assert check_def_placement(read_def(out), read_lef(files / "s.lef")) == []
+    # --map: the density map picture; the overflow printed is the one of the placed DEF
+    svg = files / "map.svg"
+    r = CliRunner().invoke(cli, ["place", "--lef", str(files / "s.lef"), "--def", str(files / "s.def"), "-o", str(out), "--map", str(svg)])
+    assert r.exit_code == 0, r.output
+    import re
+    import xml.etree.ElementTree as ET
+
+    from flow.lefdef.placer import density_map
+
+    ovf, _ = density_map(read_def(out), read_lef(files / "s.lef"))
+    assert f"density overflow {ovf:.3f}" in r.output
+    assert ovf == pytest.approx(0.0, abs=1e-9)  # no overlaps: no bin over-full
+    placed = read_def(out)
+    piled = replace(placed, components=[replace(c, x=0, y=0) for c in placed.components])
+    # 12 cells on one spot: the overflow by KLayout boxes, bin by bin
+    from flow.place.report import default_bins
+
+    nx, ny = default_bins(piled.die, 12)
+    x0, y0, x1, y1 = piled.die
+    cell = kdb.Box(0, 0, 600, 2000)
+    excess = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            b = kdb.Box(round(x0 + i * (x1 - x0) / nx), round(y0 + j * (y1 - y0) / ny), round(x0 + (i + 1) * (x1 - x0) / nx), round(y0 + (j + 1) * (y1 - y0) / ny))
+            excess += max(0.0, 12 * (cell & b).area() - b.area())
+    assert density_map(piled, read_lef(files / "s.lef"))[0] == pytest.approx(excess / (12 * cell.area()), rel=1e-3)
+    root = ET.parse(svg).getroot()
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert all(f"u{k}" in " ".join(titles) for k in range(12))
+    assert re.search(r"density overflow \d\.\d{3}", " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")) or svg.read_text())
 
 
 def test_cli_place_from_verilog(files):
