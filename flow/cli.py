@@ -506,8 +506,9 @@ def _die_option(value: str | None) -> tuple[float, float] | None:
 @click.option("--density", type=click.FloatRange(min=0, min_open=True, max=1), default=0.9, show_default=True, help="Target local density of global placement (cell area / free area).")
 @click.option("--global", "method", type=click.Choice(["eplace", "quadratic"]), default="eplace", show_default=True, help="Global placer: electrostatic (ePlace-style) or quadratic with spreading.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for tie-breaking; same inputs and seed give the same DEF.")
+@click.option("--map", "map_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the density map of the result as an SVG picture.")
 @click.pass_obj
-def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, method: str, seed: int) -> None:
+def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, method: str, seed: int, map_out: Path | None = None) -> None:
     """Place the standard cells of a LEF/DEF (or LEF + Verilog) design.
 
     Global placement, Abacus row legalisation and detailed placement; the
@@ -515,7 +516,7 @@ def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: P
     die, no overlaps) before OUT is written.  Exit code 0 when placed.
     """
     from flow.lefdef import read_def, read_lef, read_verilog, write_def
-    from flow.lefdef.placer import check_def_placement, def_from_verilog, place_def
+    from flow.lefdef.placer import check_def_placement, def_from_verilog, density_map, place_def
 
     if (def_in is None) == (verilog is None):
         raise click.UsageError("give exactly one of --def IN.def or --verilog NETLIST.v")
@@ -540,19 +541,25 @@ def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: P
     problems = check_def_placement(placed, lib)
     if problems:
         raise UserError(f"internal error: the placement is not legal: {problems[0]} ({len(problems)} problems); nothing written", 3)
+    ovf, svg = density_map(placed, lib)
     write_def(placed, def_out)
+    if map_out is not None:
+        from flow.fileio import atomic_write_text
+
+        atomic_write_text(map_out, svg)
     progress.done(f"{rep.cells} cells placed")
     um = float(placed.dbu)
     opts.echo(f"{placed.design}: {rep.cells} cells, {rep.fixed} fixed, {rep.io_pins} I/O pins, {rep.nets} nets, {rep.rows} rows, utilisation {rep.utilisation:.1%}")
     opts.echo(f"  HPWL (pins) global {rep.hpwl_global / um:.1f} um, legal {rep.hpwl_legal / um:.1f} um, detailed {rep.hpwl_detailed / um:.1f} um")
     opts.echo(f"  HPWL (instance boxes, OpenROAD report_hpwl method) {rep.hpwl_box / um:.1f} um")
     opts.echo(f"  legalisation displacement mean {rep.displacement_mean / um:.2f} um, max {rep.displacement_max / um:.2f} um")
+    opts.echo(f"  density overflow {ovf:.3f} (cell area above the bin capacity, over the cell area)")
     opts.echo("  legal: every cell on a row's sites, inside the die, no overlaps (checked)")
     for note in rep.notes:
         opts.echo(f"  note: {note}")
     if opts.verbose:
         opts.echo("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.seconds.items()))
-    opts.echo(f"  wrote {def_out}")
+    opts.echo(f"  wrote {def_out}" + (f" and {map_out}" if map_out is not None else ""))
 
 
 
