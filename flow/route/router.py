@@ -512,6 +512,28 @@ def _route_once(
     def pin_text(layer: str, rect: Rect) -> str:
         return f"pin at {grid.um(*_centre(rect))} um on {layer}"
 
+    def _crowded(pin: tuple[str, Rect], k: int) -> str:
+        """Why no wire can touch ``pin``: the other net's metal it already lies too close to, or ''."""
+        layer, pr = pin
+        l = metal_index[layer]
+        worst: tuple[int, int, int] | None = None  # (shortfall, gap, owner)
+        for layer2, r, o in marked:
+            if layer2 != layer or o == k:
+                continue
+            g = max(r[0] - pr[2], pr[0] - r[2], r[1] - pr[3], pr[1] - r[3], 0)
+            need = space(l, k, o) if o >= 0 else grid.spacing[l]
+            if g < need and (worst is None or need - g > worst[0]):
+                worst = (need - g, g, o)
+        if worst is None:
+            return ""
+        _, g, o = worst
+        who = f"net {names[o]}'s metal" if o >= 0 else "metal of no net"
+        need = space(l, k, o) if o >= 0 else grid.spacing[l]
+        why = "spacing"
+        if o >= 0 and volt[k] is not None and volt[o] is not None and need > grid.spacing[l]:
+            why = f"clearance for {round(abs(volt[k] - volt[o]), 3):g} V"
+        return f"the pin itself lies {round(g * u, 3):g} um from {who}, closer than the {round(need * u, 3):g} um {why}"
+
     unrouted: dict[str, str] = {}
     nets = [n for n in sorted(terminals, key=lambda n: (_span(terminals[n]), n)) if len(terminals[n]) >= 2]
 
@@ -678,7 +700,7 @@ def _route_once(
             )
             unrouted[net] = (
                 f"{pin_text(*missing)} has no legal access point for its {what} "
-                f"(off the grid or too close to other metal)"
+                f"({_crowded(missing, k) or 'off the grid or too close to other metal'})"
             )
             continue
         job = NetJob(net, k, access, [(ps[0].layer, _rect(ps[0].rect, ps[0].layer)) for ps in terminals[net]], ring)

@@ -281,3 +281,25 @@ def test_wide_net_whose_pins_one_patch_reaches(gan650):
     assert r.unrouted == {}
     assert r.shapes.get("p"), "routed net without geometry"
     check(gan650, obs, terms, r)
+
+
+def test_pin_too_close_for_its_voltage_says_so(gan650):
+    """A pin that already lies closer to another net's metal than their
+    voltage clearance (a netlist that puts 650 V on a terminal next to a 0 V
+    bus: the sic1200_driver variant with the power MOSFET's drain and gate
+    swapped) is reported unrouted with the neighbour, the gap and the
+    clearance, not a bare "no access"; the other net still routes."""
+    vk = with_vs(gan650)
+    bus = Shape("MET1", rect_um(60, 90, 180, 110), "lv")
+    obs, terms = scene(
+        {"hv": [pin("hv", "MET1", 100, 114, 110, 120), pin("hv", "MET1", 210, 200, 220, 210)],
+         "lv": [pin("lv", "MET1", 20, 20, 30, 30), pin("lv", "MET1", 200, 20, 210, 30)]},
+        [bus],
+    )
+    r = route(vk, REGION, obs, terms, rules=net_rules(vk, {"hv": (650.0, None), "lv": (0.0, None)}, limits(vk)))
+    assert set(r.unrouted) == {"hv"} and "hv" not in r.shapes
+    why = r.unrouted["hv"]
+    assert "pin at (105, 117) um on MET1" in why
+    assert "lies 4 um from net lv's metal, closer than the 13 um clearance for 650 V" in why, why
+    assert "lv" in r.shapes
+    check(vk, obs, terms, r)
