@@ -10,6 +10,7 @@ from flow.design import Design, Routing, Wire
 from flow.fileio import atomic_write_json
 from flow.geometry.layout import device_cells, placed_rect, seal_ring_cell
 from flow.route import Shape, route
+from flow.route.router import _subtract
 from flow.route.netclass import density, limits, net_rules
 from flow.stages.base import Context, Stage
 
@@ -27,28 +28,6 @@ def _cell_shapes(dc, kit, layers):
         x1, y1 = pts.max(axis=0)
         out.append((name, (int(x0), int(y0), int(x1), int(y1))))
     return out
-
-
-def _subtract(rect, holes):
-    """``rect`` minus the ``holes`` (all (x0, y0, x1, y1)), as disjoint rectangles."""
-    pieces = [rect]
-    for h in holes:
-        out = []
-        for x0, y0, x1, y1 in pieces:
-            if h[2] <= x0 or h[0] >= x1 or h[3] <= y0 or h[1] >= y1:
-                out.append((x0, y0, x1, y1))
-                continue
-            if h[1] > y0:
-                out.append((x0, y0, x1, h[1]))
-            if h[3] < y1:
-                out.append((x0, h[3], x1, y1))
-            ya, yb = max(y0, h[1]), min(y1, h[3])
-            if h[0] > x0:
-                out.append((x0, ya, h[0], yb))
-            if h[2] < x1:
-                out.append((h[2], ya, x1, yb))
-        pieces = out
-    return pieces
 
 
 def forming_layers(kit) -> dict[str, set[str]]:
@@ -171,6 +150,7 @@ def route_report(kit, rules, lim, res) -> dict:
             "cuts": dict(d["cuts"]),
             "need_cuts": dict(r.cuts),
             "wide": d["wide"],
+            "slotted": dict(d.get("slotted", {})),
             "current_density": {k: v for k, v in dens.items() if k not in ("current_a", "voltage_v")},
         }
     return {
