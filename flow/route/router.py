@@ -447,6 +447,7 @@ def route(
     max_iterations: int = 30,
     progress: Callable[[str, float], object] | None = None,
     rules: Mapping[str, NetRule] | None = None,
+    guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
 ) -> RouteResult:
     """Route every net with two or more terminals on the kit's metal stack.
 
@@ -473,6 +474,11 @@ def route(
         a net whose current needs more than a metal's minimum width is drawn
         wide (see Notes), and nets keep the ``voltage_spacing`` clearance for
         their voltage difference from each other and from other nets' metal.
+    guides : mapping net -> [(metal, rect)], optional
+        Global-route guides (:func:`flow.route.globalroute.kit_guides`): a
+        step of the net's search outside its guide costs
+        :data:`flow.route.search.GUIDE_OUT` times more (a preference, never a
+        wall: the detailed router still finds a path the guide misses).
 
     Returns
     -------
@@ -529,7 +535,7 @@ def route(
         if (r.wide or any(c > 1 for c in r.cuts.values())) and n in terminals
     }
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides)
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
         if not result.unrouted or not shrinkable:
             return result
@@ -561,6 +567,7 @@ def _route_once(
     scale: Mapping[str, float],
     max_iterations: int,
     progress: Callable[[str, float], object] | None,
+    guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
 ) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -900,6 +907,8 @@ def _route_once(
             job.arrays = arr
         if wide[k]:
             job.lcost = tuple(max(1.0, 2 * halves[k][l] / P) for l in range(L))
+        if guides and guides.get(net):
+            job.guide = _guide_mask(grid, metal_index, guides[net])
         jobs.append(job)
 
     if any(wide[index[n]] for n in unrouted) and scale:
@@ -993,6 +1002,22 @@ def _route_once(
         iterations=iterations,
         drawn=MappingProxyType(dict(sorted(drawn.items()))),
     )
+
+
+def _guide_mask(grid: RouteGrid, metal_index: Mapping[str, int], rects: Sequence[tuple[str, Sequence[int]]]) -> bytearray:
+    """Per grid point (flat id): 1 where its centre lies in one of the guide ``rects`` on its metal."""
+    mask = np.zeros((len(grid.metals), grid.ny, grid.nx), dtype=np.uint8)
+    for metal, r in rects:
+        l = metal_index.get(metal)
+        if l is None:
+            continue
+        i0 = max(_ceil_div(int(r[0]) - grid.origin[0], grid.pitch), 0)
+        i1 = min((int(r[2]) - grid.origin[0]) // grid.pitch + 1, grid.nx)
+        j0 = max(_ceil_div(int(r[1]) - grid.origin[1], grid.pitch), 0)
+        j1 = min((int(r[3]) - grid.origin[1]) // grid.pitch + 1, grid.ny)
+        if i1 > i0 and j1 > j0:
+            mask[l, j0:j1, i0:i1] = 1
+    return bytearray(mask.tobytes())
 
 
 def _notch_fills(grid: RouteGrid, net: str, shapes: Sequence[Shape], self_space: Callable[[int, int], int]) -> list[Shape]:

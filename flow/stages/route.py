@@ -61,6 +61,61 @@ def forming_layers(kit) -> dict[str, set[str]]:
     return out
 
 
+def route_inputs(design: Design, kit):
+    """What the router takes for a placed design: obstacles, terminals, pins off
+    the stack (net -> descriptions), the EM limits, the net rules (for the
+    report) and the rules to route with (``[route] size_for_current``)."""
+    cells = device_cells(design, kit)
+    pos = design.placement.positions
+    stack = set(kit.routing)
+    obstacles: list[Shape] = []
+    terminals: dict[str, list[list[Shape]]] = {}
+    offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
+    forming = forming_layers(kit)
+    forming_by_layer: dict[str, list[str]] = {}
+    for m, others in forming.items():
+        for x in others:
+            forming_by_layer.setdefault(x, []).append(m)
+    for inst in design.all_instances():
+        dc = cells[inst.name]
+        at = pos[inst.name]
+        owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
+        for layer, rect in _cell_shapes(dc, kit, stack):
+            obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
+        # no routed wire over a device-forming layer (it would add a
+        # device or change one), except where the device's own pins are
+        for layer, rect in _cell_shapes(dc, kit, set(forming_by_layer)):
+            for m in forming_by_layer[layer]:
+                pins = [p.rect for p in dc.pins if p.layer == m]
+                for piece in _subtract(rect, pins):
+                    obstacles.append(Shape(m, placed_rect(piece, at), None))
+        for term, net in inst.pins.items():
+            access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
+            if access:
+                terminals.setdefault(net, []).append(access)
+            elif dc.pins_of(term):
+                layers = sorted({p.layer for p in dc.pins_of(term)})
+                offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
+    ring = seal_ring_cell(design, kit)
+    if ring is not None:  # the seal ring: an obstacle of no net
+        dc, at = ring
+        obstacles += [Shape(layer, placed_rect(rect, at), None) for layer, rect in _cell_shapes(dc, kit, stack)]
+    cfg = design.config
+    lim = limits(kit, getattr(cfg, "temperature_c", None))
+    classes: dict[str, tuple[float | None, float | None]] = {}
+    for net in sorted(terminals):
+        nc = cfg.net_class(net)
+        if nc is not None and (nc.voltage is not None or nc.current is not None):
+            classes[net] = (nc.voltage, nc.current)
+    rules = net_rules(kit, classes, lim)
+    route_rules = rules
+    if not getattr(cfg, "size_for_current", True):
+        # [route] size_for_current = false: minimum widths, voltage clearances
+        # kept; the report still measures the currents against the limits
+        route_rules = net_rules(kit, {n: (v, None) for n, (v, _) in classes.items()}, lim)
+    return obstacles, terminals, offstack, lim, rules, route_rules
+
+
 class RouteStage(Stage):
     id = "route"
     requires = ("netlist", "floorplan", "placement")
@@ -68,54 +123,7 @@ class RouteStage(Stage):
 
     def run(self, design: Design, ctx: Context) -> Design:
         kit = ctx.kit
-        cells = device_cells(design, kit)
-        pos = design.placement.positions
-        stack = set(kit.routing)
-        obstacles: list[Shape] = []
-        terminals: dict[str, list[list[Shape]]] = {}
-        offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
-        forming = forming_layers(kit)
-        forming_by_layer: dict[str, list[str]] = {}
-        for m, others in forming.items():
-            for x in others:
-                forming_by_layer.setdefault(x, []).append(m)
-        for inst in design.all_instances():
-            dc = cells[inst.name]
-            at = pos[inst.name]
-            owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
-            for layer, rect in _cell_shapes(dc, kit, stack):
-                obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
-            # no routed wire over a device-forming layer (it would add a
-            # device or change one), except where the device's own pins are
-            for layer, rect in _cell_shapes(dc, kit, set(forming_by_layer)):
-                for m in forming_by_layer[layer]:
-                    pins = [p.rect for p in dc.pins if p.layer == m]
-                    for piece in _subtract(rect, pins):
-                        obstacles.append(Shape(m, placed_rect(piece, at), None))
-            for term, net in inst.pins.items():
-                access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
-                if access:
-                    terminals.setdefault(net, []).append(access)
-                elif dc.pins_of(term):
-                    layers = sorted({p.layer for p in dc.pins_of(term)})
-                    offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
-        ring = seal_ring_cell(design, kit)
-        if ring is not None:  # the seal ring: an obstacle of no net
-            dc, at = ring
-            obstacles += [Shape(layer, placed_rect(rect, at), None) for layer, rect in _cell_shapes(dc, kit, stack)]
-        cfg = design.config
-        lim = limits(kit, getattr(cfg, "temperature_c", None))
-        classes: dict[str, tuple[float | None, float | None]] = {}
-        for net in sorted(terminals):
-            nc = cfg.net_class(net)
-            if nc is not None and (nc.voltage is not None or nc.current is not None):
-                classes[net] = (nc.voltage, nc.current)
-        rules = net_rules(kit, classes, lim)
-        route_rules = rules
-        if not getattr(cfg, "size_for_current", True):
-            # [route] size_for_current = false: minimum widths, voltage clearances
-            # kept; the report still measures the currents against the limits
-            route_rules = net_rules(kit, {n: (v, None) for n, (v, _) in classes.items()}, lim)
+        obstacles, terminals, offstack, lim, rules, route_rules = route_inputs(design, kit)
         res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress, rules=route_rules)
         wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
         unrouted = dict(res.unrouted)
