@@ -240,7 +240,8 @@ def density(
     layer -> fewest cuts at one layer change.  Returns a JSON-ready dict:
     ``layer`` and ``ma_per_um`` / ``limit_ma_per_um`` of the worst metal
     (``ratio`` = density / limit; above 1 is over the limit), ``vias``
-    per cut layer (``ma_per_cut``, ``limit_ma_per_cut``, ``ratio``).
+    per cut layer (``ma_per_cut``, ``limit_ma_per_cut``, ``ratio``), and
+    ``layers``: the same three figures for every metal drawn.
     Without a current everything is None.
     """
     amp = rule.current
@@ -249,9 +250,11 @@ def density(
         out.update(layer=None, ma_per_um=None, limit_ma_per_um=None, ratio=None, vias={})
         return out
     worst: tuple[float, str, float] | None = None
+    per_layer: dict[str, object] = {}
     for m, w in sorted(drawn.items()):
         j = amp * 1000.0 / (w * kit.dbu_um)
         r = j / lim.jmax[m]
+        per_layer[m] = {"ma_per_um": round(j, 3), "limit_ma_per_um": round(lim.jmax[m], 3), "ratio": round(r, 3)}
         if worst is None or r > worst[0]:
             worst = (r, m, j)
     vias: dict[str, object] = {}
@@ -264,4 +267,5 @@ def density(
     else:
         r, m, j = worst
         out.update(layer=m, ma_per_um=round(j, 3), limit_ma_per_um=round(lim.jmax[m], 3), ratio=round(r, 3), vias=vias)
+    out["layers"] = per_layer  # every metal the net was drawn on
     return out

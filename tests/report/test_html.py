@@ -1,0 +1,161 @@
+"""report.html rendering: sections, "not run" for stages that did not run,
+escaping, the DRC table by rule with waivers, the power-net summaries."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import pdk as pdks
+from flow.config import load_design
+from flow.design import Design, DrcSummary, LvsSummary
+from flow.flow import metrics, run
+from flow.report.html import render_report
+
+ROOT = Path(__file__).resolve().parents[2]
+EVIL = "<script>alert(1)</script>"
+SECTIONS = ("status", "metrics", "stages", "layout", "drc", "lvs", "density", "congestion", "power")
+
+
+def _section(page: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', page, re.S)
+    assert m, sid
+    return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def ringosc():
+    cfg = load_design(ROOT / "designs" / "gan_ringosc")
+    return cfg, pdks.load(cfg.pdk)
+
+
+def test_nothing_run_says_not_run(ringosc):
+    """A design no stage has touched: every section present, every check
+    "not run", nothing reported clean or matched."""
+    cfg, kit = ringosc
+    d = Design(config=cfg, pdk_name=kit.name, pdk_version=kit.version)
+    page = render_report(d, kit, metrics(d, kit, {}))
+    for sid in SECTIONS:
+        _section(page, sid)
+    for sid in ("layout", "drc", "lvs", "density", "congestion"):
+        assert "not run" in _section(page, sid), sid
+    status = _section(page, "status")
+    assert 'class="good"' not in page
+    assert "clean" not in status and "matches" not in status and "no violation" not in status
+    assert status.count("not run") == 3
+    # every stage listed, none with a time
+    stages = _section(page, "stages")
+    assert stages.count("not run") == 7
+    assert f"PDK <b>{kit.name}</b> version <b>{kit.version}</b>" in page
+
+
+def test_no_external_resources(ringosc):
+    cfg, kit = ringosc
+    d = Design(config=cfg, pdk_name=kit.name, pdk_version=kit.version)
+    page = render_report(d, kit, metrics(d, kit, {}))
+    assert not re.search(r'(src|href)="(?!#|data:)', page)
+    assert "<script" not in page and "@import" not in page and "url(" not in page
+    assert "Content-Security-Policy" in page
+
+
+def test_escaping_of_names_and_reports(ringosc, tmp_path):
+    """Names from the design, DRC and LVS reports are text, never markup."""
+    cfg, kit = ringosc
+    d = Design(config=replace(cfg, name=EVIL), pdk_name=kit.name, pdk_version=kit.version)
+    d = replace(d, drc=DrcSummary(1, {"MET1.S.1": 1}, ("MET1.S.1",), (f"{EVIL}: not checked",)),
+                lvs=LvsSummary("mismatch", {"opens": 1}))
+    drc = {"rules_checked": ["MET1.S.1"], "violations": 1, "waived": 1, "not_checked": [f"{EVIL}: not checked"],
+           "notes": [], "waivers_unused": [], "layers_ignored": [],
+           "rules": [{"id": "MET1.S.1", "kind": "spacing", "layer": "MET1", "other": None, "value_um": 2.0, "doc": EVIL,
+                      "count": 1, "markers": [{"edge_pair": [[0, 0, 0, 5], [1, 5, 1, 0]], "measured_um": 1.0, "net": EVIL}],
+                      "waived_count": 1, "waived": [{"polygon": [[0, 0], [1, 0], [1, 1]], "reason": EVIL, "author": "me", "waiver": "w.toml:3"}]}]}
+    lvs = {"status": "mismatch", "layout": "x.gds", "netlist": "x.sp", "summary": {"counts": {"opens": 1}},
+           "opens": [{"net": EVIL, "pieces": [EVIL, "b"]}], "not_compared": [], "notes": []}
+    (tmp_path / "drc.json").write_text(json.dumps(drc))
+    (tmp_path / "lvs.json").write_text(json.dumps(lvs))
+    page = render_report(d, kit, metrics(d, kit, {}), tmp_path)
+    assert EVIL not in page
+    assert "<script" not in page
+    assert html.escape(EVIL, quote=False) in page
+    # the DRC table: rule, description, count, waived count and reason
+    table = re.search(r'<table id="drc-table">(.*?)</table>', page, re.S).group(1)
+    row = re.search(r"<tr class=\"bad\">(.*?)</tr>", table, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert cells[0] == "MET1.S.1" and cells[4] == "1" and cells[5] == "1"
+    assert html.escape(EVIL) in cells[1] and html.escape(EVIL) in cells[6]
+    # LVS findings listed, as text
+    lvs_html = _section(page, "lvs")
+    assert "opens (1)" in lvs_html and html.escape(EVIL) in lvs_html
+
+
+def test_partial_run_to_route(tmp_path):
+    """A real run stopped after routing: layout, density and routing usage
+    shown; DRC and LVS "not run"; the power table has current densities but
+    no clearance (DRC did not run)."""
+    res = run(ROOT / "designs" / "gan_ringosc", tmp_path / "run", to_stage="route")
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert 'id="layout-picture"' in page and 'id="congestion-map"' in page and 'id="density-map"' in page
+    assert "not run" in _section(page, "drc") and "not run" in _section(page, "lvs")
+    assert "drc-table" not in page
+    status = _section(page, "status")
+    assert "DRC: not run" in status and "LVS: not run" in status
+    layout = _section(page, "layout")
+    assert "no GDS written" in layout and "No DRC markers: DRC not run" in layout
+    power = _section(page, "power")
+    assert "DRC not run" in power
+    # every classed net with a current: its density per metal, as route.json has it
+    route = json.loads((tmp_path / "run" / "route.json").read_text())
+    for net, r in route["nets"].items():
+        cd = r["current_density"]
+        for layer, f in cd["layers"].items():
+            assert f"{layer} {f['ma_per_um']} / {f['limit_ma_per_um']}" in power, (net, layer)
+        assert max(f["ratio"] for f in cd["layers"].values()) == cd["ratio"]
+    assert res.metrics["drc_violations"] is None
+
+
+def test_power_nets_clearance_from_drc(tmp_path):
+    """After DRC: each classed net shows the pair with the smallest margin of
+    drc.json's voltage_clearance rows; the rows agree with the net classes."""
+    rd = tmp_path / "run"
+    res = run(ROOT / "designs" / "gan_ringosc", rd, to_stage="drc")
+    drc = json.loads((rd / "drc.json").read_text())
+    rows = drc["voltage_clearance"]
+    assert rows
+    cfg = res.design.config
+    for row in rows:
+        a, b = row["nets"]
+        va = cfg.net_class(a).voltage if cfg.net_class(a) else None
+        vb = cfg.net_class(b).voltage if cfg.net_class(b) else None
+        if va is not None and vb is not None:
+            assert row["dv_v"] == pytest.approx(abs(va - vb))
+        if row["required_um"] is not None:
+            # DRC clean: no pair closer than required
+            assert row["found_um"] >= row["required_um"] - 1e-6, row
+    page = (rd / "report.html").read_text()
+    power = _section(page, "power")
+    vdd = re.search(r"<tr>\s*<td>VDD</td>(.*?)</tr>", power, re.S).group(1)
+    mine = [r for r in rows if "VDD" in r["nets"] and r["required_um"] is not None]
+    worst = min(mine, key=lambda r: r["found_um"] - r["required_um"])
+    other = [n for n in worst["nets"] if n != "VDD"][0]
+    assert f"<td>{html.escape(other)} <small>" in vdd and f">{worst['found_um']}</td>" in vdd
+
+
+def test_script_net_is_text(tmp_path):
+    """A net named <script>alert(1)</script> travels through a real run and
+    appears in the report as text only."""
+    folder = tmp_path / "design"
+    shutil.copytree(ROOT / "designs" / "gan_ringosc", folder)
+    sp = folder / "ringosc.sp"
+    sp.write_text(re.sub(r"\bnb\b", EVIL, sp.read_text()))
+    toml = folder / "design.toml"
+    toml.write_text(toml.read_text() + f'\n[[net_class]]\nname = "evil"\nnets = ["{EVIL}"]\nvoltage = 6.0\ncurrent = 0.005\n')
+    run(folder, tmp_path / "run", to_stage="drc")
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "<script" not in page
+    assert f"<td>{html.escape(EVIL, quote=False)}</td>" in _section(page, "power")
