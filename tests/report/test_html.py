@@ -146,16 +146,38 @@ def test_power_nets_clearance_from_drc(tmp_path):
     assert f"<td>{html.escape(other)} <small>" in vdd and f">{worst['found_um']}</td>" in vdd
 
 
-def test_script_net_is_text(tmp_path):
-    """A net named <script>alert(1)</script> travels through a real run and
-    appears in the report as text only."""
-    folder = tmp_path / "design"
+@pytest.fixture(scope="module")
+def evil_run(tmp_path_factory):
+    """A real run of gan_ringosc whose net ``nb`` is renamed
+    <script>alert(1)</script> (and classed, so the power table lists it)."""
+    tmp = tmp_path_factory.mktemp("evil")
+    folder = tmp / "design"
     shutil.copytree(ROOT / "designs" / "gan_ringosc", folder)
     sp = folder / "ringosc.sp"
     sp.write_text(re.sub(r"\bnb\b", EVIL, sp.read_text()))
     toml = folder / "design.toml"
     toml.write_text(toml.read_text() + f'\n[[net_class]]\nname = "evil"\nnets = ["{EVIL}"]\nvoltage = 6.0\ncurrent = 0.005\n')
-    run(folder, tmp_path / "run", to_stage="drc")
-    page = (tmp_path / "run" / "report.html").read_text()
+    return run(folder, tmp / "run")
+
+
+def test_script_net_is_text(evil_run):
+    """The net travels through a real run and appears in the report as text only."""
+    assert evil_run.exit_code == 0
+    page = (evil_run.rundir / "report.html").read_text()
     assert "<script" not in page
     assert f"<td>{html.escape(EVIL, quote=False)}</td>" in _section(page, "power")
+
+
+def test_script_net_in_chromium(evil_run, tmp_path):
+    """In headless Chromium, with the report's script-blocking policy removed
+    from the copy (so only escaping protects it): the name is text in the
+    DOM and no script ran (the hook marks <html> on alert() or an error)."""
+    from browser import render
+
+    dom, console = render(evil_run.rundir / "report.html", tmp_path, keep_csp=False)
+    html_tag = re.search(r"<html[^>]*>", dom).group(0)
+    assert "data-alert" not in html_tag and "data-js-error" not in html_tag, html_tag
+    assert console == [], console
+    assert dom.count("<script") == 1  # the test's own hook
+    row = re.search(r'<table id="power-table">.*?</table>', dom, re.S).group(0)
+    assert f"<td>{html.escape(EVIL, quote=False)}</td>" in row
