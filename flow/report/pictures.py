@@ -5,11 +5,14 @@ The layout picture draws each kit layer in the colours of
 :mod:`pdk.style` (those of the KLayout ``.lyp`` export), bottom layer first
 (:func:`pdk.style.stack_order`).  Its size is bounded whatever the layout:
 
-* shapes smaller than a pixel in both directions are left out (counted);
+* shapes smaller than a pixel in both directions are drawn as the whole
+  pixel they lie in (counted), so a dense field of small shapes stays
+  visible while costing at most one outline per run of pixels;
 * the shapes of a layer are merged (:func:`gdstk.boolean`) after snapping to
   a grid of :data:`SNAP_PX` pixel, so abutting pieces give one outline;
-* at most ``max_points`` vertices are drawn: past that, the largest polygons
-  are kept (the rest is counted) and the picture says it is simplified;
+* at most ``max_points`` vertices are drawn: past that, sub-pixel shapes are
+  drawn in coarser blocks (up to 16 x 16 pixels), then the largest outlines
+  are kept (the rest is counted); the picture says it is simplified;
 * at most ``max_markers`` DRC markers are drawn (the table counts them all).
 
 >>> import pdk
@@ -83,7 +86,7 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def _path(polys: Sequence[np.ndarray]) -> str:
+def _path(polys: Sequence[np.ndarray]) -> str:  # markers
     """SVG path data of closed polygons, in integer tenths of a pixel (drawn
     inside a ``scale(0.1)`` group: integers keep the text short and fast)."""
     return "".join("M" + " ".join(map(str, np.rint(p * 10).astype(np.int64).ravel().tolist())) + "Z" for p in polys)
@@ -98,6 +101,19 @@ def _scale_bar(x: float, y: float, px_per_um: float, width_px: float) -> tuple[s
         f'<text x="{_fmt(x + w + 6)}" y="{_fmt(y + 6)}" font-size="12">{escape(label)}</text></g>'
     )
     return svg, length
+
+
+def _pixel_runs(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """Horizontal runs of the occupied pixels ``(ix, iy)``: rows of
+    ``(row, first column, last column)``."""
+    if not len(ix):
+        return np.zeros((0, 3), np.int64)
+    key = np.unique(np.stack([iy, ix], axis=1), axis=0)  # sorted by row, then column
+    row, col = key[:, 0], key[:, 1]
+    brk = np.flatnonzero((np.diff(row) != 0) | (np.diff(col) != 1)) + 1
+    first = np.concatenate([[0], brk])
+    last = np.concatenate([brk, [len(key)]]) - 1
+    return np.stack([row[first], col[first], col[last]], axis=1)
 
 
 def layout_picture(
@@ -143,7 +159,8 @@ def layout_picture(
     snap = SNAP_PX / s  # dbu
     notes: list[str] = []
     dropped_small = 0
-    merged: list[tuple[str, list[np.ndarray], int]] = []
+    # per layer: (name, merged outlines (dbu), pixel runs of sub-pixel shapes, shapes)
+    merged: list[tuple[str, list[np.ndarray], np.ndarray, int]] = []
     for name in stack_order(kit):
         polys = shapes.polygons.get(name) or []
         if not polys:
@@ -151,39 +168,66 @@ def layout_picture(
         lens = np.fromiter((len(p) for p in polys), dtype=np.int64, count=len(polys))
         allp = np.concatenate(polys)
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-        ext = np.maximum.reduceat(allp, starts, axis=0) - np.minimum.reduceat(allp, starts, axis=0)
+        lo = np.minimum.reduceat(allp, starts, axis=0)
+        ext = np.maximum.reduceat(allp, starts, axis=0) - lo
         big = ext.max(axis=1) * s >= 1.0
-        dropped_small += int((~big).sum())
-        keep = [p for p, b in zip(polys, big.tolist()) if b]
-        if not keep:
-            continue
-        snapped = [gdstk.Polygon(np.round(np.asarray(p, np.float64) / snap) * snap) for p in keep]
-        out = gdstk.boolean(snapped, [], "or", precision=max(snap / 10, 1e-3))
-        merged.append((name, [np.asarray(q.points) for q in out], len(polys)))
+        outlines: list[np.ndarray] = []
+        if big.any():
+            snapped = [gdstk.Polygon(np.round(np.asarray(p, np.float64) / snap) * snap) for p, b in zip(polys, big.tolist()) if b]
+            outlines = [np.asarray(q.points) for q in gdstk.boolean(snapped, [], "or", precision=max(snap / 10, 1e-3))]
+        runs = np.zeros((0, 2), np.int64)
+        if not big.all():
+            # sub-pixel shapes: the pixels their centres fall in, as runs
+            small = ~big
+            dropped_small += int(small.sum())
+            cx = np.clip(((lo[small, 0] + ext[small, 0] / 2 - x0) * s).astype(np.int64), 0, max(int(pw) - 1, 0))
+            cy = np.clip(((lo[small, 1] + ext[small, 1] / 2 - y0) * s).astype(np.int64), 0, max(int(ph) - 1, 0))
+            runs = np.stack([cx, cy], axis=1)  # pixels for now; runs below
+        merged.append((name, outlines, runs, len(polys)))
 
-    # the vertex budget: the largest outlines first, over all layers
-    total = sum(len(p) for _, ps, _ in merged for p in ps)
+    # sub-pixel shapes as runs of pixels; while over the vertex budget, in
+    # coarser blocks (2 x 2, 4 x 4 ... up to 16 x 16 pixels)
+    block = 1
+    pixels = [r for _, _, r, _ in merged]
+    outline_verts = sum(len(p) for _, ps, _, _ in merged for p in ps)
+    while True:
+        runs_all = [_pixel_runs(px[:, 0] // block, px[:, 1] // block) for px in pixels]
+        fits = outline_verts + 4 * sum(len(r) for r in runs_all) <= max_points
+        if fits or block >= 16 or outline_verts >= max_points:  # coarser blocks cannot help
+            break
+        block *= 2
+    merged = [(name, ps, r, n) for (name, ps, _, n), r in zip(merged, runs_all)]
+
+    # the vertex budget: the largest items (outlines by box area, pixel runs
+    # by length) first, over all layers; a run costs 4 vertices
+    nverts = np.array([len(p) for _, ps, _, _ in merged for p in ps] + [4] * sum(len(r) for _, _, r, _ in merged), dtype=np.int64)
     budget_cut = 0
-    if total > max_points:
-        sizes = []
-        for li, (_, ps, _) in enumerate(merged):
-            for pi, p in enumerate(ps):
-                ext = p.max(axis=0) - p.min(axis=0)
-                sizes.append((-(ext[0] * ext[1]), li, pi, len(p)))
-        sizes.sort()
-        allowed: set[tuple[int, int]] = set()
-        used = 0
-        for _, li, pi, n in sizes:
-            if used + n > max_points:
-                budget_cut += 1
-                continue
-            used += n
-            allowed.add((li, pi))
-        merged = [(name, [p for pi, p in enumerate(ps) if (li, pi) in allowed], n) for li, (name, ps, n) in enumerate(merged)]
+    if nverts.sum() > max_points:
+        areas = []
+        for _, ps, _, _ in merged:
+            areas += [float(np.prod(p.max(axis=0) - p.min(axis=0))) * s * s for p in ps]
+        for _, _, r, _ in merged:
+            areas += (r[:, 2] - r[:, 1] + 1).astype(float).tolist()
+        order = np.argsort(-np.asarray(areas), kind="stable")
+        ok = np.zeros(len(order), bool)
+        ok[order] = np.cumsum(nverts[order]) <= max_points
+        budget_cut = int((~ok).sum())
+        k = 0
+        kept = []
+        for name, ps, r, n in merged:
+            kept_ps = [p for j, p in enumerate(ps) if ok[k + j]]
+            k += len(ps)
+            kept.append([name, kept_ps, None, n])
+        for item, (_, _, r, _) in zip(kept, merged):
+            item[2] = r[ok[k:k + len(r)]]
+            k += len(r)
+        merged = [tuple(x) for x in kept]  # type: ignore[misc]
     if dropped_small:
-        notes.append(f"{dropped_small} shape(s) smaller than a pixel ({1 / s * dbu_um:.3g} µm) left out")
+        where = "the whole pixel they lie in" if block == 1 else (
+            f"the {block} x {block}-pixel block they lie in (to keep the picture under {max_points} vertices)")
+        notes.append(f"{dropped_small} shape(s) smaller than a pixel ({1 / s * dbu_um:.3g} µm) drawn as {where}")
     if budget_cut:
-        notes.append(f"{budget_cut} of the smallest merged outline(s) left out to keep the picture under {max_points} vertices")
+        notes.append(f"{budget_cut} of the smallest outline(s) left out to keep the picture under {max_points} vertices")
 
     out_svg = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="layout-picture" class="layout" viewBox="0 0 {_fmt(W)} {_fmt(H)}" '
@@ -193,19 +237,31 @@ def layout_picture(
     ]
     out_svg.append('<g transform="scale(0.1)">')
     layers: list[dict[str, Any]] = []
-    for name, ps, n in merged:
-        if not ps:
+    for name, ps, runs, n in merged:
+        if not ps and not len(runs):
             continue
         lay = kit.layers[name]
         c = colours[name]
-        d = _path([to_px(p) for p in ps])
+        d = ""
+        if ps:
+            q = to_px(np.concatenate(ps))
+            tenths = np.rint(q * 10).astype(np.int64)
+            cuts = np.cumsum([len(p) for p in ps])[:-1]
+            d = "".join("M" + " ".join(map(str, t.ravel().tolist())) + "Z" for t in np.split(tenths, cuts))
+        if len(runs):
+            ytop = _PAD + int(round(ph * 10)) / 10 - (runs[:, 0] + 1) * block
+            rx = ((_PAD + runs[:, 1] * block) * 10).tolist()
+            ry = np.rint(ytop * 10).astype(np.int64).tolist()
+            rw = ((runs[:, 2] - runs[:, 1] + 1) * block * 10).tolist()
+            bh = 10 * block
+            d += "".join(f"M{x} {y}h{w}v{bh}h-{w}Z" for x, y, w in zip(rx, ry, rw))
         if lay.purpose == "boundary":
             style = f'fill="none" stroke="{c}" stroke-width="15"'
         else:
             style = f'fill="{c}" fill-opacity="{OPACITY.get(lay.purpose, 0.3)}" stroke="{c}" stroke-width="6"'
         out_svg.append(f'<path class="layer" data-layer="{escape(name)}" d="{d}" {style} fill-rule="nonzero"><title>{escape(name)}</title></path>')
         layers.append({"name": name, "gds": f"{lay.gds[0]}/{lay.gds[1]}", "colour": c, "purpose": lay.purpose,
-                       "polygons": len(ps), "shapes": n})
+                       "polygons": len(ps) + len(runs), "shapes": n})
 
     drawn = 0
     if markers:

@@ -66,15 +66,15 @@ def test_merge_per_layer_and_scale_bar(gan650):
 
 
 def test_bounded_size_says_it_is_simplified(gan650):
-    """Sub-pixel shapes are dropped and the vertex budget keeps the largest
-    outlines; the picture says so."""
+    """Sub-pixel shapes become whole pixels and the vertex budget keeps the
+    largest outlines; the picture says so."""
     big = [(0, 0, 50000, 50000)]
     specks = [(60000 + 2000 * i, 60000, 60000 + 2000 * i + 100, 60100) for i in range(10)]  # 0.1 um at 1 um/px
     many = [(i * 1000, 80000, i * 1000 + 500, 81000) for i in range(80)]  # separate 0.5 x 1 um bars
     shapes = _shapes(gan650, MET1=big + specks, MET2=many)
     pic = layout_picture(shapes, gan650, (0, 0, 100000, 100000), max_px=100, max_points=100)
     assert pic.simplified
-    assert any("10 shape(s) smaller than a pixel" in n for n in pic.notes)
+    assert any("10 shape(s) smaller than a pixel (1 µm) drawn as the whole pixel" in n for n in pic.notes)
     assert any("left out to keep the picture under 100 vertices" in n for n in pic.notes)
     pts = sum(len(re.findall(r"-?\d+ -?\d+", d)) for d in re.findall(r' d="([^"]+)"', str(pic.svg).split("drc-markers")[0]))
     assert pts <= 100
@@ -112,3 +112,26 @@ def test_routing_usage_counts_overlaps_once():
     assert usage["MET1"].tolist() == [[0.5], [0.0]]
     assert usage["MET2"].tolist() == [[0.0], [0.25]]
     assert xe.tolist() == [0, 100, 200]
+
+
+def test_subpixel_shapes_become_pixel_runs(gan650):
+    """Ten 0.1 um specks 0.5 um apart in one row of 1 um pixels: they fill
+    five neighbouring pixels, drawn as one 5 x 1 px outline."""
+    specks = [(60000 + 500 * i, 60200, 60000 + 500 * i + 100, 60300) for i in range(10)]
+    pic = layout_picture(_shapes(gan650, MET1=specks), gan650, (0, 0, 100000, 100000), max_px=100)
+    d = _paths(pic.svg)["MET1"]["d"]
+    # pixels 60..64 in x, row 60 from the bottom: y from 10 + 100 - 61 = 49 px (tenths of px)
+    assert d == "M700 490h50v10h-50Z"
+
+
+def test_dense_subpixel_field_coarsened_not_dropped(gan650):
+    """A field of specks too dense for the vertex budget is drawn in coarser
+    blocks (nothing left out), and the picture says so."""
+    specks = [(1000 * i + 100, 1000 * j + 100, 1000 * i + 200, 1000 * j + 200) for i in range(0, 100, 2) for j in range(100)]
+    pic = layout_picture(_shapes(gan650, MET1=specks), gan650, (0, 0, 100000, 100000), max_px=100, max_points=4000)
+    assert any("5000 shape(s) smaller than a pixel" in n and "2 x 2-pixel block" in n for n in pic.notes), pic.notes
+    assert not any("left out" in n for n in pic.notes)
+    d = _paths(pic.svg)["MET1"]["d"]
+    assert d.count("M") * 4 <= 4000
+    # every other column of 1 um pixels holds a speck: 2 x 2 blocks join into full rows of blocks
+    assert d.count("M") == 50
