@@ -282,7 +282,7 @@ def layout_picture(
                 f'<g class="drc-marker{" waived" if mk.get("waived") else ""}" data-rule="{escape(mk.get("rule", ""))}">'
                 f'<title>{escape(mk.get("title", ""))}</title>'
                 f'<path d="{_path([q])}" fill="none" stroke="{colour}" stroke-width="15"{dash}/>'
-                f'<circle cx="{round(cx * 10)}" cy="{round(cy * 10)}" r="60" fill="none" stroke="{colour}" stroke-width="20"{dash}/></g>'
+                f'<circle cx="{round(cx * 10)}" cy="{round(cy * 10)}" r="80" fill="none" stroke="{colour}" stroke-width="20"{dash}/></g>'
             )
             drawn += 1
         out_svg.append("</g>")
