@@ -119,33 +119,6 @@ def test_partial_run_to_route(tmp_path):
     assert res.metrics["drc_violations"] is None
 
 
-def test_power_nets_clearance_from_drc(tmp_path):
-    """After DRC: each classed net shows the pair with the smallest margin of
-    drc.json's voltage_clearance rows; the rows agree with the net classes."""
-    rd = tmp_path / "run"
-    res = run(ROOT / "designs" / "gan_ringosc", rd, to_stage="drc")
-    drc = json.loads((rd / "drc.json").read_text())
-    rows = drc["voltage_clearance"]
-    assert rows
-    cfg = res.design.config
-    for row in rows:
-        a, b = row["nets"]
-        va = cfg.net_class(a).voltage if cfg.net_class(a) else None
-        vb = cfg.net_class(b).voltage if cfg.net_class(b) else None
-        if va is not None and vb is not None:
-            assert row["dv_v"] == pytest.approx(abs(va - vb))
-        if row["required_um"] is not None:
-            # DRC clean: no pair closer than required
-            assert row["found_um"] >= row["required_um"] - 1e-6, row
-    page = (rd / "report.html").read_text()
-    power = _section(page, "power")
-    vdd = re.search(r"<tr>\s*<td>VDD</td>(.*?)</tr>", power, re.S).group(1)
-    mine = [r for r in rows if "VDD" in r["nets"] and r["required_um"] is not None]
-    worst = min(mine, key=lambda r: r["found_um"] - r["required_um"])
-    other = [n for n in worst["nets"] if n != "VDD"][0]
-    assert f"<td>{html.escape(other)} <small>" in vdd and f">{worst['found_um']}</td>" in vdd
-
-
 @pytest.fixture(scope="module")
 def evil_run(tmp_path_factory):
     """A real run of gan_ringosc whose net ``nb`` is renamed
@@ -181,3 +154,82 @@ def test_script_net_in_chromium(evil_run, tmp_path):
     assert dom.count("<script") == 1  # the test's own hook
     row = re.search(r'<table id="power-table">.*?</table>', dom, re.S).group(0)
     assert f"<td>{html.escape(EVIL, quote=False)}</td>" in row
+
+
+def test_power_nets_clearance_from_drc(evil_run):
+    """After DRC: each classed net shows the pair with the smallest margin of
+    drc.json's voltage_clearance rows; the rows agree with the net classes."""
+    res = evil_run
+    rd = res.rundir
+    drc = json.loads((rd / "drc.json").read_text())
+    rows = drc["voltage_clearance"]
+    assert rows
+    cfg = res.design.config
+    for row in rows:
+        a, b = row["nets"]
+        va = cfg.net_class(a).voltage if cfg.net_class(a) else None
+        vb = cfg.net_class(b).voltage if cfg.net_class(b) else None
+        if va is not None and vb is not None:
+            assert row["dv_v"] == pytest.approx(abs(va - vb))
+        if row["required_um"] is not None:
+            # DRC clean: no pair closer than required
+            assert row["found_um"] >= row["required_um"] - 1e-6, row
+    page = (rd / "report.html").read_text()
+    power = _section(page, "power")
+    vdd = re.search(r"<tr>\s*<td>VDD</td>(.*?)</tr>", power, re.S).group(1)
+    mine = [r for r in rows if "VDD" in r["nets"] and r["required_um"] is not None]
+    worst = min(mine, key=lambda r: r["found_um"] - r["required_um"])
+    other = [n for n in worst["nets"] if n != "VDD"][0]
+    assert f"<td>{html.escape(other)} <small>" in vdd and f">{worst['found_um']}</td>" in vdd
+
+
+def test_drc_markers_on_the_picture(tmp_path, monkeypatch):
+    """A real run with one more rule that fails (MET1 at least 20 um wide)
+    and a waiver over the left half of the die: the DRC table has the rule's
+    count, waived count and reason; every marker of drc.json is drawn on the
+    layout at its place (red, or orange when waived)."""
+    from pdk.schema import Rule
+
+    real = pdks.load
+
+    def load(name):
+        kit = real(name)
+        return replace(kit, rules=tuple(kit.rules) + (Rule("MET1.W.REPORT", "width", "MET1", 20.0, doc="test: MET1 at least 20 um"),))
+
+    monkeypatch.setattr(pdks, "load", load)
+    folder = tmp_path / "design"
+    shutil.copytree(ROOT / "designs" / "gan_ringosc", folder)
+    rd = tmp_path / "run"
+    res = run(folder, rd, to_stage="route")
+    x0, y0, x1, y1 = (v / 1000 for v in res.design.floorplan.die)
+    (folder / "w.toml").write_text(
+        f'[[waiver]]\nrule = "MET1.W.REPORT"\nregion = [{x0 - 1}, {y0 - 1}, {(x0 + x1) / 2}, {y1 + 1}]\n'
+        f'reason = "left half: {EVIL}"\nauthor = "T. Ester"\n'
+    )
+    with (folder / "design.toml").open("a") as f:
+        f.write('\n[drc]\nwaivers = "w.toml"\n')
+    res = run(folder, rd, from_stage="drc", to_stage="drc")
+    drc = json.loads((rd / "drc.json").read_text())
+    rule = next(r for r in drc["rules"] if r["id"] == "MET1.W.REPORT")
+    assert rule["count"] > 0 and rule["waived_count"] > 0
+    page = (rd / "report.html").read_text()
+    assert f"DRC: {drc['violations']} violation(s), {drc['waived']} waived" in _section(page, "status")
+    row = re.search(r'<tr class="bad"><td>MET1\.W\.REPORT</td>(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert cells[3] == str(rule["count"]) and cells[4] == str(rule["waived_count"])
+    assert f"left half: {html.escape(EVIL)} (T. Ester, " in cells[5]
+    svg = re.search(r'<svg [^>]*id="layout-picture".*?</svg>', page, re.S).group(0)
+    assert len(re.findall(r'<g class="drc-marker" data-rule="MET1.W.REPORT">', svg)) == rule["count"]
+    assert len(re.findall(r'<g class="drc-marker waived" data-rule="MET1.W.REPORT">', svg)) == rule["waived_count"]
+    # each marker's centre, in the picture's tenths of a pixel
+    from flow.report.pictures import _PAD
+
+    die = res.design.floorplan.die
+    s = 900 / max(die[2] - die[0], die[3] - die[1])
+    circles = {(int(a), int(b)) for a, b in re.findall(r'<circle cx="(\d+)" cy="(\d+)"', svg)}
+    for mk in rule["markers"] + rule["waived"]:
+        (a, b) = mk["edge_pair"]
+        cx = sum(v for v in (a[0], a[2], b[0], b[2])) / 4 * 1000
+        cy = sum(v for v in (a[1], a[3], b[1], b[3])) / 4 * 1000
+        want = (round((_PAD + (cx - die[0]) * s) * 10), round((_PAD + (die[3] - cy) * s) * 10))
+        assert any(abs(want[0] - c[0]) <= 1 and abs(want[1] - c[1]) <= 1 for c in circles), want
