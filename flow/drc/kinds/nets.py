@@ -243,12 +243,16 @@ def voltage_clearances(shapes, kit: PDK, ctx: CheckContext) -> list[dict]:
         a, b = na[i], nb[j]
         keep = (a != b) & (a >= 0) & (b >= 0) & (dist < dmax - 1e-6)
         a, b, dist = a[keep], b[keep], dist[keep]
-        best: dict[tuple[str, str], float] = {}
-        for x, y, dd in zip(a.tolist(), b.tolist(), dist.tolist()):
-            key = tuple(sorted((nets.name(x), nets.name(y))))
-            if dd < best.get(key, (math.inf, 0))[0]:  # type: ignore[index]
-                best[key] = (dd, (x, y))  # type: ignore[assignment]
-        for (n1, n2), (dd, (x, y)) in sorted(best.items()):  # type: ignore[misc]
+        # the smallest distance per unordered net pair (numpy: sort by pair, then distance)
+        lo_, hi_ = np.minimum(a, b), np.maximum(a, b)
+        key = lo_ * (len(nets.names) + 1) + hi_
+        order = np.lexsort((dist, key))
+        first = order[np.concatenate([[True], np.diff(key[order]) != 0])] if len(order) else order
+        rows = sorted(
+            (tuple(sorted((nets.name(x), nets.name(y)))), x, y, dd)
+            for x, y, dd in zip(lo_[first].tolist(), hi_[first].tolist(), dist[first].tolist())
+        )
+        for (n1, n2), x, y, dd in rows:
             dv = _dv(nets, x, y, ctx.voltages)
             out.append({
                 "rule": rule.id, "layer": rule.layer, "other": rule.other, "nets": [n1, n2],
