@@ -129,7 +129,9 @@ def _drc_section(design: Design, drc: dict | None) -> dict[str, Any] | None:
         })
     flagged = [x for x in rows if x["count"] or x["waived_count"]]
     clean = [x for x in rows if not (x["count"] or x["waived_count"])]
-    return {"flagged": flagged, "clean": clean, "json": drc, "not_checked": drc.get("not_checked", []),
+    # checks a rule ran only in part (e.g. net pairs of unknown voltage)
+    partial = [n for n in drc.get("notes", []) if "not checked" in n]
+    return {"flagged": flagged, "clean": clean, "json": drc, "not_checked": drc.get("not_checked", []), "partial": partial,
             "notes": drc.get("notes", []), "waivers_unused": drc.get("waivers_unused", []),
             "layers_ignored": drc.get("layers_ignored", [])}
 

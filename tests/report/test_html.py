@@ -233,3 +233,21 @@ def test_drc_markers_on_the_picture(tmp_path, monkeypatch):
         cy = sum(v for v in (a[1], a[3], b[1], b[3])) / 4 * 1000
         want = (round((_PAD + (cx - die[0]) * s) * 10), round((_PAD + (die[3] - cy) * s) * 10))
         assert any(abs(want[0] - c[0]) <= 1 and abs(want[1] - c[1]) <= 1 for c in circles), want
+
+
+def test_drc_checked_in_part_is_not_clean(ringosc, tmp_path):
+    """No marker, but a rule skipped some net pairs (unknown voltage): the
+    status is a warning that says so, not a clean DRC."""
+    cfg, kit = ringosc
+    note = "MET1.VS.1: not checked between 2 pair(s) of nets within 60 um whose voltage is unknown: a / b, c / d"
+    d = Design(config=cfg, pdk_name=kit.name, pdk_version=kit.version)
+    d = replace(d, drc=DrcSummary(0, {}, ("MET1.VS.1",), (), (note,)))
+    drc = {"rules_checked": ["MET1.VS.1"], "violations": 0, "waived": 0, "not_checked": [], "notes": [note, "X: checked on empty layer Y"],
+           "waivers_unused": [], "layers_ignored": [], "rules": [{"id": "MET1.VS.1", "doc": "v", "count": 0, "markers": [], "waived_count": 0, "waived": []}]}
+    (tmp_path / "drc.json").write_text(json.dumps(drc))
+    page = render_report(d, kit, metrics(d, kit, {}), tmp_path)
+    status = _section(page, "status")
+    assert 'class="good"' not in status
+    assert "DRC: no violation (1 rules checked), but 1 rule(s) checked only in part (below)." in status
+    assert f"Checked only in part: {note}" in status
+    assert "Checked only in part" in _section(page, "drc") and "checked on empty layer" not in status
