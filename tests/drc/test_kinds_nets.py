@@ -406,6 +406,27 @@ def test_voltage_spacing_with_negative_and_aliased_nets(tkit):
     assert res.counts() == {"M1.VS": 1}
 
 
+def test_voltage_clearances_summary(tkit):
+    """The report's summary: per near pair the smallest distance, the voltage
+    difference and the table's spacing for it; a pair of unknown voltage
+    has none; a pair beyond the table's largest spacing is not listed."""
+    from flow.drc.kinds.nets import voltage_clearances
+
+    for dv, gap in ((50, 1.5), (100.5, 6.0), (650, 12.5)):
+        lib = _two_nets(tkit, "MET1", gap)
+        rows = [r for r in voltage_clearances(shapes_from_library(lib, tkit), tkit, ctx({"LO": 0.0, "HI": dv})) if r["rule"] == "M1.VS"]
+        assert rows == [{"rule": "M1.VS", "layer": "MET1", "other": None, "nets": ["HI", "LO"], "dv_v": dv,
+                         "required_um": rule(tkit, "M1.VS").spacing_for(dv), "found_um": gap}]
+        # the DRC verdict agrees with found < required
+        res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[rule(tkit, "M1.VS")], ctx=ctx({"LO": 0.0, "HI": dv}))
+        assert (res.counts().get("M1.VS", 0) > 0) is (gap < rows[0]["required_um"])
+    lib = _two_nets(tkit, "MET1", 5.0)
+    rows = [r for r in voltage_clearances(shapes_from_library(lib, tkit), tkit, ctx({"LO": 0.0})) if r["rule"] == "M1.VS"]
+    assert rows[0]["dv_v"] is None and rows[0]["required_um"] is None and rows[0]["found_um"] == 5.0
+    far = _two_nets(tkit, "MET1", 14.0)  # beyond the largest row (13 um)
+    assert not [r for r in voltage_clearances(shapes_from_library(far, tkit), tkit, ctx({"LO": 0.0, "HI": 650})) if r["rule"] == "M1.VS"]
+
+
 # ------------------------------------------------------------ current_density --
 
 
