@@ -115,8 +115,11 @@ def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float, only: se
     if not ma.any() or not mb.any():
         return empty
     if two:
-        shields = None if only is None else np.vstack([E.reverse(e), E.reverse(f)])
-        i, j, m, dist = E.facing_pairs(E.reverse(e[ma]), E.reverse(f[mb]), d, shields=shields, metric=rule.metric)
+        # shielded as ``spacing`` to another layer (KLayout's separation):
+        # ``layer`` edges shield only within the pair's own polygon
+        _, pid = layers.merged(rule.layer)
+        sab = None if only is None else (E.reverse(e), pid, E.reverse(f))
+        i, j, m, dist = E.facing_pairs(E.reverse(e[ma]), E.reverse(f[mb]), d, metric=rule.metric, pid_a=pid[ma], shields_ab=sab)
         ni, nj = na[ma][i], nb[mb][j]
     else:
         shields = None if only is None else E.reverse(e)
