@@ -8,6 +8,7 @@ shows the traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -27,6 +28,16 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed
+    pipe does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - no real stdout
+        pass
+
+
 class PilotflowGroup(click.Group):
     """Maps pilotflow's errors to one line and an exit code (2 bad input,
     3 internal); ``--debug`` prints the traceback first."""
@@ -42,6 +53,11 @@ class PilotflowGroup(click.Group):
             raise UserError(str(e), e.exit_code) from e
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
+        except BrokenPipeError:
+            # the reader went away (``pilotflow pdk show X | head``): stop
+            # quietly, like other command-line tools, instead of an internal error
+            _silence_stdout()
+            raise click.exceptions.Exit(141) from None
         except Exception as e:  # noqa: BLE001 - last line of defence for users
             if isinstance(ctx.obj, Options) and ctx.obj.debug:
                 traceback.print_exc()
