@@ -12,7 +12,10 @@ net when
   and they overlap with a positive area (touching is not enough).
 
 A cut therefore joins whatever lower and upper shapes it overlaps, as
-KLayout's ``connect(lower, cut); connect(cut, upper)`` does.
+KLayout's ``connect(lower, cut); connect(cut, upper)`` does.  With
+``net_ties=True`` (the net-aware DRC kinds) the conductor a net-tie marker
+layer names (``net_tie = "MET1"``) is first cut away under the marker, as
+LVS does, so the two terminals a tie joins inside a device are two nets.
 
 Net names come from the text labels on each layer's label datatype: a label
 names the net of the polygon(s) of its layer under its origin (boundary

@@ -35,10 +35,15 @@ Current-density limits are derated from the layer's reference temperature
 lifetime, current exponent ``n = 2``:
 ``J(T) = J_ref * exp(Ea / (n k) * (1/T - 1/T_ref))`` (T in kelvin, ``Ea`` =
 ``em_ea_ev``; :func:`pdk.schema.em_derating`, shared with the router).  Without an operating temperature the reference limit is
-used, and the notes say so.  The check is conservative: the *whole* current
-of a net is taken to flow through every wire of the net on the layer, and
-through every via group where the net changes layer (no current division
-between parallel fingers or via groups).
+used, and the notes say so.  The check is conservative for routing: the
+*whole* current of a net is taken to flow through every wire of the net on
+the layer, and through every via group where the net changes layer (no
+current division between parallel wires or via groups).  Metal and cuts
+drawn inside device cells (a multi-finger transistor's fingers and buses,
+where the current divides) are left to the device's own sizing
+(:class:`_DeviceMetal`), and nets are traced with net ties cut
+(:func:`flow.drc.nets.cut_net_ties`), so a Kelvin source carries its own
+current, not its power source's.
 """
 
 from __future__ import annotations
