@@ -299,8 +299,8 @@ class _DeviceMetal:
     Device-internal metal (fingers, buses, contacts of a multi-finger
     transistor; a resistor's or inductor's body) carries a share of the net
     current that the net class does not give (a 100-finger HEMT's finger
-    carries a hundredth of it); the device generators size it from the
-    device's own parameters, and ``current_density`` leaves it to them.
+    carries a hundredth of it); ``current_density`` leaves it to the
+    device (whose capacity nothing checks yet: see the PDK authoring guide).
 
     Device metal is what the placed device cells draw on the layer
     (:attr:`flow.geometry.gdsio.LayoutShapes.device_polygons`).  A wire
