@@ -385,8 +385,11 @@ def _place(rect_um: tuple[float, float, float, float], comp, macro, dbu: int) ->
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def build(lib: Library, d: Def) -> RouteDB:
-    """The routing database of a placed design; see the module docstring."""
+def build(lib: Library, d: Def, *, allow_routed: bool = False) -> RouteDB:
+    """The routing database of a placed design; see the module docstring.
+
+    ``allow_routed``: accept nets that already carry wiring (checkers read
+    routed designs; the router refuses them)."""
     if d.die is None:
         raise InputError(f"{d.path}:1: no DIEAREA; the router needs the die")
     if lib.dbu is not None and d.dbu % lib.dbu and lib.dbu % d.dbu:
@@ -441,7 +444,7 @@ def build(lib: Library, d: Def) -> RouteDB:
             raise InputError(f"{d.path}: special wiring or blockage on layer '{s.layer}', which no LEF defines")
         db.obstacles.append(s)
     for n in d.nets:
-        if n.raw is not None and any(w in n.raw.split() for w in ("ROUTED", "FIXED", "COVER")):
+        if not allow_routed and n.raw is not None and any(w in n.raw.split() for w in ("ROUTED", "FIXED", "COVER")):
             raise InputError(f"{d.path}:{n.line}: net '{n.name}' already has wiring; pilotflow route takes a placed, unrouted DEF")
         if n.use in ("POWER", "GROUND"):
             db.skipped[n.name] = f"{n.use.lower()} net (left as in the input)"

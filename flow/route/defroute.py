@@ -320,6 +320,7 @@ class DefRouter:
         # flat offsets only, for the search's own-cut test (its false hits across a row end are harmless)
         self.cut_halo_flat = [[d for d, _, _ in cs] for cs in self.cut_halo]
         self.cut0_flat = [d for d, _, _ in self.cut0_halo]
+        self.cut_sets = [set(x) | {0} for x in self.cut_halo_flat]
 
     # -- pin access ------------------------------------------------------------------------------
 
@@ -503,8 +504,8 @@ class DefRouter:
         lcost = self.lcost
         via_cost = VIA_COST * unit
         horiz = [lay.horizontal for lay in g.layers]
-        cut_halo = self.cut_halo_flat
-        c0occ, cut0_halo = self.c0occ, self.cut0_flat
+        cut_sets = self.cut_sets
+        c0occ = self.c0occ
         # heuristic towards the targets' box
         tj = [divmod(t % np_, nx) for t in targets]
         tx0 = min(i for _, i in tj); tx1 = max(i for _, i in tj)
@@ -533,7 +534,7 @@ class DefRouter:
             if v in targets and v not in sources:
                 ok = True
                 if targets[v] == 1:  # an access via down to the bottom layer: cut spacing
-                    ok = not any((v + d) in own_cut0 for d in cut0_halo) and not (hard and c0occ[v] > 0)
+                    ok = v not in own_cut0 and not (hard and c0occ[v] > 0)
                 if ok:
                     path = [v]
                     while prev[path[-1]] != -1:
@@ -568,7 +569,21 @@ class DefRouter:
                     b1, b2 = blk_up[lo], blk_dn[hi]
                     if (b1 != -1 and b1 != k) or (b2 != -1 and b2 != k) or blk_cut[lo]:
                         continue
-                    if any((lo + d) in own_cuts for d in cut_halo[lo // np_]):
+                    if lo in own_cuts:
+                        continue
+                    # cut spacing to the vias earlier on this path (a jog through the layer below)
+                    w_, n_, near = v, 0, False
+                    cs = cut_sets[lo // np_]
+                    while n_ < 8:
+                        p_ = prev.get(w_, -1)
+                        if p_ == -1:
+                            break
+                        if (p_ - w_ == np_ or w_ - p_ == np_) and (min(p_, w_) - lo) in cs:
+                            near = True
+                            break
+                        w_ = p_
+                        n_ += 1
+                    if near:
                         continue
                     if cocc[lo]:
                         if hard:
@@ -621,7 +636,7 @@ class DefRouter:
                 net.used[t] = a
                 connected.add(t)
                 if a.kind == "via":
-                    own_cut0.add(hit)
+                    own_cut0.update(hit + d for d in self.cut0_flat + [0])
                 continue
             # the pending terminal nearest to the tree (Prim's order), searched for alone
             src = np.array([g.xy(v) for v in sources], dtype=np.int64)
@@ -654,13 +669,13 @@ class DefRouter:
             net.used[t] = a
             connected.add(t)
             if a.kind == "via":
-                own_cut0.add(end)
+                own_cut0.update(end + d for d in self.cut0_flat + [0])
             start = path[-1]
             if first:
                 a0 = next(x for x in net.access[t0] if x.node == start)
                 net.used[t0] = a0
                 if a0.kind == "via":
-                    own_cut0.add(start)
+                    own_cut0.update(start + d for d in self.cut0_flat + [0])
                 first = False
                 sources = {}
             for p in path:
@@ -669,7 +684,8 @@ class DefRouter:
             for a_, b_ in zip(path, path[1:]):
                 net.edges.add((min(a_, b_), max(a_, b_)))
                 if abs(a_ - b_) == np_:
-                    own_cuts.add(min(a_, b_))
+                    lo_ = min(a_, b_)
+                    own_cuts.update(lo_ + d for d in self.cut_sets[lo_ // np_])
         if T == 1 or not tree_nodes:
             pass
         net.nodes = tree_nodes | {a.node for a in net.used.values()}
