@@ -452,15 +452,25 @@ def text_label(kit: PDK, text: str, name: str) -> PcmCell:
     return g.build(f"label '{shown}' on {layer}, {size:g} um high")
 
 
-def kit_pcms(kit: PDK) -> list[PcmCell]:
+def kit_pcms(kit: PDK, skipped: list[str] | None = None) -> list[PcmCell]:
     """Every PCM the kit's data allows: a TLM ladder and a van der Pauw cross
-    per resistor device, a comb/serpentine per routing metal."""
+    per resistor device, a comb/serpentine per routing metal.
+
+    A structure the kit cannot make (no pad device, no resistor length that
+    fits, ...) is left out and, when ``skipped`` is given, named there with
+    the reason."""
     out: list[PcmCell] = []
-    for model, sheet in resistor_models(kit):
-        for gen in (tlm_ladder, vdp_cross):
-            pc = gen(kit, model, sheet)
-            if pc is not None:
-                out.append(pc)
-    for metal in kit.routing_metals:
-        out.append(comb_serpentine(kit, metal))
+    jobs = [(f"PCM_{kind}_{model.upper()}", gen, (kit, model, sheet)) for model, sheet in resistor_models(kit) for kind, gen in (("TLM", tlm_ladder), ("VDP", vdp_cross))]
+    jobs += [(f"PCM_COMB_{metal}", comb_serpentine, (kit, metal)) for metal in kit.routing_metals]
+    for name, gen, args in jobs:
+        try:
+            pc = gen(*args)
+        except (InputError, ValueError) as e:
+            pc, why = None, str(e)
+        else:
+            why = "no straight body of a usable length fits the device's parameter ranges"
+        if pc is not None:
+            out.append(pc)
+        elif skipped is not None:
+            skipped.append(f"{name}: {why}")
     return out

@@ -290,8 +290,8 @@ def build_reticle(
     if y_top < margin + area_h:
         free.append((margin, y_top, margin + area_w, margin + area_h))
 
-    pcms = kit_pcms(kit)
     skipped: list[str] = []
+    pcms = kit_pcms(kit, skipped)
     for pc in sorted(pcms, key=lambda p: (-p.width * p.height, p.cell.name)):
         w, h = _um_up(kit, pc.width), _um_up(kit, pc.height)
         for k, (fx0, fy0, fx1, fy1) in enumerate(free):

@@ -139,3 +139,13 @@ def test_seal_ring_is_closed(kit_name):
         assert reg.bbox() == kdb.Box(0, 0, kit.dbu(300.0), kit.dbu(200.0))
     for cut in kit.routing_cuts:
         assert _region(ly, ring.cell.name, kit.layers[cut].gds).count() > 0
+
+
+def test_kit_without_pads_names_what_it_cannot_make():
+    import dataclasses
+
+    kit = pdk.load("gan650")
+    nopad = dataclasses.replace(kit, pad_model=None, devices={m: d for m, d in kit.devices.items() if d.kind != "pad"})
+    skipped: list[str] = []
+    assert kit_pcms(nopad, skipped) == []
+    assert len(skipped) == len(kit_pcms(kit)) and all("no pad device" in s for s in skipped)
