@@ -52,9 +52,9 @@ Rect = tuple[int, int, int, int]
 #: Body lengths (um) tried for the TLM ladder; at least three must fit the
 #: resistor's parameter ranges.
 TLM_LENGTHS_UM = (10.0, 20.0, 40.0, 80.0, 160.0)
-#: Characters the label font draws clean at any size ("0" has a slashed
-#: diagonal whose corners touch; it is drawn as "O").
-LABEL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ123456789_-. "
+#: Characters the label font draws clean at any size (the zero's slash is
+#: trimmed, see :func:`text_label`); others are drawn as "_".
+LABEL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-. "
 
 
 @dataclass
@@ -436,18 +436,25 @@ def text_label(kit: PDK, text: str, name: str) -> PcmCell:
     """``text`` as polygons on :func:`label_layer`, sized from its rules:
     the font's stroke (size / 16) is at least the layer's width, spacing and
     notch rules, and its smallest glyph hole (2 x 2 strokes) meets the hole
-    rule.  Characters outside :data:`LABEL_SAFE` are drawn as ``_``; ``0``
-    as ``O``."""
+    rule.  Characters outside :data:`LABEL_SAFE` are drawn as ``_``."""
     layer = label_layer(kit)
     w, s = line_rules(kit, layer)
     hole = _rule_max(kit, ("hole",), layer)
     stroke = max(w, s, kit.dbu(math.sqrt(hole) / 2) if hole else 0)
     stroke = kit.dbu(math.ceil(kit.um(stroke) - 1e-9))  # whole um
     size = 16 * kit.um(stroke)
-    shown = "".join(ch if ch in LABEL_SAFE else ("O" if ch == "0" else "_") for ch in text)
+    shown = "".join(ch if ch in LABEL_SAFE else "_" for ch in text)
     g = _Draw(kit, name)
     gds = kit.layers[layer].gds
-    for p in gdstk.text(shown, size, (0, 0)):
+    polys = list(gdstk.text(shown.replace("0", " "), size, (0, 0)))
+    # the font's zero has a pixel slash whose middle pixel touches its
+    # neighbours only at corners: drop that pixel (the two ticks left on the
+    # walls still tell 0 from O)
+    adv = size * 9 / 16  # the font is monospaced
+    for i, ch in enumerate(shown):
+        if ch == "0":
+            polys += [p for p in gdstk.text("0", size, (i * adv, 0)) if abs(p.area() - (size / 16) ** 2) > 1e-9]
+    for p in polys:
         g.poly(gds, np.rint(p.points / kit.dbu_um).astype(np.int64))
     return g.build(f"label '{shown}' on {layer}, {size:g} um high")
 

@@ -50,7 +50,7 @@ def kit_structures(request):
     """A kit and one cell holding all its PCMs, a seal ring, an alignment
     mark and a label side by side (kit clearance apart), with its DRC."""
     kit = pdk.load(request.param)
-    parts = kit_pcms(kit) + [seal_ring(kit, 400.0, 300.0), alignment_mark(kit), text_label(kit, "gan_ringosc-Rev1.2", "LABEL_T")]
+    parts = kit_pcms(kit) + [seal_ring(kit, 400.0, 300.0), alignment_mark(kit), text_label(kit, "gan_ringosc-Rev1.0 x200", "LABEL_T")]
     top = gdstk.Cell("ALL")
     c = clearance(kit)
     x = 0
