@@ -52,10 +52,10 @@ def parse_size(text: str) -> tuple[float, float]:
     >>> parse_size("20x15"), parse_size("4.5x3mm"), parse_size("3000x2500um")
     ((20000.0, 15000.0), (4500.0, 3000.0), (3000.0, 2500.0))
     """
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*[xX*]\s*([0-9]*\.?[0-9]+)\s*(mm|um)?\s*", text)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*[xX*]\s*([0-9]*\.?[0-9]+)\s*(mm|um)?\s*", text, re.IGNORECASE)
     if not m:
         raise InputError(f"--size: '{text}' is not WxH (e.g. 20x20mm or 5000x4000um; bare numbers are mm)")
-    scale = 1.0 if m.group(3) == "um" else 1000.0
+    scale = 1.0 if (m.group(3) or "").lower() == "um" else 1000.0
     w, h = float(m.group(1)) * scale, float(m.group(2)) * scale
     if w <= 0 or h <= 0:
         raise InputError(f"--size: '{text}' must be positive")

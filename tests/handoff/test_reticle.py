@@ -159,6 +159,7 @@ def test_parse_size_units():
     assert parse_size("20x15") == (20000.0, 15000.0)
     assert parse_size("4.5x3mm") == (4500.0, 3000.0)
     assert parse_size("3000x2500um") == (3000.0, 2500.0)
+    assert parse_size("5X4MM") == (5000.0, 4000.0)
 
 
 def test_same_die_twice_gets_numbered_labels(gan_bundles):

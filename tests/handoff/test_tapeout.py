@@ -212,6 +212,7 @@ def test_refuses_incomplete_lvs(gan_runs, tmp_path):
         (lambda r: (r / "ringosc.gds").unlink(), "no such file"),
         (lambda r: (r / "ringosc.gds").write_bytes(b"garbage"), "not a readable GDS file"),
         (lambda r: shutil.rmtree(r / "06-gds"), "the gds stage has not run"),
+        (lambda r: (r / "lvs.json").write_text((r / "lvs.json").read_text().replace('"ringosc.gds"', '"other.gds"')), "compared layout other.gds"),
     ],
 )
 def test_bad_run_dir(gan_runs, tmp_path, damage, message):
