@@ -263,7 +263,13 @@ def vdp_cross(kit: PDK, model: str, sheet: str) -> PcmCell | None:
         if ys.max() - ys.min() > dc.height:  # folded body: not a straight strip
             return None
         xmid = (dc.bbox[0] + dc.bbox[2]) // 2
-        ymid = (dc.bbox[1] + dc.bbox[3]) // 2
+        # the body's centre line: the sheet layer where the cut crosses it
+        probe = gdstk.rectangle((xmid - 1, int(ys.min()) - 1), (xmid + 1, int(ys.max()) + 1))
+        cut = gdstk.boolean([gdstk.Polygon(p.astype(float)) for p in sheet_polys], probe, "and")
+        if not cut:
+            return None
+        (_, by0), (_, by1) = gdstk.Cell("probe").add(*cut).bounding_box()
+        ymid = int(round((by0 + by1) / 2))
         E = xmid - dc.bbox[0]
         hh = max(ymid - dc.bbox[1], dc.bbox[3] - ymid)
         pw = pin.rect[2] - pin.rect[0]
