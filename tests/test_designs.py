@@ -233,6 +233,13 @@ def test_route_report_matches_net_classes(flow_run):
             ratios = {layer: nc.current * 1000 / w / jmax[layer] for layer, w in r["width_um"].items()}
             assert cd["ratio"] == pytest.approx(max(ratios.values()), abs=1e-3)  # rounded to 3 places
             assert worst[net]["ratio"] == cd["ratio"]
+            # per metal and per via array too, the worst of each in metrics
+            assert set(cd["layers"]) == set(r["width_um"])
+            assert max(x["ratio"] for x in cd["layers"].values()) == cd["ratio"]
+            assert worst[net]["via_ratio"] == max((v["ratio"] for v in cd["vias"].values()), default=None)
+            for cut, v in cd["vias"].items():
+                assert v["cuts"] == r["cuts"][cut]
+                assert v["ma_per_cut"] == pytest.approx(nc.current * 1000 / v["cuts"], abs=1e-3)
             # a net drawn at least as wide as it needs is within the limit
             if all(r["width_um"][layer] >= r["need_width_um"][layer] for layer in r["width_um"]):
                 assert cd["ratio"] <= 1.0 + 1e-9
