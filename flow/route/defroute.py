@@ -756,8 +756,96 @@ class DefRouter:
         for nr in routes:
             if nr.failed is not None and not nr.nodes:
                 failed[nr.name] = nr.failed
+        self._min_area([nr for nr in routes if nr.name not in failed])
         self.seconds["route"] = time.perf_counter() - t1
         return self._result(routes, failed, rounds)
+
+    # -- minimum area --------------------------------------------------------------------------------
+
+    def _min_area(self, routes: list[NetRoute]) -> None:
+        """Lengthen wire pieces below a layer's minimum area along their track
+        (onto free stations only, keeping every spacing); the nets a piece cannot
+        grow for are listed in the notes."""
+        g, db = self.g, self.db
+        np_, nx = g.np_, g.nx
+        if not any(lay.area > 0 for lay in g.layers):
+            return
+        owner: dict[int, int] = {}
+        for nr in routes:
+            for v in nr.nodes:
+                owner[v] = nr.index
+        pad_of = {v.name: v.top for v in db.access_vias}
+        short: list[str] = []
+        for nr in routes:
+            k = nr.index
+            adj: dict[int, set[int]] = {}
+            for a, b in nr.edges:
+                adj.setdefault(a, set()).add(b)
+                adj.setdefault(b, set()).add(a)
+            access = {a.node: a for a in nr.used.values()}
+            for l, lay in enumerate(g.layers):
+                if lay.area <= 0:
+                    continue
+                step = 1 if lay.horizontal else nx
+                pitch = g.px if lay.horizontal else g.py
+                h = lay.width // 2
+
+                def ext(v: int) -> int:
+                    e = h
+                    for u in adj.get(v, ()):
+                        if u == v - np_:
+                            p = db.vias[l].top
+                            e = max(e, (p[2] - p[0]) // 2 if lay.horizontal else (p[3] - p[1]) // 2)
+                        elif u == v + np_:
+                            p = db.vias[l + 1].bottom
+                            e = max(e, (p[2] - p[0]) // 2 if lay.horizontal else (p[3] - p[1]) // 2)
+                    a = access.get(v)
+                    if a is not None and a.kind == "via":
+                        p = pad_of.get(a.via, db.vias[0].top)
+                        e = max(e, (p[2] - p[0]) // 2 if lay.horizontal else (p[3] - p[1]) // 2)
+                    return e
+
+                nodes = sorted(v for v in nr.nodes if v // np_ == l)
+                seen: set[int] = set()
+                for v0 in nodes:
+                    if v0 in seen:
+                        continue
+                    run = [v0]
+                    while run[-1] + step in adj.get(run[-1], ()):
+                        run.append(run[-1] + step)
+                    seen.update(run)
+                    lo_e, hi_e = ext(run[0]), ext(run[-1])
+                    length = (len(run) - 1) * pitch + lo_e + hi_e
+                    grow_ok = True
+                    while lay.width * length < lay.area and grow_ok:
+                        grow_ok = False
+                        for end, d in ((run[-1], step), (run[0], -step)):
+                            u = end + d
+                            if not (0 <= u < self.n) or u // np_ != l or (step == 1 and (u % nx) != (end % nx) + (1 if d > 0 else -1)):
+                                continue
+                            if not self.valid[u] or self.blk_node[u] not in (-1, k) or owner.get(u, k) != k:
+                                continue
+                            if any(owner.get(w, k) != k for w in self._around(u, self.halo[l])):
+                                continue
+                            nr.edges.add((min(end, u), max(end, u)))
+                            nr.nodes.add(u)
+                            owner[u] = k
+                            for w in self._around(u, self.halo[l]):
+                                self.hocc[w] += 1
+                            if d > 0:
+                                run.append(u)
+                                hi_e = h if not adj.get(u) else hi_e
+                            else:
+                                run.insert(0, u)
+                                lo_e = h
+                            length += pitch
+                            grow_ok = True
+                            break
+                    if lay.width * length < lay.area:
+                        x, y = g.xy(run[0])
+                        short.append(f"{nr.name} at ({x / db.dbu:.3f}, {y / db.dbu:.3f}) um on {lay.name}")
+        if short:
+            self.notes.append(f"minimum area not reached for {len(short)} wire piece(s) (no free station to lengthen them): " + "; ".join(short[:5]))
 
     # -- geometry ------------------------------------------------------------------------------------
 
