@@ -114,15 +114,15 @@ def row(tool: str, lefs: list[Path], routed_def: Path | None, run: dict) -> dict
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'tool':<10} {'routed':>9} {'WL um':>9} {'vias':>6} {'DRC':>5} {'opens':>6} {'shorts':>6} {'wall s':>7} {'CPU s':>7}"
+    head = f"{'tool':<22} {'routed':>9} {'WL um':>9} {'vias':>6} {'DRC':>5} {'opens':>6} {'shorts':>6} {'wall s':>7} {'CPU s':>7}"
     out = [head, "-" * len(head)]
     for r in rows:
         if "error" in r:
-            out.append(f"{r['tool']:<10} {r['error']}")
+            out.append(f"{r['tool']:<22} {r['error']}")
             continue
         wall = f"{r['wall_s']:.1f}" if r["wall_s"] is not None else "-"
         cpu = f"{r['cpu_s']:.1f}" if r["cpu_s"] is not None else "-"
-        out.append(f"{r['tool']:<10} {str(r['routed']) + '/' + str(r['nets']):>9} {r['wirelength_um']:>9.1f} {r['vias']:>6} {r['drc']:>5} {r['opens']:>6} {r['shorts']:>6} {wall:>7} {cpu:>7}")
+        out.append(f"{r['tool']:<22} {str(r['routed']) + '/' + str(r['nets']):>9} {r['wirelength_um']:>9.1f} {r['vias']:>6} {r['drc']:>5} {r['opens']:>6} {r['shorts']:>6} {wall:>7} {cpu:>7}")
     return "\n".join(out)
 
 
