@@ -55,6 +55,7 @@ PRESENT_START = 1.0
 PRESENT_GROWTH = 1.8
 RESERVE_COST = 0.5  # per base pitch, on another net's pin access point
 MAX_ROUNDS = 30
+GR_TILE = 15  # base tracks per global-routing tile side
 
 
 @dataclass
@@ -76,6 +77,7 @@ class NetRoute:
     used: dict[int, Access] = field(default_factory=dict)  # terminal -> access taken
     failed: str | None = None
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)  # base-grid index box of the access points
+    guide: bytearray | None = None  # per tile: 1 where the global route (grown by a tile) lets the net go
 
 
 @dataclass
@@ -492,7 +494,7 @@ class DefRouter:
     # -- search --------------------------------------------------------------------------------------
 
     def _astar(self, net: NetRoute, sources: dict[int, float], targets: dict[int, int], box: tuple[int, int, int, int],
-               pf: float, hard: bool, own_cuts: set[int], own_cut0: set[int]) -> tuple[int, list[int]] | None:
+               pf: float, hard: bool, own_cuts: set[int], own_cut0: set[int], guide: bytearray | None = None) -> tuple[int, list[int]] | None:
         g = self.g
         nx, np_, nl = g.nx, g.np_, g.nl
         i0, j0, i1, j1 = box
@@ -505,6 +507,7 @@ class DefRouter:
         via_cost = VIA_COST * unit
         horiz = [lay.horizontal for lay in g.layers]
         cut_sets = self.cut_sets
+        gtx, gty, gntx, _ = getattr(self, "tile", (1, 1, 1, 1))
         c0occ = self.c0occ
         # heuristic towards the targets' box
         tj = [divmod(t % np_, nx) for t in targets]
@@ -560,6 +563,10 @@ class DefRouter:
             for u, step, via in moves:
                 if not valid[u] or u in done:
                     continue
+                if guide is not None and not via:
+                    ru = u % np_
+                    if not guide[(ru // nx) // gty * gntx + (ru % nx) // gtx]:
+                        continue
                 b = blk_node[u]
                 if b != -1 and b != k:
                     continue
@@ -654,9 +661,13 @@ class DefRouter:
             js = [(p % np_) // nx for p in pts]
             is_ = [p % nx for p in pts]
             res = None
-            for m in (margin, margin * 4, max(g.nx, g.ny)):
+            tries = [(margin, net.guide)] if net.guide is not None else []
+            tries += [(margin, None), (margin * 4, None), (max(g.nx, g.ny), None)]
+            for m, guide in tries:
                 box = (max(0, min(is_) - m), max(0, min(js) - m), min(g.nx - 1, max(is_) + m), min(g.ny - 1, max(js) + m))
-                res = self._astar(net, sources, targets, box, pf, hard, own_cuts, own_cut0)
+                if guide is not None:
+                    box = (0, 0, g.nx - 1, g.ny - 1)
+                res = self._astar(net, sources, targets, box, pf, hard, own_cuts, own_cut0, guide)
                 if res is not None:
                     break
             if res is None:
@@ -714,6 +725,9 @@ class DefRouter:
                     cur = self.cand_owner[a.node]
                     self.cand_owner[a.node] = k if cur in (-1, k) else -2
         self.seconds["pin access"] = time.perf_counter() - t0
+        tg = time.perf_counter()
+        self._global_guides(routes)
+        self.seconds["global route"] = time.perf_counter() - tg
         t1 = time.perf_counter()
 
         def hpwl(nr: NetRoute) -> int:
@@ -759,6 +773,59 @@ class DefRouter:
         self._min_area([nr for nr in routes if nr.name not in failed])
         self.seconds["route"] = time.perf_counter() - t1
         return self._result(routes, failed, rounds)
+
+    # -- global routing --------------------------------------------------------------------------------
+
+    def _global_guides(self, routes: list[NetRoute]) -> None:
+        """Global routing on tiles of ``TILE`` x ``TILE`` base tracks (the
+        capacity of a tile edge: the free tracks crossing it, per layer), then
+        each net's guide: the tiles of its global route grown by one tile."""
+        from flow.route.globalroute import GridGraph, GRNet, global_route, route_guides
+
+        g = self.g
+        tx = ty = GR_TILE
+        ntx, nty = -(-g.nx // tx), -(-g.ny // ty)
+        self.tile = (tx, ty, ntx, nty)
+        if ntx < 2 and nty < 2:
+            return
+        free = (np.frombuffer(self.valid, dtype=np.int8).reshape(g.nl, g.ny, g.nx) > 0) & (
+            np.frombuffer(self.blk_node, dtype=np.int32).reshape(g.nl, g.ny, g.nx) == -1)
+        hcap = np.zeros((g.nl, nty, max(ntx - 1, 0)), dtype=np.int64)
+        vcap = np.zeros((g.nl, max(nty - 1, 0), ntx), dtype=np.int64)
+        for l, lay in enumerate(g.layers):
+            if lay.horizontal:
+                for x in range(ntx - 1):
+                    col = free[l, :, (x + 1) * tx]
+                    hcap[l, :, x] = np.add.reduceat(col.astype(np.int64), np.arange(0, g.ny, ty))[:nty]
+            else:
+                for y in range(nty - 1):
+                    row = free[l, (y + 1) * ty, :]
+                    vcap[l, y, :] = np.add.reduceat(row.astype(np.int64), np.arange(0, g.nx, tx))[:ntx]
+        grid = GridGraph(hcap, vcap)
+        nets, owners = [], []
+        for nr in routes:
+            pins = set()
+            for acc in nr.access:
+                if acc:
+                    _, j, i = g.unflat(acc[0].node)
+                    pins.add((i // tx, j // ty, 0))
+            if len(pins) >= 2:
+                nets.append(GRNet(nr.name, tuple(sorted(pins))))
+                owners.append(nr)
+            elif pins:
+                (px, py, _), = pins
+                mask = bytearray(ntx * nty)
+                for yy in range(max(0, py - 1), min(nty, py + 2)):
+                    for xx in range(max(0, px - 1), min(ntx, px + 2)):
+                        mask[yy * ntx + xx] = 1
+                nr.guide = mask
+        if not nets:
+            return
+        res = global_route(grid, nets, progress=lambda m, f=None: self.say(f"global route: {m}", f))
+        self.gr_overflow = res.overflow_total
+        for nr, segs in zip(owners, res.routes):
+            m = route_guides(grid, segs, dilate=1).any(axis=0)
+            nr.guide = bytearray(m.astype(np.uint8).ravel().tobytes())
 
     # -- minimum area --------------------------------------------------------------------------------
 
