@@ -256,8 +256,7 @@ class DefRouter:
                 sp = lay.spacing_to(sw)
                 h = w[l] // 2
                 mark(node, l, r, sp, (-h, -h, h, h), owner)
-                if l >= 0:
-                    mark(dn, l, r, sp, db.vias[l].top, owner)
+                mark(dn, l, r, sp, db.vias[l].top, owner)
                 if l + 1 < g.nl:
                     mark(up, l, r, sp, db.vias[l + 1].bottom, owner)
                 # the wire's end-of-line rule against static shapes along the track
@@ -269,15 +268,11 @@ class DefRouter:
             elif s.layer in cut_of:
                 l = cut_of[s.layer]
                 sp = g.layers[l].cut_spacing_above
-                mark_cut = np.full(shape[1:], -1, dtype=np.int32)
-                v = db.vias[l + 1]
                 tmp = np.full(shape, -1, dtype=np.int32)
-                mark(tmp, l, s.rect, sp, v.cut, -2)
+                mark(tmp, l, s.rect, sp, db.vias[l + 1].cut, -2)
                 cut[l] |= tmp[l] == -2
-                del mark_cut
             elif s.layer == cut0:
                 self.cut0_obs.append(s.rect)
-        # the die edge: nothing outside
         return (array("i", node.ravel().tobytes()), array("i", dn.ravel().tobytes()), array("i", up.ravel().tobytes()),
                 array("b", cut.ravel().astype(np.int8).tobytes()))
 
@@ -697,8 +692,6 @@ class DefRouter:
                 if abs(a_ - b_) == np_:
                     lo_ = min(a_, b_)
                     own_cuts.update(lo_ + d for d in self.cut_sets[lo_ // np_])
-        if T == 1 or not tree_nodes:
-            pass
         net.nodes = tree_nodes | {a.node for a in net.used.values()}
         return True
 
