@@ -64,6 +64,7 @@ class Access:
     kind: str  # "via" (down to the bottom layer pin), "direct", "stub"
     stub: tuple[int, int, int, int] | None = None  # wire (x0, y0, x1, y1) on the node's layer for "stub"
     via: str = ""  # the via down to the bottom layer ("via")
+    patch: tuple[int, int, int, int] | None = None  # metal filling the pin, the node's wire end and the stub ("direct", "stub")
 
 
 @dataclass
@@ -93,6 +94,7 @@ class RouteResult:
     seconds: dict[str, float]
     notes: list[str]
     widths: dict[str, int]  # layer -> wire width
+    patches: dict[str, list[tuple[str, tuple[int, int, int, int]]]] = field(default_factory=dict)  # net -> (layer, box) at pins
 
 
 class _Grid:
@@ -376,7 +378,7 @@ class DefRouter:
                 for i in range(a, b):
                     v = g.flat(l, j, i)
                     if self.valid[v] and self.blk_node[v] in (-1, k):
-                        out.append(Access(v, "direct"))
+                        out.append(Access(v, "direct", patch=self._patch(r, g.x(i), g.y(j), h, None)))
             if any(acc.kind == "direct" for acc in out):
                 continue
             # a pin between stations: a stub along a track that crosses it
@@ -388,7 +390,7 @@ class DefRouter:
                         if 0 <= i < g.nx:
                             v = g.flat(l, j, i)
                             if self.valid[v] and self.blk_node[v] in (-1, k):
-                                out.append(Access(v, "stub", (g.x(i), g.y(j), cx, g.y(j))))
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), cx, g.y(j)), patch=self._patch(r, g.x(i), g.y(j), h, (cx, g.y(j)))))
             else:
                 a, b = g.span(r[0] - 1, r[2] + 1, g.x0, g.px, g.nx)
                 cy = (r[1] + r[3]) // 2
@@ -397,7 +399,32 @@ class DefRouter:
                         if 0 <= j < g.ny:
                             v = g.flat(l, j, i)
                             if self.valid[v] and self.blk_node[v] in (-1, k):
-                                out.append(Access(v, "stub", (g.x(i), g.y(j), g.x(i), cy)))
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), g.x(i), cy), patch=self._patch(r, g.x(i), g.y(j), h, (g.x(i), cy))))
+            if any(acc.kind != "via" and acc.node // g.np_ == l for acc in out):
+                continue
+            # no track of the layer crosses the pin: a short stub across the
+            # direction, from the nearest track (less than a pitch away) into the pin
+            stride = g.stride[l]
+            if lay.horizontal:
+                cy = (r[1] + r[3]) // 2
+                a, b = g.span(r[0] + h - 1, r[2] - h + 1, g.x0, g.px, g.nx)
+                j0 = round((cy - g.y0) / g.py)
+                for i in sorted(range(a, b), key=lambda i: abs(g.x(i) - (r[0] + r[2]) // 2))[:3]:
+                    for j in range(j0 - stride, j0 + stride + 1):
+                        if 0 <= j < g.ny and abs(g.y(j) - cy) < stride * g.py:
+                            v = g.flat(l, j, i)
+                            if self.valid[v] and self.blk_node[v] in (-1, k):
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), g.x(i), cy), patch=self._patch(r, g.x(i), g.y(j), h, (g.x(i), cy))))
+            else:
+                cx = (r[0] + r[2]) // 2
+                c, d = g.span(r[1] + h - 1, r[3] - h + 1, g.y0, g.py, g.ny)
+                i0 = round((cx - g.x0) / g.px)
+                for j in sorted(range(c, d), key=lambda j: abs(g.y(j) - (r[1] + r[3]) // 2))[:3]:
+                    for i in range(i0 - stride, i0 + stride + 1):
+                        if 0 <= i < g.nx and abs(g.x(i) - cx) < stride * g.px:
+                            v = g.flat(l, j, i)
+                            if self.valid[v] and self.blk_node[v] in (-1, k):
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), cx, g.y(j)), patch=self._patch(r, g.x(i), g.y(j), h, (cx, g.y(j)))))
         seen = set()
         uniq = []
         for acc in out:
@@ -405,6 +432,17 @@ class DefRouter:
                 seen.add(acc.node)
                 uniq.append(acc)
         return uniq
+
+    @staticmethod
+    def _patch(pin: Rect, x: int, y: int, h: int, end: tuple[int, int] | None) -> Rect:
+        """The box holding the pin shape, the node's wire end and the stub: one
+        rectangle of metal, so pin and wire never meet in a narrow neck."""
+        xs = [pin[0], pin[2], x - h, x + h]
+        ys = [pin[1], pin[3], y - h, y + h]
+        if end is not None:
+            xs += [end[0] - h, end[0] + h]
+            ys += [end[1] - h, end[1] + h]
+        return (min(xs), min(ys), max(xs), max(ys))
 
     def _bottom_neighbours(self, term: Terminal, box: Rect) -> list[Rect]:
         if not hasattr(self, "_bottom_index"):
@@ -914,6 +952,7 @@ class DefRouter:
         np_ = g.np_
         wires: dict[str, list] = {}
         vias: dict[str, list] = {}
+        patches: dict[str, list] = {}
         wl = 0
         nv = 0
         for nr in routes:
@@ -921,6 +960,7 @@ class DefRouter:
                 continue
             ws: list[tuple[str, tuple[int, int, int, int]]] = []
             vs: list[tuple[str, int, int]] = []
+            ps: list[tuple[str, tuple[int, int, int, int]]] = []
             # merge along-track edges into runs
             runs: dict[tuple[int, int], list[int]] = {}
             for a, b in nr.edges:
@@ -953,16 +993,20 @@ class DefRouter:
                 if a.kind == "via":
                     x, y = g.xy(a.node)
                     vs.append((a.via or db.vias[0].name, x, y))
-                elif a.kind == "stub" and a.stub is not None:
+                else:
                     l = a.node // np_
-                    ws.append((g.layers[l].name, a.stub))
-                    wl += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
+                    if a.kind == "stub" and a.stub is not None:
+                        ws.append((g.layers[l].name, a.stub))
+                        wl += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
+                    if a.patch is not None:
+                        ps.append((g.layers[l].name, a.patch))
             # a lone access node (terminal joined without wire on that layer) still needs its pad: the via has it
             nv += len(vs)
             wires[nr.name] = ws
             vias[nr.name] = vs
+            patches[nr.name] = ps
         return RouteResult(wires, vias, failed, wl, nv, rounds, dict(self.seconds), self.notes,
-                           {lay.name: lay.width for lay in g.layers})
+                           {lay.name: lay.width for lay in g.layers}, patches)
 
 
 def route(db: RouteDB, *, top_layer: str | None = None, max_rounds: int = MAX_ROUNDS,
