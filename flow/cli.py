@@ -121,6 +121,14 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
                 f"  current density over the limit on {len(over)} nets (worst {worst}: {c['ma_per_um']:g} mA/um "
                 f"on {c['layer']}, limit {c['limit_ma_per_um']:g}; see route.json)"
             )
+        over_cuts = {n: c for n, c in (m.get("current_density_worst") or {}).items() if (c.get("via_ratio") or 0) > 1}
+        if over_cuts:
+            worst = max(over_cuts, key=lambda n: over_cuts[n]["via_ratio"])
+            cut, v = max(over_cuts[worst]["vias"].items(), key=lambda kv: kv[1]["ratio"])
+            opts.echo(
+                f"  via arrays over the per-cut limit on {len(over_cuts)} nets (worst {worst}: {v['cuts']} {cut} cuts, "
+                f"{v['ma_per_cut']:g} mA per cut, limit {v['limit_ma_per_cut']:g}; see route.json)"
+            )
     if m["drc_violations"] is None:
         opts.echo("  DRC: not run")
     else:
