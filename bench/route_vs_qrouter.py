@@ -9,7 +9,9 @@ standard stages from a Tcl script (the DEF written after each; a time limit,
 default 30 min, stops it and the last finished stage is checked).  qrouter 1.4 reads an
 older DEF dialect, so its input is the same design with the DEF ``VIAS``
 given by their rectangles instead of VIARULE parameters, ``+ PORT`` lines
-dropped and one TRACKS statement per layer (its preferred direction); its
+dropped, one TRACKS statement per layer (its preferred direction) and each
+net's closing ``;`` on a line of its own (qrouter's writer adds wiring only
+to such entries); its
 configuration file is written from the LEF (``lef``, ``num_layers``).
 
 Every result is then checked the same way by KLayout
@@ -61,6 +63,10 @@ def qrouter_def(src: Path, dst: Path, lib) -> None:
         lines.append("END VIAS")
         text = text[: m.start()] + "\n".join(lines) + text[m.end() :]
     text = re.sub(r"^\s*\+ PORT\s*$\n", "", text, flags=re.M)
+    # qrouter's DEF writer adds wiring only to net entries whose ';' is on a line of its own
+    a, b = text.find("\nNETS "), text.find("\nEND NETS")
+    if 0 <= a < b:
+        text = text[:a] + re.sub(r"^(\s*- .*\S)\s*;\s*$", r"\1\n ;", text[a:b], flags=re.M) + text[b:]
     out = []
     for line in text.splitlines():
         t = re.match(r"TRACKS ([XY]) .* LAYER (\S+) ;", line)
