@@ -16,16 +16,17 @@ DEF); then, from the LEF rules:
   a net whose pins fall in more than one piece is **open**; two DEF nets
   (signal or special) in one piece are a **short**.
 
-Only violations that touch a routed (NETS) shape are counted as the
-router's: the check of the placed input gives the library's own findings
-(e.g. notches inside cells), reported apart as ``baseline``.  End-of-line
-spacing is not checked (said in ``not_checked``).
+The same checks run on the design without its NETS wiring: what that
+already shows (e.g. spacing-table findings inside library cells) is reported
+apart as ``baseline``; only the markers the routing adds are counted as
+``violations``.  End-of-line spacing is not checked (said in ``not_checked``).
 
 Needs the ``klayout`` Python package (a test dependency of pilotflow).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +52,16 @@ class CheckReport:
         return sum(self.violations.values())
 
 
-def _read(lefs: list[str], def_path: str, dbu_per_um: int):
+def _read(lefs: list[str], def_path: str, dbu_per_um: int, routing: bool = True):
+    import shutil
+    import tempfile
+
     import klayout.db as kdb
+
+    if not str(def_path).lower().endswith(".def"):  # KLayout picks the reader by the suffix
+        tmp = Path(tempfile.mkdtemp(prefix="klcheck.")) / (Path(def_path).stem + ".def")
+        shutil.copyfile(def_path, tmp)
+        def_path = str(tmp)
 
     ly = kdb.Layout()
     opt = kdb.LoadLayoutOptions()
@@ -65,7 +74,7 @@ def _read(lefs: list[str], def_path: str, dbu_per_um: int):
     c.produce_lef_pins = True
     c.produce_obstructions = True
     c.produce_special_routing = True
-    c.produce_routing = True
+    c.produce_routing = routing
     c.produce_via_geometry = True
     c.produce_labels = False
     c.produce_lef_labels = False
@@ -105,13 +114,11 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
     ly = _read(lefs, def_path, dbu)
     top = ly.top_cell()
     top.flatten(True)
+    ly0 = _read(lefs, _unrouted_copy(d), dbu)
+    ly0.top_cell().flatten(True)
     layers = list(lib.layers.values())
     routing = [lay for lay in layers if lay.type == "ROUTING"]
     cuts = [lay for lay in layers if lay.type == "CUT"]
-
-    # routed (NETS) shapes: the DEF reader's plain routing layers hold NETS and SPECIALNETS wiring;
-    # take the NETS wiring from our own reading of the DEF to tell them apart
-    net_shapes = _net_routing(d, lib)
     rep = CheckReport(nets=0, routed=0, wirelength_um=0.0, vias=0)
     sig = [n for n in d.nets if n.use not in ("POWER", "GROUND") and len(n.conns) >= 2]
     rep.nets = len(sig)
@@ -120,142 +127,107 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
     rep.wirelength_um, rep.vias = wl / dbu, nv
     um = 1.0 / dbu
 
-    def count(rule: str, ep, routed_region) -> None:
-        n_r = n_b = 0
-        for e in ep.each():
-            poly = e.to_simple_polygon(1) if hasattr(e, "to_simple_polygon") else None
-            box = e.bbox().enlarged(1, 1)
-            hit = not routed_region.is_empty() and not routed_region.interacting(kdb.Region(box)).is_empty()
-            del poly
-            if hit:
-                n_r += 1
-                if len(rep.markers) < max_markers:
-                    c = box.center()
-                    rep.markers.append((rule, (c.x * um, c.y * um)))
-            else:
-                n_b += 1
-        if n_r:
-            rep.violations[rule] = rep.violations.get(rule, 0) + n_r
-        if n_b:
-            rep.baseline[rule] = rep.baseline.get(rule, 0) + n_b
+    def markers(layout) -> dict[str, list]:
+        """rule -> marker boxes of one layout."""
+        out: dict[str, list] = {}
 
-    for lay in routing:
-        allr, _ = _layer_regions(ly, lay.name, conducting_only=False)
-        mine = net_shapes.get(lay.name, kdb.Region())
-        if allr.is_empty():
-            continue
-        w = int(round(lay.width * dbu))
-        s = int(round(lay.spacing * dbu))
-        if w > 0:
-            count(f"{lay.name}.width", allr.width_check(w), mine)
-        if s > 0:
-            count(f"{lay.name}.spacing", allr.space_check(s), mine)
-        if lay.spacing_table is not None:
-            prl, rows = lay.spacing_table
-            for wmin, vals in rows:
-                if wmin <= lay.width + 1e-9:
-                    continue
-                half = int(round(wmin * dbu / 2)) - 1
-                wide = allr.sized(-half).sized(half) & allr
-                if wide.is_empty():
-                    continue
-                for p, v in zip(prl, vals):
-                    sv = int(round(v * dbu))
-                    if sv <= s:
-                        continue
-                    ep = wide.separation_check(allr - wide.sized(1), sv, False, kdb.Metrics.Euclidian, None, int(round(p * dbu)) if p > 0 else None)
-                    count(f"{lay.name}.spacing_table", ep, mine)
-        if lay.area > 0:
-            amin = lay.area * dbu * dbu
-            small = [p for p in allr.each() if p.area() < amin]
-            reg = kdb.Region()
-            for p in small:
-                reg.insert(p)
-            n_r = 0 if mine.is_empty() else reg.interacting(mine).count()
-            if n_r:
-                rep.violations[f"{lay.name}.area"] = n_r
-            if reg.count() - n_r:
-                rep.baseline[f"{lay.name}.area"] = reg.count() - n_r
-        if lay.eol:
-            if f"end-of-line spacing ({lay.name})" not in rep.not_checked:
-                rep.not_checked.append(f"end-of-line spacing ({lay.name})")
-    # cuts: spacing and enclosure by the metal below and above
-    order = [lay.name for lay in layers]
-    for cut in cuts:
-        k = order.index(cut.name)
-        below = next((lay for lay in reversed(layers[:k]) if lay.type == "ROUTING"), None)
-        above = next((lay for lay in layers[k + 1 :] if lay.type == "ROUTING"), None)
-        cr, _ = _layer_regions(ly, cut.name, conducting_only=True)
-        if cr.is_empty():
-            continue
-        mine = net_shapes.get(cut.name, kdb.Region())
-        sp = int(round(cut.spacing * dbu))
-        if sp > 0:
-            count(f"{cut.name}.spacing", cr.space_check(sp), mine)
-        for m in (below, above):
-            if m is None:
+        def add(rule, boxes):
+            if boxes:
+                out.setdefault(rule, []).extend(boxes)
+
+        def eps(ep):
+            return [e.bbox() for e in ep.each()]
+
+        for lay in routing:
+            allr, _ = _layer_regions(layout, lay.name, conducting_only=False)
+            if allr.is_empty():
                 continue
-            mr, _ = _layer_regions(ly, m.name, conducting_only=False)
-            bad = cr.not_inside(mr)
-            n_r = 0 if mine.is_empty() else bad.interacting(mine).count()
-            if n_r:
-                rep.violations[f"{cut.name}.enclosure({m.name})"] = n_r
-            if bad.count() - n_r:
-                rep.baseline[f"{cut.name}.enclosure({m.name})"] = bad.count() - n_r
+            w = int(round(lay.width * dbu))
+            s = int(round(lay.spacing * dbu))
+            if w > 0:
+                add(f"{lay.name}.width", eps(allr.width_check(w)))
+            if s > 0:
+                add(f"{lay.name}.spacing", eps(allr.space_check(s)))
+            if lay.spacing_table is not None:
+                prl, rows = lay.spacing_table
+                for wmin, vals in rows:
+                    if wmin <= lay.width + 1e-9:
+                        continue
+                    half = int(round(wmin * dbu / 2)) - 1
+                    wide = allr.sized(-half).sized(half) & allr
+                    if wide.is_empty():
+                        continue
+                    for p, v in zip(prl, vals):
+                        sv = int(round(v * dbu))
+                        if sv <= s:
+                            continue
+                        ep = wide.separation_check(allr - wide.sized(1), sv, False, kdb.Metrics.Euclidian, None, int(round(p * dbu)) if p > 0 else None)
+                        add(f"{lay.name}.spacing_table", eps(ep))
+            if lay.area > 0:
+                amin = lay.area * dbu * dbu
+                add(f"{lay.name}.area", [p.bbox() for p in allr.each() if p.area() < amin])
+        order = [lay.name for lay in layers]
+        for cut in cuts:
+            k = order.index(cut.name)
+            below = next((lay for lay in reversed(layers[:k]) if lay.type == "ROUTING"), None)
+            above = next((lay for lay in layers[k + 1 :] if lay.type == "ROUTING"), None)
+            cr, _ = _layer_regions(layout, cut.name, conducting_only=True)
+            if cr.is_empty():
+                continue
+            sp = int(round(cut.spacing * dbu))
+            if sp > 0:
+                add(f"{cut.name}.spacing", eps(cr.space_check(sp)))
+            for m in (below, above):
+                if m is None:
+                    continue
+                mr, _ = _layer_regions(layout, m.name, conducting_only=False)
+                add(f"{cut.name}.enclosure({m.name})", [p.bbox() for p in cr.not_inside(mr).each()])
+        return out
+
+    after = markers(ly)
+    before = markers(ly0)
+    for rule, boxes in after.items():
+        old = Counter(before.get(rule, []))
+        new = []
+        for b in boxes:
+            if old[b] > 0:
+                old[b] -= 1
+            else:
+                new.append(b)
+        if new:
+            rep.violations[rule] = len(new)
+            for b in new[: max(0, max_markers - len(rep.markers))]:
+                c = b.center()
+                rep.markers.append((rule, (c.x * um, c.y * um)))
+        if len(boxes) - len(new):
+            rep.baseline[rule] = len(boxes) - len(new)
+    for lay in routing:
+        if lay.eol and f"end-of-line spacing ({lay.name})" not in rep.not_checked:
+            rep.not_checked.append(f"end-of-line spacing ({lay.name})")
     rep.opens, rep.shorts = _connectivity(ly, d, lib, layers)
     rep.not_checked.append("minimum step, notch and antenna rules")
     return rep
 
 
-def _net_routing(d, lib) -> dict:
-    """Regions of the NETS wiring per layer, from the DEF text (wires with half-width extension, via shapes)."""
-    import klayout.db as kdb
+def _unrouted_copy(d) -> str:
+    """A temporary copy of DEF ``d`` without its NETS wiring."""
+    import copy
+    import tempfile
 
-    from flow.lefdef.routedb import _via_shapes, _def_vias
+    from flow.lefdef.def_ import write_def
 
-    dv = _def_vias(d, lib)
-    out: dict[str, kdb.Region] = {}
-    widths = {name: int(round(lay.width * d.dbu)) for name, lay in lib.layers.items()}
+    d0 = copy.copy(d)
+    nets = []
     for n in d.nets:
-        if not n.raw or "ROUTED" not in n.raw.split():
-            continue
-        toks = n.raw.replace(";", " ").split()
-        k = toks.index("ROUTED") + 1
-        layer = None
-        last = None
-        expect_layer = True
-        while k < len(toks):
-            t = toks[k]
-            if expect_layer:
-                layer = t
-                last = None
-                expect_layer = False
-                k += 1
-                continue
-            if t == "NEW":
-                expect_layer = True
-                k += 1
-                continue
-            if t == "+":
-                break
-            if t == "(":
-                close = toks.index(")", k)
-                vals = toks[k + 1 : close]
-                x = last[0] if vals[0] == "*" else int(vals[0])
-                y = last[1] if vals[1] == "*" else int(vals[1])
-                if last is not None:
-                    h = widths.get(layer, 0) // 2
-                    box = kdb.Box(min(last[0], x) - h, min(last[1], y) - h, max(last[0], x) + h, max(last[1], y) + h)
-                    out.setdefault(layer, kdb.Region()).insert(box)
-                last = (x, y)
-                k = close + 1
-                continue
-            shapes = _via_shapes(t, dv, lib, d.dbu)
-            if shapes is not None and last is not None:
-                for lay, (a, b, c, e) in shapes:
-                    out.setdefault(lay, kdb.Region()).insert(kdb.Box(last[0] + a, last[1] + b, last[0] + c, last[1] + e))
-            k += 1
-    return out
+        m = copy.copy(n)
+        if n.raw and "ROUTED" in n.raw.split():
+            words = n.raw.split("+ ROUTED")[0].rstrip()
+            m.raw = words + " ;"
+        nets.append(m)
+    d0.nets = nets
+    path = Path(tempfile.mkdtemp(prefix="klcheck.")) / "unrouted.def"
+    write_def(d0, path)
+    return str(path)
 
 
 def _wire_stats(d) -> tuple[int, int]:
@@ -278,6 +250,15 @@ def _wire_stats(d) -> tuple[int, int]:
                 prev_kw = True
             elif t == "+":
                 break
+            elif t in ("RECT", "VIRTUAL"):  # a patch ( dx0 dy0 dx1 dy1 ) / a virtual point: no wire
+                close = toks.index(")", k + 2 if t == "RECT" else k + 1)
+                if t == "RECT" and close + 1 < len(toks) and toks[close + 1] == "(":
+                    close = toks.index(")", close + 1)
+                k = close + 1
+                continue
+            elif t == "MASK":
+                k += 2
+                continue
             elif t == "(":
                 close = toks.index(")", k)
                 vals = toks[k + 1 : close]

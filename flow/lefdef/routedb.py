@@ -480,9 +480,13 @@ def build(lib: Library, d: Def, *, allow_routed: bool = False) -> RouteDB:
     return db
 
 
-def routing_text(wires: list[tuple[str, Rect]], vias: list[tuple[str, int, int]], layer_of_via: dict[str, str]) -> str:
-    """DEF ``+ ROUTED`` text of one net: one ``NEW`` statement per wire run and per via."""
+def routing_text(wires: list[tuple[str, Rect]], vias: list[tuple[str, int, int]], layer_of_via: dict[str, str],
+                 patches: list[tuple[str, Rect]] = ()) -> str:
+    """DEF ``+ ROUTED`` text of one net: one ``NEW`` statement per wire run, per
+    via and per patch (``RECT``, relative to its lower-left corner)."""
     parts: list[str] = []
+    for layer, (x0, y0, x1, y1) in patches:
+        parts.append(f"{layer} ( {x0} {y0} ) RECT ( 0 0 {x1 - x0} {y1 - y0} )")
     for layer, (x0, y0, x1, y1) in wires:
         b = f"( {x1} * )" if y0 == y1 else (f"( * {y1} )" if x0 == x1 else f"( {x1} {y1} )")
         parts.append(f"{layer} ( {x0} {y0} ) {b}")
@@ -493,7 +497,8 @@ def routing_text(wires: list[tuple[str, Rect]], vias: list[tuple[str, int, int]]
     return "\n      + ROUTED " + "\n      NEW ".join(parts)
 
 
-def routed_def(d: Def, wires: dict[str, list[tuple[str, Rect]]], vias: dict[str, list[tuple[str, int, int]]], db: RouteDB) -> Def:
+def routed_def(d: Def, wires: dict[str, list[tuple[str, Rect]]], vias: dict[str, list[tuple[str, int, int]]], db: RouteDB,
+               patches: dict[str, list[tuple[str, Rect]]] | None = None) -> Def:
     """A copy of ``d`` whose NETS carry the routing (other sections unchanged)."""
     import copy
 
@@ -509,7 +514,7 @@ def routed_def(d: Def, wires: dict[str, list[tuple[str, Rect]]], vias: dict[str,
                 text = text[:-1].rstrip()
             if not text.startswith("    "):
                 text = "    " + text
-            m.raw = text + routing_text(wires.get(n.name, []), vias.get(n.name, []), layer_of_via) + " ;"
+            m.raw = text + routing_text(wires.get(n.name, []), vias.get(n.name, []), layer_of_via, (patches or {}).get(n.name, [])) + " ;"
         nets.append(m)
     out.nets = nets
     return out
@@ -532,7 +537,7 @@ def route_design(lib: Library, d: Def, *, top_layer: str | None = None, max_roun
         res = route(db, top_layer=top_layer, max_rounds=max_rounds, progress=progress)
     except ValueError as e:
         raise InputError(f"{d.path}: {e}") from None
-    return routed_def(d, res.wires, res.vias, db), res, db
+    return routed_def(d, res.wires, res.vias, db, res.patches), res, db
 
 
 __all__ = ["route_design", "RLayer", "RouteDB", "Shape", "Terminal", "ViaChoice", "build", "def_tracks", "routed_def", "routing_text", "Via"]

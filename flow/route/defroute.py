@@ -55,6 +55,7 @@ PRESENT_START = 1.0
 PRESENT_GROWTH = 1.8
 RESERVE_COST = 0.5  # per base pitch, on another net's pin access point
 MAX_ROUNDS = 30
+GR_TILE = 15  # base tracks per global-routing tile side
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Access:
     kind: str  # "via" (down to the bottom layer pin), "direct", "stub"
     stub: tuple[int, int, int, int] | None = None  # wire (x0, y0, x1, y1) on the node's layer for "stub"
     via: str = ""  # the via down to the bottom layer ("via")
+    patch: tuple[int, int, int, int] | None = None  # metal filling the pin, the node's wire end and the stub ("direct", "stub")
 
 
 @dataclass
@@ -76,6 +78,7 @@ class NetRoute:
     used: dict[int, Access] = field(default_factory=dict)  # terminal -> access taken
     failed: str | None = None
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)  # base-grid index box of the access points
+    guide: bytearray | None = None  # per tile: 1 where the global route (grown by a tile) lets the net go
 
 
 @dataclass
@@ -91,6 +94,7 @@ class RouteResult:
     seconds: dict[str, float]
     notes: list[str]
     widths: dict[str, int]  # layer -> wire width
+    patches: dict[str, list[tuple[str, tuple[int, int, int, int]]]] = field(default_factory=dict)  # net -> (layer, box) at pins
 
 
 class _Grid:
@@ -254,8 +258,7 @@ class DefRouter:
                 sp = lay.spacing_to(sw)
                 h = w[l] // 2
                 mark(node, l, r, sp, (-h, -h, h, h), owner)
-                if l >= 0:
-                    mark(dn, l, r, sp, db.vias[l].top, owner)
+                mark(dn, l, r, sp, db.vias[l].top, owner)
                 if l + 1 < g.nl:
                     mark(up, l, r, sp, db.vias[l + 1].bottom, owner)
                 # the wire's end-of-line rule against static shapes along the track
@@ -267,15 +270,11 @@ class DefRouter:
             elif s.layer in cut_of:
                 l = cut_of[s.layer]
                 sp = g.layers[l].cut_spacing_above
-                mark_cut = np.full(shape[1:], -1, dtype=np.int32)
-                v = db.vias[l + 1]
                 tmp = np.full(shape, -1, dtype=np.int32)
-                mark(tmp, l, s.rect, sp, v.cut, -2)
+                mark(tmp, l, s.rect, sp, db.vias[l + 1].cut, -2)
                 cut[l] |= tmp[l] == -2
-                del mark_cut
             elif s.layer == cut0:
                 self.cut0_obs.append(s.rect)
-        # the die edge: nothing outside
         return (array("i", node.ravel().tobytes()), array("i", dn.ravel().tobytes()), array("i", up.ravel().tobytes()),
                 array("b", cut.ravel().astype(np.int8).tobytes()))
 
@@ -379,7 +378,7 @@ class DefRouter:
                 for i in range(a, b):
                     v = g.flat(l, j, i)
                     if self.valid[v] and self.blk_node[v] in (-1, k):
-                        out.append(Access(v, "direct"))
+                        out.append(Access(v, "direct", patch=self._patch(r, g.x(i), g.y(j), h, None)))
             if any(acc.kind == "direct" for acc in out):
                 continue
             # a pin between stations: a stub along a track that crosses it
@@ -391,7 +390,7 @@ class DefRouter:
                         if 0 <= i < g.nx:
                             v = g.flat(l, j, i)
                             if self.valid[v] and self.blk_node[v] in (-1, k):
-                                out.append(Access(v, "stub", (g.x(i), g.y(j), cx, g.y(j))))
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), cx, g.y(j)), patch=self._patch(r, g.x(i), g.y(j), h, (cx, g.y(j)))))
             else:
                 a, b = g.span(r[0] - 1, r[2] + 1, g.x0, g.px, g.nx)
                 cy = (r[1] + r[3]) // 2
@@ -400,7 +399,32 @@ class DefRouter:
                         if 0 <= j < g.ny:
                             v = g.flat(l, j, i)
                             if self.valid[v] and self.blk_node[v] in (-1, k):
-                                out.append(Access(v, "stub", (g.x(i), g.y(j), g.x(i), cy)))
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), g.x(i), cy), patch=self._patch(r, g.x(i), g.y(j), h, (g.x(i), cy))))
+            if any(acc.kind != "via" and acc.node // g.np_ == l for acc in out):
+                continue
+            # no track of the layer crosses the pin: a short stub across the
+            # direction, from the nearest track (less than a pitch away) into the pin
+            stride = g.stride[l]
+            if lay.horizontal:
+                cy = (r[1] + r[3]) // 2
+                a, b = g.span(r[0] + h - 1, r[2] - h + 1, g.x0, g.px, g.nx)
+                j0 = round((cy - g.y0) / g.py)
+                for i in sorted(range(a, b), key=lambda i: abs(g.x(i) - (r[0] + r[2]) // 2))[:3]:
+                    for j in range(j0 - stride, j0 + stride + 1):
+                        if 0 <= j < g.ny and abs(g.y(j) - cy) < stride * g.py:
+                            v = g.flat(l, j, i)
+                            if self.valid[v] and self.blk_node[v] in (-1, k):
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), g.x(i), cy), patch=self._patch(r, g.x(i), g.y(j), h, (g.x(i), cy))))
+            else:
+                cx = (r[0] + r[2]) // 2
+                c, d = g.span(r[1] + h - 1, r[3] - h + 1, g.y0, g.py, g.ny)
+                i0 = round((cx - g.x0) / g.px)
+                for j in sorted(range(c, d), key=lambda j: abs(g.y(j) - (r[1] + r[3]) // 2))[:3]:
+                    for i in range(i0 - stride, i0 + stride + 1):
+                        if 0 <= i < g.nx and abs(g.x(i) - cx) < stride * g.px:
+                            v = g.flat(l, j, i)
+                            if self.valid[v] and self.blk_node[v] in (-1, k):
+                                out.append(Access(v, "stub", (g.x(i), g.y(j), cx, g.y(j)), patch=self._patch(r, g.x(i), g.y(j), h, (cx, g.y(j)))))
         seen = set()
         uniq = []
         for acc in out:
@@ -408,6 +432,17 @@ class DefRouter:
                 seen.add(acc.node)
                 uniq.append(acc)
         return uniq
+
+    @staticmethod
+    def _patch(pin: Rect, x: int, y: int, h: int, end: tuple[int, int] | None) -> Rect:
+        """The box holding the pin shape, the node's wire end and the stub: one
+        rectangle of metal, so pin and wire never meet in a narrow neck."""
+        xs = [pin[0], pin[2], x - h, x + h]
+        ys = [pin[1], pin[3], y - h, y + h]
+        if end is not None:
+            xs += [end[0] - h, end[0] + h]
+            ys += [end[1] - h, end[1] + h]
+        return (min(xs), min(ys), max(xs), max(ys))
 
     def _bottom_neighbours(self, term: Terminal, box: Rect) -> list[Rect]:
         if not hasattr(self, "_bottom_index"):
@@ -492,7 +527,7 @@ class DefRouter:
     # -- search --------------------------------------------------------------------------------------
 
     def _astar(self, net: NetRoute, sources: dict[int, float], targets: dict[int, int], box: tuple[int, int, int, int],
-               pf: float, hard: bool, own_cuts: set[int], own_cut0: set[int]) -> tuple[int, list[int]] | None:
+               pf: float, hard: bool, own_cuts: set[int], own_cut0: set[int], guide: bytearray | None = None) -> tuple[int, list[int]] | None:
         g = self.g
         nx, np_, nl = g.nx, g.np_, g.nl
         i0, j0, i1, j1 = box
@@ -505,6 +540,7 @@ class DefRouter:
         via_cost = VIA_COST * unit
         horiz = [lay.horizontal for lay in g.layers]
         cut_sets = self.cut_sets
+        gtx, gty, gntx, _ = getattr(self, "tile", (1, 1, 1, 1))
         c0occ = self.c0occ
         # heuristic towards the targets' box
         tj = [divmod(t % np_, nx) for t in targets]
@@ -560,6 +596,10 @@ class DefRouter:
             for u, step, via in moves:
                 if not valid[u] or u in done:
                     continue
+                if guide is not None and not via:
+                    ru = u % np_
+                    if not guide[(ru // nx) // gty * gntx + (ru % nx) // gtx]:
+                        continue
                 b = blk_node[u]
                 if b != -1 and b != k:
                     continue
@@ -654,9 +694,13 @@ class DefRouter:
             js = [(p % np_) // nx for p in pts]
             is_ = [p % nx for p in pts]
             res = None
-            for m in (margin, margin * 4, max(g.nx, g.ny)):
+            tries = [(margin, net.guide)] if net.guide is not None else []
+            tries += [(margin, None), (margin * 4, None), (max(g.nx, g.ny), None)]
+            for m, guide in tries:
                 box = (max(0, min(is_) - m), max(0, min(js) - m), min(g.nx - 1, max(is_) + m), min(g.ny - 1, max(js) + m))
-                res = self._astar(net, sources, targets, box, pf, hard, own_cuts, own_cut0)
+                if guide is not None:
+                    box = (0, 0, g.nx - 1, g.ny - 1)
+                res = self._astar(net, sources, targets, box, pf, hard, own_cuts, own_cut0, guide)
                 if res is not None:
                     break
             if res is None:
@@ -686,8 +730,6 @@ class DefRouter:
                 if abs(a_ - b_) == np_:
                     lo_ = min(a_, b_)
                     own_cuts.update(lo_ + d for d in self.cut_sets[lo_ // np_])
-        if T == 1 or not tree_nodes:
-            pass
         net.nodes = tree_nodes | {a.node for a in net.used.values()}
         return True
 
@@ -714,6 +756,9 @@ class DefRouter:
                     cur = self.cand_owner[a.node]
                     self.cand_owner[a.node] = k if cur in (-1, k) else -2
         self.seconds["pin access"] = time.perf_counter() - t0
+        tg = time.perf_counter()
+        self._global_guides(routes)
+        self.seconds["global route"] = time.perf_counter() - tg
         t1 = time.perf_counter()
 
         def hpwl(nr: NetRoute) -> int:
@@ -756,8 +801,149 @@ class DefRouter:
         for nr in routes:
             if nr.failed is not None and not nr.nodes:
                 failed[nr.name] = nr.failed
+        self._min_area([nr for nr in routes if nr.name not in failed])
         self.seconds["route"] = time.perf_counter() - t1
         return self._result(routes, failed, rounds)
+
+    # -- global routing --------------------------------------------------------------------------------
+
+    def _global_guides(self, routes: list[NetRoute]) -> None:
+        """Global routing on tiles of ``TILE`` x ``TILE`` base tracks (the
+        capacity of a tile edge: the free tracks crossing it, per layer), then
+        each net's guide: the tiles of its global route grown by one tile."""
+        from flow.route.globalroute import GridGraph, GRNet, global_route, route_guides
+
+        g = self.g
+        tx = ty = GR_TILE
+        ntx, nty = -(-g.nx // tx), -(-g.ny // ty)
+        self.tile = (tx, ty, ntx, nty)
+        if ntx < 2 and nty < 2:
+            return
+        free = (np.frombuffer(self.valid, dtype=np.int8).reshape(g.nl, g.ny, g.nx) > 0) & (
+            np.frombuffer(self.blk_node, dtype=np.int32).reshape(g.nl, g.ny, g.nx) == -1)
+        hcap = np.zeros((g.nl, nty, max(ntx - 1, 0)), dtype=np.int64)
+        vcap = np.zeros((g.nl, max(nty - 1, 0), ntx), dtype=np.int64)
+        for l, lay in enumerate(g.layers):
+            if lay.horizontal:
+                for x in range(ntx - 1):
+                    col = free[l, :, (x + 1) * tx]
+                    hcap[l, :, x] = np.add.reduceat(col.astype(np.int64), np.arange(0, g.ny, ty))[:nty]
+            else:
+                for y in range(nty - 1):
+                    row = free[l, (y + 1) * ty, :]
+                    vcap[l, y, :] = np.add.reduceat(row.astype(np.int64), np.arange(0, g.nx, tx))[:ntx]
+        grid = GridGraph(hcap, vcap)
+        nets, owners = [], []
+        for nr in routes:
+            pins = set()
+            for acc in nr.access:
+                if acc:
+                    _, j, i = g.unflat(acc[0].node)
+                    pins.add((i // tx, j // ty, 0))
+            if len(pins) >= 2:
+                nets.append(GRNet(nr.name, tuple(sorted(pins))))
+                owners.append(nr)
+            elif pins:
+                (px, py, _), = pins
+                mask = bytearray(ntx * nty)
+                for yy in range(max(0, py - 1), min(nty, py + 2)):
+                    for xx in range(max(0, px - 1), min(ntx, px + 2)):
+                        mask[yy * ntx + xx] = 1
+                nr.guide = mask
+        if not nets:
+            return
+        res = global_route(grid, nets, progress=lambda m, f=None: self.say(f"global route: {m}", f))
+        self.gr_overflow = res.overflow_total
+        for nr, segs in zip(owners, res.routes):
+            m = route_guides(grid, segs, dilate=1).any(axis=0)
+            nr.guide = bytearray(m.astype(np.uint8).ravel().tobytes())
+
+    # -- minimum area --------------------------------------------------------------------------------
+
+    def _min_area(self, routes: list[NetRoute]) -> None:
+        """Lengthen wire pieces below a layer's minimum area along their track
+        (onto free stations only, keeping every spacing); the nets a piece cannot
+        grow for are listed in the notes."""
+        g, db = self.g, self.db
+        np_, nx = g.np_, g.nx
+        if not any(lay.area > 0 for lay in g.layers):
+            return
+        owner: dict[int, int] = {}
+        for nr in routes:
+            for v in nr.nodes:
+                owner[v] = nr.index
+        pad_of = {v.name: v.top for v in db.access_vias}
+        short: list[str] = []
+        for nr in routes:
+            k = nr.index
+            adj: dict[int, set[int]] = {}
+            for a, b in nr.edges:
+                adj.setdefault(a, set()).add(b)
+                adj.setdefault(b, set()).add(a)
+            access = {a.node: a for a in nr.used.values()}
+            for l, lay in enumerate(g.layers):
+                if lay.area <= 0:
+                    continue
+                step = 1 if lay.horizontal else nx
+                pitch = g.px if lay.horizontal else g.py
+                h = lay.width // 2
+
+                def ext(v: int) -> int:
+                    e = h
+                    for u in adj.get(v, ()):
+                        if u == v - np_:
+                            p = db.vias[l].top
+                            e = max(e, (p[2] - p[0]) // 2 if lay.horizontal else (p[3] - p[1]) // 2)
+                        elif u == v + np_:
+                            p = db.vias[l + 1].bottom
+                            e = max(e, (p[2] - p[0]) // 2 if lay.horizontal else (p[3] - p[1]) // 2)
+                    a = access.get(v)
+                    if a is not None and a.kind == "via":
+                        p = pad_of.get(a.via, db.vias[0].top)
+                        e = max(e, (p[2] - p[0]) // 2 if lay.horizontal else (p[3] - p[1]) // 2)
+                    return e
+
+                nodes = sorted(v for v in nr.nodes if v // np_ == l)
+                seen: set[int] = set()
+                for v0 in nodes:
+                    if v0 in seen:
+                        continue
+                    run = [v0]
+                    while run[-1] + step in adj.get(run[-1], ()):
+                        run.append(run[-1] + step)
+                    seen.update(run)
+                    lo_e, hi_e = ext(run[0]), ext(run[-1])
+                    length = (len(run) - 1) * pitch + lo_e + hi_e
+                    grow_ok = True
+                    while lay.width * length < lay.area and grow_ok:
+                        grow_ok = False
+                        for end, d in ((run[-1], step), (run[0], -step)):
+                            u = end + d
+                            if not (0 <= u < self.n) or u // np_ != l or (step == 1 and (u % nx) != (end % nx) + (1 if d > 0 else -1)):
+                                continue
+                            if not self.valid[u] or self.blk_node[u] not in (-1, k) or owner.get(u, k) != k:
+                                continue
+                            if any(owner.get(w, k) != k for w in self._around(u, self.halo[l])):
+                                continue
+                            nr.edges.add((min(end, u), max(end, u)))
+                            nr.nodes.add(u)
+                            owner[u] = k
+                            for w in self._around(u, self.halo[l]):
+                                self.hocc[w] += 1
+                            if d > 0:
+                                run.append(u)
+                                hi_e = h if not adj.get(u) else hi_e
+                            else:
+                                run.insert(0, u)
+                                lo_e = h
+                            length += pitch
+                            grow_ok = True
+                            break
+                    if lay.width * length < lay.area:
+                        x, y = g.xy(run[0])
+                        short.append(f"{nr.name} at ({x / db.dbu:.3f}, {y / db.dbu:.3f}) um on {lay.name}")
+        if short:
+            self.notes.append(f"minimum area not reached for {len(short)} wire piece(s) (no free station to lengthen them): " + "; ".join(short[:5]))
 
     # -- geometry ------------------------------------------------------------------------------------
 
@@ -766,6 +952,7 @@ class DefRouter:
         np_ = g.np_
         wires: dict[str, list] = {}
         vias: dict[str, list] = {}
+        patches: dict[str, list] = {}
         wl = 0
         nv = 0
         for nr in routes:
@@ -773,6 +960,7 @@ class DefRouter:
                 continue
             ws: list[tuple[str, tuple[int, int, int, int]]] = []
             vs: list[tuple[str, int, int]] = []
+            ps: list[tuple[str, tuple[int, int, int, int]]] = []
             # merge along-track edges into runs
             runs: dict[tuple[int, int], list[int]] = {}
             for a, b in nr.edges:
@@ -805,16 +993,20 @@ class DefRouter:
                 if a.kind == "via":
                     x, y = g.xy(a.node)
                     vs.append((a.via or db.vias[0].name, x, y))
-                elif a.kind == "stub" and a.stub is not None:
+                else:
                     l = a.node // np_
-                    ws.append((g.layers[l].name, a.stub))
-                    wl += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
+                    if a.kind == "stub" and a.stub is not None:
+                        ws.append((g.layers[l].name, a.stub))
+                        wl += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
+                    if a.patch is not None:
+                        ps.append((g.layers[l].name, a.patch))
             # a lone access node (terminal joined without wire on that layer) still needs its pad: the via has it
             nv += len(vs)
             wires[nr.name] = ws
             vias[nr.name] = vs
+            patches[nr.name] = ps
         return RouteResult(wires, vias, failed, wl, nv, rounds, dict(self.seconds), self.notes,
-                           {lay.name: lay.width for lay in g.layers})
+                           {lay.name: lay.width for lay in g.layers}, patches)
 
 
 def route(db: RouteDB, *, top_layer: str | None = None, max_rounds: int = MAX_ROUNDS,

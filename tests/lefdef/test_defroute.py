@@ -135,12 +135,12 @@ def test_unknown_top_layer_is_bad_input(tmp_path):
     assert not out.exists()
 
 
-def test_gcd_nangate45_routed_clean():
+def test_gcd_nangate45_routed_clean(tmp_path):
     """OpenROAD's gcd on Nangate45 (394 signal nets, power grid): 100% routed,
     no opens or shorts, no KLayout width/spacing/cut violation on routed shapes."""
     lef = bench_path("lefdef", "nangate45", "Nangate45.lef")
     src = bench_path("lefdef", "gcd", "gcd_nangate45_preroute.def")
-    out = Path(pytest.importorskip("tempfile").mkdtemp()) / "gcd_routed.def"
+    out = tmp_path / "gcd_routed.def"
     res = CliRunner().invoke(cli, ["--quiet", "route", "--lef", str(lef), "--def", str(src), "-o", str(out), "--top-layer", "metal6"])
     assert res.exit_code == 0, res.output
     rep = check_routed_def([str(lef)], str(out))
