@@ -121,6 +121,14 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
                 f"  current density over the limit on {len(over)} nets (worst {worst}: {c['ma_per_um']:g} mA/um "
                 f"on {c['layer']}, limit {c['limit_ma_per_um']:g}; see route.json)"
             )
+        over_cuts = {n: c for n, c in (m.get("current_density_worst") or {}).items() if (c.get("via_ratio") or 0) > 1}
+        if over_cuts:
+            worst = max(over_cuts, key=lambda n: over_cuts[n]["via_ratio"])
+            cut, v = max(over_cuts[worst]["vias"].items(), key=lambda kv: kv[1]["ratio"])
+            opts.echo(
+                f"  via arrays over the per-cut limit on {len(over_cuts)} nets (worst {worst}: {v['cuts']} {cut} cuts, "
+                f"{v['ma_per_cut']:g} mA per cut, limit {v['limit_ma_per_cut']:g}; see route.json)"
+            )
     if m["drc_violations"] is None:
         opts.echo("  DRC: not run")
     else:
@@ -162,8 +170,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
 @click.option("--design", "design_dir", type=click.Path(file_okay=False, path_type=Path), help="Use this design folder's net classes and temperature_c (design.toml).")
 @click.option("--temperature", type=float, metavar="C", help="Operating temperature (deg C) for current-density derating [default: the design's, else each limit's reference].")
 @click.option("--tile", "tile_um", type=click.FloatRange(min=0), metavar="SIZE_UM", help="Check in square tiles of SIZE_UM um with a halo, over --jobs processes (memory bounded by the tile size; same markers); 0: never tile [default: automatic from 200,000 polygons].")
+@click.option("--scheduler", metavar="ADDR", help="Check the tiles of a tiled run on a Dask cluster (tcp://HOST:8786) instead of --jobs local processes; untiled rules run here.")
 @click.pass_obj
-def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None, tile_um: float | None) -> None:
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None, tile_um: float | None, scheduler: str | None = None) -> None:
     """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
 
     Net-aware rules (net_spacing, voltage_spacing, current_density) name nets
@@ -204,7 +213,10 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     shapes = read_gds(layout, kit, top)
     progress = opts.progress()
     progress.stage("drc")
-    result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress, tile_um=tile_um)
+    from flow.executor import make_executor
+
+    with make_executor(jobs, scheduler) as executor:
+        result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress, tile_um=tile_um, executor=executor)
     progress.done(f"{len(result.rules_checked)} rules checked")
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
@@ -225,6 +237,8 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
         opts.echo(f"  not checked: {item}")
     for item in result.notes:
         opts.echo(f"  note: {item}")
+    if scheduler and not any(n.startswith("tiled:") for n in result.notes):
+        opts.echo(f"  note: not tiled, so checked in this process, not on {scheduler} (give --tile SIZE_UM to send tiles there)")
     if result.layers_ignored:
         opts.echo("  layers not in the rule set (not checked): " + ", ".join(f"{a}/{b}" for a, b in result.layers_ignored))
     sys.exit(0 if not result.violations else 1)
@@ -413,6 +427,71 @@ def pdk_docs(opts: Options, name: str, folder: Path | None, fmt: str) -> None:
         opts.echo(f"wrote {path}")
 
 
+# ------------------------------------------------------------ tapeout ------
+@cli.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "bundle", required=True, type=click.Path(path_type=Path), help="Bundle folder to write (replaced only if it is a bundle).")
+@click.pass_obj
+def tapeout(opts: Options, rundir: Path, bundle: Path) -> None:
+    """Write a tapeout bundle for the fab from a signed-off run directory.
+
+    Refuses (exit code 1, nothing written) unless DRC is clean (or every
+    marker is waived with a reason) with nothing left unchecked and LVS
+    status is match.  The bundle holds the GDS and OASIS, the layer map, the
+    DRC and LVS reports, bundle.json, a README for the fab and a SHA-256
+    manifest; the same run gives byte-identical files.
+    """
+    from flow.handoff.tapeout import write_bundle
+
+    res = write_bundle(rundir, bundle)
+    s = res.signoff
+    opts.echo(f"{s.design} ({s.top}) on {s.pdk} {s.pdk_version}: DRC clean ({s.drc.get('waived', 0)} waived), LVS match")
+    opts.echo(f"  wrote {res.path}: {len(res.files)} files; GDS sha256 {res.gds_sha256}")
+
+
+# ------------------------------------------------------------ reticle ------
+@cli.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Reticle GDS to write (a placement map and DRC summary go to OUT with .json).")
+@click.option("--size", required=True, metavar="WxH", help="Reticle size: mm by default or with 'mm' (20x20, 4.5x3mm), microns with 'um' (5000x4000um).")
+@click.option("--top", default="RETICLE", show_default=True, help="Top cell name.")
+@click.option("--scribe", "half_scribe", type=click.FloatRange(min=0), default=40.0, show_default=True, metavar="UM", help="Half scribe lane (um) around dies without their own seal ring.")
+@click.pass_obj
+def reticle(opts: Options, bundles: tuple[Path, ...], out: Path, size: str, top: str, half_scribe: float) -> None:
+    """Place tapeout BUNDLEs on a multi-project reticle and check its DRC.
+
+    Dies are packed in rows inside a frame with an alignment mark in each
+    corner; each die keeps its seal ring and scribe lane (dies without one
+    get the kit's seal ring and a half scribe lane) and gets a label (text
+    polygons on the top metal).  Process-control monitors generated from the
+    PDK (TLM ladders, van der Pauw crosses, comb/serpentine per routing
+    metal) fill the free space.  All bundles must share one PDK.  Exit code
+    0 when the reticle is DRC-clean, 1 when DRC finds violations (the GDS is
+    still written), 2 on bad input or a reticle too small for the dies.
+    """
+    from flow.handoff.reticle import build_reticle, parse_size, write_reticle
+
+    if out.suffix.lower() == ".json":
+        raise click.UsageError("-o names the reticle GDS; its placement map goes beside it with .json")
+    res = build_reticle(list(bundles), parse_size(size), top=top, half_scribe_um=half_scribe, progress=opts.progress())
+    side = write_reticle(res, out)
+    opts.echo(
+        f"reticle {res.size_um[0] / 1000:g} x {res.size_um[1] / 1000:g} mm on {res.kit.name} {res.kit.version}: "
+        f"{len(res.of('die'))} dies, {len(res.of('label'))} labels, {len(res.of('pcm'))} PCMs, {len(res.of('mark'))} alignment marks"
+    )
+    for item in res.pcms_skipped:
+        opts.echo(f"  PCM not placed: {item}")
+    d = res.drc
+    opts.echo(f"  DRC: {len(d.rules_checked)} rules checked, {len(d.violations)} violations" + (f" {d.counts()}" if d.violations else ""))
+    for item in d.not_checked:
+        opts.echo(f"  not checked: {item}")
+    partly = [n.split(":")[0] for n in d.notes if ": not checked" in n]
+    if partly:
+        opts.echo(f"  partly not checked (nets without voltage or current on the reticle): {', '.join(sorted(set(partly)))}")
+    opts.echo(f"  wrote {out} and {side}")
+    sys.exit(0 if d.clean else 1)
+
+
 # -------------------------------------------------------------- place ------
 def _die_option(value: str | None) -> tuple[float, float] | None:
     if value is None:
@@ -490,6 +569,153 @@ def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: P
         opts.echo("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.seconds.items()))
     opts.echo(f"  wrote {def_out}" + (f" and {map_out}" if map_out is not None else ""))
 
+
+
+# -------------------------------------------------------------- route (LEF/DEF) ------
+@cli.command("route")
+@click.option("--lef", "lefs", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path), help="LEF file (repeatable: technology, then cells).")
+@click.option("--def", "def_in", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Placed DEF (components placed, nets unrouted).")
+@click.option("-o", "--out", "def_out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output DEF with the signal nets routed.")
+@click.option("--top-layer", metavar="LAYER", help="Highest routing layer to use [default: the LEF's top routing layer].")
+@click.option("--rounds", type=click.IntRange(min=0), default=30, show_default=True, help="Rip-up and reroute rounds at most.")
+@click.pass_obj
+def route_cmd(opts: Options, lefs: tuple[Path, ...], def_in: Path, def_out: Path, top_layer: str | None, rounds: int) -> None:
+    """Route the signal nets of a placed LEF/DEF design (e.g. from OpenROAD or qflow).
+
+    Global routing, then track-based detailed routing inside the guides with
+    negotiated rip-up and reroute; the result keeps the LEF's width, spacing
+    and cut spacing by construction.  Special (power) nets stay as they are.
+    Exit code 0 when every net is routed, 1 when some are not (each listed
+    with the reason and the place; the DEF is written with the others).
+    """
+    from flow.lefdef import read_def, read_lef
+    from flow.lefdef.routedb import route_design
+
+    lib = None
+    for f in lefs:
+        lib = read_lef(f, lib)
+    assert lib is not None
+    design = read_def(def_in)
+    progress = opts.progress()
+    progress.stage("route")
+    routed, res, db = route_design(lib, design, top_layer=top_layer, max_rounds=rounds, progress=progress)
+    from flow.lefdef import write_def
+
+    write_def(routed, def_out)
+    total = len(db.nets)
+    ok = total - len(res.unrouted)
+    progress.done(f"{ok}/{total} nets routed")
+    um = float(db.dbu)
+    opts.echo(f"{db.design}: {ok}/{total} nets routed, wire {res.wirelength / um:.1f} um, {res.via_count} vias, {res.rounds} rip-up rounds")
+    if db.skipped:
+        opts.echo(f"  not routed by design: {len(db.skipped)} nets (power/ground nets, nets with one pin)")
+    for note in db.notes + res.notes:
+        opts.echo(f"  note: {note}")
+    if opts.verbose:
+        opts.echo("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in res.seconds.items()))
+    for net, why in res.unrouted.items():
+        click.echo(f"  unrouted {net}: {why}", err=True)
+    opts.echo(f"  wrote {def_out}")
+    if res.unrouted:
+        sys.exit(1)
+
+# ------------------------------------------------------- regress, sweep ----
+def _executor_options(f):
+    f = click.option("--scheduler", metavar="ADDR", help="Run on a Dask cluster (tcp://HOST:8786) instead of local processes.")(f)
+    f = click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, help="Local worker processes (0: one per core).")(f)
+    return f
+
+
+@cli.command()
+@click.argument("designs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path), help="Baseline file [default: baseline.toml in the folder of designs].")
+@click.option("-o", "--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/regress"), show_default=True, help="Run directories go here, one per design.")
+@click.option("--update", is_flag=True, help="Write the baseline from this run (limits set by hand keep their margin) and exit 0.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as JSON.")
+@_executor_options
+@click.pass_obj
+def regress(opts: Options, designs: tuple[Path, ...], baseline_file: Path | None, runs_dir: Path, update: bool, json_file: Path | None, jobs: int, scheduler: str | None) -> None:
+    """Run every sample design and compare its metrics with the baseline.
+
+    DESIGNS are folders of designs (every subfolder with a design.toml) or
+    design folders [default: designs].  Each metric is checked against its
+    per-design limit in the baseline file; the table lists design, metric,
+    baseline, now, limit and verdict.  Exit code 0 when every check passes,
+    1 on a regression (or a design that fails to run), 2 on bad input.
+    """
+    from flow.batch import design_dirs
+    from flow.executor import make_executor
+    from flow.fileio import atomic_write_json, atomic_write_text
+    from flow.regress import Baseline, compare, load_baseline, run_designs, table, baseline_text, updated
+
+    paths = list(designs) or [Path("designs")]
+    dirs, full = design_dirs(paths)
+    if baseline_file is None:
+        folder = next((p for p in paths if not (p / "design.toml").is_file()), paths[0].parent)
+        baseline_file = folder / "baseline.toml"
+    base: Baseline | None
+    if update and not baseline_file.is_file():
+        base = None
+    else:
+        base = load_baseline(baseline_file)
+    progress = opts.progress()
+    progress.stage("regress")
+    with make_executor(jobs, scheduler) as ex:
+        opts.echo(f"regress: {len(dirs)} designs on {ex.describe()}, runs in {runs_dir}")
+        records = run_designs(dirs, runs_dir, ex, progress)
+    progress.done(f"{len(records)} designs run")
+    rows = compare(base, records, full) if base is not None else []
+    for line in table(rows):
+        opts.echo(line)
+    if json_file:
+        atomic_write_json(json_file, {"baseline": str(baseline_file), "rows": [r.__dict__ for r in rows], "runs": records})
+    failed = [r for r in rows if r.verdict == "FAIL"]
+    new = [r.design for r in rows if r.verdict == "new"]
+    if new:
+        opts.echo(f"not checked (no baseline entry): {', '.join(new)}")
+    if update:
+        atomic_write_text(baseline_file, baseline_text(updated(base, records)))
+        for rec in records:
+            if rec["error"]:
+                opts.echo(f"kept the old entry of {rec['name']} (it did not run: {rec['error']})")
+            elif rec["exit_code"]:
+                opts.echo(f"warning: {rec['name']} is not clean (unrouted nets, DRC violations or LVS mismatch); its baseline accepts that")
+        opts.echo(f"wrote {baseline_file}: {len(records)} designs measured")
+        sys.exit(0)
+    opts.echo(f"regress: {len(rows)} checks, {len(failed)} failed" + (": " + ", ".join(f"{r.design} {r.metric}" for r in failed) if failed else "") + f" (baseline {baseline_file})")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("design_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--param", "params", multiple=True, required=True, metavar="KEY=V1,V2,...", help="A design.toml key (TABLE.KEY, e.g. floorplan.utilization) and its values (repeatable: the cartesian product runs).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder: one run directory per variant, sweep.csv, sweep.json [default: runs/sweep/<design folder>].")
+@_executor_options
+@click.pass_obj
+def sweep(opts: Options, design_dir: Path, params: tuple[str, ...], out_dir: Path | None, jobs: int, scheduler: str | None) -> None:
+    """Run DESIGN_DIR once for every combination of --param values.
+
+    Each variant runs in its own run directory; the table of their metrics
+    is printed and written to OUT/sweep.csv and OUT/sweep.json.  Exit code
+    0 when every variant ran (clean or not: see the result column), 1 when
+    a variant failed to run, 2 on bad input.
+    """
+    from flow.config import load_design
+    from flow.executor import make_executor
+    from flow.sweep import parse_param, run_sweep, text_table
+
+    load_design(design_dir)
+    parsed = [parse_param(p) for p in params]
+    out = out_dir or Path("runs/sweep") / design_dir.resolve().name
+    progress = opts.progress()
+    progress.stage("sweep")
+    with make_executor(jobs, scheduler) as ex:
+        table = run_sweep(design_dir, parsed, out, ex, progress)
+    progress.done(f"{len(table)} variants run")
+    for line in text_table(table, [k for k, _ in parsed]):
+        opts.echo(line)
+    opts.echo(f"wrote {out / 'sweep.csv'} and {out / 'sweep.json'}")
+    sys.exit(1 if any(r["error"] for r in table) else 0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -509,8 +509,28 @@ def inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def load_design(folder: str | Path) -> DesignConfig:
-    """Read ``folder/design.toml``; raise one :class:`InputError` listing every problem."""
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
+    """Set dotted keys (``"place.global"``) of a parsed design.toml in place;
+    returns the problems (a key under a value that is not a table)."""
+    problems = []
+    for dotted, value in overrides.items():
+        *path, last = dotted.split(".")
+        tab: Any = data
+        for i, part in enumerate(path):
+            tab = tab.setdefault(part, {})
+            if not isinstance(tab, dict):
+                problems.append(f"{'.'.join(path[: i + 1])}: is not a table, cannot set {dotted}")
+                break
+        else:
+            tab[last] = value
+    return problems
+
+
+def load_design(folder: str | Path, overrides: Mapping[str, Any] | None = None) -> DesignConfig:
+    """Read ``folder/design.toml``; raise one :class:`InputError` listing every problem.
+
+    ``overrides`` (dotted key -> value, e.g. ``{"place.global": "eplace"}``)
+    replace keys of the file before it is checked (``pilotflow sweep``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a design folder (directory not found)")
@@ -525,7 +545,7 @@ def load_design(folder: str | Path) -> DesignConfig:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{shown}: not valid TOML: {e}") from None
 
-    problems: list[str] = []
+    problems: list[str] = apply_overrides(data, overrides) if overrides else []
 
     def bad(key: str, msg: str) -> None:
         problems.append(f"{key}: {msg}")

@@ -262,7 +262,7 @@ def _check_all(
 
 def _check_maybe_tiled(
     shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, jobs: int, progress: Any,
-    tile_um: float | None, notes: list[str],
+    tile_um: float | None, notes: list[str], executor: Any = None,
 ) -> tuple[list[list[Violation] | NotChecked], list[str]]:
     """:func:`_check_all`, or a tiled run of the rules that can be tiled
     (the others on the whole layout); the tiling goes to ``notes``."""
@@ -275,7 +275,7 @@ def _check_maybe_tiled(
         return _check_all(shapes, kit, rules, ctx, jobs, progress)
     rest = [i for i in range(len(rules)) if i not in set(tiled_idx)]
     out: list[list[Violation] | NotChecked] = [[] for _ in rules]
-    got, kind_notes, grid = T.run_tiled(shapes, kit, [rules[i] for i in tiled_idx], ctx, tile_um, jobs, progress)
+    got, kind_notes, grid = T.run_tiled(shapes, kit, [rules[i] for i in tiled_idx], ctx, tile_um, jobs, progress, executor=executor)
     for i, g in zip(tiled_idx, got):
         out[i] = g
     if grid is not None:
@@ -303,6 +303,7 @@ def run_drc(
     jobs: int = 1,
     progress: Any = None,
     tile_um: float | None = None,
+    executor: Any = None,
 ) -> DrcResult:
     """Check ``shapes`` against ``rules`` (default: every rule of ``kit``).
 
@@ -332,6 +333,10 @@ def run_drc(
         tile size; the markers are the same as untiled.  ``None``: tiled
         automatically from :data:`flow.drc.tiles.AUTO_TILE_POLYGONS`
         polygons up; ``0``: never tiled.
+    executor
+        Where the tiles of a tiled run are checked (a
+        :class:`flow.executor.Executor`, e.g. a Dask cluster); default
+        ``jobs`` local processes.  Untiled rules run here, on ``jobs``.
 
     Returns
     -------
@@ -366,7 +371,7 @@ def run_drc(
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
             if not shapes.polygons.get(name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
-    per_rule, kind_notes = _check_maybe_tiled(shapes, kit, runnable, ctx, jobs, progress, tile_um, notes)
+    per_rule, kind_notes = _check_maybe_tiled(shapes, kit, runnable, ctx, jobs, progress, tile_um, notes, executor)
     # a rule whose check could not run at all (NotChecked) is not checked
     for rule, got in zip(runnable, per_rule):
         if isinstance(got, NotChecked):

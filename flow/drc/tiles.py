@@ -51,7 +51,6 @@ are joined within the tile's halo.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -60,6 +59,7 @@ from typing import Any
 import gdstk
 import numpy as np
 
+import flow.drc.kinds  # noqa: F401  (registers the kinds: a fresh Dask worker imports only this module)
 from flow.drc import edges as E
 from flow.drc.core import IMPLS, CheckContext, Layers, NotChecked, Violation, polygon_violation
 from flow.geometry.gdsio import LayoutShapes
@@ -532,19 +532,19 @@ def _with_marker(v: Violation, mk: np.ndarray, kit: PDK) -> Violation:
     return Violation(v.rule_id, v.kind, v.layer, v.other, v.value_um, measured, marker, v.net)  # type: ignore[arg-type]
 
 
-# Fork-inherited state of a parallel tiled run.
-_STATE: dict[str, Any] = {}
-
-
-def _run_tile(k: int) -> tuple[int, TileResult]:
-    s = _STATE
+def _run_tile(s: dict[str, Any], k: int) -> tuple[int, TileResult]:
+    """One tile's job (``s``: the run's state, shared by every job)."""
     return k, check_tile(k, s["grid"], s["shapes"], s["index"], s["kit"], s["rules"], s["ctx"], s["extent"])
 
 
 def run_tiled(
-    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None
+    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None,
+    executor: Any = None,
 ) -> tuple[list[list[Violation] | NotChecked], list[str], Grid | None]:
-    """Markers of each (tileable) rule, in order, from a tiled run; kind notes; the grid."""
+    """Markers of each (tileable) rule, in order, from a tiled run; kind notes; the grid.
+
+    The tiles are jobs of ``executor`` (a :class:`flow.executor.Executor`,
+    e.g. a Dask cluster), by default ``jobs`` local processes."""
     from flow.drc.kinds.tables import density_extent
 
     names = sorted({n for r in rules for n in (r.layer, r.other) if n is not None})
@@ -585,21 +585,14 @@ def run_tiled(
         notes.extend(x for x in r.notes if x not in notes)
 
     total = len(tiles)
-    if jobs > 1 and total > 1 and "fork" in mp.get_all_start_methods():
-        _STATE.update(grid=grid, shapes=shapes, index=index, kit=kit, rules=rules, ctx=ctx, extent=dext)
-        try:
-            with mp.get_context("fork").Pool(jobs) as pool:
-                for done, (_, r) in enumerate(pool.imap_unordered(_run_tile, tiles, chunksize=1), 1):
-                    take(r)
-                    if progress:
-                        progress(f"tile {done}/{total}", done / total)
-        finally:
-            _STATE.clear()
-    else:
-        for done, k in enumerate(tiles, 1):
-            take(check_tile(k, grid, shapes, index, kit, rules, ctx, dext))
-            if progress:
-                progress(f"tile {done}/{total}", done / total)
+    from flow.executor import LocalExecutor
+
+    ex = executor if executor is not None else LocalExecutor(jobs)
+    state = dict(grid=grid, shapes=shapes, index=index, kit=kit, rules=rules, ctx=ctx, extent=dext)
+    for done, (_, (_, r)) in enumerate(ex.map(_run_tile, tiles, shared=state, labels=[f"tile {k}" for k in tiles]), 1):
+        take(r)
+        if progress:
+            progress(f"tile {done}/{total}", done / total)
     for ri, rule in enumerate(rules):
         if ri in failed:
             results[ri] = NotChecked(failed[ri])
