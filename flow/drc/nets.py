@@ -12,7 +12,10 @@ net when
   and they overlap with a positive area (touching is not enough).
 
 A cut therefore joins whatever lower and upper shapes it overlaps, as
-KLayout's ``connect(lower, cut); connect(cut, upper)`` does.
+KLayout's ``connect(lower, cut); connect(cut, upper)`` does.  With
+``net_ties=True`` (the net-aware DRC kinds) the conductor a net-tie marker
+layer names (``net_tie = "MET1"``) is first cut away under the marker, as
+LVS does, so the two terminals a tie joins inside a device are two nets.
 
 Net names come from the text labels on each layer's label datatype: a label
 names the net of the polygon(s) of its layer under its origin (boundary
@@ -301,10 +304,44 @@ def net_layers(kit: PDK, extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(n for n in kit.layers if n in want)
 
 
-def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = ()) -> Nets:
-    """Extract the nets of ``shapes`` through ``kit.connect`` (see module notes)."""
+def cut_net_ties(polys: dict[str, list[np.ndarray]], shapes: LayoutShapes, kit: PDK) -> None:
+    """Cut each tied conductor away under its net-tie markers (a marker layer
+    with ``net_tie = "MET1"``), in place: the two terminals a net tie joins
+    inside a device (a Kelvin source tap) trace as two nets, as LVS traces
+    them.  Polygons the markers do not touch keep their order; cut ones
+    follow them."""
+    for name, lay in kit.layers.items():
+        cond = lay.net_tie
+        marks = list(shapes.polygons.get(name, ()))
+        if not cond or cond not in polys or not marks or not polys[cond]:
+            continue
+        i, _ = box_pairs(boxes_of(polys[cond]), boxes_of(marks), closed=False)
+        hit = sorted(set(i.tolist()))
+        if not hit:
+            continue
+        a = [gdstk.Polygon(polys[cond][k].astype(np.float64)) for k in hit]
+        b = [gdstk.Polygon(m.astype(np.float64)) for m in marks]
+        cut = []
+        for q in gdstk.boolean(a, b, "not", precision=1e-3):
+            pts = np.rint(q.points).astype(np.int64)
+            pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+            if len(pts) >= 3:
+                cut.append(pts)
+        drop = set(hit)
+        polys[cond] = [p for k, p in enumerate(polys[cond]) if k not in drop] + cut
+
+
+def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = (), *, net_ties: bool = False) -> Nets:
+    """Extract the nets of ``shapes`` through ``kit.connect`` (see module notes).
+
+    ``net_ties``: cut tied conductors under net-tie markers first
+    (:func:`cut_net_ties`); :attr:`Nets.polygons` then holds the cut
+    polygons, and ``comp`` / ``local`` index them.
+    """
     layers = net_layers(kit, extra_layers)
     polys = {n: list(shapes.polygons.get(n, ())) for n in layers}
+    if net_ties:
+        cut_net_ties(polys, shapes, kit)
     boxes = {n: boxes_of(polys[n]) for n in layers}
     rects = {n: rect_mask(polys[n]) for n in layers}
     offset: dict[str, int] = {}
