@@ -75,10 +75,14 @@ def test_klayout_cross_check_and_layout(three_die_reticle):
     ly = kdb.Layout()
     ly.read(str(out))
     for metal in ("MET1", "MET2"):
-        w, s = line_rules(kit, metal)
+        w, _ = line_rules(kit, metal)
         reg = _flat(ly, kit.layers[metal].gds)
         assert reg.width_check(w).count() == 0, metal
-        assert reg.space_check(s).count() == 0, metal
+        # spacing between shapes, and the (possibly larger) notch rule within one
+        sp = max(r.value for r in kit.rules if r.kind == "spacing" and r.layer == metal and r.other in (None, metal))
+        assert reg.space_check(kit.dbu(sp)).count() == 0, metal
+        for n in (r.value for r in kit.rules if r.kind == "notch" and r.layer == metal):
+            assert reg.notch_check(kit.dbu(n)).count() == 0, metal
     rep = json.loads(out.with_suffix(".json").read_text())
     seal = _flat(ly, kit.layers["SEAL"].gds)
     dies = [i for i in rep["items"] if i["kind"] == "die"]
