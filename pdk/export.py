@@ -38,6 +38,7 @@ from flow.drc.kinds.basic import ruby_str
 from flow.drc.nets import net_layers
 from flow.errors import InputError
 from pdk.schema import PDK
+from pdk.style import layer_colours
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("pdk", "templates"),
@@ -61,8 +62,6 @@ FILL_BY_PURPOSE = {
     "boundary": "I1",
 }
 
-#: Colours for layers without ``color`` (cycled in layer order).
-_PALETTE = ("#ff8000", "#0080ff", "#00c000", "#c000c0", "#c0c000", "#00c0c0", "#ff4040", "#8080ff")
 
 
 @dataclass(frozen=True)
@@ -98,18 +97,12 @@ def ruby_vars(kit: PDK) -> dict[str, str]:
     return out
 
 
-def _colour(kit: PDK, i: int, name: str) -> str:
-    c = kit.layers[name].color
-    if c and re.fullmatch(r"#[0-9a-fA-F]{6}", c):
-        return c.lower()
-    return _PALETTE[i % len(_PALETTE)]
-
-
 def render_lyp(kit: PDK) -> str:
     """The ``.lyp`` text: drawing, pin and label datatype of every layer."""
     entries = []
-    for i, (name, lay) in enumerate(kit.layers.items()):
-        col = _colour(kit, i, name)
+    colours = layer_colours(kit)  # pdk.style: the same colours as pilotflow's own pictures
+    for name, lay in kit.layers.items():
+        col = colours[name]
         fill = FILL_BY_PURPOSE.get(lay.purpose, "I1")
         width = 2 if lay.purpose == "boundary" else 1
         entries.append({"name": f"{name} {lay.gds[0]}/{lay.gds[1]}", "gds": lay.gds, "color": col, "dither": fill, "width": width, "xfill": lay.purpose == "cut"})

@@ -59,6 +59,7 @@ from typing import Any
 import gdstk
 import numpy as np
 
+import flow.drc.kinds  # noqa: F401  (registers the kinds: a fresh Dask worker imports only this module)
 from flow.drc import edges as E
 from flow.drc.core import IMPLS, CheckContext, Layers, NotChecked, Violation, polygon_violation
 from flow.geometry.gdsio import LayoutShapes
@@ -533,8 +534,6 @@ def _with_marker(v: Violation, mk: np.ndarray, kit: PDK) -> Violation:
 
 def _run_tile(s: dict[str, Any], k: int) -> tuple[int, TileResult]:
     """One tile's job (``s``: the run's state, shared by every job)."""
-    import flow.drc.kinds  # noqa: F401  (registers the kinds in a fresh worker)
-
     return k, check_tile(k, s["grid"], s["shapes"], s["index"], s["kit"], s["rules"], s["ctx"], s["extent"])
 
 

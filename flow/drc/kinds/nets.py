@@ -217,6 +217,60 @@ def check_voltage_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     return out
 
 
+def voltage_clearances(shapes, kit: PDK, ctx: CheckContext) -> list[dict]:
+    """The smallest clearance found between every two nets near each other,
+    against what the kit's ``voltage_spacing`` rules require (for reports).
+
+    For each ``voltage_spacing`` rule, every pair of different nets whose
+    edges on the rule's layers come closer than the rule's largest spacing
+    gives one row: ``rule``, ``layer``, ``other``, ``nets`` (two names,
+    sorted), ``dv_v`` (largest voltage difference; ``None`` when a voltage
+    is unknown), ``required_um`` (the rule's spacing for ``dv_v``; ``None``
+    when unknown) and ``found_um`` (smallest edge-to-edge distance, in any
+    direction).  Pairs farther apart than the largest spacing meet every row
+    of the table and are not listed.  ``shapes``: a
+    :class:`flow.geometry.gdsio.LayoutShapes`; the DRC markers stay the
+    verdict (this is a summary of the same geometry).
+    """
+    layers = Layers(shapes)
+    out: list[dict] = []
+    for rule in kit.rules_of("voltage_spacing"):
+        if not rule.table or any(n is not None and n not in kit.layers for n in (rule.layer, rule.other)):
+            continue
+        nets = nets_of(layers, kit, rule.layer, rule.other)
+        dmax = max(kit.dbu(s) for _, s in rule.table)
+        e, na = _edges(layers, nets, rule.layer)
+        two = rule.other is not None and rule.other != rule.layer
+        f, nb = _edges(layers, nets, rule.other) if two else (e, na)  # type: ignore[arg-type]
+        if len(e) == 0 or len(f) == 0:
+            continue
+        i, j = E.candidate_pairs(e, f if two else None, dmax)
+        if not len(i):
+            continue
+        dist = E._segment_distance(e[i].astype(np.float64), f[j].astype(np.float64))
+        a, b = na[i], nb[j]
+        keep = (a != b) & (a >= 0) & (b >= 0) & (dist < dmax - 1e-6)
+        a, b, dist = a[keep], b[keep], dist[keep]
+        # the smallest distance per unordered net pair (numpy: sort by pair, then distance)
+        lo_, hi_ = np.minimum(a, b), np.maximum(a, b)
+        key = lo_ * (len(nets.names) + 1) + hi_
+        order = np.lexsort((dist, key))
+        first = order[np.concatenate([[True], np.diff(key[order]) != 0])] if len(order) else order
+        rows = sorted(
+            (tuple(sorted((nets.name(x), nets.name(y)))), x, y, dd)
+            for x, y, dd in zip(lo_[first].tolist(), hi_[first].tolist(), dist[first].tolist())
+        )
+        for (n1, n2), x, y, dd in rows:
+            dv = _dv(nets, x, y, ctx.voltages)
+            out.append({
+                "rule": rule.id, "layer": rule.layer, "other": rule.other, "nets": [n1, n2],
+                "dv_v": None if dv is None else round(dv, 6),
+                "required_um": None if dv is None else rule.spacing_for(dv),
+                "found_um": round(kit.um(float(dd)), 4),
+            })
+    return out
+
+
 # -- current_density ----------------------------------------------------------------
 
 
