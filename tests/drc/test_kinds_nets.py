@@ -28,7 +28,6 @@ from click.testing import CliRunner
 import pdk as pdks
 from flow.cli import cli
 from flow.config import ClassValues, NetClass, load_design
-from flow.drc import edges as E
 from flow.drc.core import CheckContext, Layers, rect
 from flow.drc.engine import run_drc
 from flow.drc.kinds.nets import BLACK_N, K_B, derate
@@ -848,18 +847,3 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
         seen.append(ours.get("MET1.EMX", 0))
     assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5
 
-
-def test_net_tie_neck_edges_take_a_tied_net():
-    """The MET1 neck under NETTIE is cut away from the nets; its outline
-    edges take the net of a polygon their end touches (KS or S, one
-    potential), so voltage spacing around the tie has no net-less edge
-    and nothing is left unchecked when every net has a voltage."""
-    kit = pdks.load("gan650")
-    shapes = shapes_from_library(_hemtek_layout(kit), kit)
-    vs = rule(kit, "MET1.VS.1")
-    res = run_drc(shapes, kit, rules=[vs], ctx=ctx(volts={"D": 50.0, "S": 0.0, "KS": 0.0, "$GATE(0,3)": 5.0}))
-    assert not [n for n in res.notes if "not checked" in n], res.notes
-    assert all("?" not in (v.net or "") for v in res.violations)
-    nets = extract_nets(shapes, kit, ["MET1"], net_ties=True)
-    e, _ = E.merge_edges(list(shapes.polygons["MET1"]))
-    assert (nets.edge_nets("MET1", e) >= 0).all()
