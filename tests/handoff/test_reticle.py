@@ -76,10 +76,13 @@ def test_klayout_cross_check_and_layout(three_die_reticle):
     ly = kdb.Layout()
     ly.read(str(out))
     for metal in ("MET1", "MET2"):
-        w, s = line_rules(kit, metal)
+        w, _ = line_rules(kit, metal)
         reg = _flat(ly, kit.layers[metal].gds)
         assert reg.width_check(w).count() == 0, metal
-        assert reg.space_check(s).count() == 0, metal
+        for kind, check in (("spacing", reg.space_check), ("notch", reg.notch_check)):
+            for r in kit.rules:
+                if r.kind == kind and r.layer == metal and r.other in (None, metal):
+                    assert check(kit.dbu(r.value)).count() == 0, r.id
     rep = json.loads(out.with_suffix(".json").read_text())
     seal = _flat(ly, kit.layers["SEAL"].gds)
     dies = [i for i in rep["items"] if i["kind"] == "die"]
