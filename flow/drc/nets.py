@@ -281,14 +281,6 @@ class Nets:
         miss = poly < 0
         if miss.any():
             poly[miss] = self.locate(layer, mid[miss])
-        # an edge of metal the nets do not hold (a net tie's conductor, cut
-        # away under its marker): the net of a polygon one of its end
-        # points touches (a tie joins two nets at one potential)
-        for end in (e[:, :2], e[:, 2:]):
-            miss = poly < 0
-            if not miss.any():
-                break
-            poly[miss] = self.locate(layer, end[miss])
         comp = self.comp.get(layer)
         if comp is None:
             return np.full(len(edges), -1, np.int64)

@@ -851,9 +851,9 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
 
 def test_net_tie_neck_edges_take_a_tied_net():
     """The MET1 neck under NETTIE is cut away from the nets; its outline
-    edges take the net of a polygon their end touches (KS or S, one
-    potential), so voltage spacing around the tie has no net-less edge
-    and nothing is left unchecked when every net has a voltage."""
+    edges still get a net (the tie metal's, :attr:`Nets.ties`), so voltage
+    spacing around the tie has no net-less edge and nothing is left
+    unchecked when every net has a voltage (on a generated hemtek)."""
     kit = pdks.load("gan650")
     shapes = shapes_from_library(_hemtek_layout(kit), kit)
     vs = rule(kit, "MET1.VS.1")
