@@ -846,4 +846,3 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
         assert theirs == ours, (dev, graze, theirs, ours)
         seen.append(ours.get("MET1.EMX", 0))
     assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5
-
