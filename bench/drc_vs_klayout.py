@@ -142,9 +142,12 @@ def _pilotflow(gds: str, rules: str, jobs: int = 1, tile_um: float | None = 0.0)
     from flow.geometry.gdsio import read_gds
     from pdk.schema import load_rules_file
 
+    from flow.geometry.store import open_layout
+
     kit = load_rules_file(rules)
     t0 = time.perf_counter()
-    shapes = read_gds(gds, kit, "TOP")
+    # untiled: read whole (gdstk); tiled: streamed to an on-disk store, one tile in memory at a time
+    shapes = read_gds(gds, kit, "TOP") if tile_um == 0 else open_layout(gds, kit, "TOP")
     res = run_drc(shapes, kit, jobs=jobs, tile_um=tile_um)
     return {"seconds": time.perf_counter() - t0, "counts": res.counts()}
 

@@ -62,7 +62,7 @@ import gdstk
 import numpy as np
 
 from flow.drc import edges as E
-from flow.drc.core import IMPLS, CheckContext, Layers, NotChecked, Violation, polygon_violation
+from flow.drc.core import IMPLS, CheckContext, EdgePairArray, Layers, Markers, NotChecked, Violation, polygon_violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
@@ -502,14 +502,14 @@ def _angle(e: np.ndarray) -> np.ndarray:
     return np.where(a < 0, a + 2 * np.pi, a)
 
 
-def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> list[Violation]:
+def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> EdgePairArray:
     """One marker per distinct edge pair from the pieces of all tiles: exact
     duplicates once, pieces of one long pair (same lines within 1 dbu, same
     directions, overlapping) joined into the pair spanning them."""
     if not isinstance(pieces, Pieces):
         pieces = pack(pieces)
     if not len(pieces):
-        return []
+        return EdgePairArray(rule, pieces.marker, pieces.measured, pieces.value)
     unordered = rule.other is None or rule.other == rule.layer
     m = pieces.marker.copy()  # (k, 2, 4)
     a, b = m[:, 0], m[:, 1]
@@ -549,21 +549,15 @@ def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> list[V
     cs = comp[order]
     starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
     stops = np.r_[starts[1:], len(cs)]
-    out: list[Violation] = []
-    for s0, s1 in zip(starts.tolist(), stops.tolist()):
-        idx = order[s0:s1]
-        i0 = int(idx[0])
-        if len(idx) == 1:
-            mk, measured = m[i0], meas[i0]
-            measured = None if np.isnan(measured) else float(measured)
-        else:
-            mk = np.array([_span(m[idx, 0], la[idx]), _span(m[idx, 1], lb[idx])])
-            measured = None if np.isnan(meas[i0]) else float(meas[i0])
-            if rule.kind not in ("grid", "angle") and measured is not None:
-                measured = kit.um(float(E._segment_distance(mk[0].astype(np.float64)[None], mk[1].astype(np.float64)[None])[0]))
-        marker = (tuple(int(x) for x in mk[0]), tuple(int(x) for x in mk[1]))
-        out.append(Violation(rule.id, rule.kind, rule.layer, rule.other, float(vals[i0]), measured, marker))  # type: ignore[arg-type]
-    return out
+    first_of = order[starts]
+    out_m, out_meas, out_val = m[first_of].copy(), meas[first_of].copy(), vals[first_of]
+    for g in np.flatnonzero(stops - starts > 1).tolist():
+        idx = order[starts[g] : stops[g]]
+        mk = np.array([_span(m[idx, 0], la[idx]), _span(m[idx, 1], lb[idx])])
+        out_m[g] = mk
+        if rule.kind not in ("grid", "angle") and not np.isnan(out_meas[g]):
+            out_meas[g] = kit.um(float(E._segment_distance(mk[0].astype(np.float64)[None], mk[1].astype(np.float64)[None])[0]))
+    return EdgePairArray(rule, out_m, out_meas, out_val)
 
 
 def _lex_gt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -634,7 +628,9 @@ def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]],
 def run_tiled(
     shapes: Any, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None
 ) -> tuple[list[list[Violation] | NotChecked], list[str], Grid | None]:
-    """Markers of each (tileable) rule, in order, from a tiled run; kind notes; the grid.
+    """Markers of each (tileable) rule, in order, from a tiled run (sorted as
+    the engine sorts them; edge pairs kept compact, see
+    :class:`flow.drc.core.EdgePairArray`); kind notes; the grid.
 
     ``shapes``: a :class:`LayoutShapes` (in memory) or a
     :class:`flow.geometry.store.ShapeStore` (tiles read from disk: memory
@@ -707,15 +703,16 @@ def run_tiled(
         if ri in failed:
             results[ri] = NotChecked(failed[ri])
             continue
-        out: list[Violation] = []
-        if rule.kind in EDGE_KINDS:
-            out += stitch(rule, kit, _concat(pieces.pop(ri, [])))
-        out += polys.get(ri, [])
+        pairs = stitch(rule, kit, _concat(pieces.pop(ri, []))).sorted() if rule.kind in EDGE_KINDS else None
+        out: list[Violation] = list(polys.pop(ri, []))
         if ri in border:
             out += finish_border(rule, kit, border[ri], ctx, shapes.top)
         if rule.kind == "density" and dext is not None and ri in areas:
             out += _density_markers(rule, kit, dext, areas[ri])
-        results[ri] = out
+        from flow.drc.engine import _sort_key
+
+        out.sort(key=_sort_key)
+        results[ri] = Markers([pairs, out]) if pairs is not None and len(pairs) else out
     return results, notes, grid
 
 

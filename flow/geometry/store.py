@@ -48,10 +48,11 @@ import numpy as np
 
 from flow.errors import InputError, where
 from flow.geometry.gdsio import LayoutShapes
+from flow.geometry.hierarchy import MAX_INSTANCES, Instances
 from pdk.schema import PDK
 
 #: Bytes of the GDS file read at a time.
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 4 << 20
 #: Vertices transformed at a time when flattening references.
 FLATTEN_VERTICES = 1 << 21
 
@@ -416,6 +417,9 @@ class ShapeStore:
     labels: dict[str, list[tuple[str, int, int]]]
     unknown_layers: tuple[tuple[int, int], ...] = ()
     unknown_shapes: int = 0
+    #: placed cell instances (for the cell context of markers), see
+    #: :mod:`flow.geometry.hierarchy`
+    instances: Instances | None = field(default=None, repr=False)
     #: keeps the temporary folder alive (removed when the store goes)
     _tmp: object = field(default=None, repr=False)
 
@@ -468,6 +472,7 @@ class ShapeStore:
             unknown_layers=self.unknown_layers,
             unknown_shapes=self.unknown_shapes,
             dbu_um=self.dbu_um,
+            instances=self.instances,
         )
 
 
@@ -529,10 +534,13 @@ def _flatten(rd: _Reader, top: _Cell, raw: dict[str, tuple[np.ndarray, np.ndarra
     f = rd.f()
     # every placement of every cell under top, grouped by (cell, matrix)
     groups: list[tuple[_Cell, np.ndarray, np.ndarray]] = [(top, np.eye(2), np.zeros((1, 2)))]
+    depth = [0]
     level = [groups[0]]
     under: set[str] = {top.name}
+    d = 0
     while level:
         nxt = []
+        d += 1
         for c, m0, t0 in level:
             for child, m, offs in c.refs:
                 if child not in cells:
@@ -544,6 +552,7 @@ def _flatten(rd: _Reader, top: _Cell, raw: dict[str, tuple[np.ndarray, np.ndarra
                 t = (t0[:, None, :] + (offs @ m0.T)[None, :, :]).reshape(-1, 2)
                 g = (cells[child], mm, t)
                 groups.append(g)
+                depth.append(d)
                 if cells[child].refs:
                     nxt.append(g)
         level = nxt
@@ -594,6 +603,7 @@ def _flatten(rd: _Reader, top: _Cell, raw: dict[str, tuple[np.ndarray, np.ndarra
             for px, py in np.rint(q * f).astype(np.int64).tolist():
                 labels[lname].append((text, int(px), int(py)))
     return ShapeStore(
+        instances=_instances(cells, groups, depth, raw, f),
         top=top.name,
         dbu_um=kit.dbu_um,
         files=files,
@@ -604,3 +614,70 @@ def _flatten(rd: _Reader, top: _Cell, raw: dict[str, tuple[np.ndarray, np.ndarra
         unknown_shapes=sum(keys[k] for k in unknown),
         _tmp=tmp,
     )
+
+
+def _instances(cells: dict[str, _Cell], groups, depth: list[int], raw, f: float) -> Instances:
+    """The placed instances (all but the top group), as :func:`instance_table` gives them,
+    with cell boxes from the kit layers' shapes."""
+    bbox: dict[str, np.ndarray | None] = {}
+
+    def box_of(name: str, stack: tuple = ()) -> np.ndarray | None:
+        if name in bbox:
+            return bbox[name]
+        c = cells[name]
+        lo, hi = [], []
+        for lname, (a, b) in c.ranges.items():
+            if b > a:
+                bx = raw[lname][1][a:b]
+                lo.append(bx[:, :2].min(axis=0))
+                hi.append(bx[:, 2:].max(axis=0))
+        for child, m, offs in c.refs:
+            if child in stack or child not in cells:
+                continue
+            cb = box_of(child, stack + (name,))
+            if cb is None:
+                continue
+            x0, y0, x1, y1 = cb
+            corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64) @ m.T
+            q = (corners[None, :, :] + (offs * f)[:, None, :]).reshape(-1, 2)
+            lo.append(q.min(axis=0))
+            hi.append(q.max(axis=0))
+        bbox[name] = None if not lo else np.r_[np.min(lo, axis=0), np.max(hi, axis=0)].astype(np.float64)
+        return bbox[name]
+
+    names: dict[str, int] = {}
+    cl, dl, ml, ol, bl = [], [], [], [], []
+    total = 0
+    for (c, m, t), dep in zip(groups[1:], depth[1:]):
+        if total >= MAX_INSTANCES:
+            break
+        b = box_of(c.name)
+        if b is None:
+            continue
+        t = t[: MAX_INSTANCES - total] * f
+        x0, y0, x1, y1 = b
+        corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) @ m.T
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
+        ci = names.setdefault(c.name, len(names))
+        cl.append(np.full(len(t), ci, np.int64))
+        dl.append(np.full(len(t), dep, np.int64))
+        ml.append(np.broadcast_to(m, (len(t), 2, 2)))
+        ol.append(t)
+        bl.append(np.hstack([np.floor(t + lo), np.ceil(t + hi)]).astype(np.int64))
+        total += len(t)
+    if not cl:
+        z = np.zeros(0, np.int64)
+        return Instances((), z, z, np.zeros((0, 2, 2)), np.zeros((0, 2)), np.zeros((0, 4), np.int64))
+    return Instances(tuple(names), np.concatenate(cl), np.concatenate(dl), np.concatenate(ml), np.concatenate(ol), np.concatenate(bl))
+
+
+def open_layout(path: str | os.PathLike[str], kit: PDK, top: str | None = None) -> ShapeStore | LayoutShapes:
+    """A GDS streamed into a :class:`ShapeStore`, or, for input the stream
+    reader does not handle (:class:`Unsupported`), read whole by
+    :func:`flow.geometry.gdsio.read_gds`."""
+    from flow.geometry.gdsio import read_gds
+
+    try:
+        return build_store(path, kit, top)
+    except Unsupported:
+        return read_gds(path, kit, top)
