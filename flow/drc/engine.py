@@ -266,7 +266,7 @@ def _check_all(
 
 def _check_maybe_tiled(
     shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, jobs: int, progress: Any,
-    tile_um: float | None, notes: list[str],
+    tile_um: float | None, notes: list[str], executor: Any = None,
 ) -> tuple[list[list[Violation] | NotChecked], list[str]]:
     """:func:`_check_all`, or a tiled run of the rules that can be tiled
     (the others on the whole layout); the tiling goes to ``notes``."""
@@ -276,10 +276,11 @@ def _check_maybe_tiled(
     if tile_um is None and tiled_idx:
         tile_um = T.auto_tile(shapes, kit, [rules[i] for i in tiled_idx])
     if not tile_um or not tiled_idx:
-        return _check_all(_in_memory(shapes, rules), kit, rules, ctx, jobs, progress)
+        # untiled: the whole layout (density windows span the boundary layer's extent)
+        return _check_all(_in_memory(shapes, None), kit, rules, ctx, jobs, progress)
     rest = [i for i in range(len(rules)) if i not in set(tiled_idx)]
     out: list[list[Violation] | NotChecked] = [[] for _ in rules]
-    got, kind_notes, grid = T.run_tiled(shapes, kit, [rules[i] for i in tiled_idx], ctx, tile_um, jobs, progress)
+    got, kind_notes, grid = T.run_tiled(shapes, kit, [rules[i] for i in tiled_idx], ctx, tile_um, jobs, progress, executor=executor)
     for i, g in zip(tiled_idx, got):
         out[i] = g
     if grid is not None:
@@ -296,13 +297,13 @@ def _check_maybe_tiled(
     return out, kind_notes
 
 
-def _in_memory(shapes: Any, rules: Sequence[Rule]) -> LayoutShapes:
+def _in_memory(shapes: Any, rules: Sequence[Rule] | None) -> LayoutShapes:
     """``shapes`` as :class:`LayoutShapes`: a :class:`flow.geometry.store.ShapeStore`
     is loaded, with only the layers ``rules`` use (every layer for net-aware
-    rules, which trace all conducting layers)."""
+    rules, which trace all conducting layers, and for ``rules=None``)."""
     if isinstance(shapes, LayoutShapes):
         return shapes
-    if any(IMPLS[r.kind].net_aware for r in rules):
+    if rules is None or any(IMPLS[r.kind].net_aware for r in rules):
         return shapes.shapes()
     return shapes.shapes({n for r in rules for n in (r.layer, r.other) if n is not None})
 
@@ -322,6 +323,7 @@ def run_drc(
     jobs: int = 1,
     progress: Any = None,
     tile_um: float | None = None,
+    executor: Any = None,
 ) -> DrcResult:
     """Check ``shapes`` against ``rules`` (default: every rule of ``kit``).
 
@@ -356,6 +358,10 @@ def run_drc(
         tile size; the markers are the same as untiled.  ``None``: tiled
         automatically from :data:`flow.drc.tiles.AUTO_TILE_POLYGONS`
         polygons up; ``0``: never tiled.
+    executor
+        Where the tiles of a tiled run are checked (a
+        :class:`flow.executor.Executor`, e.g. a Dask cluster); default
+        ``jobs`` local processes.  Untiled rules run here, on ``jobs``.
 
     Returns
     -------
@@ -390,7 +396,7 @@ def run_drc(
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
             if not _layer_count(shapes, name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
-    per_rule, kind_notes = _check_maybe_tiled(shapes, kit, runnable, ctx, jobs, progress, tile_um, notes)
+    per_rule, kind_notes = _check_maybe_tiled(shapes, kit, runnable, ctx, jobs, progress, tile_um, notes, executor)
     # a rule whose check could not run at all (NotChecked) is not checked
     for rule, got in zip(runnable, per_rule):
         if isinstance(got, NotChecked):

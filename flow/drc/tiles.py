@@ -36,7 +36,23 @@ window (areas are additive); windows are judged once at the end.
 Kinds that need the whole layout at once run untiled on the whole layout
 and the notes say so: the net-aware kinds (connectivity is global) and
 ``notch`` (whether two edges belong to one merged polygon is global: a long
-U's arms meet far away).
+U's arms meet far away).  Precisely: inside a tile, two edges of one merged
+piece are certainly of one polygon, and a piece not touching the haloed
+box's boundary is a whole polygon; but two pieces that both leave the
+haloed box may or may not join outside it, at any distance (a U whose arms
+are millimetres long, a power grid), so classifying their facing edges as
+notch or space needs the layer's global connected components; the
+net-aware kinds need the same for all conducting layers plus the labels
+(a net's name and voltage come from a label anywhere on it).  From a
+:class:`flow.geometry.store.ShapeStore` these rules load only the layers
+they use.
+
+Each tile is a :class:`TileJob` (picklable, self-contained: the tile's
+polygons, or where to read them in a store) run by the top-level
+:func:`run_tile_job`, which returns a :class:`TileResult` whose edge-pair
+markers are numpy arrays (:class:`Pieces`); markers lying strictly inside
+the tile's core are final (no other tile reports them), the others are
+stitched at the end.
 
 Known limits: a slanted edge cut where it leaves ``H`` gets its new end
 rounded to the dbu grid, so where it crosses another edge inside the tile
@@ -45,7 +61,9 @@ layouts give identical markers); a pair of edges longer than the halo that an ed
 along part of it shields in the untiled run may be judged differently in a
 tile (KLayout's shielding is decided per pair, over the whole pair); and
 the two edges of a ``width`` pair are taken as one polygon only when they
-are joined within the tile's halo.
+are joined within the tile's halo; likewise, a two-layer pair is shielded
+by an edge of its own first-layer polygon (see :mod:`flow.drc.edges`)
+only when that edge is joined to it within the halo.
 """
 
 from __future__ import annotations
@@ -54,7 +72,7 @@ import copyreg
 import math
 import multiprocessing as mp
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -288,6 +306,19 @@ class TileResult:
     areas: dict[int, np.ndarray]
     not_checked: dict[int, str]
     notes: list[str]
+    #: edge-pair markers lying strictly inside the tile's core: whole and
+    #: reported by no other tile, so final as they are (not stitched)
+    done: dict[int, Pieces] = field(default_factory=dict)
+
+
+def _split_pieces(p: Pieces, core: tuple[int, int, int, int]) -> tuple[Pieces, Pieces]:
+    """(pieces touching or crossing the core's boundary, markers strictly inside it)."""
+    if not len(p):
+        return p, p
+    xs, ys = p.marker[:, :, [0, 2]], p.marker[:, :, [1, 3]]
+    inside = (xs.min(axis=(1, 2)) > core[0]) & (xs.max(axis=(1, 2)) < core[2]) & (ys.min(axis=(1, 2)) > core[1]) & (ys.max(axis=(1, 2)) < core[3])
+    out = ~inside
+    return (Pieces(p.marker[out], p.measured[out], p.value[out]), Pieces(p.marker[inside], p.measured[inside], p.value[inside]))
 
 
 def _meets(v: Violation, core: tuple[int, int, int, int]) -> bool:
@@ -404,7 +435,7 @@ def check_tile(
                     got = enclosure_pairs(rule, kit, hlayers)
                 else:
                     got = IMPLS[kind].check(rule, kit, hlayers, ctx)
-                res.pieces[ri] = pack([v for v in got if v.is_edge_pair and _meets(v, core)])
+                res.pieces[ri], res.done[ri] = _split_pieces(pack([v for v in got if v.is_edge_pair and _meets(v, core)]), core)
             if kind == "enclosure":
                 from flow.drc.kinds.basic import uncovered
 
@@ -626,7 +657,8 @@ def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]],
 
 
 def run_tiled(
-    shapes: Any, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None
+    shapes: Any, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None,
+    executor: Any = None,
 ) -> tuple[list[list[Violation] | NotChecked], list[str], Grid | None]:
     """Markers of each (tileable) rule, in order, from a tiled run (sorted as
     the engine sorts them; edge pairs kept compact, see
@@ -635,8 +667,11 @@ def run_tiled(
     ``shapes``: a :class:`LayoutShapes` (in memory) or a
     :class:`flow.geometry.store.ShapeStore` (tiles read from disk: memory
     bounded by the tile size).  Each tile is a :class:`TileJob` run by
-    :func:`run_tile_job`, in this process (``jobs`` 1) or on ``jobs`` worker
-    processes.
+    :func:`run_tile_job`, in this process (``jobs`` 1), on ``jobs`` worker
+    processes, or as jobs of ``executor`` (a :class:`flow.executor.Executor`,
+    e.g. a Dask cluster: ``executor.map(fn, items, labels=...)`` yielding
+    ``(index, result)``; store-based jobs then need the store's folder on a
+    file system the workers share).
     """
     from flow.drc.kinds.tables import density_extent
 
@@ -662,6 +697,7 @@ def run_tiled(
                     break
     tiles = sorted({int(t) for n in names for t in np.unique(index[n][0]).tolist()})
     pieces: dict[int, list[Pieces]] = {}
+    final: dict[int, list[Pieces]] = {}
     polys: dict[int, list[Violation]] = {}
     border: dict[int, dict[str, list[np.ndarray]]] = {}
     areas: dict[int, np.ndarray] = {}
@@ -672,6 +708,9 @@ def run_tiled(
         for ri, vs in r.pieces.items():
             if len(vs):
                 pieces.setdefault(ri, []).append(vs)
+        for ri, vs in r.done.items():
+            if len(vs):
+                final.setdefault(ri, []).append(vs)
         for ri, vs in r.polys.items():
             polys.setdefault(ri, []).extend(vs)
         for ri, bd in r.border.items():
@@ -686,7 +725,12 @@ def run_tiled(
     total = len(tiles)
     base = {"kit": kit, "rules": tuple(rules), "ctx": ctx, "density_extent": dext, "top": shapes.top}
     work = _jobs(shapes, grid, index, tiles, base)
-    if jobs > 1 and total > 1:
+    if executor is not None:
+        for done, (_, r) in enumerate(executor.map(run_tile_job, list(work), labels=[f"tile {k}" for k in tiles]), 1):
+            take(r)
+            if progress:
+                progress(f"tile {done}/{total}", done / total)
+    elif jobs > 1 and total > 1:
         ctx_mp = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ctx_mp.Pool(min(jobs, total)) as pool:
             for done, r in enumerate(pool.imap_unordered(run_tile_job, work, chunksize=1), 1):
@@ -703,7 +747,11 @@ def run_tiled(
         if ri in failed:
             results[ri] = NotChecked(failed[ri])
             continue
-        pairs = stitch(rule, kit, _concat(pieces.pop(ri, []))).sorted() if rule.kind in EDGE_KINDS else None
+        pairs = None
+        if rule.kind in EDGE_KINDS:
+            st = stitch(rule, kit, _concat(pieces.pop(ri, [])))
+            whole = _concat(final.pop(ri, []) + [Pieces(st.marker, st.measured, st.value)])
+            pairs = EdgePairArray(rule, whole.marker, whole.measured, whole.value).sorted()
         out: list[Violation] = list(polys.pop(ri, []))
         if ri in border:
             out += finish_border(rule, kit, border[ri], ctx, shapes.top)

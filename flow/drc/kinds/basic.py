@@ -64,7 +64,7 @@ def check_width(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list
 
 def check_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
     d = kit.dbu(rule.value)
-    e, _ = layers.merged(rule.layer)
+    e, pid = layers.merged(rule.layer)
     if d <= 0 or len(e) == 0:
         return []
     if rule.other is None or rule.other == rule.layer:
@@ -73,7 +73,7 @@ def check_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
         f, _ = layers.merged(rule.other)
         if len(f) == 0:
             return []
-        _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d, metric=rule.metric)
+        _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d, metric=rule.metric, a_ids=pid)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -81,10 +81,10 @@ def enclosure_pairs(rule: Rule, kit: PDK, layers: Layers) -> list[Violation]:
     """The edge-pair markers of an ``enclosure`` rule (margins below value)."""
     assert rule.other is not None
     d = kit.dbu(rule.value)
-    outer, _ = layers.merged(rule.layer)
+    outer, pid = layers.merged(rule.layer)
     inner, _ = layers.merged(rule.other)
     if d > 0 and len(outer) and len(inner):
-        _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d, metric=rule.metric)
+        _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d, metric=rule.metric, a_ids=pid)
         return edge_pair_violations(rule, kit, m, dist)
     return []
 

@@ -428,11 +428,11 @@ def check_extension(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> 
 def check_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
     assert rule.other is not None
     d = kit.dbu(rule.value)
-    a, _ = layers.merged(rule.layer)
+    a, pid = layers.merged(rule.layer)
     b, _ = layers.merged(rule.other)
     if d <= 0 or len(a) == 0 or len(b) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(a, b, d, metric=rule.metric)
+    _, _, m, dist = E.facing_pairs(a, b, d, metric=rule.metric, a_ids=pid)
     return edge_pair_violations(rule, kit, m, dist)
 
 
