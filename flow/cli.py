@@ -8,6 +8,7 @@ shows the traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -27,6 +28,16 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed
+    pipe does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - no real stdout
+        pass
+
+
 class PilotflowGroup(click.Group):
     """Maps pilotflow's errors to one line and an exit code (2 bad input,
     3 internal); ``--debug`` prints the traceback first."""
@@ -42,6 +53,11 @@ class PilotflowGroup(click.Group):
             raise UserError(str(e), e.exit_code) from e
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
+        except BrokenPipeError:
+            # the reader went away (``pilotflow pdk show X | head``): stop
+            # quietly, like other command-line tools, instead of an internal error
+            _silence_stdout()
+            raise click.exceptions.Exit(141) from None
         except Exception as e:  # noqa: BLE001 - last line of defence for users
             if isinstance(ctx.obj, Options) and ctx.obj.debug:
                 traceback.print_exc()
@@ -146,8 +162,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
 @click.option("--design", "design_dir", type=click.Path(file_okay=False, path_type=Path), help="Use this design folder's net classes and temperature_c (design.toml).")
 @click.option("--temperature", type=float, metavar="C", help="Operating temperature (deg C) for current-density derating [default: the design's, else each limit's reference].")
 @click.option("--tile", "tile_um", type=click.FloatRange(min=0), metavar="SIZE_UM", help="Check in square tiles of SIZE_UM um with a halo, over --jobs processes (memory bounded by the tile size; same markers); 0: never tile [default: automatic from 200,000 polygons].")
+@click.option("--scheduler", metavar="ADDR", help="Check the tiles of a tiled run on a Dask cluster (tcp://HOST:8786) instead of --jobs local processes; untiled rules run here.")
 @click.pass_obj
-def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None, tile_um: float | None) -> None:
+def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | None, top: str | None, lyrdb: Path | None, json_file: Path | None, waivers_file: Path | None, jobs: int, net_classes_file: Path | None, design_dir: Path | None, temperature: float | None, tile_um: float | None, scheduler: str | None = None) -> None:
     """Check LAYOUT (GDS) against a PDK's or a rule file's rules.
 
     Net-aware rules (net_spacing, voltage_spacing, current_density) name nets
@@ -191,7 +208,10 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     shapes = read_gds(layout, kit, top) if tile_um == 0 else open_layout(layout, kit, top)
     progress = opts.progress()
     progress.stage("drc")
-    result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress, tile_um=tile_um)
+    from flow.executor import make_executor
+
+    with make_executor(jobs, scheduler) as executor:
+        result = run_drc(shapes, kit, ctx=design_context(tuple(classes), temp_c), waivers=waivers, jobs=jobs, progress=progress, tile_um=tile_um, executor=executor)
     progress.done(f"{len(result.rules_checked)} rules checked")
     if json_file:
         atomic_write_json(json_file, result.to_json(kit))
@@ -212,6 +232,8 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
         opts.echo(f"  not checked: {item}")
     for item in result.notes:
         opts.echo(f"  note: {item}")
+    if scheduler and not any(n.startswith("tiled:") for n in result.notes):
+        opts.echo(f"  note: not tiled, so checked in this process, not on {scheduler} (give --tile SIZE_UM to send tiles there)")
     if result.layers_ignored:
         opts.echo("  layers not in the rule set (not checked): " + ", ".join(f"{a}/{b}" for a, b in result.layers_ignored))
     sys.exit(0 if not result.violations else 1)
@@ -400,6 +422,71 @@ def pdk_docs(opts: Options, name: str, folder: Path | None, fmt: str) -> None:
         opts.echo(f"wrote {path}")
 
 
+# ------------------------------------------------------------ tapeout ------
+@cli.command()
+@click.argument("rundir", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "bundle", required=True, type=click.Path(path_type=Path), help="Bundle folder to write (replaced only if it is a bundle).")
+@click.pass_obj
+def tapeout(opts: Options, rundir: Path, bundle: Path) -> None:
+    """Write a tapeout bundle for the fab from a signed-off run directory.
+
+    Refuses (exit code 1, nothing written) unless DRC is clean (or every
+    marker is waived with a reason) with nothing left unchecked and LVS
+    status is match.  The bundle holds the GDS and OASIS, the layer map, the
+    DRC and LVS reports, bundle.json, a README for the fab and a SHA-256
+    manifest; the same run gives byte-identical files.
+    """
+    from flow.handoff.tapeout import write_bundle
+
+    res = write_bundle(rundir, bundle)
+    s = res.signoff
+    opts.echo(f"{s.design} ({s.top}) on {s.pdk} {s.pdk_version}: DRC clean ({s.drc.get('waived', 0)} waived), LVS match")
+    opts.echo(f"  wrote {res.path}: {len(res.files)} files; GDS sha256 {res.gds_sha256}")
+
+
+# ------------------------------------------------------------ reticle ------
+@cli.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Reticle GDS to write (a placement map and DRC summary go to OUT with .json).")
+@click.option("--size", required=True, metavar="WxH", help="Reticle size: mm by default or with 'mm' (20x20, 4.5x3mm), microns with 'um' (5000x4000um).")
+@click.option("--top", default="RETICLE", show_default=True, help="Top cell name.")
+@click.option("--scribe", "half_scribe", type=click.FloatRange(min=0), default=40.0, show_default=True, metavar="UM", help="Half scribe lane (um) around dies without their own seal ring.")
+@click.pass_obj
+def reticle(opts: Options, bundles: tuple[Path, ...], out: Path, size: str, top: str, half_scribe: float) -> None:
+    """Place tapeout BUNDLEs on a multi-project reticle and check its DRC.
+
+    Dies are packed in rows inside a frame with an alignment mark in each
+    corner; each die keeps its seal ring and scribe lane (dies without one
+    get the kit's seal ring and a half scribe lane) and gets a label (text
+    polygons on the top metal).  Process-control monitors generated from the
+    PDK (TLM ladders, van der Pauw crosses, comb/serpentine per routing
+    metal) fill the free space.  All bundles must share one PDK.  Exit code
+    0 when the reticle is DRC-clean, 1 when DRC finds violations (the GDS is
+    still written), 2 on bad input or a reticle too small for the dies.
+    """
+    from flow.handoff.reticle import build_reticle, parse_size, write_reticle
+
+    if out.suffix.lower() == ".json":
+        raise click.UsageError("-o names the reticle GDS; its placement map goes beside it with .json")
+    res = build_reticle(list(bundles), parse_size(size), top=top, half_scribe_um=half_scribe, progress=opts.progress())
+    side = write_reticle(res, out)
+    opts.echo(
+        f"reticle {res.size_um[0] / 1000:g} x {res.size_um[1] / 1000:g} mm on {res.kit.name} {res.kit.version}: "
+        f"{len(res.of('die'))} dies, {len(res.of('label'))} labels, {len(res.of('pcm'))} PCMs, {len(res.of('mark'))} alignment marks"
+    )
+    for item in res.pcms_skipped:
+        opts.echo(f"  PCM not placed: {item}")
+    d = res.drc
+    opts.echo(f"  DRC: {len(d.rules_checked)} rules checked, {len(d.violations)} violations" + (f" {d.counts()}" if d.violations else ""))
+    for item in d.not_checked:
+        opts.echo(f"  not checked: {item}")
+    partly = [n.split(":")[0] for n in d.notes if ": not checked" in n]
+    if partly:
+        opts.echo(f"  partly not checked (nets without voltage or current on the reticle): {', '.join(sorted(set(partly)))}")
+    opts.echo(f"  wrote {out} and {side}")
+    sys.exit(0 if d.clean else 1)
+
+
 # -------------------------------------------------------------- place ------
 def _die_option(value: str | None) -> tuple[float, float] | None:
     if value is None:
@@ -422,8 +509,9 @@ def _die_option(value: str | None) -> tuple[float, float] | None:
 @click.option("--density", type=click.FloatRange(min=0, min_open=True, max=1), default=0.9, show_default=True, help="Target local density of global placement (cell area / free area).")
 @click.option("--global", "method", type=click.Choice(["eplace", "quadratic"]), default="eplace", show_default=True, help="Global placer: electrostatic (ePlace-style) or quadratic with spreading.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for tie-breaking; same inputs and seed give the same DEF.")
+@click.option("--map", "map_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the density map of the result as an SVG picture.")
 @click.pass_obj
-def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, method: str, seed: int) -> None:
+def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: Path | None, die: str | None, utilization: float | None, def_out: Path, density: float, method: str, seed: int, map_out: Path | None = None) -> None:
     """Place the standard cells of a LEF/DEF (or LEF + Verilog) design.
 
     Global placement, Abacus row legalisation and detailed placement; the
@@ -431,7 +519,7 @@ def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: P
     die, no overlaps) before OUT is written.  Exit code 0 when placed.
     """
     from flow.lefdef import read_def, read_lef, read_verilog, write_def
-    from flow.lefdef.placer import check_def_placement, def_from_verilog, place_def
+    from flow.lefdef.placer import check_def_placement, def_from_verilog, density_map, place_def
 
     if (def_in is None) == (verilog is None):
         raise click.UsageError("give exactly one of --def IN.def or --verilog NETLIST.v")
@@ -456,20 +544,125 @@ def place(opts: Options, lefs: tuple[Path, ...], def_in: Path | None, verilog: P
     problems = check_def_placement(placed, lib)
     if problems:
         raise UserError(f"internal error: the placement is not legal: {problems[0]} ({len(problems)} problems); nothing written", 3)
+    ovf, svg = density_map(placed, lib)
     write_def(placed, def_out)
+    if map_out is not None:
+        from flow.fileio import atomic_write_text
+
+        atomic_write_text(map_out, svg)
     progress.done(f"{rep.cells} cells placed")
     um = float(placed.dbu)
     opts.echo(f"{placed.design}: {rep.cells} cells, {rep.fixed} fixed, {rep.io_pins} I/O pins, {rep.nets} nets, {rep.rows} rows, utilisation {rep.utilisation:.1%}")
     opts.echo(f"  HPWL (pins) global {rep.hpwl_global / um:.1f} um, legal {rep.hpwl_legal / um:.1f} um, detailed {rep.hpwl_detailed / um:.1f} um")
     opts.echo(f"  HPWL (instance boxes, OpenROAD report_hpwl method) {rep.hpwl_box / um:.1f} um")
     opts.echo(f"  legalisation displacement mean {rep.displacement_mean / um:.2f} um, max {rep.displacement_max / um:.2f} um")
+    opts.echo(f"  density overflow {ovf:.3f} (cell area above the bin capacity, over the cell area)")
     opts.echo("  legal: every cell on a row's sites, inside the die, no overlaps (checked)")
     for note in rep.notes:
         opts.echo(f"  note: {note}")
     if opts.verbose:
         opts.echo("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in rep.seconds.items()))
-    opts.echo(f"  wrote {def_out}")
+    opts.echo(f"  wrote {def_out}" + (f" and {map_out}" if map_out is not None else ""))
 
+
+
+# ------------------------------------------------------- regress, sweep ----
+def _executor_options(f):
+    f = click.option("--scheduler", metavar="ADDR", help="Run on a Dask cluster (tcp://HOST:8786) instead of local processes.")(f)
+    f = click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, help="Local worker processes (0: one per core).")(f)
+    return f
+
+
+@cli.command()
+@click.argument("designs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path), help="Baseline file [default: baseline.toml in the folder of designs].")
+@click.option("-o", "--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/regress"), show_default=True, help="Run directories go here, one per design.")
+@click.option("--update", is_flag=True, help="Write the baseline from this run (limits set by hand keep their margin) and exit 0.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as JSON.")
+@_executor_options
+@click.pass_obj
+def regress(opts: Options, designs: tuple[Path, ...], baseline_file: Path | None, runs_dir: Path, update: bool, json_file: Path | None, jobs: int, scheduler: str | None) -> None:
+    """Run every sample design and compare its metrics with the baseline.
+
+    DESIGNS are folders of designs (every subfolder with a design.toml) or
+    design folders [default: designs].  Each metric is checked against its
+    per-design limit in the baseline file; the table lists design, metric,
+    baseline, now, limit and verdict.  Exit code 0 when every check passes,
+    1 on a regression (or a design that fails to run), 2 on bad input.
+    """
+    from flow.batch import design_dirs
+    from flow.executor import make_executor
+    from flow.fileio import atomic_write_json, atomic_write_text
+    from flow.regress import Baseline, compare, load_baseline, run_designs, table, baseline_text, updated
+
+    paths = list(designs) or [Path("designs")]
+    dirs, full = design_dirs(paths)
+    if baseline_file is None:
+        folder = next((p for p in paths if not (p / "design.toml").is_file()), paths[0].parent)
+        baseline_file = folder / "baseline.toml"
+    base: Baseline | None
+    if update and not baseline_file.is_file():
+        base = None
+    else:
+        base = load_baseline(baseline_file)
+    progress = opts.progress()
+    progress.stage("regress")
+    with make_executor(jobs, scheduler) as ex:
+        opts.echo(f"regress: {len(dirs)} designs on {ex.describe()}, runs in {runs_dir}")
+        records = run_designs(dirs, runs_dir, ex, progress)
+    progress.done(f"{len(records)} designs run")
+    rows = compare(base, records, full) if base is not None else []
+    for line in table(rows):
+        opts.echo(line)
+    if json_file:
+        atomic_write_json(json_file, {"baseline": str(baseline_file), "rows": [r.__dict__ for r in rows], "runs": records})
+    failed = [r for r in rows if r.verdict == "FAIL"]
+    new = [r.design for r in rows if r.verdict == "new"]
+    if new:
+        opts.echo(f"not checked (no baseline entry): {', '.join(new)}")
+    if update:
+        atomic_write_text(baseline_file, baseline_text(updated(base, records)))
+        for rec in records:
+            if rec["error"]:
+                opts.echo(f"kept the old entry of {rec['name']} (it did not run: {rec['error']})")
+            elif rec["exit_code"]:
+                opts.echo(f"warning: {rec['name']} is not clean (unrouted nets, DRC violations or LVS mismatch); its baseline accepts that")
+        opts.echo(f"wrote {baseline_file}: {len(records)} designs measured")
+        sys.exit(0)
+    opts.echo(f"regress: {len(rows)} checks, {len(failed)} failed" + (": " + ", ".join(f"{r.design} {r.metric}" for r in failed) if failed else "") + f" (baseline {baseline_file})")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("design_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--param", "params", multiple=True, required=True, metavar="KEY=V1,V2,...", help="A design.toml key (TABLE.KEY, e.g. floorplan.utilization) and its values (repeatable: the cartesian product runs).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder: one run directory per variant, sweep.csv, sweep.json [default: runs/sweep/<design folder>].")
+@_executor_options
+@click.pass_obj
+def sweep(opts: Options, design_dir: Path, params: tuple[str, ...], out_dir: Path | None, jobs: int, scheduler: str | None) -> None:
+    """Run DESIGN_DIR once for every combination of --param values.
+
+    Each variant runs in its own run directory; the table of their metrics
+    is printed and written to OUT/sweep.csv and OUT/sweep.json.  Exit code
+    0 when every variant ran (clean or not: see the result column), 1 when
+    a variant failed to run, 2 on bad input.
+    """
+    from flow.config import load_design
+    from flow.executor import make_executor
+    from flow.sweep import parse_param, run_sweep, text_table
+
+    load_design(design_dir)
+    parsed = [parse_param(p) for p in params]
+    out = out_dir or Path("runs/sweep") / design_dir.resolve().name
+    progress = opts.progress()
+    progress.stage("sweep")
+    with make_executor(jobs, scheduler) as ex:
+        table = run_sweep(design_dir, parsed, out, ex, progress)
+    progress.done(f"{len(table)} variants run")
+    for line in text_table(table, [k for k, _ in parsed]):
+        opts.echo(line)
+    opts.echo(f"wrote {out / 'sweep.csv'} and {out / 'sweep.json'}")
+    sys.exit(1 if any(r["error"] for r in table) else 0)
 
 
 def main(argv: list[str] | None = None) -> None:

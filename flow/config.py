@@ -43,9 +43,16 @@ temperature (deg C) for current-density derating in DRC.
     XQH = { power = 2.5 }       # W dissipated
     "XH/*" = { region = [100.0, 100.0, 700.0, 900.0] }  # fence, um
     XQL = { fixed = [600.0, 150.0] }                   # lower-left, um
+    XQ2 = { orient = "MY" }     # R0 (as generated) | MX | MY | R180 (mirrored / turned in place)
+    XQ3 = { halo = 20.0 }       # um kept clear around it beyond the spacing (default: the PDK device's halo)
     [[place.group]]             # side by side, in order: row (bottoms aligned) | column
     devices = ["XH/XPU", "XH/XPD"]
     arrange = "row"
+    pitch = 60.0                # optional, um: equal origin-to-origin pitch (parallel fingers)
+    [[place.symmetry]]          # mirror symmetry about one axis shared by the group
+    axis = "vertical"           # vertical (left-right mirror, default) | horizontal
+    pairs = [["XA", "XB"]]      # XB is XA mirrored about the axis (same device)
+    self = ["XT"]               # self-symmetric devices centred on the axis
 
 Every problem in a design.toml is reported at once with its key path.
 """
@@ -196,6 +203,8 @@ class DeviceSpec:
     power: float | None = None  # W
     fixed: tuple[float, float] | None = None  # lower-left, um
     region: tuple[float, float, float, float] | None = None  # um
+    orient: str | None = None  # R0 | MX | MY | R180
+    halo: float | None = None  # um, clearance beyond the spacing (default: the PDK device's halo)
 
     def matches(self, inst: str) -> bool:
         return fnmatch.fnmatchcase(inst, self.pattern)
@@ -207,6 +216,20 @@ class GroupSpec:
 
     devices: tuple[str, ...]
     arrange: str = "row"  # row: left to right, bottoms aligned; column: bottom to top, left edges aligned
+    pitch: float | None = None  # um, origin to origin along the arrangement (None: as tight as the rules allow)
+
+
+@dataclass(frozen=True)
+class SymmetrySpec:
+    """``[[place.symmetry]]``: pairs mirrored about one axis, self-symmetric
+    devices centred on it."""
+
+    pairs: tuple[tuple[str, str], ...]
+    selfsym: tuple[str, ...] = ()
+    axis: str = "vertical"  # vertical: left-right mirror images; horizontal: upside-down images
+
+    def devices(self) -> tuple[str, ...]:
+        return tuple(d for p in self.pairs for d in p) + self.selfsym
 
 
 @dataclass(frozen=True)
@@ -219,6 +242,7 @@ class PlaceSpec:
     devices: tuple[DeviceSpec, ...] = ()
     global_placer: str = "auto"  # quadratic | eplace | auto
     groups: tuple[GroupSpec, ...] = ()
+    symmetry: tuple[SymmetrySpec, ...] = ()
 
     def device(self, inst: str) -> DeviceSpec:
         """The merged spec of ``inst``: the first matching entry that gives
@@ -226,10 +250,22 @@ class PlaceSpec:
         out: dict[str, Any] = {}
         for d in self.devices:
             if d.matches(inst):
-                for k in ("power", "fixed", "region"):
+                for k in ("power", "fixed", "region", "orient", "halo"):
                     if k not in out and getattr(d, k) is not None:
                         out[k] = getattr(d, k)
         return DeviceSpec(inst, **out)
+
+    def orient(self, inst: str) -> str:
+        """Orientation ``inst`` is placed in: the second device of a symmetry
+        pair is the mirror image of the first; otherwise ``orient`` of
+        ``[place.devices]`` (default "R0")."""
+        from pdk.base import MIRROR_X, MIRROR_Y
+
+        for s in self.symmetry:
+            for a, b in s.pairs:
+                if inst == b:
+                    return (MIRROR_Y if s.axis == "vertical" else MIRROR_X)[self.device(a).orient or "R0"]
+        return self.device(inst).orient or "R0"
 
 
 def _um_rect(v: Any) -> tuple[float, float, float, float] | None:
@@ -250,8 +286,8 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         bad("place", "must be a table")
         return PlaceSpec()
     for k in tab:
-        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices", "global", "group"):
-            bad(f"place.{k}", "unknown key; allowed keys are devices, global, group, keepouts, max_power_density, voltage_keepout")
+        if k not in ("max_power_density", "voltage_keepout", "keepouts", "devices", "global", "group", "symmetry"):
+            bad(f"place.{k}", "unknown key; allowed keys are devices, global, group, keepouts, max_power_density, symmetry, voltage_keepout")
     gp = tab.get("global", "auto")
     if gp not in ("quadratic", "eplace", "auto"):
         bad("place.global", f"must be \"quadratic\", \"eplace\" or \"auto\", got {gp!r}")
@@ -287,8 +323,16 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
             bad(key, "must be a table like { power = 2.0 } (W), { fixed = [x, y] } or { region = [x0, y0, x1, y1] } (um)")
             continue
         for k in spec:
-            if k not in ("power", "fixed", "region"):
-                bad(f"{key}.{k}", "unknown key; allowed keys are fixed, power, region")
+            if k not in ("power", "fixed", "region", "orient", "halo"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are fixed, halo, orient, power, region")
+        halo = spec.get("halo")
+        if halo is not None and (not isinstance(halo, (int, float)) or isinstance(halo, bool) or not math.isfinite(halo) or halo < 0):
+            bad(f"{key}.halo", f"must be a number of um >= 0, got {halo!r}")
+            halo = None
+        orient = spec.get("orient")
+        if orient is not None and orient not in ("R0", "MX", "MY", "R180"):
+            bad(f"{key}.orient", f"must be \"R0\", \"MX\", \"MY\" or \"R180\", got {orient!r}")
+            orient = None
         power = spec.get("power")
         if power is not None and (not isinstance(power, (int, float)) or isinstance(power, bool) or not math.isfinite(power) or power < 0):
             bad(f"{key}.power", f"must be a non-negative number of W, got {power!r}")
@@ -309,7 +353,9 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
         if fixed is not None and region is not None:
             bad(key, "give fixed or region, not both")
         any_power = any_power or bool(power)
-        devices.append(DeviceSpec(str(pat), None if power is None else float(power), fixed, region))
+        devices.append(DeviceSpec(
+            str(pat), None if power is None else float(power), fixed, region, orient, None if halo is None else float(halo)
+        ))
     if any_power and mpd is None:
         bad("place.max_power_density", "missing: devices give a power, so the limit (W/mm^2) is needed")
     groups: list[GroupSpec] = []
@@ -324,8 +370,12 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
             bad(key, "must be a table with devices = [...] and arrange = \"row\" or \"column\"")
             continue
         for k in g:
-            if k not in ("devices", "arrange"):
-                bad(f"{key}.{k}", "unknown key; allowed keys are arrange, devices")
+            if k not in ("devices", "arrange", "pitch"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are arrange, devices, pitch")
+        pitch = g.get("pitch")
+        if pitch is not None and (not isinstance(pitch, (int, float)) or isinstance(pitch, bool) or not math.isfinite(pitch) or pitch <= 0):
+            bad(f"{key}.pitch", f"must be a positive number of um, got {pitch!r}")
+            continue
         devs = g.get("devices")
         if not isinstance(devs, list) or len(devs) < 2 or not all(isinstance(d, str) and d for d in devs):
             bad(f"{key}.devices", "must list two or more device (instance) names")
@@ -341,8 +391,54 @@ def parse_place(tab: Any, bad) -> PlaceSpec:
             if d in seen:
                 bad(f"{key}.devices", f"'{d}' is already in place.group[{seen[d]}]")
             seen[d] = i
-        groups.append(GroupSpec(tuple(devs), arrange))
-    return PlaceSpec(None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices), gp, tuple(groups))
+        groups.append(GroupSpec(tuple(devs), arrange, None if pitch is None else float(pitch)))
+    symmetry: list[SymmetrySpec] = []
+    stab = tab.get("symmetry", [])
+    if not isinstance(stab, list):
+        bad("place.symmetry", "must be an array of tables ([[place.symmetry]])")
+        stab = []
+    where = {d: f"place.group[{i}]" for d, i in seen.items()}
+    for i, g in enumerate(stab):
+        key = f"place.symmetry[{i}]"
+        if not isinstance(g, dict):
+            bad(key, "must be a table with pairs = [[a, b], ...], self = [...] and axis = \"vertical\" or \"horizontal\"")
+            continue
+        for k in g:
+            if k not in ("pairs", "self", "axis"):
+                bad(f"{key}.{k}", "unknown key; allowed keys are axis, pairs, self")
+        axis = g.get("axis", "vertical")
+        if axis not in ("vertical", "horizontal"):
+            bad(f"{key}.axis", f"must be \"vertical\" or \"horizontal\", got {axis!r}")
+            continue
+        pairs = g.get("pairs", [])
+        selfs = g.get("self", [])
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(d, str) and d for d in p) for p in pairs
+        ):
+            bad(f"{key}.pairs", "must be a list of [device, device] pairs")
+            continue
+        if not isinstance(selfs, list) or not all(isinstance(d, str) and d for d in selfs):
+            bad(f"{key}.self", "must be a list of device (instance) names")
+            continue
+        if not pairs and len(selfs) < 2:
+            bad(key, "needs a pair, or two or more self-symmetric devices")
+            continue
+        devs = [d for p in pairs for d in p] + list(selfs)
+        dup = sorted({d for d in devs if devs.count(d) > 1})
+        if dup:
+            bad(key, f"lists '{dup[0]}' twice")
+            continue
+        clash = False
+        for d in devs:
+            if d in where:
+                bad(key, f"'{d}' is already in {where[d]}")
+                clash = True
+            where[d] = key
+        if not clash:
+            symmetry.append(SymmetrySpec(tuple((str(a), str(b)) for a, b in pairs), tuple(selfs), axis))
+    return PlaceSpec(
+        None if mpd is None else float(mpd), vk, tuple(keepouts), tuple(devices), gp, tuple(groups), tuple(symmetry)
+    )
 
 
 @dataclass(frozen=True)
@@ -413,8 +509,28 @@ def inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def load_design(folder: str | Path) -> DesignConfig:
-    """Read ``folder/design.toml``; raise one :class:`InputError` listing every problem."""
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> list[str]:
+    """Set dotted keys (``"place.global"``) of a parsed design.toml in place;
+    returns the problems (a key under a value that is not a table)."""
+    problems = []
+    for dotted, value in overrides.items():
+        *path, last = dotted.split(".")
+        tab: Any = data
+        for i, part in enumerate(path):
+            tab = tab.setdefault(part, {})
+            if not isinstance(tab, dict):
+                problems.append(f"{'.'.join(path[: i + 1])}: is not a table, cannot set {dotted}")
+                break
+        else:
+            tab[last] = value
+    return problems
+
+
+def load_design(folder: str | Path, overrides: Mapping[str, Any] | None = None) -> DesignConfig:
+    """Read ``folder/design.toml``; raise one :class:`InputError` listing every problem.
+
+    ``overrides`` (dotted key -> value, e.g. ``{"place.global": "eplace"}``)
+    replace keys of the file before it is checked (``pilotflow sweep``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a design folder (directory not found)")
@@ -429,7 +545,7 @@ def load_design(folder: str | Path) -> DesignConfig:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{shown}: not valid TOML: {e}") from None
 
-    problems: list[str] = []
+    problems: list[str] = apply_overrides(data, overrides) if overrides else []
 
     def bad(key: str, msg: str) -> None:
         problems.append(f"{key}: {msg}")

@@ -64,20 +64,30 @@ class Floorplan:
 
 @dataclass(frozen=True)
 class Placement:
-    """Lower-left position (dbu) of every instance, pads included."""
+    """Lower-left position (dbu) of every instance, pads included, and the
+    orientation of every instance not placed as generated ("R0")."""
 
     positions: Mapping[str, tuple[int, int]]
     hpwl: int
+    #: instance -> "MX" | "MY" | "R180" (pdk.base.ORIENTATIONS); absent = "R0"
+    orientations: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positions", _frozen(self.positions))
+        object.__setattr__(self, "orientations", _frozen({k: v for k, v in self.orientations.items() if v != "R0"}))
+
+    def orient(self, inst: str) -> str:
+        return self.orientations.get(inst, "R0")
 
     def to_json(self) -> dict[str, Any]:
-        return {"positions": {k: list(v) for k, v in self.positions.items()}, "hpwl": self.hpwl}
+        out: dict[str, Any] = {"positions": {k: list(v) for k, v in self.positions.items()}, "hpwl": self.hpwl}
+        if self.orientations:
+            out["orientations"] = dict(sorted(self.orientations.items()))
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Placement:
-        return cls({k: tuple(v) for k, v in d["positions"].items()}, d["hpwl"])
+        return cls({k: tuple(v) for k, v in d["positions"].items()}, d["hpwl"], dict(d.get("orientations", {})))
 
 
 @dataclass(frozen=True)

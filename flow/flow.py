@@ -118,9 +118,12 @@ def run(
     from_stage: str | None = None,
     to_stage: str | None = None,
     progress: Progress | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> FlowResult:
-    """Run the flow on a design folder; see the module docstring."""
-    cfg = load_design(design_dir)
+    """Run the flow on a design folder; see the module docstring.
+
+    ``overrides`` replace design.toml keys (dotted, e.g. ``"place.global"``)."""
+    cfg = load_design(design_dir, overrides)
     kit = pdks.load(cfg.pdk)
     rundir = Path(rundir) if rundir is not None else default_rundir(cfg.name)
     first = _stage_index(from_stage, "--from") if from_stage else 0

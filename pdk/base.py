@@ -46,6 +46,13 @@ class DeviceCell:
     pins: tuple[Pin, ...]
     bbox: Rect
     conductors: tuple[Pin, ...] = ()
+    #: Orientation (see :data:`ORIENTATIONS`); "R0" for a generated cell.
+    orient: str = "R0"
+    #: For an oriented cell (:func:`oriented`): the generated cell it mirrors
+    #: or rotates, and the GDS reference transform ``(dx, dy, rotation
+    #: radians, x_reflection)`` (dbu) that maps the master onto ``cell``.
+    master: gdstk.Cell | None = None
+    transform: tuple[int, int, float, bool] = (0, 0, 0.0, False)
 
     def pins_of(self, terminal: str) -> list[Pin]:
         return [p for p in self.pins if p.terminal == terminal]
@@ -111,6 +118,98 @@ class CellBuilder:
         u = self.kit.dbu_um
         bbox = (round(x0 / u), round(y0 / u), round(x1 / u), round(y1 / u))
         return DeviceCell(model, dict(params), self.cell, tuple(self.pins), bbox, tuple(self.conductors))
+
+
+#: Orientations of a placed device (DEF names in brackets): R0 (N) as
+#: generated, MX (FS) mirrored about the x axis (upside down), MY (FN)
+#: mirrored about the y axis (left-right), R180 (S) turned half a turn.
+#: Each keeps the bounding box (same width and height, same lower-left).
+ORIENTATIONS = ("R0", "MX", "MY", "R180")
+
+#: The orientation a device takes when ``o`` is mirrored left-right (about a
+#: vertical axis) or upside down (about a horizontal axis).
+MIRROR_Y = {"R0": "MY", "MY": "R0", "MX": "R180", "R180": "MX"}
+MIRROR_X = {"R0": "MX", "MX": "R0", "MY": "R180", "R180": "MY"}
+
+
+def orient_rect(r: Rect, bbox: Rect, o: str) -> Rect:
+    """``r`` (cell coordinates, dbu) after orienting the cell by ``o`` inside
+    its own bounding box ``bbox``.
+
+    Examples
+    --------
+    >>> orient_rect((0, 0, 2, 1), (0, 0, 10, 5), "MY")
+    (8, 0, 10, 1)
+    >>> orient_rect((0, 0, 2, 1), (0, 0, 10, 5), "R180")
+    (8, 4, 10, 5)
+    """
+    x0, y0, x1, y1 = r
+    sx, sy = bbox[0] + bbox[2], bbox[1] + bbox[3]
+    if o in ("MY", "R180"):
+        x0, x1 = sx - x1, sx - x0
+    if o in ("MX", "R180"):
+        y0, y1 = sy - y1, sy - y0
+    return (x0, y0, x1, y1)
+
+
+def _transform(bbox: Rect, o: str) -> tuple[int, int, float, bool]:
+    """GDS reference transform (dbu offset, rotation, x_reflection) of ``o``:
+    gdstk (like GDSII) reflects about the x axis first, then rotates, then
+    translates."""
+    sx, sy = bbox[0] + bbox[2], bbox[1] + bbox[3]
+    return {
+        "R0": (0, 0, 0.0, False),
+        "MX": (0, sy, 0.0, True),  # (x, y) -> (x, sy - y)
+        "MY": (sx, 0, math.pi, True),  # (x, -y) turned half a turn -> (-x, y) -> (sx - x, y)
+        "R180": (sx, sy, math.pi, False),
+    }[o]
+
+
+_ORIENTED: dict[tuple[int, str, float], tuple[DeviceCell, DeviceCell]] = {}
+
+
+def oriented(dc: DeviceCell, o: str, dbu_um: float) -> DeviceCell:
+    """``dc`` turned to orientation ``o`` (one of :data:`ORIENTATIONS`) in
+    place: same bounding box, pins and conductors moved with the geometry.
+    Its ``cell`` is a flat transformed copy named ``<cell>_<o>`` (for the
+    router and checks); a layout references ``master`` with ``transform``
+    instead, so the GDS keeps one cell per device and an instance transform.
+
+    Examples
+    --------
+    >>> import pdk
+    >>> dc = generate(pdk.load("gan650"), "hemte", {"w": 100, "nf": 2})
+    >>> m = oriented(dc, "MY", 0.001)
+    >>> m.bbox == dc.bbox and m.cell.name.endswith("_MY")
+    True
+    >>> p, q = dc.pins[0], m.pins[0]
+    >>> q.rect[0] == dc.bbox[0] + dc.bbox[2] - p.rect[2]
+    True
+    """
+    if o not in ORIENTATIONS:
+        raise InputError(f"orientation {o!r} is not one of {', '.join(ORIENTATIONS)}")
+    if o == dc.orient:
+        return dc
+    if dc.master is not None:
+        raise ValueError("orient a generated cell, not an oriented one")
+    key = (id(dc), o, dbu_um)
+    hit = _ORIENTED.get(key)
+    if hit is not None and hit[0] is dc:
+        return hit[1]
+    t = _transform(dc.bbox, o)
+    u = dbu_um
+    cell = gdstk.Cell(f"{dc.cell.name}_{o}")
+    cell.add(gdstk.Reference(dc.cell, (t[0] * u, t[1] * u), rotation=t[2], x_reflection=t[3]))
+    cell.flatten()
+    out = DeviceCell(
+        dc.model, dc.params, cell,
+        tuple(Pin(p.terminal, p.layer, orient_rect(p.rect, dc.bbox, o)) for p in dc.pins),
+        dc.bbox,
+        tuple(Pin(p.terminal, p.layer, orient_rect(p.rect, dc.bbox, o)) for p in dc.conductors),
+        orient=o, master=dc.cell, transform=t,
+    )
+    _ORIENTED[key] = (dc, out)  # holding dc keeps its id from being reused
+    return out
 
 
 def cell_name(model: str, params: Mapping[str, Any]) -> str:

@@ -297,6 +297,9 @@ class Device:
     fixed: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     doc: str = ""
     lvs: DeviceLvs | None = None
+    #: Clearance (um) the placer keeps around this device beyond the device
+    #: spacing (between two devices the larger halo counts); 0: none.
+    halo: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -649,7 +652,10 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
         if not isinstance(spec, dict):
             p.add(key, "must be a table")
             continue
-        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs"}, {"generator", "kind", "terminals"})
+        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs", "halo"}, {"generator", "kind", "terminals"})
+        halo = 0.0
+        if "halo" in spec:
+            halo = _number(p, f"{key}.halo", spec["halo"], nonneg=True) or 0.0
         terms = spec.get("terminals", [])
         if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
             p.add(f"{key}.terminals", "must be a non-empty list of terminal names")
@@ -682,6 +688,7 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
                 fixed=MappingProxyType(dict(spec.get("fixed") or {})),
                 doc=str(spec.get("doc", "")),
                 lvs=lvs,
+                halo=halo,
             )
     return devices
 

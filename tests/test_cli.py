@@ -244,3 +244,22 @@ def test_seal_ring_needs_a_kit_device(runner, tmp_path):
     assert r.exit_code == 2
     assert 'floorplan.seal_ring: PDK ganrf025 has no seal ring device (kind = "sealring")' in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_closed_pipe_is_not_an_internal_error():
+    """``pilotflow pdk show gan650 | head -1``: the reader closes the pipe
+    before pilotflow writes; pilotflow stops quietly (exit 141, as a shell
+    tool killed by SIGPIPE reports) instead of printing an internal error."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "flow.cli", "pdk", "show", "gan650"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=Path(flow.__file__).resolve().parent.parent,
+    )
+    p.stdout.close()  # before the interpreter has even started
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141, err
+    assert err == ""

@@ -68,9 +68,7 @@ only when that edge is joined to it within the halo.
 
 from __future__ import annotations
 
-import copyreg
 import math
-import multiprocessing as mp
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -83,14 +81,6 @@ from flow.drc import edges as E
 from flow.drc.core import IMPLS, CheckContext, EdgePairArray, Layers, Markers, NotChecked, Violation, polygon_violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
-
-# Tile jobs carry the kit and the net context, which hold read-only mappings:
-# let them pickle (as a fresh read-only view of a copy).
-def _proxy(d: dict) -> MappingProxyType:
-    return MappingProxyType(d)
-
-
-copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
 
 #: Kinds checked per tile with stitched edge-pair markers.
 EDGE_KINDS = frozenset({"width", "spacing", "overlap", "extension", "wide_spacing", "grid", "angle", "enclosure"})
@@ -399,6 +389,8 @@ def _read(path: str, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
 
 def run_tile_job(job: TileJob) -> TileResult:
     """Check one tile (a top-level function: the unit of work of a tiled run)."""
+    import flow.drc.kinds  # noqa: F401  (registers the kinds in a fresh worker)
+
     if job.polys is not None:
         polys = job.polys
     else:
@@ -667,11 +659,10 @@ def run_tiled(
     ``shapes``: a :class:`LayoutShapes` (in memory) or a
     :class:`flow.geometry.store.ShapeStore` (tiles read from disk: memory
     bounded by the tile size).  Each tile is a :class:`TileJob` run by
-    :func:`run_tile_job`, in this process (``jobs`` 1), on ``jobs`` worker
-    processes, or as jobs of ``executor`` (a :class:`flow.executor.Executor`,
-    e.g. a Dask cluster: ``executor.map(fn, items, labels=...)`` yielding
-    ``(index, result)``; store-based jobs then need the store's folder on a
-    file system the workers share).
+    :func:`run_tile_job`, as jobs of ``executor`` (a
+    :class:`flow.executor.Executor`, e.g. a Dask cluster; store-based jobs
+    then need the store's folder on a file system the workers share), by
+    default ``jobs`` local processes.
     """
     from flow.drc.kinds.tables import density_extent
 
@@ -724,24 +715,15 @@ def run_tiled(
 
     total = len(tiles)
     base = {"kit": kit, "rules": tuple(rules), "ctx": ctx, "density_extent": dext, "top": shapes.top}
+    from flow.executor import LocalExecutor
+
+    # jobs are made lazily; the executor keeps a few per worker in flight
+    ex = executor if executor is not None else LocalExecutor(jobs)
     work = _jobs(shapes, grid, index, tiles, base)
-    if executor is not None:
-        for done, (_, r) in enumerate(executor.map(run_tile_job, list(work), labels=[f"tile {k}" for k in tiles]), 1):
-            take(r)
-            if progress:
-                progress(f"tile {done}/{total}", done / total)
-    elif jobs > 1 and total > 1:
-        ctx_mp = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ctx_mp.Pool(min(jobs, total)) as pool:
-            for done, r in enumerate(pool.imap_unordered(run_tile_job, work, chunksize=1), 1):
-                take(r)
-                if progress:
-                    progress(f"tile {done}/{total}", done / total)
-    else:
-        for done, job in enumerate(work, 1):
-            take(run_tile_job(job))
-            if progress:
-                progress(f"tile {done}/{total}", done / total)
+    for done, (_, r) in enumerate(ex.map(run_tile_job, work, labels=[f"tile {k}" for k in tiles]), 1):
+        take(r)
+        if progress:
+            progress(f"tile {done}/{total}", done / total)
     del index
     for ri, rule in enumerate(rules):
         if ri in failed:

@@ -15,20 +15,36 @@ import gdstk
 
 import flow
 from flow.design import Design, Rect
-from pdk.base import DeviceCell, generate
+from pdk.base import DeviceCell, generate, oriented
 from pdk.schema import PDK
 
 #: Fixed GDS timestamp: the same inputs give byte-identical files.
 GDS_TIMESTAMP = datetime.datetime(2000, 1, 1, 0, 0, 0)
 
 
+def orientation_of(design: Design, inst: str) -> str:
+    """Orientation of ``inst``: the placement's once placed, before that the
+    one design.toml asks for (symmetry pairs, ``[place.devices]`` orient)."""
+    if design.placement is not None:
+        return design.placement.orient(inst)
+    if design.floorplan is not None and inst in design.floorplan.pad_positions:
+        return "R0"  # pads keep the floorplan's ring
+    place = getattr(design.config, "place", None)
+    return place.orient(inst) if place is not None else "R0"
+
+
 def device_cells(design: Design, kit: PDK) -> dict[str, DeviceCell]:
-    """instance name -> its generated cell (circuit devices and pads)."""
+    """instance name -> its generated cell (circuit devices and pads), turned
+    to the instance's orientation (:func:`orientation_of`, see
+    :func:`pdk.base.oriented`): pins, conductors and ``cell`` polygons are
+    where the placed instance has them, relative to its lower-left."""
     out: dict[str, DeviceCell] = {}
     for inst in design.all_instances():
         params = design.device_params.get(inst.name, {})
         where = f"{inst.source}: " if inst.source else ""
-        out[inst.name] = generate(kit, inst.model, params, where=where)
+        dc = generate(kit, inst.model, params, where=where)
+        o = orientation_of(design, inst.name)
+        out[inst.name] = dc if o == "R0" else oriented(dc, o, kit.dbu_um)
     return out
 
 
@@ -75,11 +91,14 @@ def assemble(design: Design, kit: PDK) -> gdstk.Library:
         if inst.name not in pos:
             continue
         dc = cells[inst.name]
-        if dc.cell.name not in added:
-            lib.add(dc.cell)
-            added.add(dc.cell.name)
+        # an oriented device: its generated cell with an instance transform
+        master = dc.master if dc.master is not None else dc.cell
+        if master.name not in added:
+            lib.add(master)
+            added.add(master.name)
         x, y = pos[inst.name]
-        top.add(gdstk.Reference(dc.cell, (x * u, y * u)))
+        dx, dy, rot, refl = dc.transform
+        top.add(gdstk.Reference(master, ((x + dx) * u, (y + dy) * u), rotation=rot, x_reflection=refl))
     ring = seal_ring_cell(design, kit)
     if ring is not None:
         dc, (x, y) = ring

@@ -192,6 +192,46 @@ def def_pin_hpwl(d: Def, lib: Library) -> int:
     return total
 
 
+def density_map(d: Def, lib: Library, *, draw_max: int = 5000) -> tuple[float, str]:
+    """Density overflow of a placed DEF's standard cells and its density-map
+    SVG (bins shaded by cell area over free area; fixed components are
+    blockages; cell outlines drawn up to ``draw_max`` cells).
+
+    The overflow is :func:`flow.place.report.overflow` over the die (0: no
+    bin over-full)."""
+    from flow.place.report import default_bins, density_grid, density_svg, overflow
+
+    die = d.die
+    if die is None:
+        xs = [r.x for r in d.rows] or [0]
+        ys = [r.y for r in d.rows] or [0]
+        die = (min(xs), min(ys), max(xs) + 1, max(ys) + 1)
+    cells, fixed = [], []
+    for c in d.components:
+        m = lib.macros.get(c.macro)
+        if m is None or c.status == "UNPLACED":
+            continue
+        w, h = _box_size(m, c.orient, d.dbu)
+        box = (c.x, c.y, c.x + w, c.y + h)
+        (cells if m.cls == "CORE" and c.status == "PLACED" else fixed).append((c.name, box))
+    pos = np.array([[b[0], b[1]] for _, b in cells], dtype=np.int64).reshape(-1, 2)
+    w = np.array([b[2] - b[0] for _, b in cells], dtype=np.int64)
+    h = np.array([b[3] - b[1] for _, b in cells], dtype=np.int64)
+    blockers = [b for _, b in fixed]
+    bins = default_bins(die, len(cells))
+    use, cap, xe, ye = density_grid(die, pos, w, h, blockers, bins)
+    ovf = overflow(die, pos, w, h, blockers, bins)
+    boxes = [(n, b, "#555") for n, b in fixed]
+    if len(cells) <= draw_max:
+        boxes += [(n, b, "#1f4e9c") for n, b in cells]
+    svg = density_svg(
+        die, die, boxes, use, cap, xe, ye, dbu_um=1.0 / d.dbu,
+        title=f"{d.design}: {len(cells)} cells, density overflow {ovf:.3f}"
+        + ("" if len(cells) <= draw_max else f" (cell outlines not drawn above {draw_max} cells)"),
+    )
+    return ovf, svg
+
+
 def check_def_placement(d: Def, lib: Library) -> list[str]:
     """Every legality problem of a placed DEF; ``[]`` when legal.
 
@@ -364,7 +404,10 @@ def place_def(
     """Place the movable standard cells of ``d``; returns a new Def and a report.
 
     Movable: CORE-class components that are UNPLACED or PLACED (their old
-    location is ignored).  Fixed: FIXED/COVER components, placed blocks and
+    location is ignored), of one row or several (multi-row cells, e.g.
+    double-height flip-flops), and UNPLACED blocks at least a row tall;
+    multi-row objects are legalised first on stacks of abutting rows, the
+    single-row cells around them.  Fixed: FIXED/COVER components, placed blocks and
     pads, and every placed I/O pin.  ``target_density`` is the local density
     (cell area / free area) global placement spreads the cells to; 1.0 packs
     as tight as the rows allow.  ``method`` is ``"eplace"`` (electrostatic,
@@ -372,7 +415,8 @@ def place_def(
     placer the GaN/SiC flow uses, :mod:`flow.place.global_`).
 
     Raises :class:`InputError` for designs it cannot read this way (unknown
-    macros or pins, multi-row or unplaced blocks, no rows and no site) and
+    macros or pins, unplaced pads or blocks lower than a row, no rows and
+    no site) and
     :class:`StageError` when the rows are too full.
     """
     report_fn = progress or (lambda phase, f: None)
@@ -417,7 +461,10 @@ def place_def(
         h = _dbu(m.h, dbu)
         if c.status in ("FIXED", "COVER"):
             fixed.append(k)
-        elif m.cls == "CORE" and h <= (row_h or h):
+        elif m.cls == "CORE" or (m.cls == "BLOCK" and c.status == "UNPLACED" and h >= (row_h or h)):
+            # standard cells of one or more rows, and unplaced blocks at least
+            # a row tall: blocks and cells taller than a row are legalised
+            # first, on stacks of abutting rows (place_tall)
             movable.append(k)
         elif c.status == "PLACED":
             fixed.append(k)
@@ -425,7 +472,8 @@ def place_def(
         else:
             raise InputError(
                 f"{where(d.path or None, c.line or None)}component '{c.name}' ({c.macro}, class {m.cls}, "
-                f"{m.w} x {m.h} um) is unplaced and not a single-row standard cell; place it (FIXED) first"
+                f"{m.w} x {m.h} um) is unplaced and neither a standard cell nor a block a row or more tall; "
+                "place it (FIXED) first"
             )
     io = [p for p in d.pins if p.bbox() is not None]
     n_mov = len(movable)
@@ -494,7 +542,9 @@ def place_def(
     )
     new_comps = list(comps)
     for j, k in enumerate(movable):
-        new_comps[k] = replace(comps[k], status="PLACED", x=int(pos[j, 0]), y=int(pos[j, 1]), orient=orients[j])
+        # a block keeps its drawn orientation; standard cells take their row's
+        o = "N" if macros[k].cls == "BLOCK" else orients[j]
+        new_comps[k] = replace(comps[k], status="PLACED", x=int(pos[j, 0]), y=int(pos[j, 1]), orient=o)
     out = replace(d, components=new_comps, rows=rows)
     if not d.rows:
         items = list(out.items)

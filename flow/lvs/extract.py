@@ -246,6 +246,16 @@ def _is_rect(p: np.ndarray) -> bool:
     return len(p) == 4 and bool(np.all((d[:, 0] == 0) | (d[:, 1] == 0)))
 
 
+def trace_layout(shapes: LayoutShapes, kit: PDK):
+    """The layout's nets exactly as extraction traces them (net ties cut,
+    the kit's ``[pdk.lvs]`` derived layers and extra connections, backside
+    conductors as nets of their own), with the connectivity used: returns
+    ``(nets, connect)``. Tools that locate LVS findings use this so a piece
+    there is a net here."""
+    ctx = _Ctx(shapes, kit)
+    return ctx.nets, ctx.xkit.connect
+
+
 # ---------------------------------------------------------------------------
 # the extraction context: layers, expressions, nets
 # ---------------------------------------------------------------------------

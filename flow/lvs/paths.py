@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from flow.drc.nets import box_pairs, extract_nets
+from flow.drc.nets import box_pairs
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK
 
@@ -46,14 +46,9 @@ class LayoutGeometry:
         (net ties cut, the kit's ``[pdk.lvs]`` derived layers and extra
         connections), so a piece here is a net there."""
         if self._nets is None:
-            try:
-                from flow.lvs.extract import _Ctx
-            except ImportError:  # pragma: no cover - an extraction without the context
-                self._nets = extract_nets(self.shapes, self.kit)
-            else:
-                ctx = _Ctx(self.shapes, self.kit)
-                self._nets = ctx.nets
-                self._connect = ctx.xkit.connect
+            from flow.lvs.extract import trace_layout
+
+            self._nets, self._connect = trace_layout(self.shapes, self.kit)
         return self._nets
 
     def _label_nodes(self, text: str) -> list[tuple[str, int, float, float, int]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,7 @@ def check_legal(
     grid: int,
     keepouts: Sequence[Rect] = (),
     rules: PairRules | None = None,
+    off_grid: Collection[int] = (),
 ) -> list[str]:
     """List every legality problem of a placement; ``[]`` when it is legal.
 
@@ -74,6 +75,10 @@ def check_legal(
         Voltage keep-outs and thermal margins (rule 7 of
         :mod:`flow.place.model`); their violations are listed by
         :func:`check_pairs` and reported here as one line each.
+    off_grid : collection of int
+        Objects exempt from the grid rule: members of a mirror-symmetry group,
+        placed exactly symmetric about the group's axis rather than on the
+        grid (:func:`check_symmetry` checks them instead).
 
     Returns
     -------
@@ -121,6 +126,8 @@ def check_legal(
                     f"'{o.name}' at ({x0[i]}, {y0[i]})-({x1[i]}, {y1[i]}) is outside its region {tuple(o.region)}"
                 )
     off = movable & ((x0 % grid != 0) | (y0 % grid != 0))
+    if len(off_grid):
+        off[np.asarray(list(off_grid), dtype=np.int64)] = False
     for i in np.flatnonzero(off):
         problems.append(f"'{objs[i].name}' lower-left ({x0[i]}, {y0[i]}) is not on the {grid} dbu grid")
 
@@ -240,4 +247,73 @@ def check_pairs(objs: Sequence[Obj], positions: Sequence[tuple[int, int]], rules
                     pb = rules.power[j] if rules.power else 0.0
                     detail = f"{pa:g} W and {pb:g} W: heat-spreading footprints overlap"
                 out.append(PairViolation(kind, objs[i].name, objs[j].name, int(gap[bi, j]), int(need[bi, j]), detail))
+    return out
+
+
+def check_symmetry(
+    names: Sequence[str],
+    sizes: Sequence[tuple[int, int]],
+    positions: Sequence[tuple[int, int]],
+    orients: Sequence[str],
+    groups: Sequence[tuple[Sequence[tuple[int, int]], Sequence[int], str]],
+) -> list[str]:
+    """Problems of mirror-symmetry groups; ``[]`` when every group holds.
+
+    A group is ``(pairs, selfs, axis)``: object index pairs ``(a, b)``,
+    self-symmetric objects, and ``"vertical"`` (``b`` is ``a`` mirrored
+    left-right) or ``"horizontal"`` (upside down).  For a vertical axis at
+    ``x = X`` a group holds when every pair has equal sizes, the same ``y``,
+    centres at ``X - d`` and ``X + d``, and ``b``'s orientation is ``a``'s
+    mirrored left-right (R0 <-> MY, MX <-> R180); every self-symmetric
+    object is centred on ``x = X``.  ``X`` is one for the whole group.  A
+    horizontal axis swaps x and y (mirror R0 <-> MX, MY <-> R180).
+    Coordinates are compared exactly (doubled centres, integers).
+
+    Examples
+    --------
+    >>> names, sizes = ["a", "b", "t"], [(4, 2), (4, 2), (4, 2)]
+    >>> check_symmetry(names, sizes, [(0, 0), (6, 0), (3, 5)], ["R0", "MY", "R0"], [([(0, 1)], [2], "vertical")])
+    []
+    >>> check_symmetry(names, sizes, [(0, 0), (7, 0), (3, 5)], ["R0", "MY", "R0"], [([(0, 1)], [2], "vertical")])[0]
+    "symmetry[0]: 't' is centred at x = 5, the axis of the pairs is at x = 5.5"
+    """
+    from pdk.base import MIRROR_X, MIRROR_Y
+
+    out: list[str] = []
+    for g, (pairs, selfs, axis) in enumerate(groups):
+        a_ = 0 if axis == "vertical" else 1  # mirrored coordinate
+        o_ = 1 - a_
+        xy = "xy"[a_]
+        mirror = MIRROR_Y if axis == "vertical" else MIRROR_X
+        axes: list[tuple[int, int | None]] = []  # doubled axis position, self-symmetric object or None (a pair)
+        for a, b in pairs:
+            if tuple(sizes[a]) != tuple(sizes[b]):
+                out.append(f"symmetry[{g}]: '{names[a]}' {tuple(sizes[a])} and '{names[b]}' {tuple(sizes[b])} differ in size")
+                continue
+            if positions[a][o_] != positions[b][o_]:
+                out.append(
+                    f"symmetry[{g}]: '{names[b]}' at {'xy'[o_]} = {positions[b][o_]} is not level with '{names[a]}' "
+                    f"at {positions[a][o_]}"
+                )
+            if orients[b] != mirror[orients[a]]:
+                out.append(
+                    f"symmetry[{g}]: '{names[b]}' is {orients[b]}, the mirror image of '{names[a]}' ({orients[a]}) "
+                    f"is {mirror[orients[a]]}"
+                )
+            s = sizes[a][a_]
+            axes.append((positions[a][a_] + positions[b][a_] + s, None))
+        for k in selfs:
+            axes.append((2 * positions[k][a_] + sizes[k][a_], k))
+        if not axes:
+            continue
+        # the first pair (or self-symmetric object) sets the axis
+        ref, k0 = axes[0]
+        who = "the pairs" if k0 is None else f"'{names[k0]}'"
+        for d, k in axes[1:]:
+            if d == ref:
+                continue
+            if k is None:
+                out.append(f"symmetry[{g}]: the pairs are mirrored about different axes ({xy} = {ref / 2:g} and {d / 2:g})")
+            else:
+                out.append(f"symmetry[{g}]: '{names[k]}' is centred at {xy} = {d / 2:g}, the axis of {who} is at {xy} = {ref / 2:g}")
     return out

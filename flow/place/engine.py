@@ -44,6 +44,7 @@ def place(
     progress: Progress | None = None,
     rules: PairRules | None = None,
     method: str = "quadratic",
+    pair_aware: bool = True,
 ) -> PlaceResult:
     """Place objects legally inside ``region`` with short wires.
 
@@ -77,6 +78,11 @@ def place(
         start (:mod:`flow.place.eplace`, objects inflated by their clearance
         and thermal footprint), or both, keeping the result with the lower
         final HPWL (``stats["global_method"]`` says which).
+    pair_aware : bool
+        End global placement by pushing apart the targets of objects that
+        break a voltage keep-out or thermal spacing (:func:`separate_pairs`),
+        so legalisation displaces less; False leaves that to legalisation
+        alone (for comparisons, bench/place_power.py).
 
     Returns
     -------
@@ -119,7 +125,7 @@ def place(
     (0, 0)
     """
     if method == "auto":
-        kw = dict(spacing=spacing, grid=grid, keepouts=keepouts, seed=seed, progress=progress, rules=rules)
+        kw = dict(spacing=spacing, grid=grid, keepouts=keepouts, seed=seed, progress=progress, rules=rules, pair_aware=pair_aware)
         results: list[PlaceResult] = []
         errors: list[StageError] = []
         for meth in ("quadratic", "eplace"):
@@ -219,6 +225,11 @@ def place(
             mw, mh, var_of, pos.astype(float), pa, region, blockers, inflated, seed,
             progress=lambda f: report("global", f),
         )
+    pushed = 0
+    if pair_aware and rules is not None and len(mov_idx) <= SEPARATE_MAX:
+        targets, pushed = separate_pairs(
+            targets, mw, mh, mov_idx, pos, w_all, h_all, gap, cls_all, movable, region,
+        )
     for k, i in enumerate(mov_idx):  # fences: clip targets into them
         f = objs[i].region
         if f is not None:
@@ -284,7 +295,8 @@ def place(
     final = int(net_hpwl(pa, pos).sum())
     disp = np.abs(mpos - targets).sum(axis=1)
     return PlaceResult(
-        positions, final, iters, _stats(hpwl_global, ovf, disp, hpwl_legal, final) | {"global_method": method},
+        positions, final, iters,
+        _stats(hpwl_global, ovf, disp, hpwl_legal, final) | {"global_method": method, "pair_pushes": pushed},
         tuple((int(round(x)), int(round(y))) for x, y in gpos),
     )
 
@@ -334,6 +346,87 @@ def _eplace_global(mw, mh, iw, ih, var_of, pos, pa, region, blockers, mov_idx, f
     cx = np.clip(res.cx, rx0 + mw / 2, rx1 - mw / 2)
     cy = np.clip(res.cy, ry0 + mh / 2, ry1 - mh / 2)
     return np.column_stack([cx - mw / 2, cy - mh / 2]), res.iterations
+
+
+#: Largest number of movable objects :func:`separate_pairs` works on (its
+#: cost is quadratic in the objects that carry a pair rule).
+SEPARATE_MAX = 4000
+
+
+def separate_pairs(targets, mw, mh, mov_idx, pos, w_all, h_all, gap, cls_all, movable, region, rounds: int = 300):
+    """Push apart global-placement targets that break a pair rule.
+
+    Every two objects whose clearance classes need a gap ``g > 0`` (voltage
+    keep-out, thermal spacing; ``gap[cls_a, cls_b]``) and whose boxes, grown
+    by ``g``, overlap are moved apart along the axis of the smaller overlap,
+    each by its share (the smaller object moves more; a fixed one not at
+    all), clipped into the region; repeated until no pair overlaps or
+    ``rounds`` run out.  Pairs without a rule are left to the density
+    spreading and legalisation.  Returns the new targets (lower-left, float
+    dbu) and the number of pushes.
+
+    Notes
+    -----
+    O(r^2) per round for the ``r`` objects that carry a pair rule,
+    vectorised with numpy.
+    """
+    n_all = len(w_all)
+    cx = pos[:, 0].astype(float) + w_all / 2
+    cy = pos[:, 1].astype(float) + h_all / 2
+    cx[mov_idx] = targets[:, 0] + mw / 2
+    cy[mov_idx] = targets[:, 1] + mh / 2
+    ruled = np.flatnonzero(gap.max(axis=1)[cls_all] > 0)
+    if len(ruled) < 2:
+        return targets, 0
+    c = cls_all[ruled]
+    g = gap[c[:, None], c[None, :]].astype(float)
+    iu, ju = np.nonzero(np.triu(g > 0, 1))
+    if len(iu) == 0:
+        return targets, 0
+    a, b, gp = ruled[iu], ruled[ju], g[iu, ju]
+    w = w_all.astype(float)
+    h = h_all.astype(float)
+    area = w * h
+    mob = np.where(movable, 1.0, 0.0)
+    # share of a push each side takes: the smaller moves more, a fixed one not
+    sa = mob[a] * area[b] / (area[a] + area[b])
+    sb = mob[b] * area[a] / (area[a] + area[b])
+    tot = sa + sb
+    ok = tot > 0
+    a, b, gp, sa, sb = a[ok], b[ok], gp[ok], sa[ok] / tot[ok], sb[ok] / tot[ok]
+    needx = (w[a] + w[b]) / 2 + gp
+    needy = (h[a] + h[b]) / 2 + gp
+    rx0, ry0, rx1, ry1 = region
+    lox, hix = rx0 + w / 2, rx1 - w / 2
+    loy, hiy = ry0 + h / 2, ry1 - h / 2
+    pushes = 0
+    for _ in range(rounds):
+        dx = cx[b] - cx[a]
+        dy = cy[b] - cy[a]
+        ox = needx - np.abs(dx)
+        oy = needy - np.abs(dy)
+        bad = (ox > 0) & (oy > 0)
+        if not bad.any():
+            break
+        pushes += int(bad.sum())
+        alongx = bad & (ox <= oy)
+        alongy = bad & ~alongx
+        # direction: away from each other (ties broken by index order)
+        sx = np.where(dx >= 0, 1.0, -1.0)
+        sy = np.where(dy >= 0, 1.0, -1.0)
+        mx = np.zeros(n_all)
+        my = np.zeros(n_all)
+        np.add.at(mx, a[alongx], -sx[alongx] * ox[alongx] * sa[alongx])
+        np.add.at(mx, b[alongx], sx[alongx] * ox[alongx] * sb[alongx])
+        np.add.at(my, a[alongy], -sy[alongy] * oy[alongy] * sa[alongy])
+        np.add.at(my, b[alongy], sy[alongy] * oy[alongy] * sb[alongy])
+        # an object in several bad pairs takes the average push (stable)
+        cnt = np.bincount(np.r_[a[bad], b[bad]], minlength=n_all).astype(float)
+        cnt[cnt == 0] = 1.0
+        cx = np.where(movable, np.clip(cx + mx / np.sqrt(cnt), lox, hix), cx)
+        cy = np.where(movable, np.clip(cy + my / np.sqrt(cnt), loy, hiy), cy)
+    out = np.column_stack([cx[mov_idx] - mw / 2, cy[mov_idx] - mh / 2])
+    return out, pushes
 
 
 def _stats(hpwl_global: int, ovf: float, disp: np.ndarray, hpwl_legal: int, hpwl_detail: int) -> dict:

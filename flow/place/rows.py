@@ -599,6 +599,14 @@ class _RowNets:
 
     def optimal(self, terms, a: int, px: list[int], py: list[int]) -> tuple[float, float] | None:
         """Median of the other pins' bounding-box ends over a's nets (lower-left of a)."""
+        r = self.optimal_range(terms, a, px, py)
+        return None if r is None else (0.5 * (r[0] + r[1]), 0.5 * (r[2] + r[3]))
+
+    def optimal_range(self, terms, a: int, px: list[int], py: list[int]) -> tuple[float, float, float, float] | None:
+        """Optimal region of a's lower-left: ``(xlo, xhi, ylo, yhi)``, the two
+        middle values of the other pins' bounding-box ends over a's nets
+        (each net's pins of ``a`` taken at their mean offset).  With equal
+        net weights every point of it minimises a's HPWL."""
         if not terms:
             return None
         X, Y = self.X, self.Y
@@ -611,13 +619,10 @@ class _RowNets:
             my = sum(Y[p] for p in own) / c - ya
             ex += (lx - mx, hx - mx)
             ey += (ly - my, hy - my)
-        return _median(ex), _median(ey)
-
-
-def _median(v: list[float]) -> float:
-    v.sort()
-    k = len(v)
-    return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
+        ex.sort()
+        ey.sort()
+        k = len(ex) // 2  # an even count: two ends per net
+        return float(ex[k - 1]), float(ex[k]), float(ey[k - 1]), float(ey[k])
 
 
 def improve_rows(
@@ -632,6 +637,7 @@ def improve_rows(
     passes: int = 3,
     window: int = 3,
     progress: Callable[[float], None] | None = None,
+    skip_optimal: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy HPWL improvement of a row-legal placement; returns (pos, seg_of).
 
@@ -651,6 +657,8 @@ def improve_rows(
     wl = [int(v) for v in w]
     mov = [bool(v) for v in movable]
     nets = _RowNets(pa, n, w, h, px, py, oi)
+    # the optimal-region shortcut holds for equal net weights only
+    skip_optimal = skip_optimal and len(set(nets.weight)) <= 1
     put = nets.put
     cost = nets.cost
     at = nets.at
@@ -714,10 +722,16 @@ def improve_rows(
             if progress and done % 2000 == 0:
                 progress(done / max(1, total))
             terms = nets.model(a)
-            opt = nets.optimal(terms, a, px, py)
-            if opt is None:
+            rng_ = nets.optimal_range(terms, a, px, py)
+            if rng_ is None:
                 continue
-            ox, oy = opt
+            xlo, xhi, ylo, yhi = rng_
+            if skip_optimal and xlo <= px[a] <= xhi and ylo <= py[a] <= yhi:
+                # already where its own nets are shortest: no move of a can
+                # gain, and a swap that helps the other cell is found on
+                # that cell's turn
+                continue
+            ox, oy = 0.5 * (xlo + xhi), 0.5 * (ylo + yhi)
             wa = wl[a]
             nets_a = nets.of[a]
             j = bisect.bisect_left(ys_sorted, oy)
@@ -821,9 +835,10 @@ def improve_rows(
                 if not mov[a] or not nets.of[a]:
                     continue
                 terms = nets.model(a)
-                opt = nets.optimal(terms, a, px, py)
-                if opt is None:
-                    continue
+                rng_ = nets.optimal_range(terms, a, px, py)
+                if rng_ is None or (skip_optimal and rng_[0] <= px[a] <= rng_[1]):
+                    continue  # no net of a or already at its best x
+                opt = (0.5 * (rng_[0] + rng_[1]), 0.5 * (rng_[2] + rng_[3]))
                 ga, gb = gap_around(k, idx)
                 x = snap(k, opt[0], wl[a], ga, gb)
                 if x is None or x == px[a]:

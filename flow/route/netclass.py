@@ -239,19 +239,23 @@ def density(
     ``drawn``: metal -> narrowest wire width drawn (dbu); ``cuts``: cut
     layer -> fewest cuts at one layer change.  Returns a JSON-ready dict:
     ``layer`` and ``ma_per_um`` / ``limit_ma_per_um`` of the worst metal
-    (``ratio`` = density / limit; above 1 is over the limit), ``vias``
+    (``ratio`` = density / limit; above 1 is over the limit), ``layers``
+    the same per metal (with the ``width_um`` it was computed from), ``vias``
     per cut layer (``ma_per_cut``, ``limit_ma_per_cut``, ``ratio``).
     Without a current everything is None.
     """
     amp = rule.current
     out: dict[str, object] = {"current_a": amp, "voltage_v": rule.voltage}
     if not amp:
-        out.update(layer=None, ma_per_um=None, limit_ma_per_um=None, ratio=None, vias={})
+        out.update(layer=None, ma_per_um=None, limit_ma_per_um=None, ratio=None, layers={}, vias={})
         return out
     worst: tuple[float, str, float] | None = None
+    layers: dict[str, object] = {}
     for m, w in sorted(drawn.items()):
         j = amp * 1000.0 / (w * kit.dbu_um)
         r = j / lim.jmax[m]
+        layers[m] = {"width_um": round(w * kit.dbu_um, 6), "ma_per_um": round(j, 3),
+                     "limit_ma_per_um": round(lim.jmax[m], 3), "ratio": round(r, 3)}
         if worst is None or r > worst[0]:
             worst = (r, m, j)
     vias: dict[str, object] = {}
@@ -260,8 +264,9 @@ def density(
         vias[c] = {"cuts": n, "ma_per_cut": round(i, 3), "limit_ma_per_cut": round(lim.imax[c], 3),
                    "ratio": round(i / lim.imax[c], 3)}
     if worst is None:
-        out.update(layer=None, ma_per_um=None, limit_ma_per_um=None, ratio=None, vias=vias)
+        out.update(layer=None, ma_per_um=None, limit_ma_per_um=None, ratio=None, layers=layers, vias=vias)
     else:
         r, m, j = worst
-        out.update(layer=m, ma_per_um=round(j, 3), limit_ma_per_um=round(lim.jmax[m], 3), ratio=round(r, 3), vias=vias)
+        out.update(layer=m, ma_per_um=round(j, 3), limit_ma_per_um=round(lim.jmax[m], 3), ratio=round(r, 3),
+                   layers=layers, vias=vias)
     return out

@@ -70,9 +70,12 @@ class RouteResult:
     unrouted: Mapping[str, str]
     grid: RouteGrid
     iterations: int
-    #: Net -> what was drawn for it: ``width_um`` per metal, ``cuts`` (fewest
-    #: cuts at one layer change, per cut layer), ``wide`` (sized by current).
-    #: Only routed nets.
+    #: Net -> what was drawn for it: ``width_um`` per metal (the metal that
+    #: carries the current: for a slotted wire, what is left across a row of
+    #: slots), ``slotted`` (metal -> ``drawn_um``, ``slot_um``, ``pitch_um``,
+    #: ``max_width_um`` of a wire wider than the metal's maximum width),
+    #: ``cuts`` (fewest cuts at one layer change, per cut layer), ``wide``
+    #: (sized by current).  Only routed nets.
     drawn: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -140,6 +143,127 @@ def _cut_array(grid: RouteGrid, c: int, i: int, j: int, extent: int) -> list[Rec
     return [(a, b, a + cs, b + cs) for b in axis(y, oy) for a in axis(x, ox)]
 
 
+@dataclass(frozen=True)
+class Slots:
+    """How a net wider than a metal's ``max_width`` is slotted into straps (dbu).
+
+    Square holes of side ``hole`` on a lattice of period ``pitch`` (anchored at
+    ``origin``) leave bars (straps) ``pitch - hole`` wide between them; a hole
+    keeps ``margin`` (the minimum width) of metal to the wire's edge, to
+    other holes and to the net's existing metal, and every cut of the net
+    keeps ``enclosure[cut index]`` from it.  ``pitch + margin < maxw``, so
+    no square wider than the maximum width fits between the holes or
+    between the holes and an edge.
+    """
+
+    maxw: int
+    hole: int
+    pitch: int
+    margin: int
+    origin: tuple[int, int]
+    enclosure: Mapping[int, int]
+
+    def effective(self, width: int) -> int:
+        """Metal left across a ``width`` wide wire where a row of holes crosses it."""
+        return width - _ceil_div(width, self.pitch) * self.hole
+
+
+def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int], int]) -> Slots | None:
+    """The slotting of metal ``l`` (:class:`Slots`), or None without a ``max_width`` rule.
+
+    The hole is at least the metal's spacing, notch and width-dependent
+    spacing of the bars beside it and the side of the smallest ``hole`` area
+    rule; the lattice pitch the largest (on the 0.5 um grain) with
+    ``pitch + margin < max width``.
+    """
+    m = grid.metals[l]
+    vals = [kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value]
+    if not vals:
+        return None
+    maxw = min(vals)
+    grain = max(kit.dbu(0.5), 2)
+    margin = _ceil_div(grid.width[l], grain) * grain
+    pitch = (maxw - margin - 1) // grain * grain
+    area = max((r.value for r in kit.rules_of("hole", m) if r.value), default=0.0)
+    hole = max(self_space(l, pitch), kit.dbu(math.sqrt(area)) + (1 if area else 0))
+    hole = _ceil_div(hole, grain) * grain
+    if pitch - hole < margin:
+        return None  # no room for straps at least the minimum width
+    cuts = {c: kit.dbu(kit.enclosure(m, cut)) for c, cut in enumerate(grid.cuts) if l in (c, c + 1)}
+    return Slots(maxw, hole, pitch, margin, grid.origin, MappingProxyType(cuts))
+
+
+def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[Rect]:
+    """Holes slotting a net's new metal ``mine`` on one metal (see :class:`Slots`).
+
+    Only rectangles wider than ``sl.maxw`` both ways get holes.  Around each
+    of the net's existing shapes (``fixed``, kept whole) that such a
+    rectangle overlaps, a ring of holes ``margin`` away comes first (the
+    existing shape plus the metal around it stays no wider than it needs);
+    then the lattice.  A hole lies inside one rectangle with ``margin`` to
+    spare, keeps ``margin`` from every other hole and from ``fixed``.
+    """
+    big = [r for r in mine if min(r[2] - r[0], r[3] - r[1]) > sl.maxw]
+    if not big:
+        return []
+    h, m, p = sl.hole, sl.margin, sl.pitch
+    cands: list[Rect] = []
+    for f in fixed:
+        if not any(f[0] < r[2] and r[0] < f[2] and f[1] < r[3] and r[1] < f[3] for r in big):
+            continue
+        x0, y0, x1, y1 = f[0] - m - h, f[1] - m - h, f[2] + m, f[3] + m
+        q = max(h + m, p // 2)
+        ys = list(range(y0, y1 + 1, q)) + [y1]
+        xs = list(range(x0, x1 + 1, q)) + [x1]
+        cands += [(x0, y, x0 + h, y + h) for y in ys] + [(x1, y, x1 + h, y + h) for y in ys]
+        cands += [(x, y0, x + h, y0 + h) for x in xs] + [(x, y1, x + h, y1 + h) for x in xs]
+    off = (p - h) // 2
+    for r in big:
+        lo_x, lo_y, hi_x, hi_y = r[0] + m, r[1] + m, r[2] - m - h, r[3] - m - h
+        ax = sl.origin[0] + off + _ceil_div(lo_x - sl.origin[0] - off, p) * p
+        ay = sl.origin[1] + off + _ceil_div(lo_y - sl.origin[1] - off, p) * p
+        cands += [(x, y, x + h, y + h) for y in range(ay, hi_y + 1, p) for x in range(ax, hi_x + 1, p)]
+    out: list[Rect] = []
+    seen: set[Rect] = set()
+    fx = np.array(fixed, dtype=np.int64).reshape(-1, 4)
+    for c in cands:
+        if c in seen:
+            continue
+        seen.add(c)
+        if not any(r[0] + m <= c[0] and r[1] + m <= c[1] and c[2] + m <= r[2] and c[3] + m <= r[3] for r in big):
+            continue
+        if len(fx) and _gaps(fx, c).min() < m:
+            continue
+        if out and _gaps(np.array(out, dtype=np.int64), c).min() < m:
+            continue
+        out.append(c)
+    return out
+
+
+def _subtract(rect: Rect, holes: Sequence[Rect]) -> list[Rect]:
+    """``rect`` minus the ``holes``, as disjoint rectangles."""
+    pieces = [rect]
+    for hx0, hy0, hx1, hy1 in holes:
+        if hx1 <= rect[0] or hx0 >= rect[2] or hy1 <= rect[1] or hy0 >= rect[3]:
+            continue
+        out = []
+        for x0, y0, x1, y1 in pieces:
+            if hx1 <= x0 or hx0 >= x1 or hy1 <= y0 or hy0 >= y1:
+                out.append((x0, y0, x1, y1))
+                continue
+            if hy0 > y0:
+                out.append((x0, y0, x1, hy0))
+            if hy1 < y1:
+                out.append((x0, hy1, x1, y1))
+            ya, yb = max(y0, hy0), min(y1, hy1)
+            if hx0 > x0:
+                out.append((x0, ya, hx0, yb))
+            if hx1 < x1:
+                out.append((hx1, ya, x1, yb))
+        pieces = out
+    return pieces
+
+
 def _lattice_cuts(grid: RouteGrid, c: int, box: Rect) -> list[Rect]:
     """Cuts of layer ``c`` on the global cut lattice lying inside ``box``."""
     cs, cp = grid.cut_size[c], grid.cut_size[c] + grid.cut_spacing[c]
@@ -167,8 +291,15 @@ def _geometry(
     pin_vias: Mapping[int, Sequence[Rect]] | None = None,
     covers: Sequence[tuple[Shape, Sequence[Rect]]] = (),
     self_space: Callable[[int, int], int] | None = None,
+    slots: Sequence[Slots | None] = (),
+    fixed: Sequence[Sequence[Rect]] = (),
+    min_cuts: Mapping[int, int] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
+
+    ``slots``: per metal, the slotting of a net wider than the metal's
+    maximum width (see :func:`_slot_holes`; ``fixed``: the net's existing
+    metal per metal, which stays whole); cuts in a slot are left out.
 
     ``half``: the net's wire half-width per metal (default the grid's);
     ``via_extent``: when given, every via is an array of cuts on the global
@@ -229,40 +360,79 @@ def _geometry(
         h = halves[l]
         return grid.metals[l], (x - h, y - h, x + h, y + h)
 
-    cuts = 0
-    fewest: dict[str, int] = {}
-    cut_shapes: set[tuple[str, Rect]] = set()
+    groups: list[tuple[int, Sequence[Rect]]] = []  # (cut layer index, cuts of one layer change)
     for v in sorted(vias):
         l, i, j = grid.unflat(v)
         if via_extent is None:
             arr = [grid.cut(l, i, j)]
         else:
             arr = _cut_array(grid, l, i, j, via_extent[l])
-        fewest[grid.cuts[l]] = min(fewest.get(grid.cuts[l], len(arr)), len(arr))
-        for r in arr:
-            cut_shapes.add((grid.cuts[l], r))
+        groups.append((l, arr))
         for w in (v, v + nxy):
             shapes.append(Shape(*square(w), net))
+    n_wire_groups = len(groups)
     for v in sorted(job.nodes & set(pin_vias or {})):
-        l = grid.unflat(v)[0] - 1
-        arr = (pin_vias or {})[v]
-        fewest[grid.cuts[l]] = min(fewest.get(grid.cuts[l], len(arr)), len(arr))
-        for r in arr:
-            cut_shapes.add((grid.cuts[l], r))
+        groups.append((grid.unflat(v)[0] - 1, (pin_vias or {})[v]))
     for cover, arr in covers:
-        cut = grid.cuts[grid.metals.index(cover.layer) - 1]
-        fewest[cut] = min(fewest.get(cut, len(arr)), len(arr))
+        groups.append((grid.metals.index(cover.layer) - 1, arr))
         shapes.append(cover)
-        for r in arr:
-            cut_shapes.add((cut, r))
-    cuts = len(cut_shapes)
-    shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
     via_points = {v for v in vias} | {v + nxy for v in vias}
     for v in sorted(job.nodes - wired - via_points):
         shapes.append(Shape(*square(v), net))
     shapes.extend(patches[v] for v in sorted(job.nodes) if v in patches)
     if self_space is not None:
         shapes.extend(_notch_fills(grid, net, shapes, self_space))
+    holes: dict[int, list[Rect]] = {}
+    for l, sl in enumerate(slots):
+        if sl is not None:
+            mine = [sh.rect for sh in shapes if sh.layer == grid.metals[l]]
+            # the cuts landing on a pin (their number is what the pin holds)
+            # stay whole with their enclosure, like the net's existing metal
+            whole = list(fixed[l]) if l < len(fixed) else []
+            for c, arr in groups[n_wire_groups:]:
+                if arr and l in (c, c + 1):
+                    e = sl.enclosure.get(c, 0)
+                    whole.append((min(r[0] for r in arr) - e, min(r[1] for r in arr) - e,
+                                  max(r[2] for r in arr) + e, max(r[3] for r in arr) + e))
+            hs = _slot_holes(sl, mine, whole)
+            if hs:
+                holes[l] = hs
+    fewest: dict[str, int] = {}
+    cut_shapes: set[tuple[str, Rect]] = set()
+    for c, arr in groups:
+        kept = list(arr)
+        hits: list[tuple[int, int]] = []  # (metal, hole) the dropped cuts ran into
+        for l in (c, c + 1):
+            if l in holes and kept:
+                # a cut keeps its enclosure clear of the slots on both metals
+                e = slots[l].enclosure.get(c, 0)  # type: ignore[union-attr]
+                a = np.array(kept, dtype=np.int64).reshape(-1, 4)
+                hl = np.array(holes[l], dtype=np.int64)
+                hit = (
+                    (a[:, None, 0] - e < hl[None, :, 2]) & (hl[None, :, 0] < a[:, None, 2] + e)
+                    & (a[:, None, 1] - e < hl[None, :, 3]) & (hl[None, :, 1] < a[:, None, 3] + e)
+                )
+                bad = hit.any(axis=1)
+                hits.extend((l, h) for h in np.nonzero(hit.any(axis=0))[0].tolist())
+                kept = [r for r, b in zip(kept, bad.tolist()) if not b]
+        if len(kept) < min(len(arr), max(1, (min_cuts or {}).get(c, 1))):
+            # too few cuts left: the layer change keeps its array, the slots there go
+            drop = {(l, holes[l][h]) for l, h in hits}
+            for l in {l for l, _ in drop}:
+                holes[l] = [h for h in holes[l] if (l, h) not in drop]
+            kept = list(arr)
+        fewest[grid.cuts[c]] = min(fewest.get(grid.cuts[c], len(kept)), len(kept))
+        for r in kept:
+            cut_shapes.add((grid.cuts[c], r))
+    for l, hs in holes.items():
+        if hs:
+            m = grid.metals[l]
+            keep = [sh for sh in shapes if sh.layer != m]
+            for r in sorted({sh.rect for sh in shapes if sh.layer == m}):
+                keep.extend(Shape(m, piece, net) for piece in _subtract(r, hs))
+            shapes = keep
+    cuts = len(cut_shapes)
+    shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
     order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
     shapes = sorted(set(shapes), key=lambda s: (order[s.layer], s.rect))
     return shapes, wire_edges * p, cuts, fewest
@@ -277,6 +447,7 @@ def route(
     max_iterations: int = 30,
     progress: Callable[[str, float], object] | None = None,
     rules: Mapping[str, NetRule] | None = None,
+    guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
 ) -> RouteResult:
     """Route every net with two or more terminals on the kit's metal stack.
 
@@ -303,6 +474,11 @@ def route(
         a net whose current needs more than a metal's minimum width is drawn
         wide (see Notes), and nets keep the ``voltage_spacing`` clearance for
         their voltage difference from each other and from other nets' metal.
+    guides : mapping net -> [(metal, rect)], optional
+        Global-route guides (:func:`flow.route.globalroute.kit_guides`): a
+        step of the net's search outside its guide costs
+        :data:`flow.route.search.GUIDE_OUT` times more (a preference, never a
+        wall: the detailed router still finds a path the guide misses).
 
     Returns
     -------
@@ -334,6 +510,11 @@ def route(
     and gets *covers* over its pins (the metal above the whole pin, as many
     cuts as the pin holds, grown to the net's width where clear) when a
     cover holds the cuts it needs (see :func:`_make_covers`).
+    A net wider than a metal's ``max_width`` rule is *slotted* there
+    (:class:`Slots`): drawn wider still, with square holes on a lattice that
+    leaves parallel straps no wider than the maximum width, so that the
+    metal left across a row of holes carries the current; the net's pins and
+    the cut arrays landing on them stay whole, ringed by holes.
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
@@ -354,7 +535,7 @@ def route(
         if (r.wide or any(c > 1 for c in r.cuts.values())) and n in terminals
     }
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides)
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
         if not result.unrouted or not shrinkable:
             return result
@@ -386,6 +567,7 @@ def _route_once(
     scale: Mapping[str, float],
     max_iterations: int,
     progress: Callable[[str, float], object] | None,
+    guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
 ) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -437,6 +619,12 @@ def _route_once(
             fixed_w[k][l] = max(fixed_w[k][l], min(r[2] - r[0], r[3] - r[1]))
 
     volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
+    slotting = [_slotting(kit, grid, l, self_space) for l in range(len(grid.metals))]
+    # the nets' existing metal per metal (pins, device metal), before patches and covers
+    fixed_own: dict[tuple[int, int], list[Rect]] = {}
+    for layer, r, k in marked:
+        if k >= 0 and layer in metal_index:
+            fixed_own.setdefault((k, metal_index[layer]), []).append(r)
     cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
     halves: list[tuple[int, ...]] = []
     wide: list[bool] = []
@@ -480,6 +668,12 @@ def _route_once(
                 hs.append(grid.half[l])
                 continue
             w = _quantize(want[l], low[l], grid.width[l], grid.spacing[l], P)
+            sl = slotting[l]
+            if sl is not None and w > sl.maxw:
+                # wider than the metal allows: slotted into straps, drawn wider
+                # so that the metal left across a row of slots carries the current
+                while sl.effective(w) < want[l]:
+                    w = _quantize(w + sl.hole, low[l], grid.width[l], grid.spacing[l], P)
             hs.append(w // 2)
         halves.append(tuple(hs))
         wide.append(True)
@@ -511,6 +705,28 @@ def _route_once(
 
     def pin_text(layer: str, rect: Rect) -> str:
         return f"pin at {grid.um(*_centre(rect))} um on {layer}"
+
+    def _crowded(pin: tuple[str, Rect], k: int) -> str:
+        """Why no wire can touch ``pin``: the other net's metal it already lies too close to, or ''."""
+        layer, pr = pin
+        l = metal_index[layer]
+        worst: tuple[int, int, int] | None = None  # (shortfall, gap, owner)
+        for layer2, r, o in marked:
+            if layer2 != layer or o == k:
+                continue
+            g = max(r[0] - pr[2], pr[0] - r[2], r[1] - pr[3], pr[1] - r[3], 0)
+            need = space(l, k, o) if o >= 0 else grid.spacing[l]
+            if g < need and (worst is None or need - g > worst[0]):
+                worst = (need - g, g, o)
+        if worst is None:
+            return ""
+        _, g, o = worst
+        who = f"net {names[o]}'s metal" if o >= 0 else "metal of no net"
+        need = space(l, k, o) if o >= 0 else grid.spacing[l]
+        why = "spacing"
+        if o >= 0 and volt[k] is not None and volt[o] is not None and need > grid.spacing[l]:
+            why = f"clearance for {round(abs(volt[k] - volt[o]), 3):g} V"
+        return f"the pin itself lies {round(g * u, 3):g} um from {who}, closer than the {round(need * u, 3):g} um {why}"
 
     unrouted: dict[str, str] = {}
     nets = [n for n in sorted(terminals, key=lambda n: (_span(terminals[n]), n)) if len(terminals[n]) >= 2]
@@ -678,7 +894,7 @@ def _route_once(
             )
             unrouted[net] = (
                 f"{pin_text(*missing)} has no legal access point for its {what} "
-                f"(off the grid or too close to other metal)"
+                f"({_crowded(missing, k) or 'off the grid or too close to other metal'})"
             )
             continue
         job = NetJob(net, k, access, [(ps[0].layer, _rect(ps[0].rect, ps[0].layer)) for ps in terminals[net]], ring)
@@ -691,6 +907,8 @@ def _route_once(
             job.arrays = arr
         if wide[k]:
             job.lcost = tuple(max(1.0, 2 * halves[k][l] / P) for l in range(L))
+        if guides and guides.get(net):
+            job.guide = _guide_mask(grid, metal_index, guides[net])
         jobs.append(job)
 
     if any(wide[index[n]] for n in unrouted) and scale:
@@ -748,13 +966,29 @@ def _route_once(
             {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
             [(cv, cuts) for _, cv, cuts in covers.get(job.name, ())],
             self_space,
+            [sl if sl is not None and 2 * halves[k][l] > sl.maxw else None for l, sl in enumerate(slotting)],
+            [fixed_own.get((k, l), []) for l in range(L)],
+            {c: cuts_of[k][c] for c in range(len(grid.cuts))},
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
         vias += nv
         used = sorted({s.layer for s in geo if s.layer in metal_index}, key=metal_index.__getitem__)
+        def carried(l: int) -> int:
+            w, sl = 2 * halves[k][l], slotting[l]
+            return sl.effective(w) if sl is not None and w > sl.maxw else w
+
+        slotted = {
+            m: {"drawn_um": round(2 * halves[k][l] * u, 6), "slot_um": round(sl.hole * u, 6),
+                "pitch_um": round(sl.pitch * u, 6), "max_width_um": round(sl.maxw * u, 6)}
+            for m in used
+            for l in [metal_index[m]]
+            for sl in [slotting[l]]
+            if sl is not None and 2 * halves[k][l] > sl.maxw
+        }
         drawn[job.name] = {
-            "width_um": {m: round(2 * halves[k][metal_index[m]] * u, 6) for m in used},
+            "width_um": {m: round(carried(metal_index[m]) * u, 6) for m in used},
+            "slotted": slotted,
             "cuts": fewest,
             "wide": wide[k],
             "scale": scale.get(job.name, 0.0) if job.name in scale else None,
@@ -768,6 +1002,22 @@ def _route_once(
         iterations=iterations,
         drawn=MappingProxyType(dict(sorted(drawn.items()))),
     )
+
+
+def _guide_mask(grid: RouteGrid, metal_index: Mapping[str, int], rects: Sequence[tuple[str, Sequence[int]]]) -> bytearray:
+    """Per grid point (flat id): 1 where its centre lies in one of the guide ``rects`` on its metal."""
+    mask = np.zeros((len(grid.metals), grid.ny, grid.nx), dtype=np.uint8)
+    for metal, r in rects:
+        l = metal_index.get(metal)
+        if l is None:
+            continue
+        i0 = max(_ceil_div(int(r[0]) - grid.origin[0], grid.pitch), 0)
+        i1 = min((int(r[2]) - grid.origin[0]) // grid.pitch + 1, grid.nx)
+        j0 = max(_ceil_div(int(r[1]) - grid.origin[1], grid.pitch), 0)
+        j1 = min((int(r[3]) - grid.origin[1]) // grid.pitch + 1, grid.ny)
+        if i1 > i0 and j1 > j0:
+            mask[l, j0:j1, i0:i1] = 1
+    return bytearray(mask.tobytes())
 
 
 def _notch_fills(grid: RouteGrid, net: str, shapes: Sequence[Shape], self_space: Callable[[int, int], int]) -> list[Shape]:

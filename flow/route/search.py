@@ -28,6 +28,8 @@ WRONG_WAY = 1.5
 PRESENT_START = 0.5
 PRESENT_GROWTH = 1.6
 HISTORY_STEP = 1.0
+#: Extra cost factor of a step outside a net's guide (global route).
+GUIDE_OUT = 1.0
 
 
 @dataclass
@@ -54,6 +56,9 @@ class NetJob:
     arrays: tuple[list[int], list[int], list[int], list[bool]] | None = None
     #: Cost factor per metal (a wide wire costs more where it is wider).
     lcost: tuple[float, ...] = ()
+    #: Per point (flat id): 1 inside the net's global-route guide, else 0;
+    #: None: no guide.  A step outside costs :data:`GUIDE_OUT` times more.
+    guide: bytearray | None = None
 
 
 class Negotiator:
@@ -137,6 +142,7 @@ class Negotiator:
         arrays: tuple[list[int], list[int], list[int], list[bool]] | None = None,
         occ: Sequence[int] | None = None,
         lcost: Sequence[float] = (),
+        guide: bytearray | None = None,
     ) -> list[int] | None:
         """Cheapest path (point ids, source first) from any source to any target.
 
@@ -251,6 +257,8 @@ class Negotiator:
                 if hard and users:
                     continue
                 c = gv + base * (1.0 + hist[u]) * (1.0 + pres * users)
+                if guide is not None and not guide[u]:
+                    c += base * GUIDE_OUT
                 if m >= 0:  # two edges in line through m
                     o = owner[m]
                     if m == pv or (o != FREE and o != k) or (hard and occ[m]):
@@ -316,7 +324,8 @@ class Negotiator:
                 if dm < best_d:
                     best_t, best_d = t, dm
             path = self.astar(
-                job.index, job.ring, tree_list, set(job.access[best_t]), hard, edges, job.arrays, occ, job.lcost
+                job.index, job.ring, tree_list, set(job.access[best_t]), hard, edges, job.arrays, occ, job.lcost,
+                job.guide,
             )
             if path is None:
                 self._commit(job, set(), set())

@@ -32,7 +32,7 @@ from flow.config import display_path
 from flow.design import Design, Placement
 from flow.errors import InputError, StageError
 from flow.fileio import atomic_write_json
-from flow.geometry.layout import device_cells
+from flow.geometry.layout import device_cells, orientation_of
 from flow.place import NetPins, Obj, check_legal, place
 from flow.place.check import check_pairs
 from flow.place.model import PairRules, Rect
@@ -92,6 +92,26 @@ class Problem:
     not_checked: tuple[str, ...]
     #: [[place.group]]: (member object indices in order, "row" | "column", voltage class of the block)
     groups: tuple[tuple[tuple[int, ...], str, int], ...] = ()
+    #: [[place.group]] pitch (dbu, origin to origin) or None, per group
+    group_pitch: tuple[int | None, ...] = ()
+    #: [[place.symmetry]]: (pairs of object indices, self-symmetric indices, axis, voltage class of the block)
+    symmetry: tuple[tuple[tuple[tuple[int, int], ...], tuple[int, ...], str, int], ...] = ()
+    #: orientation of every object (pdk.base.ORIENTATIONS)
+    orients: tuple[str, ...] = ()
+    #: design.toml as shown in messages
+    source: str = "design.toml"
+
+    def symmetric_members(self) -> set[int]:
+        """Objects in a symmetry group (placed off the grid where the axis needs it)."""
+        return {k for pairs, selfs, _, _ in self.symmetry for k in [*(i for p in pairs for i in p), *selfs]}
+
+    def check_symmetry(self, positions) -> list[str]:
+        from flow.place.check import check_symmetry
+
+        return check_symmetry(
+            self.names, [(o.w, o.h) for o in self.objs], positions, self.orients or ("R0",) * len(self.objs),
+            [(pairs, selfs, axis) for pairs, selfs, axis, _ in self.symmetry],
+        )
 
 
 def build_problem(design: Design, kit: PDK) -> Problem:
@@ -136,7 +156,14 @@ def build_problem(design: Design, kit: PDK) -> Problem:
                         f"{where}: place.devices: '{inst.name}' ({kit.um(dc.width):g} x {kit.um(dc.height):g} um) "
                         f"does not fit its region {list(ds.region)} um"
                     )
-        objs.append(Obj(inst.name, dc.width, dc.height, fixed=fixed, region=region))
+        halo = 0
+        if inst.name not in pads:
+            hu = spec.device(inst.name).halo
+            if hu is None:
+                dev = kit.devices.get(inst.model)
+                hu = dev.halo if dev is not None else 0.0
+            halo = kit.dbu(hu)
+        objs.append(Obj(inst.name, dc.width, dc.height, fixed=fixed, region=region, halo=halo))
         power.append(p)
 
     pins: dict[str, list[tuple[int, int, int]]] = {}
@@ -165,21 +192,41 @@ def build_problem(design: Design, kit: PDK) -> Problem:
         not_checked.append("voltage keep-out: switched off in design.toml (place.voltage_keepout = false)")
     elif not has_vs:
         not_checked.append(f"voltage keep-out: PDK {kit.name} {kit.version} has no voltage_spacing rule")
+    def member(name: str, key: str) -> int:
+        k = index.get(name)
+        if k is None or name in pads:
+            raise InputError(f"{where}: {key}: '{name}' is not a device of the design")
+        ds = spec.device(name)
+        if ds.fixed is not None or ds.region is not None:
+            raise InputError(f"{where}: {key}: '{name}' is fixed or fenced; a grouped device cannot be")
+        return k
+
+    def merged_volts(idx) -> tuple[float, float] | None:
+        rng = [volts[k] for k in idx if volts[k] is not None]
+        return (min(r[0] for r in rng), max(r[1] for r in rng)) if rng else None
+
     groups: list[tuple[tuple[int, ...], str, tuple[float, float] | None]] = []
     for gi, g in enumerate(spec.groups):
-        idx = []
-        for name in g.devices:
-            k = index.get(name)
-            if k is None or name in pads:
-                raise InputError(f"{where}: place.group[{gi}].devices: '{name}' is not a device of the design")
-            ds = spec.device(name)
-            if ds.fixed is not None or ds.region is not None:
-                raise InputError(f"{where}: place.group[{gi}].devices: '{name}' is fixed or fenced; a grouped device cannot be")
-            idx.append(k)
-        rng = [volts[k] for k in idx if volts[k] is not None]
-        merged = (min(r[0] for r in rng), max(r[1] for r in rng)) if rng else None
-        groups.append((tuple(idx), g.arrange, merged))
-    keys = sorted({v for v in volts if v is not None} | {g[2] for g in groups if g[2] is not None}) if use_v else []
+        idx = [member(name, f"place.group[{gi}].devices") for name in g.devices]
+        groups.append((tuple(idx), g.arrange, merged_volts(idx)))
+    symmetry: list[tuple[tuple[tuple[int, int], ...], tuple[int, ...], str, tuple[float, float] | None]] = []
+    for si, sg in enumerate(spec.symmetry):
+        key = f"place.symmetry[{si}]"
+        pairs = tuple((member(a, f"{key}.pairs"), member(b, f"{key}.pairs")) for a, b in sg.pairs)
+        selfs = tuple(member(t, f"{key}.self") for t in sg.selfsym)
+        for a, b in pairs:
+            ca, cb = cells[insts[a].name], cells[insts[b].name]
+            if (ca.master or ca.cell).name != (cb.master or cb.cell).name:
+                raise InputError(
+                    f"{where}: {key}.pairs: '{insts[a].name}' ({insts[a].model}) and '{insts[b].name}' ({insts[b].model}) "
+                    "are not the same device (model and parameters); a mirrored pair must be"
+                )
+        idx = [i for p in pairs for i in p] + list(selfs)
+        symmetry.append((pairs, selfs, sg.axis, merged_volts(idx)))
+    keys = sorted(
+        {v for v in volts if v is not None} | {g[2] for g in groups if g[2] is not None}
+        | {g[3] for g in symmetry if g[3] is not None}
+    ) if use_v else []
     kidx = {k: i for i, k in enumerate(keys)}
     dv = [[max(abs(a[1] - b[0]), abs(b[1] - a[0])) for b in keys] for a in keys]
     spacing = device_spacing(kit, cfg.spacing)
@@ -209,6 +256,10 @@ def build_problem(design: Design, kit: PDK) -> Problem:
         tuple(i.name for i in insts), objs, nets, fp.core, spacing, kit.dbu(1.0), keepouts, rules,
         tuple(volts), tuple(unknown), tuple(not_checked),
         tuple((idx, arr, kidx[m] if (use_v and m is not None) else -1) for idx, arr, m in groups),
+        tuple(None if g.pitch is None else kit.dbu(g.pitch) for g in spec.groups),
+        tuple((pairs, selfs, axis, kidx[m] if (use_v and m is not None) else -1) for pairs, selfs, axis, m in symmetry),
+        tuple(orientation_of(design, i.name) for i in insts),
+        where,
     )
 
 
@@ -251,17 +302,31 @@ def compose(prob: Problem) -> Composed:
         vclass.append(rules.vclass[k])
         thermal.append(rules.thermal[k] if rules.thermal else 0)
         power.append(rules.power[k] if rules.power else 0.0)
+    def need(j: int, k: int) -> int:
+        return max(prob.spacing + max(prob.objs[j].halo, prob.objs[k].halo), rules.need(j, k)[0])
+
     for g, (idx, arrange, vc) in enumerate(prob.groups):
         b = len(objs)
+        pitch = prob.group_pitch[g] if g < len(prob.group_pitch) else None
+        if pitch is not None and pitch % prob.grid:
+            raise InputError(f"{prob.source}: place.group[{g}].pitch: {pitch / prob.grid:g} um is not a whole number of um (the placement grid)")
         off: list[int] = []
         for a, k in enumerate(idx):
             o = prob.objs[k]
             at = 0
             for j, pk in zip(idx[:a], off):
                 p = prob.objs[j]
-                need = max(prob.spacing + max(o.halo, p.halo), rules.need(j, k)[0])
-                at = max(at, pk + (p.w if arrange == "row" else p.h) + need)
+                at = max(at, pk + (p.w if arrange == "row" else p.h) + need(j, k))
             at = -(-at // prob.grid) * prob.grid  # members stay on the placement grid
+            if pitch is not None:
+                if a and pitch * a < at:
+                    um = 1.0 / prob.grid  # the placement grid is 1 um
+                    raise InputError(
+                        f"{prob.source}: place.group[{g}].pitch: '{prob.names[k]}' needs to be {at * um:g} um from "
+                        f"'{prob.names[idx[0]]}' (sizes, spacing, keep-outs), the pitch of {pitch * um:g} um "
+                        f"puts it at {pitch * a * um:g} um"
+                    )
+                at = pitch * a
             off.append(at)
             where[k] = (b, at, 0) if arrange == "row" else (b, 0, at)
         members = [prob.objs[k] for k in idx]
@@ -275,6 +340,16 @@ def compose(prob: Problem) -> Composed:
         vclass.append(vc)
         thermal.append(max((rules.thermal[k] for k in idx), default=0) if rules.thermal else 0)
         power.append(sum(rules.power[k] for k in idx) if rules.power else 0.0)
+    for g, (pairs, selfs, axis, vc) in enumerate(prob.symmetry):
+        b = len(objs)
+        w, h, offs = symmetry_block(prob, pairs, selfs, axis, need, f"place.symmetry[{g}]")
+        for k, (dx, dy) in offs.items():
+            where[k] = (b, dx, dy)
+        idx = list(offs)
+        objs.append(Obj(f"symmetry[{g}]", w, h, halo=max(prob.objs[k].halo for k in idx)))
+        vclass.append(vc)
+        thermal.append(max((rules.thermal[k] for k in idx), default=0) if rules.thermal else 0)
+        power.append(sum(rules.power[k] for k in idx) if rules.power else 0.0)
     nets = [NetPins(net.name, tuple((where[o][0], dx + where[o][1], dy + where[o][2]) for o, dx, dy in net.pins), net.weight) for net in prob.nets]
     nets = [net for net in nets if len({p[0] for p in net.pins}) > 1 or len(net.pins) > 1]
     crules = PairRules(
@@ -282,6 +357,76 @@ def compose(prob: Problem) -> Composed:
         thermal=tuple(thermal), power=tuple(power),
     )
     return Composed(objs, nets, crules, tuple(where))  # type: ignore[arg-type]
+
+
+def symmetry_block(prob: Problem, pairs, selfs, axis: str, need, key: str) -> tuple[int, int, dict[int, tuple[int, int]]]:
+    """Width, height and member offsets (lower-left, dbu) of one mirror-
+    symmetry block.
+
+    For a vertical axis the pairs come first, one row each from the bottom
+    up (``a`` left of the axis, ``b`` its mirror image right of it), then
+    the self-symmetric devices, one row each, centred on the axis; every
+    row as low as the spacing, halos and pair rules to all rows below allow
+    (rounded up to the grid), and each pair's inner gap as small as they
+    allow.  A horizontal axis swaps x and y (pairs side by side from left
+    to right, ``a`` below the axis).  The axis sits where most members land
+    on the placement grid; members are placed exactly symmetric either way.
+    """
+    G = prob.grid
+    mi = 0 if axis == "vertical" else 1  # mirrored coordinate
+    size = [(o.w, o.h) for o in prob.objs]
+    m = {k: size[k][mi] for p in pairs for k in p} | {k: size[k][mi] for k in selfs}
+    par = {m[k] % 2 for k in selfs}
+    if len(par) > 1:
+        odd = next(prob.names[k] for k in selfs if m[k] % 2)
+        even = next(prob.names[k] for k in selfs if not m[k] % 2)
+        raise InputError(
+            f"{prob.source}: {key}.self: '{odd}' and '{even}' differ in {'width' if mi == 0 else 'height'} by an odd number of dbu; "
+            "they cannot be centred on one axis"
+        )
+    gmin = {a: need(a, b) for a, b in pairs}
+    lo = max([gmin[a] + 2 * m[a] for a, _ in pairs] + [m[k] for k in selfs])
+
+    def layout(D: int) -> tuple[int, dict[int, int]]:
+        """members on the grid, offsets along the mirrored coordinate, for a
+        doubled axis coordinate ``D`` (the block spans [0, D])."""
+        off: dict[int, int] = {}
+        for a, b in pairs:
+            g0 = gmin[a] + ((D - gmin[a]) % 2)  # (D - g) even: integer offsets
+            g = g0 + ((D - 2 * m[a] - g0) % (2 * G))  # a on the grid
+            if g > D - 2 * m[a]:
+                g = g0
+            off[a] = (D - g) // 2 - m[a]
+            off[b] = (D + g) // 2
+        for k in selfs:
+            off[k] = (D - m[k]) // 2
+        return sum(1 for v in off.values() if v % G == 0), off
+
+    best = None
+    start = lo + ((lo - (m[selfs[0]] if selfs else lo)) % 2)
+    for D in range(start, start + 4 * G, 2 if selfs else 1):
+        score, off = layout(D)
+        if best is None or score > best[0]:
+            best = (score, D, off)
+        if score == len(off):
+            break
+    _, D, moff = best
+    # stacking coordinate: rows bottom up (pairs, then self-symmetric devices)
+    rows = [list(p) for p in pairs] + [[k] for k in selfs]
+    soff: dict[int, int] = {}
+    placed: list[int] = []
+    for row in rows:
+        at = 0
+        for k in row:
+            for j in placed:
+                at = max(at, soff[j] + size[j][1 - mi] + need(j, k))
+        at = -(-at // G) * G
+        for k in row:
+            soff[k] = at
+        placed += row
+    extent = max(soff[k] + size[k][1 - mi] for k in placed)
+    offs = {k: ((moff[k], soff[k]) if mi == 0 else (soff[k], moff[k])) for k in placed}
+    return (D, extent, offs) if mi == 0 else (extent, D, offs)
 
 
 def check_groups(prob: Problem, positions) -> list[str]:
@@ -300,7 +445,13 @@ def check_groups(prob: Problem, positions) -> list[str]:
                 )
             if positions[k][s] <= positions[j][s]:
                 out.append(f"group[{g}] ({arrange}): '{prob.names[k]}' is not after '{prob.names[j]}'")
-    return out
+            pitch = prob.group_pitch[g] if g < len(prob.group_pitch) else None
+            if pitch is not None and positions[k][s] - positions[j][s] != pitch:
+                out.append(
+                    f"group[{g}] ({arrange}): '{prob.names[k]}' is {positions[k][s] - positions[j][s]} dbu from "
+                    f"'{prob.names[j]}', the pitch is {pitch} dbu"
+                )
+    return out + prob.check_symmetry(positions)
 
 
 def check_placement(design: Design, kit: PDK) -> list[str]:
@@ -310,7 +461,8 @@ def check_placement(design: Design, kit: PDK) -> list[str]:
     prob = build_problem(design, kit)
     pos = [tuple(design.placement.positions[n]) for n in prob.names]
     return check_legal(
-        prob.objs, pos, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts, rules=prob.rules
+        prob.objs, pos, prob.region, spacing=prob.spacing, grid=prob.grid, keepouts=prob.keepouts, rules=prob.rules,
+        off_grid=prob.symmetric_members(),
     ) + check_groups(prob, pos)
 
 
@@ -328,7 +480,7 @@ class PlaceStage(Stage):
             rules=comp.rules, method=design.config.place.global_placer,
             progress=lambda phase, f: ctx.progress(f"place/{phase}", f),
         )
-        if prob.groups:
+        if prob.groups or prob.symmetry:
             g = res.global_positions
             res = dataclasses.replace(
                 res, positions=tuple(comp.expand(res.positions)),
@@ -336,17 +488,28 @@ class PlaceStage(Stage):
             )
         problems = check_legal(
             prob.objs, res.positions, prob.region, spacing=prob.spacing, grid=prob.grid,
-            keepouts=prob.keepouts, rules=prob.rules,
+            keepouts=prob.keepouts, rules=prob.rules, off_grid=prob.symmetric_members(),
         ) + check_groups(prob, res.positions)
         if problems:
             raise StageError(f"placement is not legal: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
         positions = {name: tuple(res.positions[k]) for k, name in enumerate(prob.names)}
-        out = replace(design, placement=Placement(positions, res.hpwl))
+        pads = design.floorplan.pad_positions
+        orients = {n: o for n, o in zip(prob.names, prob.orients) if n not in pads and o != "R0"}
+        out = replace(design, placement=Placement(positions, res.hpwl, orients))
         from flow.stages import STAGE_IDS
 
         folder = ctx.stage_dir(STAGE_IDS.index(self.id), self.id)
         write_reports(folder, out, kit, prob, res)
         return out
+
+
+def _axis_um(prob: Problem, pairs, selfs, axis: str, positions, um) -> float:
+    """Where a symmetry group's axis lies (x for vertical, y for horizontal, um)."""
+    c = 0 if axis == "vertical" else 1
+    k = pairs[0][0] if pairs else selfs[0]
+    size = (prob.objs[k].w, prob.objs[k].h)[c]
+    d = positions[k][c] + positions[pairs[0][1]][c] + size if pairs else 2 * positions[k][c] + size
+    return um(d / 2)
 
 
 def write_reports(folder: Path, design: Design, kit: PDK, prob: Problem, res) -> None:
@@ -417,8 +580,20 @@ def write_reports(folder: Path, design: Design, kit: PDK, prob: Problem, res) ->
             ),
         },
         "groups": [
-            {"devices": [prob.names[k] for k in idx], "arrange": arr} for idx, arr, _ in prob.groups
+            {"devices": [prob.names[k] for k in idx], "arrange": arr}
+            | ({"pitch_um": um(prob.group_pitch[g])} if g < len(prob.group_pitch) and prob.group_pitch[g] is not None else {})
+            for g, (idx, arr, _) in enumerate(prob.groups)
         ],
+        "symmetry": [
+            {
+                "axis": axis,
+                "axis_um": _axis_um(prob, pairs, selfs, axis, res.positions, um),
+                "pairs": [[prob.names[a], prob.names[b]] for a, b in pairs],
+                "self": [prob.names[k] for k in selfs],
+            }
+            for pairs, selfs, axis, _ in prob.symmetry
+        ],
+        "orientations": {n: o for n, o in zip(prob.names, prob.orients) if o != "R0"},
         "violations": [v.to_json(1 / kit.dbu_um) | {"message": v.message(1 / kit.dbu_um, "um")} for v in viol],
         "voltage_unknown_devices": list(prob.unknown_voltage),
         "not_checked": list(prob.not_checked),

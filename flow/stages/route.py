@@ -10,6 +10,7 @@ from flow.design import Design, Routing, Wire
 from flow.fileio import atomic_write_json
 from flow.geometry.layout import device_cells, placed_rect, seal_ring_cell
 from flow.route import Shape, route
+from flow.route.router import _subtract
 from flow.route.netclass import density, limits, net_rules
 from flow.stages.base import Context, Stage
 
@@ -27,28 +28,6 @@ def _cell_shapes(dc, kit, layers):
         x1, y1 = pts.max(axis=0)
         out.append((name, (int(x0), int(y0), int(x1), int(y1))))
     return out
-
-
-def _subtract(rect, holes):
-    """``rect`` minus the ``holes`` (all (x0, y0, x1, y1)), as disjoint rectangles."""
-    pieces = [rect]
-    for h in holes:
-        out = []
-        for x0, y0, x1, y1 in pieces:
-            if h[2] <= x0 or h[0] >= x1 or h[3] <= y0 or h[1] >= y1:
-                out.append((x0, y0, x1, y1))
-                continue
-            if h[1] > y0:
-                out.append((x0, y0, x1, h[1]))
-            if h[3] < y1:
-                out.append((x0, h[3], x1, y1))
-            ya, yb = max(y0, h[1]), min(y1, h[3])
-            if h[0] > x0:
-                out.append((x0, ya, h[0], yb))
-            if h[2] < x1:
-                out.append((h[2], ya, x1, yb))
-        pieces = out
-    return pieces
 
 
 def forming_layers(kit) -> dict[str, set[str]]:
@@ -82,6 +61,61 @@ def forming_layers(kit) -> dict[str, set[str]]:
     return out
 
 
+def route_inputs(design: Design, kit):
+    """What the router takes for a placed design: obstacles, terminals, pins off
+    the stack (net -> descriptions), the EM limits, the net rules (for the
+    report) and the rules to route with (``[route] size_for_current``)."""
+    cells = device_cells(design, kit)
+    pos = design.placement.positions
+    stack = set(kit.routing)
+    obstacles: list[Shape] = []
+    terminals: dict[str, list[list[Shape]]] = {}
+    offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
+    forming = forming_layers(kit)
+    forming_by_layer: dict[str, list[str]] = {}
+    for m, others in forming.items():
+        for x in others:
+            forming_by_layer.setdefault(x, []).append(m)
+    for inst in design.all_instances():
+        dc = cells[inst.name]
+        at = pos[inst.name]
+        owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
+        for layer, rect in _cell_shapes(dc, kit, stack):
+            obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
+        # no routed wire over a device-forming layer (it would add a
+        # device or change one), except where the device's own pins are
+        for layer, rect in _cell_shapes(dc, kit, set(forming_by_layer)):
+            for m in forming_by_layer[layer]:
+                pins = [p.rect for p in dc.pins if p.layer == m]
+                for piece in _subtract(rect, pins):
+                    obstacles.append(Shape(m, placed_rect(piece, at), None))
+        for term, net in inst.pins.items():
+            access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
+            if access:
+                terminals.setdefault(net, []).append(access)
+            elif dc.pins_of(term):
+                layers = sorted({p.layer for p in dc.pins_of(term)})
+                offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
+    ring = seal_ring_cell(design, kit)
+    if ring is not None:  # the seal ring: an obstacle of no net
+        dc, at = ring
+        obstacles += [Shape(layer, placed_rect(rect, at), None) for layer, rect in _cell_shapes(dc, kit, stack)]
+    cfg = design.config
+    lim = limits(kit, getattr(cfg, "temperature_c", None))
+    classes: dict[str, tuple[float | None, float | None]] = {}
+    for net in sorted(terminals):
+        nc = cfg.net_class(net)
+        if nc is not None and (nc.voltage is not None or nc.current is not None):
+            classes[net] = (nc.voltage, nc.current)
+    rules = net_rules(kit, classes, lim)
+    route_rules = rules
+    if not getattr(cfg, "size_for_current", True):
+        # [route] size_for_current = false: minimum widths, voltage clearances
+        # kept; the report still measures the currents against the limits
+        route_rules = net_rules(kit, {n: (v, None) for n, (v, _) in classes.items()}, lim)
+    return obstacles, terminals, offstack, lim, rules, route_rules
+
+
 class RouteStage(Stage):
     id = "route"
     requires = ("netlist", "floorplan", "placement")
@@ -89,54 +123,7 @@ class RouteStage(Stage):
 
     def run(self, design: Design, ctx: Context) -> Design:
         kit = ctx.kit
-        cells = device_cells(design, kit)
-        pos = design.placement.positions
-        stack = set(kit.routing)
-        obstacles: list[Shape] = []
-        terminals: dict[str, list[list[Shape]]] = {}
-        offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
-        forming = forming_layers(kit)
-        forming_by_layer: dict[str, list[str]] = {}
-        for m, others in forming.items():
-            for x in others:
-                forming_by_layer.setdefault(x, []).append(m)
-        for inst in design.all_instances():
-            dc = cells[inst.name]
-            at = pos[inst.name]
-            owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
-            for layer, rect in _cell_shapes(dc, kit, stack):
-                obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
-            # no routed wire over a device-forming layer (it would add a
-            # device or change one), except where the device's own pins are
-            for layer, rect in _cell_shapes(dc, kit, set(forming_by_layer)):
-                for m in forming_by_layer[layer]:
-                    pins = [p.rect for p in dc.pins if p.layer == m]
-                    for piece in _subtract(rect, pins):
-                        obstacles.append(Shape(m, placed_rect(piece, at), None))
-            for term, net in inst.pins.items():
-                access = [Shape(p.layer, placed_rect(p.rect, at), net) for p in dc.pins_of(term) if p.layer in stack]
-                if access:
-                    terminals.setdefault(net, []).append(access)
-                elif dc.pins_of(term):
-                    layers = sorted({p.layer for p in dc.pins_of(term)})
-                    offstack.setdefault(net, []).append(f"{inst.name}.{term} on {'/'.join(layers)}")
-        ring = seal_ring_cell(design, kit)
-        if ring is not None:  # the seal ring: an obstacle of no net
-            dc, at = ring
-            obstacles += [Shape(layer, placed_rect(rect, at), None) for layer, rect in _cell_shapes(dc, kit, stack)]
-        cfg = design.config
-        lim = limits(kit, getattr(cfg, "temperature_c", None))
-        classes: dict[str, tuple[float | None, float | None]] = {}
-        for net in sorted(terminals):
-            nc = cfg.net_class(net)
-            if nc is not None and (nc.voltage is not None or nc.current is not None):
-                classes[net] = (nc.voltage, nc.current)
-        rules = net_rules(kit, classes, lim)
-        route_rules = rules
-        if not getattr(cfg, "size_for_current", True):
-            # [route] size_for_current = false: minimum widths, voltage clearances
-            # kept; the report still measures the currents against the limits
-            route_rules = net_rules(kit, {n: (v, None) for n, (v, _) in classes.items()}, lim)
+        obstacles, terminals, offstack, lim, rules, route_rules = route_inputs(design, kit)
         res = route(kit, design.floorplan.die, obstacles, terminals, progress=ctx.progress, rules=route_rules)
         wires = {net: tuple(Wire(s.layer, s.rect) for s in shapes) for net, shapes in res.shapes.items()}
         unrouted = dict(res.unrouted)
@@ -171,6 +158,7 @@ def route_report(kit, rules, lim, res) -> dict:
             "cuts": dict(d["cuts"]),
             "need_cuts": dict(r.cuts),
             "wide": d["wide"],
+            "slotted": dict(d.get("slotted", {})),
             "current_density": {k: v for k, v in dens.items() if k not in ("current_a", "voltage_v")},
         }
     return {

@@ -181,6 +181,36 @@ def test_cli_place_writes_a_legal_def(files):
     assert r.exit_code == 0, r.output
     assert "12 cells" in r.output and "legal" in r.output and "OpenROAD" in r.output
     assert check_def_placement(read_def(out), read_lef(files / "s.lef")) == []
+    # --map: the density map picture; the overflow printed is the one of the placed DEF
+    svg = files / "map.svg"
+    r = CliRunner().invoke(cli, ["place", "--lef", str(files / "s.lef"), "--def", str(files / "s.def"), "-o", str(out), "--map", str(svg)])
+    assert r.exit_code == 0, r.output
+    import re
+    import xml.etree.ElementTree as ET
+
+    from flow.lefdef.placer import density_map
+
+    ovf, _ = density_map(read_def(out), read_lef(files / "s.lef"))
+    assert f"density overflow {ovf:.3f}" in r.output
+    assert ovf == pytest.approx(0.0, abs=1e-9)  # no overlaps: no bin over-full
+    placed = read_def(out)
+    piled = replace(placed, components=[replace(c, x=0, y=0) for c in placed.components])
+    # 12 cells on one spot: the overflow by KLayout boxes, bin by bin
+    from flow.place.report import default_bins
+
+    nx, ny = default_bins(piled.die, 12)
+    x0, y0, x1, y1 = piled.die
+    cell = kdb.Box(0, 0, 600, 2000)
+    excess = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            b = kdb.Box(round(x0 + i * (x1 - x0) / nx), round(y0 + j * (y1 - y0) / ny), round(x0 + (i + 1) * (x1 - x0) / nx), round(y0 + (j + 1) * (y1 - y0) / ny))
+            excess += max(0.0, 12 * (cell & b).area() - b.area())
+    assert density_map(piled, read_lef(files / "s.lef"))[0] == pytest.approx(excess / (12 * cell.area()), rel=1e-3)
+    root = ET.parse(svg).getroot()
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert all(f"u{k}" in " ".join(titles) for k in range(12))
+    assert re.search(r"density overflow \d\.\d{3}", " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")) or svg.read_text())
 
 
 def test_cli_place_from_verilog(files):
@@ -218,3 +248,50 @@ def test_cli_place_bad_input_exit_2_nothing_written(files, args, msg):
     assert msg in r.output
     assert "Traceback" not in r.output
     assert not out.exists()
+
+
+def test_multi_row_cells_and_unplaced_blocks_are_placed():
+    """A hand-made library with a double-height flip-flop (two rows) and an
+    unplaced block (two rows tall, not a whole number of sites wide): all
+    placed legally (checker and KLayout), the tall ones on stacks of
+    abutting rows, the single-row cells around them."""
+    lef = LEF.replace(
+        "END LIBRARY",
+        """MACRO DFF2 CLASS CORE ; SIZE 1.0 BY 4 ; SYMMETRY X Y ; SITE core ;
+  PIN D DIRECTION INPUT ; PORT LAYER M1 ; RECT 0.1 0.9 0.2 1.1 ; END END D
+  PIN Q DIRECTION OUTPUT ; PORT LAYER M1 ; RECT 0.8 2.9 0.9 3.1 ; END END Q
+END DFF2
+MACRO BLK CLASS BLOCK ; SIZE 1.1 BY 4 ;
+  PIN I PORT LAYER M1 ; RECT 0 0 0.1 0.1 ; END END I
+END BLK
+END LIBRARY""",
+    )
+    lib = read_lef("s.lef", text=lef)
+    extra = "- ff0 DFF2 ;\n- ff1 DFF2 + PLACED ( 0 0 ) N ;\n- blk BLK ;"
+    text = _small_def(20, extra).replace("COMPONENTS 20 ;", "COMPONENTS 23 ;")
+    text = text.replace("NETS 21 ;", "NETS 24 ;").replace(
+        "END NETS", "- f0 ( u3 Y ) ( ff0 D ) ;\n- f1 ( ff0 Q ) ( ff1 D ) ;\n- f2 ( ff1 Q ) ( blk I ) ( u9 A ) ;\nEND NETS"
+    )
+    d = read_def("s.def", text=text)
+    out, rep = place_def(d, lib)
+    assert check_def_placement(out, lib) == []
+    lost, inside = klayout_overlaps(out, lib)
+    assert lost == 0 and inside
+    names = {c.name: c for c in out.components}
+    row_ys = sorted(r.y for r in out.rows)
+    for n in ("ff0", "ff1", "blk"):
+        c = names[n]
+        assert c.status == "PLACED" and c.y in row_ys and c.y + 4000 in row_ys + [8000], n
+        assert c.x % 200 == 0
+    assert names["blk"].orient == "N"
+    assert rep.cells == 23
+    # the checker sees a tall cell that does not sit on a stack of rows
+    bad = [replace(c, y=c.y + 1000) if c.name == "ff0" else c for c in out.components]
+    assert any("ff0" in p for p in check_def_placement(replace(out, components=bad), lib))
+    # an unplaced pad cannot go on rows: a clear error naming it
+    from flow.errors import InputError
+
+    lib2 = read_lef("s.lef", text=LEF.replace("END LIBRARY", "MACRO IO CLASS PAD ; SIZE 1 BY 1 ; END IO\nEND LIBRARY"))
+    d2 = read_def("s.def", text=_small_def(4, "- io0 IO ;").replace("COMPONENTS 4 ;", "COMPONENTS 5 ;"))
+    with pytest.raises(InputError, match="s.def:\\d+: component 'io0' .* is unplaced and neither a standard cell nor a block"):
+        place_def(d2, lib2)

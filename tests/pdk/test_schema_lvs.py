@@ -91,3 +91,14 @@ def test_bad_pdk_lvs_collects_every_problem(tmp_path):
     assert "pdk.lvs.switch: unknown key" in msg
     # the devices that used GPOLY now name a layer the kit lacks
     assert "devices.nmos.lvs.gate: 'GPOLY' is not a layer" in msg
+
+
+def test_device_halo(tmp_path):
+    """devices.<model>.halo: um the placer keeps clear around the device;
+    0 when absent, never negative."""
+    text = (ROOT / "pdk" / "gan650" / "pdk.toml").read_text().replace("[devices.hemtek]\n", "[devices.hemtek]\nhalo = 40.0\n", 1)
+    (tmp_path / "pdk.toml").write_text(text)
+    kit = load_pdk_file(tmp_path / "pdk.toml")
+    assert kit.devices["hemtek"].halo == 40.0 and kit.devices["hemte"].halo == 0.0
+    with pytest.raises(PDKError, match="devices.hemtek.halo: must not be negative"):
+        _load_edited(tmp_path, "gan650", lambda t: t.replace('[devices.hemtek]\n', '[devices.hemtek]\nhalo = -1\n', 1))

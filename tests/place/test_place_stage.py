@@ -372,3 +372,47 @@ def test_group_of_unknown_or_fixed_device(tmp_path):
     d2 = _copy(tmp_path / "b", "gan_ringosc", '[[place.group]]\ndevices = ["X1/XL", "X1/XD"]\n[place.devices]\n"X1/XD" = { region = [0.0, 0.0, 2000.0, 2000.0] }\n')
     with pytest.raises(InputError, match="grouped device cannot be"):
         run(d2, tmp_path / "run2", to_stage="place")
+
+
+def test_device_halos_from_the_pdk_and_design_toml(tmp_path, monkeypatch):
+    """A PDK device's halo (um) keeps every other device that much further
+    than the spacing (KLayout boxes); design.toml's halo overrides it; the
+    checker flags a device inside another's halo."""
+    orig = pdks.load
+
+    def with_halo(name):
+        kit = orig(name)
+        devs = dict(kit.devices)
+        devs["hemtek"] = dataclasses.replace(devs["hemtek"], halo=60.0)
+        return dataclasses.replace(kit, devices=devs)
+
+    monkeypatch.setattr(pdks, "load", with_halo)
+    kit = pdks.load("gan650")
+    d = _copy(tmp_path, "gan_kelvin", '[place.devices]\n"X1/XL" = { halo = 25.0 }\n')
+    res = run(d, tmp_path / "run", to_stage="place")
+    assert check_placement(res.design, kit) == []
+    boxes = _boxes(res.design, kit)
+    spacing = kit.dbu(json.loads((res.rundir / "02-place" / "place.json").read_text())["spacing_um"])
+    pads = set(res.design.floorplan.pad_positions)
+    for name, need in (("XQ", spacing + kit.dbu(60.0)), ("X1/XL", spacing + kit.dbu(25.0))):
+        grown = kdb.Region(boxes[name].enlarged(need - 1, need - 1))
+        for other, b in boxes.items():
+            if other != name and other not in pads:
+                assert (grown & kdb.Region(b)).area() == 0, (name, other)
+    # a device moved into XQ's halo (but beyond the plain spacing) is caught
+    pos = dict(res.design.placement.positions)
+    others = [n for n in boxes if n not in pads and n != "XQ"]
+    victim = min(others, key=lambda n: boxes[n].width())
+    q = boxes["XQ"]
+    pos[victim] = (q.right + spacing + kit.dbu(10.0), q.bottom)
+    broken = dataclasses.replace(res.design, placement=dataclasses.replace(res.design.placement, positions=pos))
+    assert any(victim in p and "XQ" in p for p in check_placement(broken, kit))
+
+
+def test_device_halo_bad_input(tmp_path):
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "n.sp").write_text("* empty\n")
+    (d / "design.toml").write_text('[design]\npdk = "gan650"\nnetlist = "n.sp"\n[place.devices]\nXQ = { halo = -1 }\n')
+    with pytest.raises(InputError, match="place.devices.XQ.halo: must be a number of um >= 0"):
+        load_design(d)

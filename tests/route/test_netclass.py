@@ -135,5 +135,11 @@ def test_density_report(kit):
     assert thin["ma_per_um"] == pytest.approx(250.0)
     assert thin["ratio"] == pytest.approx(250.0 / lim.jmax["MET1"], rel=1e-3)
     assert thin["vias"]["VIA1"]["ma_per_cut"] == pytest.approx(500.0)
+    # every metal is reported on its own, the worst one is the headline
+    both = density(kit, r, lim, {"MET1": kit.dbu(2.0), "MET2": kit.dbu(100.0)}, {"VIA1": 1})
+    assert set(both["layers"]) == {"MET1", "MET2"}
+    assert both["layers"]["MET2"]["ma_per_um"] == pytest.approx(5.0)
+    assert both["layers"]["MET2"]["width_um"] == pytest.approx(100.0)
+    assert both["layers"]["MET1"]["ratio"] == both["ratio"] > both["layers"]["MET2"]["ratio"]
     none = density(kit, net_rules(kit, {"b": (None, None)}, lim)["b"], lim, {"MET1": 2000}, {})
     assert none["ratio"] is None and none["current_a"] is None

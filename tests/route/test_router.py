@@ -314,3 +314,26 @@ def test_pin_offsets_sweep_is_clean(gan650, layer, w, h):
             r = route(gan650, rect_um(0, 0, 200, 200), obs, terms)
             assert r.unrouted == {}, (dx, dy)
             check(gan650, obs, terms, r)
+
+
+def test_global_guides_steer_but_never_block(gan650, monkeypatch):
+    """A guide is a preference: with a high price outside it, the net follows
+    a guide that detours above the straight line; a guide that misses the
+    pins altogether still lets the net route (plain search, just dearer)."""
+    from flow.route import search
+
+    obs, terms = scene({"a": [pin("a", "MET1", 34, 118, 41, 125), pin("a", "MET1", 178, 118, 185, 125)]})
+    plain = route(gan650, REGION, obs, terms)
+    monkeypatch.setattr(search, "GUIDE_OUT", 5.0)
+    detour = [("MET1", rect_um(20, 110, 60, 200)), ("MET1", rect_um(20, 160, 200, 200)),
+              ("MET1", rect_um(160, 110, 200, 200)), ("MET2", rect_um(20, 160, 200, 200))]
+    guided = route(gan650, REGION, obs, terms, guides={"a": detour})
+    assert plain.unrouted == {} and guided.unrouted == {}
+    ys = [s.rect[3] for s in guided.shapes["a"] if s.layer in ("MET1", "MET2")]
+    assert max(ys) > um(160)  # went up through the guide
+    assert max(s.rect[3] for s in plain.shapes["a"]) < um(130)  # the plain route goes straight
+    assert guided.wirelength > plain.wirelength
+    check(gan650, obs, terms, guided)
+    elsewhere = route(gan650, REGION, obs, terms, guides={"a": [("MET2", rect_um(100, 20, 110, 30))]})
+    assert elsewhere.unrouted == {}
+    check(gan650, obs, terms, elsewhere)

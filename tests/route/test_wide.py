@@ -281,3 +281,88 @@ def test_wide_net_whose_pins_one_patch_reaches(gan650):
     assert r.unrouted == {}
     assert r.shapes.get("p"), "routed net without geometry"
     check(gan650, obs, terms, r)
+
+
+def test_pin_too_close_for_its_voltage_says_so(gan650):
+    """A pin that already lies closer to another net's metal than their
+    voltage clearance (a netlist that puts 650 V on a terminal next to a 0 V
+    bus: the sic1200_driver variant with the power MOSFET's drain and gate
+    swapped) is reported unrouted with the neighbour, the gap and the
+    clearance, not a bare "no access"; the other net still routes."""
+    vk = with_vs(gan650)
+    bus = Shape("MET1", rect_um(60, 90, 180, 110), "lv")
+    obs, terms = scene(
+        {"hv": [pin("hv", "MET1", 100, 114, 110, 120), pin("hv", "MET1", 210, 200, 220, 210)],
+         "lv": [pin("lv", "MET1", 20, 20, 30, 30), pin("lv", "MET1", 200, 20, 210, 30)]},
+        [bus],
+    )
+    r = route(vk, REGION, obs, terms, rules=net_rules(vk, {"hv": (650.0, None), "lv": (0.0, None)}, limits(vk)))
+    assert set(r.unrouted) == {"hv"} and "hv" not in r.shapes
+    why = r.unrouted["hv"]
+    assert "pin at (105, 117) um on MET1" in why
+    assert "lies 4 um from net lv's metal, closer than the 13 um clearance for 650 V" in why, why
+    assert "lv" in r.shapes
+    check(vk, obs, terms, r)
+
+
+def test_net_wider_than_max_width_is_slotted_into_straps():
+    """ganrf025's plated MET2 may be at most 160 um wide (MET2.MAXW.1).  A
+    3.5 A net needs 233 um of MET2 (15 mA/um): it is drawn wider and slotted,
+    so no part of it is wider than 160 um, the metal left across a row of
+    slots still carries the current, every slot is a legal hole, and the cut
+    arrays keep their enclosure of the slotted metal (KLayout)."""
+    import pdk
+
+    kit = pdk.load("ganrf025")
+    region = rect_um(0, 0, 1200, 1200)
+    obs, terms = scene(
+        {"p": [pin("p", "MET2", 60, 60, 180, 140), pin("p", "MET2", 1000, 900, 1060, 960),
+               pin("p", "MET1", 300, 950, 420, 1070)],
+         "q": [pin("q", "MET1", 700, 100, 710, 110), pin("q", "MET1", 700, 600, 710, 610)]}
+    )
+    lim = limits(kit)
+    rules = net_rules(kit, {"p": (28.0, 3.5), "q": (28.0, 0.01)}, lim)
+    need = rules["p"].need["MET2"]
+    assert need > 160.0
+    r = route(kit, region, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    d = r.drawn["p"]
+    assert set(d["slotted"]) == {"MET2"}
+    sl = d["slotted"]["MET2"]
+    assert sl["max_width_um"] == 160.0 and sl["drawn_um"] > d["width_um"]["MET2"] >= need
+    met2 = net_region(r.shapes["p"], "MET2")
+    every = met2 + kdb.Region([kdb.Box(*p.rect) for p in obs if p.layer == "MET2"])
+    every.merge()
+    # no wide part: nothing survives shrinking by half the maximum width and growing back
+    half = kit.dbu(160.0) // 2
+    assert every.sized(-half).sized(half).is_empty()
+    holes = list(met2.holes().each())
+    assert holes, "the net is slotted"
+    assert min(h.area() for h in holes) * kit.dbu_um**2 >= 25.0  # MET2.H.1
+    # the straps: every cross-section of the wire (a line across it, full
+    # drawn width with the slots filled) holds at least the width the
+    # current needs in metal, slots subtracted; away from the landings on
+    # the pins (where a ring of slots keeps the landing narrow and the
+    # current enters the pin)
+    ring = kit.dbu(sl["slot_um"]) + kit.dbu(kit.min_width("MET2")) + kit.dbu(1.0)
+    landings = kdb.Region([kdb.Box(*p.rect).enlarged(ring, ring) for p in obs if p.net == "p"])
+    filled = (met2 + met2.holes()).merged()
+    box = filled.bbox()
+    drawn_w = kit.dbu(sl["drawn_um"])
+    measured = []
+    for vertical in (True, False):
+        lo, hi = (box.left, box.right) if vertical else (box.bottom, box.top)
+        for c in range(lo + 500, hi, kit.dbu(7.0)):
+            line = kdb.Box(c, box.bottom, c + 1, box.top) if vertical else kdb.Box(box.left, c, box.right, c + 1)
+            for seg in (filled & kdb.Region(line)).each():
+                b = seg.bbox()
+                if (b.height() if vertical else b.width()) >= drawn_w and not kdb.Region(b).interacting(landings):
+                    measured.append((met2 & kdb.Region(b)).area())
+    assert measured and min(measured) >= kit.dbu(need), (min(measured), need)
+    assert any(m < drawn_w for m in measured)  # some cross-sections do cross slots
+    cuts = [s for s in r.shapes["p"] if s.layer == "VIA1"]
+    assert cuts and r.drawn["p"]["cuts"]["VIA1"] >= 1
+    check(kit, obs, terms, r)
+    # the KLayout check above covers width, spacing and enclosure; add the notch rule
+    notch = kit.dbu(max(x.value for x in kit.rules_of("notch", "MET2")))
+    assert every.notch_check(notch).count() == 0
