@@ -132,12 +132,19 @@ class Routing:
         return cls(wires, d["wirelength"], d["vias"], d["unrouted"], d["nets_to_route"], d.get("report", {}))
 
     def current_density_worst(self) -> dict[str, Any]:
-        """Net -> its worst wire current density (mA/um) against the limit, from the report."""
+        """Net -> its worst wire current density (mA/um) against the limit, from the report.
+
+        Also ``via_ratio``: the worst via array's current per cut over the
+        per-cut limit (None without a layer change) and ``vias`` per cut layer.
+        """
         out: dict[str, Any] = {}
         for net, r in self.report.get("nets", {}).items():
             cd = r.get("current_density", {})
             if cd.get("ratio") is not None:
                 out[net] = {k: cd[k] for k in ("layer", "ma_per_um", "limit_ma_per_um", "ratio")}
+                vias = dict(cd.get("vias") or {})
+                out[net]["via_ratio"] = max((v["ratio"] for v in vias.values()), default=None)
+                out[net]["vias"] = vias
         return out
 
 

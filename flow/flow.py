@@ -191,5 +191,7 @@ def run(
     m = metrics(design, kit, seconds)
     from flow.report.html import write_report
 
-    write_report(design, kit, m, rundir)
+    ctx.progress.stage("report")
+    write_report(design, kit, m, rundir, ctx.progress)
+    ctx.progress.done("report.html written")
     return FlowResult(design, m, rundir, ran)

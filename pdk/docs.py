@@ -44,13 +44,13 @@ import jinja2
 import flow
 from flow.errors import InputError, PDKError
 from pdk.schema import PDK, RULE_KINDS, Rule
+from pdk.style import PALETTE, layer_colours
 
 #: Output formats and the manual's file name for each.
 FORMATS = {"md": "manual.md", "html": "manual.html"}
 
-#: Colours of layers without ``color`` (cycled in layer order); the same
-#: palette as the KLayout export, so pictures and KLayout agree.
-PALETTE = ("#ff8000", "#0080ff", "#00c000", "#c000c0", "#c0c000", "#00c0c0", "#ff4040", "#8080ff")
+#: Colours of layers without ``color``: :mod:`pdk.style`, shared with the
+#: KLayout export and the run report, so pictures and KLayout agree.
 
 #: Largest edge of a device picture, in SVG pixels.
 PICTURE_PX = 640
@@ -110,13 +110,6 @@ _ENV.filters["md"] = _md
 _ENV.filters["num"] = _num
 
 
-def layer_colours(kit: PDK) -> dict[str, str]:
-    """layer name -> ``#rrggbb``: the kit's ``color``, else the palette."""
-    out = {}
-    for i, (name, lay) in enumerate(kit.layers.items()):
-        c = lay.color
-        out[name] = c.lower() if c and re.fullmatch(r"#[0-9a-fA-F]{6}", c) else PALETTE[i % len(PALETTE)]
-    return out
 
 
 def rule_extras(rule: Rule) -> list[tuple[str, str]]:

@@ -38,6 +38,7 @@ from flow.drc.kinds.basic import ruby_str
 from flow.drc.nets import net_layers
 from flow.errors import InputError
 from pdk.schema import PDK
+from pdk.style import layer_colours
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("pdk", "templates"),
@@ -61,8 +62,6 @@ FILL_BY_PURPOSE = {
     "boundary": "I1",
 }
 
-#: Colours for layers without ``color`` (cycled in layer order).
-_PALETTE = ("#ff8000", "#0080ff", "#00c000", "#c000c0", "#c0c000", "#00c0c0", "#ff4040", "#8080ff")
 
 
 @dataclass(frozen=True)
@@ -98,18 +97,12 @@ def ruby_vars(kit: PDK) -> dict[str, str]:
     return out
 
 
-def _colour(kit: PDK, i: int, name: str) -> str:
-    c = kit.layers[name].color
-    if c and re.fullmatch(r"#[0-9a-fA-F]{6}", c):
-        return c.lower()
-    return _PALETTE[i % len(_PALETTE)]
-
-
 def render_lyp(kit: PDK) -> str:
     """The ``.lyp`` text: drawing, pin and label datatype of every layer."""
     entries = []
-    for i, (name, lay) in enumerate(kit.layers.items()):
-        col = _colour(kit, i, name)
+    colours = layer_colours(kit)  # pdk.style: the same colours as pilotflow's own pictures
+    for name, lay in kit.layers.items():
+        col = colours[name]
         fill = FILL_BY_PURPOSE.get(lay.purpose, "I1")
         width = 2 if lay.purpose == "boundary" else 1
         entries.append({"name": f"{name} {lay.gds[0]}/{lay.gds[1]}", "gds": lay.gds, "color": col, "dither": fill, "width": width, "xfill": lay.purpose == "cut"})
@@ -175,20 +168,37 @@ def render_nets(kit: PDK, exported: list[dict[str, str]]) -> str:
             var, k = f"{var_of[n]}_lbl{k}", k + 1
         used.add(var)
         labels.append({"name": n, "var": var, "gds": gds})
+    # net ties: a tied conductor is traced with the markers cut out of it
+    ties: dict[str, list[str]] = {}
+    for n, lay in kit.layers.items():
+        if lay.net_tie and lay.net_tie in names:
+            ties.setdefault(lay.net_tie, []).append(var_of[n])
+    traced = dict(var_of)
+    tied = []
+    for n, marks in ties.items():
+        var, k = var_of[n] + "_tied", 2
+        while var in used:
+            var, k = f"{var_of[n]}_tied{k}", k + 1
+        used.add(var)
+        traced[n] = var
+        tied.append({"var": var, "expr": " - ".join([var_of[n], *marks]), "name": n})
     connect: list[tuple[str, str]] = []
     for g in kit.connect:
         steps = [(g[0], g[1])] if len(g) == 2 else [(g[0], g[1]), (g[1], g[2])]
-        connect += [(var_of[a], var_of[b]) for a, b in steps]
-    connect += [(var_of[lb["name"]], lb["var"]) for lb in labels]
+        connect += [(traced[a], traced[b]) for a, b in steps]
+    connect += [(traced[lb["name"]], lb["var"]) for lb in labels]
     joined = {v for pair in connect for v in pair}
     # a layer taking part in no connection is still traced (its own nets)
-    connect += [(var_of[n], var_of[n]) for n in names if var_of[n] not in joined]
+    connect += [(traced[n], traced[n]) for n in names if traced[n] not in joined]
     return _ENV.get_template("klayout.nets.drc.j2").render(
         kinds=", ".join(dict.fromkeys(r.kind for r in net_rules)),
         labels=labels,
         connect=connect,
         dbu=repr(float(kit.dbu_um)),
-        layers=", ".join(f"[{ruby_str(n)}, {var_of[n]}]" for n in names),
+        layers=", ".join(f"[{ruby_str(n)}, {traced[n]}]" for n in names),
+        tied=tied,
+        models="|".join(re.escape(m) for m in kit.devices) or "(?!)",
+        gds=", ".join(f"{ruby_str(n)} => [{kit.layers[n].gds[0]}, {kit.layers[n].gds[1]}]" for n in names),
     )
 
 

@@ -52,9 +52,9 @@ Rect = tuple[int, int, int, int]
 #: Body lengths (um) tried for the TLM ladder; at least three must fit the
 #: resistor's parameter ranges.
 TLM_LENGTHS_UM = (10.0, 20.0, 40.0, 80.0, 160.0)
-#: Characters the label font draws clean at any size ("0" has a slashed
-#: diagonal whose corners touch; it is drawn as "O").
-LABEL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ123456789_-. "
+#: Characters the label font draws clean at any size (the zero's slash is
+#: trimmed, see :func:`text_label`); others are drawn as "_".
+LABEL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-. "
 
 
 @dataclass
@@ -263,7 +263,13 @@ def vdp_cross(kit: PDK, model: str, sheet: str) -> PcmCell | None:
         if ys.max() - ys.min() > dc.height:  # folded body: not a straight strip
             return None
         xmid = (dc.bbox[0] + dc.bbox[2]) // 2
-        ymid = (dc.bbox[1] + dc.bbox[3]) // 2
+        # the body's centre line: the sheet layer where the cut crosses it
+        probe = gdstk.rectangle((xmid - 1, int(ys.min()) - 1), (xmid + 1, int(ys.max()) + 1))
+        cut = gdstk.boolean([gdstk.Polygon(p.astype(float)) for p in sheet_polys], probe, "and")
+        if not cut:
+            return None
+        (_, by0), (_, by1) = gdstk.Cell("probe").add(*cut).bounding_box()
+        ymid = int(round((by0 + by1) / 2))
         E = xmid - dc.bbox[0]
         hh = max(ymid - dc.bbox[1], dc.bbox[3] - ymid)
         pw = pin.rect[2] - pin.rect[0]
@@ -436,31 +442,48 @@ def text_label(kit: PDK, text: str, name: str) -> PcmCell:
     """``text`` as polygons on :func:`label_layer`, sized from its rules:
     the font's stroke (size / 16) is at least the layer's width, spacing and
     notch rules, and its smallest glyph hole (2 x 2 strokes) meets the hole
-    rule.  Characters outside :data:`LABEL_SAFE` are drawn as ``_``; ``0``
-    as ``O``."""
+    rule.  Characters outside :data:`LABEL_SAFE` are drawn as ``_``."""
     layer = label_layer(kit)
     w, s = line_rules(kit, layer)
     hole = _rule_max(kit, ("hole",), layer)
     stroke = max(w, s, kit.dbu(math.sqrt(hole) / 2) if hole else 0)
     stroke = kit.dbu(math.ceil(kit.um(stroke) - 1e-9))  # whole um
     size = 16 * kit.um(stroke)
-    shown = "".join(ch if ch in LABEL_SAFE else ("O" if ch == "0" else "_") for ch in text)
+    shown = "".join(ch if ch in LABEL_SAFE else "_" for ch in text)
     g = _Draw(kit, name)
     gds = kit.layers[layer].gds
-    for p in gdstk.text(shown, size, (0, 0)):
+    polys = list(gdstk.text(shown.replace("0", " "), size, (0, 0)))
+    # the font's zero has a pixel slash whose middle pixel touches its
+    # neighbours only at corners: drop that pixel (the two ticks left on the
+    # walls still tell 0 from O)
+    adv = size * 9 / 16  # the font is monospaced
+    for i, ch in enumerate(shown):
+        if ch == "0":
+            polys += [p for p in gdstk.text("0", size, (i * adv, 0)) if abs(p.area() - (size / 16) ** 2) > 1e-9]
+    for p in polys:
         g.poly(gds, np.rint(p.points / kit.dbu_um).astype(np.int64))
     return g.build(f"label '{shown}' on {layer}, {size:g} um high")
 
 
-def kit_pcms(kit: PDK) -> list[PcmCell]:
+def kit_pcms(kit: PDK, skipped: list[str] | None = None) -> list[PcmCell]:
     """Every PCM the kit's data allows: a TLM ladder and a van der Pauw cross
-    per resistor device, a comb/serpentine per routing metal."""
+    per resistor device, a comb/serpentine per routing metal.
+
+    A structure the kit cannot make (no pad device, no resistor length that
+    fits, ...) is left out and, when ``skipped`` is given, named there with
+    the reason."""
     out: list[PcmCell] = []
-    for model, sheet in resistor_models(kit):
-        for gen in (tlm_ladder, vdp_cross):
-            pc = gen(kit, model, sheet)
-            if pc is not None:
-                out.append(pc)
-    for metal in kit.routing_metals:
-        out.append(comb_serpentine(kit, metal))
+    jobs = [(f"PCM_{kind}_{model.upper()}", gen, (kit, model, sheet)) for model, sheet in resistor_models(kit) for kind, gen in (("TLM", tlm_ladder), ("VDP", vdp_cross))]
+    jobs += [(f"PCM_COMB_{metal}", comb_serpentine, (kit, metal)) for metal in kit.routing_metals]
+    for name, gen, args in jobs:
+        try:
+            pc = gen(*args)
+        except (InputError, ValueError) as e:
+            pc, why = None, str(e)
+        else:
+            why = "no straight body of a usable length fits the device's parameter ranges"
+        if pc is not None:
+            out.append(pc)
+        elif skipped is not None:
+            skipped.append(f"{name}: {why}")
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 klayout_db = pytest.importorskip("klayout.db")
@@ -232,6 +233,13 @@ def test_route_report_matches_net_classes(flow_run):
             ratios = {layer: nc.current * 1000 / w / jmax[layer] for layer, w in r["width_um"].items()}
             assert cd["ratio"] == pytest.approx(max(ratios.values()), abs=1e-3)  # rounded to 3 places
             assert worst[net]["ratio"] == cd["ratio"]
+            # per metal and per via array too, the worst of each in metrics
+            assert set(cd["layers"]) == set(r["width_um"])
+            assert max(x["ratio"] for x in cd["layers"].values()) == cd["ratio"]
+            assert worst[net]["via_ratio"] == max((v["ratio"] for v in cd["vias"].values()), default=None)
+            for cut, v in cd["vias"].items():
+                assert v["cuts"] == r["cuts"][cut]
+                assert v["ma_per_cut"] == pytest.approx(nc.current * 1000 / v["cuts"], abs=1e-3)
             # a net drawn at least as wide as it needs is within the limit
             if all(r["width_um"][layer] >= r["need_width_um"][layer] for layer in r["width_um"]):
                 assert cd["ratio"] <= 1.0 + 1e-9
@@ -476,3 +484,42 @@ def test_postlayout_netlists_in_run_dir(flow_run):
     kit = pdks.load(flow_run.design.pdk_name)
     ex = read_spice(flow_run.rundir / f"{top}.extracted.sp", root=flow_run.rundir, kit=kit, top=top)
     assert len(ex.instances) >= flow_run.design.netlist.instances.__len__()
+
+
+def test_report_renders_in_chromium(flow_run, tmp_path):
+    """report.html opened from disk in headless Chromium: no script error and
+    nothing the page's security policy had to block (console empty); the
+    layout picture and the DRC table are in the rendered DOM; the picture
+    has exactly the layers KLayout finds shapes on in the GDS, each where
+    KLayout puts it."""
+    import re
+
+    from browser import render
+
+    from flow.report.pictures import _PAD
+
+    dom, console = render(flow_run.rundir / "report.html", tmp_path)
+    assert console == [], console
+    html_tag = re.search(r"<html[^>]*>", dom).group(0)
+    assert "data-js-error" not in html_tag and "data-alert" not in html_tag, html_tag
+    assert re.search(r'<svg [^>]*id="layout-picture"', dom)
+    assert 'id="drc-table"' in dom and 'id="lvs-table"' in dom and 'id="congestion-map"' in dom
+    assert re.search(r'<img id="density-map" alt="[^"]+" src="data:image/svg\+xml;base64,', dom)
+    kit = pdks.load(flow_run.design.pdk_name)
+    assert f"PDK <b>{kit.name}</b> version <b>{kit.version}</b>" in dom
+    drawn = dict(re.findall(r'<path class="layer" data-layer="([^"]+)" d="([^"]+)"', dom))
+    ly = _layout(flow_run)
+    top = ly.top_cell()
+    die = flow_run.design.floorplan.die
+    s = 900 / max(die[2] - die[0], die[3] - die[1])  # px per dbu (layout_picture's default size)
+    present = {}
+    for name, lay in kit.layers.items():
+        r = klayout_db.Region(top.begin_shapes_rec(ly.layer(*lay.gds)))
+        if not r.is_empty():
+            present[name] = r.bbox()
+    assert set(drawn) == set(present)
+    for name, box in present.items():
+        xy = np.array([int(v) for v in re.findall(r"-?\d+", drawn[name])]).reshape(-1, 2) / 10.0
+        want = (_PAD + (box.left - die[0]) * s, _PAD + (die[3] - box.top) * s, _PAD + (box.right - die[0]) * s, _PAD + (die[3] - box.bottom) * s)
+        got = (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+        assert np.allclose(got, want, atol=1.5), (name, got, want)

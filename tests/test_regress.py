@@ -177,3 +177,23 @@ def test_bad_designs_argument(tmp_path):
     assert r.exit_code == 2 and "no design folders" in r.output
     r = CliRunner().invoke(cli, ["regress", str(DESIGNS / "gan_ringosc"), "--baseline", str(tmp_path / "none.toml")])
     assert r.exit_code == 2 and "file not found (write one with pilotflow regress --update)" in r.output
+
+
+def test_design_that_fails_to_run_is_a_regression(tmp_path):
+    """A design whose netlist became invalid: its row says why, exit 1; the
+    baseline's designs that the folder lacks are reported missing."""
+    import shutil
+
+    folder = tmp_path / "designs"
+    shutil.copytree(DESIGNS / "gan_ringosc", folder / "gan_ringosc")
+    bad = folder / "gan_ringosc" / "ringosc.sp"
+    bad.write_text(bad.read_text().replace("X5 n5 n1 VDD GND dcfl_inv", "X5 n5 n1 VDD GND no_such_cell"))
+    r = CliRunner().invoke(cli, ["regress", str(folder), "--baseline", str(BASELINE), "-o", str(tmp_path / "runs")])
+    assert r.exit_code == 1, r.output
+    rows = _rows(r.output)
+    assert rows[0][:3] == ["gan_ringosc", "run", "ran"] and rows[0][-2:] == ["runs", "FAIL"]
+    assert "no_such_cell" in rows[0][3] and rows[0][3].startswith("InputError: ")
+    # the baseline's other designs are missing from this folder of designs
+    missing = {row[0] for row in rows[1:]}
+    assert missing == set(DESIGN_NAMES) - {"gan_ringosc"}
+    assert all(row[1:] == ["design", "in baseline", "no such design folder", "exists", "FAIL"] for row in rows[1:])

@@ -27,16 +27,15 @@ Collinear anti-parallel edges pair only when they touch or overlap
 both sides joining the two near parts (an edge only partly in between does
 not shield, as in KLayout); edges on the pair's own lines never shield.
 Near parts are rounded to dbu and identical rounded pairs reported once.
-In two-layer checks an edge of one layer lying on the line of the other
+In two-layer checks (given the first layer's polygon ids, ``pid_a``) the
+edges of the first layer shield a pair only when they belong to the pair's
+own polygon of that layer: KLayout checks each polygon of the first layer
+against the shapes of the second, so another polygon of the first layer
+(e.g. one that a shape of the second layer lies in, sharing its edge) never
+hides a pair.  An edge of one layer lying on the line of the other
 layer's pair edge does shield (e.g. ``overlap`` where ``other`` runs along
 ``layer``'s boundary), and collinear pairs touching end to end are never
-shielded, as in KLayout.  Given the first layer's polygon ids (``a_ids``),
-a two-layer pair is shielded only by edges of its own first-layer polygon
-and of the second layer: KLayout checks each first-layer polygon against
-the second-layer polygons near it, so another first-layer polygon lying
-between the two edges does not hide them (found by randomized comparison;
-separation, enclosing and overlap then agree with KLayout on all but about
-1 in 600 random two-layer layouts, the corner case below).
+shielded, as in KLayout.
 
 Known differences from KLayout (tests compare counts exactly for width and
 space on layouts without them):
@@ -540,7 +539,8 @@ def facing_pairs(
     same_id: np.ndarray | None = None,
     shields: np.ndarray | None = None,
     metric: str = "euclidean",
-    a_ids: np.ndarray | None = None,
+    pid_a: np.ndarray | None = None,
+    shields_ab: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Violating edge pairs between ``ea`` and ``eb`` (``None``: within ``ea``).
 
@@ -555,12 +555,16 @@ def facing_pairs(
         polygon are considered (the width check).
     shields
         Edges that may shield a pair (default: ``ea`` and ``eb``).
-    a_ids
-        Two-layer checks (``eb`` given, default shields): per-edge merged
-        polygon ids of ``ea``.  Then only edges of the pair's own ``ea``
-        polygon and of ``eb`` shield it, as in KLayout, which checks each
-        polygon of the first layer against the second layer's polygons
-        near it (edges of other first-layer polygons are not looked at).
+    pid_a
+        Optional per-edge polygon ids of ``ea`` in a two-layer check: edges
+        of ``ea``'s layer then shield a pair only when they belong to the
+        pair's own polygon of that layer, as in KLayout (its two-layer
+        checks run per polygon of the first layer against the shapes of
+        the second; other polygons of the first layer are not seen).
+    shields_ab
+        Two-layer checks on a subset of the edges: ``(sa, sa_pid, sb)``,
+        all edges of the two layers that may shield (``sa_pid``: polygon
+        ids of ``sa``; ``pid_a`` must then be given); replaces ``shields``.
     metric
         ``"euclidean"`` (default) or ``"projection"`` (KLayout's metrics):
         with ``projection`` only the parts of each edge lying over the
@@ -613,17 +617,22 @@ def facing_pairs(
         keep = (la > 1e-3) & (lb > 1e-3)
         i, j, af, bf, apart, bpart, coll = i[keep], j[keep], af[keep], bf[keep], apart[keep], bpart[keep], coll[keep]
     side = None
-    sid = pid = None
-    if shields is None:
+    spid = None
+    if shields_ab is not None:
+        sa, sa_pid, sb = shields_ab
+        shields = np.vstack([sa, sb])
+        side = np.concatenate([np.zeros(len(sa), np.int8), np.ones(len(sb), np.int8)])
+        spid = np.concatenate([sa_pid, np.full(len(sb), -1, sa_pid.dtype)])
+    elif shields is None:
         shields = ea if eb is None else np.vstack([ea, eb])
         if eb is not None:
             side = np.concatenate([np.zeros(len(ea), np.int8), np.ones(len(eb), np.int8)])
-            if a_ids is not None:
-                sid = np.concatenate([np.asarray(a_ids, np.int64), np.full(len(eb), -1, np.int64)])
-                pid = np.asarray(a_ids, np.int64)[i]
+            if pid_a is not None:
+                spid = np.concatenate([pid_a, np.full(len(eb), -1, pid_a.dtype)])
     if len(i):
         own = [ea[i], other[j]]
-        keep = ~_shielded(apart, bpart, shields, own, float(d), side, sid, pid)
+        keep = ~_shielded(apart, bpart, shields, own, float(d), side,
+                          None if spid is None else (spid, pid_a[i]))  # type: ignore[index]
         if side is not None:
             # two layers: collinear pairs (touching end to end) are not
             # shielded, as in KLayout (an edge meeting the contact point
@@ -666,7 +675,7 @@ def _collinear(a: np.ndarray, b: np.ndarray, d: float):
 
 def _shielded(
     apart: np.ndarray, bpart: np.ndarray, shields: np.ndarray, own: list[np.ndarray], d: float, side: np.ndarray | None = None,
-    sid: np.ndarray | None = None, pid: np.ndarray | None = None,
+    polys: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """True where one edge of ``shields`` (other than the pair's own edges)
     cuts the pair off: it meets both sides ``a1-b0`` and ``b1-a0`` of the
@@ -683,10 +692,12 @@ def _shielded(
     qk, se = box_pairs(qbox, _boxes(shields, 0.0))
     if len(qk) == 0:
         return out
-    if sid is not None and pid is not None:
-        # two layers: only the pair's own first-layer polygon and the second layer shield
-        ok = (sid[se] < 0) | (sid[se] == pid[qk])
-        qk, se = qk[ok], se[ok]
+    if polys is not None:
+        # two layers: edges of ``ea``'s layer shield only within the pair's
+        # own polygon of that layer
+        spid, ppid = polys
+        mine = (spid[se] < 0) | (spid[se] == ppid[qk])
+        qk, se = qk[mine], se[mine]
     s = shields[se]
     sd = None if side is None else side[se]
     not_own = ~(np.all(s == own[0][qk], axis=1) | np.all(s == own[1][qk], axis=1))

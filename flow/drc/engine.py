@@ -299,12 +299,14 @@ def _check_maybe_tiled(
 
 def _in_memory(shapes: Any, rules: Sequence[Rule] | None) -> LayoutShapes:
     """``shapes`` as :class:`LayoutShapes`: a :class:`flow.geometry.store.ShapeStore`
-    is loaded, with only the layers ``rules`` use (every layer for net-aware
-    rules, which trace all conducting layers, and for ``rules=None``)."""
+    is loaded, with only the layers ``rules`` use; for net-aware rules (which
+    trace all conducting layers and leave out device-internal metal) and for
+    ``rules=None`` the whole file is read as :func:`read_gds` reads it."""
     if isinstance(shapes, LayoutShapes):
         return shapes
     if rules is None or any(IMPLS[r.kind].net_aware for r in rules):
-        return shapes.shapes()
+        # as read_gds gives it (net-aware kinds also use the polygons drawn in device cells)
+        return shapes.full()
     return shapes.shapes({n for r in rules for n in (r.layer, r.other) if n is not None})
 
 

@@ -12,7 +12,10 @@ net when
   and they overlap with a positive area (touching is not enough).
 
 A cut therefore joins whatever lower and upper shapes it overlaps, as
-KLayout's ``connect(lower, cut); connect(cut, upper)`` does.
+KLayout's ``connect(lower, cut); connect(cut, upper)`` does.  With
+``net_ties=True`` (the net-aware DRC kinds) the conductor a net-tie marker
+layer names (``net_tie = "MET1"``) is first cut away under the marker, as
+LVS does, so the two terminals a tie joins inside a device are two nets.
 
 Net names come from the text labels on each layer's label datatype: a label
 names the net of the polygon(s) of its layer under its origin (boundary
@@ -224,6 +227,7 @@ class Nets:
     boxes: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     rects: Mapping[str, np.ndarray] = field(repr=False, default_factory=dict)
     notes: tuple[str, ...] = ()
+    ties: Mapping[str, tuple[Sequence[np.ndarray], np.ndarray]] = field(repr=False, default_factory=dict)
 
     def name(self, net: int) -> str:
         """Display name of net ``net`` (``"?"`` for -1: no net found)."""
@@ -280,7 +284,16 @@ class Nets:
         comp = self.comp.get(layer)
         if comp is None:
             return np.full(len(edges), -1, np.int64)
-        return np.where(poly >= 0, comp[np.maximum(poly, 0)], -1)
+        out = np.where(poly >= 0, comp[np.maximum(poly, 0)], -1)
+        miss = np.nonzero(out < 0)[0]
+        if len(miss) and layer in self.ties:
+            pieces, net = self.ties[layer]
+            for k in miss.tolist():
+                for p, c in zip(pieces, net.tolist()):
+                    if point_in_polygon((mid[k] + inward[k])[None], p)[0] or point_in_polygon(mid[k][None], p)[0]:
+                        out[k] = c
+                        break
+        return out
 
 
 def _fmt_um(kit: PDK, v: int) -> str:
@@ -301,10 +314,53 @@ def net_layers(kit: PDK, extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(n for n in kit.layers if n in want)
 
 
-def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = ()) -> Nets:
-    """Extract the nets of ``shapes`` through ``kit.connect`` (see module notes)."""
+def cut_net_ties(polys: dict[str, list[np.ndarray]], shapes: LayoutShapes, kit: PDK) -> dict[str, list[np.ndarray]]:
+    """Cut each tied conductor away under its net-tie markers (a marker layer
+    with ``net_tie = "MET1"``), in place: the two terminals a net tie joins
+    inside a device (a Kelvin source tap) trace as two nets, as LVS traces
+    them.  Polygons the markers do not touch keep their order; cut ones
+    follow them.  Returns the pieces cut away (the tie metal), by conductor
+    layer."""
+    ties: dict[str, list[np.ndarray]] = {}
+    for name, lay in kit.layers.items():
+        cond = lay.net_tie
+        marks = list(shapes.polygons.get(name, ()))
+        if not cond or cond not in polys or not marks or not polys[cond]:
+            continue
+        i, _ = box_pairs(boxes_of(polys[cond]), boxes_of(marks), closed=False)
+        hit = sorted(set(i.tolist()))
+        if not hit:
+            continue
+        a = [gdstk.Polygon(polys[cond][k].astype(np.float64)) for k in hit]
+        b = [gdstk.Polygon(m.astype(np.float64)) for m in marks]
+        cut = []
+        for q in gdstk.boolean(a, b, "not", precision=1e-3):
+            pts = np.rint(q.points).astype(np.int64)
+            pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+            if len(pts) >= 3:
+                cut.append(pts)
+        drop = set(hit)
+        polys[cond] = [p for k, p in enumerate(polys[cond]) if k not in drop] + cut
+        for q in gdstk.boolean(a, b, "and", precision=1e-3):
+            pts = np.rint(q.points).astype(np.int64)
+            pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+            if len(pts) >= 3:
+                ties.setdefault(cond, []).append(pts)
+    return ties
+
+
+def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = (), *, net_ties: bool = False) -> Nets:
+    """Extract the nets of ``shapes`` through ``kit.connect`` (see module notes).
+
+    ``net_ties``: cut tied conductors under net-tie markers first
+    (:func:`cut_net_ties`); :attr:`Nets.polygons` then holds the cut
+    polygons, and ``comp`` / ``local`` index them.
+    """
     layers = net_layers(kit, extra_layers)
     polys = {n: list(shapes.polygons.get(n, ())) for n in layers}
+    tie_pieces: dict[str, list[np.ndarray]] = {}
+    if net_ties:
+        tie_pieces = cut_net_ties(polys, shapes, kit)
     boxes = {n: boxes_of(polys[n]) for n in layers}
     rects = {n: rect_mask(polys[n]) for n in layers}
     offset: dict[str, int] = {}
@@ -405,6 +461,20 @@ def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = (
             notes.append(f"nets: one net carries {len(al)} names {', '.join(al)} (shorted?); checked with every voltage and current given for them")
     comp = {n: comp_all[offset[n] : offset[n] + len(polys[n])] for n in layers}
     local = {n: local_all[offset[n] : offset[n] + len(polys[n])] for n in layers}
+    # the metal under a net tie belongs to the nets it ties (one node
+    # electrically); its edges take the lowest-numbered of them
+    ties: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
+    for n, pieces in tie_pieces.items():
+        if n not in comp:
+            continue
+        tb = boxes_of(pieces)
+        i, j = box_pairs(tb, boxes[n], closed=True)
+        net = np.full(len(pieces), -1, np.int64)
+        for a, b in zip(i.tolist(), j.tolist()):
+            if _touch(pieces[a], polys[n][b]):
+                c = int(comp[n][b])
+                net[a] = c if net[a] < 0 else min(net[a], c)
+        ties[n] = (pieces, net)
     return Nets(
         layers=layers,
         comp=comp,
@@ -416,4 +486,5 @@ def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = (
         boxes=boxes,
         rects=rects,
         notes=tuple(notes),
+        ties=ties,
     )

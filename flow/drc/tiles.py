@@ -77,6 +77,7 @@ from typing import Any
 import gdstk
 import numpy as np
 
+import flow.drc.kinds  # noqa: F401  (registers the kinds: a fresh Dask worker imports only this module)
 from flow.drc import edges as E
 from flow.drc.core import IMPLS, CheckContext, EdgePairArray, Layers, Markers, NotChecked, Violation, polygon_violation
 from flow.geometry.gdsio import LayoutShapes

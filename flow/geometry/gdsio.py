@@ -69,6 +69,15 @@ class LayoutShapes:
     unknown_shapes: int = 0
     dbu_um: float = field(default=0.001, compare=False)
     instances: Instances | None = field(default=None, compare=False, repr=False)
+    #: layer name -> the polygons of the layer drawn inside *device cells*
+    #: (cells named after a device model of the kit, ``<model>`` or
+    #: ``<model>_<params>`` as :func:`pdk.base.cell_name` makes them), in
+    #: the top cell's coordinates (dbu); layers without any: absent.  The
+    #: current-density check leaves device-internal metal to the device's
+    #: own sizing (:mod:`flow.drc.kinds.nets`).
+    device_polygons: Mapping[str, list[np.ndarray]] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
 
     def edge_count(self, layer: str) -> int:
         """Number of polygon edges on ``layer`` (before merging)."""
@@ -108,6 +117,74 @@ def _layers_under(cell: gdstk.Cell) -> dict[tuple[int, int], int]:
     return seen
 
 
+def is_device_cell(name: str, kit: PDK) -> bool:
+    """True when cell ``name`` is a device of ``kit``: ``<model>`` or
+    ``<model>_<params>`` (:func:`pdk.base.cell_name`).
+
+    >>> import pdk
+    >>> kit = pdk.load("gan650")
+    >>> is_device_cell("hemte_l1_nf4_w100", kit), is_device_cell("hemtex", kit), is_device_cell("TOP", kit)
+    (True, False, False)
+    """
+    return any(name == m or name.startswith(m + "_") for m in kit.devices)
+
+
+def _snap_all(got: list, f: float) -> list[np.ndarray]:
+    """gdstk polygons -> int64 dbu arrays: snapped, without repeated vertices
+    (nor a closing one), those with >= 3 vertices left."""
+    if not got:
+        return []
+    pts = np.rint(np.vstack([p.points for p in got]) * f).astype(np.int64)
+    lens = np.fromiter((len(p.points) for p in got), np.int64, len(got))
+    starts = np.cumsum(lens) - lens
+    prev = np.arange(-1, len(pts) - 1)
+    prev[starts] = starts + lens - 1
+    keep = np.any(pts != pts[prev], axis=1)
+    kept = np.add.reduceat(keep.astype(np.int64), starts)
+    bounds = np.cumsum(kept)
+    flat = pts[keep]
+    return [q for q in np.split(flat, bounds[:-1]) if len(q) >= 3]
+
+
+def _device_only(cell: gdstk.Cell, kit: PDK, memo: dict[str, gdstk.Cell | None]) -> gdstk.Cell | None:
+    """A shadow of ``cell`` holding only its references that lead to device
+    cells (device cells themselves as they are); ``None`` when there are none."""
+    if is_device_cell(cell.name, kit):
+        return cell
+    if cell.name in memo:
+        return memo[cell.name]
+    memo[cell.name] = None  # guards against reference cycles
+    shadow = gdstk.Cell(cell.name + "$devices")
+    for r in cell.references:
+        if not isinstance(r.cell, gdstk.Cell):
+            continue
+        t = _device_only(r.cell, kit, memo)
+        if t is None:
+            continue
+        nr = gdstk.Reference(t, r.origin, r.rotation, r.magnification, r.x_reflection)
+        nr.repetition = r.repetition
+        shadow.add(nr)
+    memo[cell.name] = shadow if shadow.references else None
+    return memo[cell.name]
+
+
+def _device_polygons(cell: gdstk.Cell, kit: PDK, f: float) -> dict[str, list[np.ndarray]]:
+    """Per conducting layer, the polygons drawn inside device cells under ``cell``."""
+    if not kit.devices or is_device_cell(cell.name, kit):
+        return {}
+    shadow = _device_only(cell, kit, {})
+    if shadow is None:
+        return {}
+    out: dict[str, list[np.ndarray]] = {}
+    for name, lay in kit.layers.items():
+        if lay.purpose not in ("routing", "cut", "pad"):
+            continue
+        polys = _snap_all(shadow.get_polygons(layer=lay.gds[0], datatype=lay.gds[1]), f)
+        if polys:
+            out[name] = polys
+    return out
+
+
 def _extract(cell: gdstk.Cell, kit: PDK, scale_um: float) -> LayoutShapes:
     """Flatten ``cell``; ``scale_um`` converts its user units to microns."""
     f = scale_um / kit.dbu_um  # user units -> dbu
@@ -139,6 +216,7 @@ def _extract(cell: gdstk.Cell, kit: PDK, scale_um: float) -> LayoutShapes:
                 labs.append((str(lab.text), int(round(x * f)), int(round(y * f))))
         labels[name] = labs
     counts = _layers_under(cell)
+    inst = instance_table(cell, f)
     unknown = tuple(sorted(k for k in counts if k not in known))
     return LayoutShapes(
         polygons=MappingProxyType(polygons),
@@ -147,7 +225,8 @@ def _extract(cell: gdstk.Cell, kit: PDK, scale_um: float) -> LayoutShapes:
         unknown_layers=unknown,
         unknown_shapes=sum(counts[k] for k in unknown),
         dbu_um=kit.dbu_um,
-        instances=instance_table(cell, f),
+        instances=inst,
+        device_polygons=MappingProxyType(_device_polygons(cell, kit, f)),
     )
 
 

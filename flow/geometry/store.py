@@ -417,6 +417,9 @@ class ShapeStore:
     labels: dict[str, list[tuple[str, int, int]]]
     unknown_layers: tuple[tuple[int, int], ...] = ()
     unknown_shapes: int = 0
+    #: the GDS file and top cell the store was made from, and the kit (see :meth:`full`)
+    source: tuple[str, str] | None = None
+    kit: PDK | None = field(default=None, repr=False)
     #: placed cell instances (for the cell context of markers), see
     #: :mod:`flow.geometry.hierarchy`
     instances: Instances | None = field(default=None, repr=False)
@@ -459,6 +462,16 @@ class ShapeStore:
             return np.zeros(0, np.int64), []
         ids = np.flatnonzero((b[:, 0] <= box[2]) & (b[:, 2] >= box[0]) & (b[:, 1] <= box[3]) & (b[:, 3] >= box[1]))
         return ids, self.fetch(name, ids)
+
+    def full(self) -> LayoutShapes:
+        """The whole layout read by :func:`flow.geometry.gdsio.read_gds` from
+        the source file (everything it gives, e.g. the polygons drawn in
+        device cells that current-density checks leave out)."""
+        from flow.geometry.gdsio import read_gds
+
+        if self.source is None or self.kit is None:
+            return self.shapes()
+        return read_gds(self.source[0], self.kit, self.source[1])
 
     def shapes(self, names: Sequence[str] | None = None) -> LayoutShapes:
         """The whole layout (``names`` only, others empty) as :class:`LayoutShapes`."""
@@ -604,6 +617,8 @@ def _flatten(rd: _Reader, top: _Cell, raw: dict[str, tuple[np.ndarray, np.ndarra
                 labels[lname].append((text, int(px), int(py)))
     return ShapeStore(
         instances=_instances(cells, groups, depth, raw, f),
+        source=(str(rd.path), top.name),
+        kit=kit,
         top=top.name,
         dbu_um=kit.dbu_um,
         files=files,

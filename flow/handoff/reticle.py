@@ -52,10 +52,10 @@ def parse_size(text: str) -> tuple[float, float]:
     >>> parse_size("20x15"), parse_size("4.5x3mm"), parse_size("3000x2500um")
     ((20000.0, 15000.0), (4500.0, 3000.0), (3000.0, 2500.0))
     """
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*[xX*]\s*([0-9]*\.?[0-9]+)\s*(mm|um)?\s*", text)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*[xX*]\s*([0-9]*\.?[0-9]+)\s*(mm|um)?\s*", text, re.IGNORECASE)
     if not m:
         raise InputError(f"--size: '{text}' is not WxH (e.g. 20x20mm or 5000x4000um; bare numbers are mm)")
-    scale = 1.0 if m.group(3) == "um" else 1000.0
+    scale = 1.0 if (m.group(3) or "").lower() == "um" else 1000.0
     w, h = float(m.group(1)) * scale, float(m.group(2)) * scale
     if w <= 0 or h <= 0:
         raise InputError(f"--size: '{text}' must be positive")
@@ -66,7 +66,7 @@ def parse_size(text: str) -> tuple[float, float]:
 
 @dataclass
 class Placed:
-    kind: str  # die | label | pcm | mark
+    kind: str  # die | label | pcm | mark | title
     name: str
     cell: gdstk.Cell
     at: tuple[int, int]  # where the cell's origin goes (dbu)
@@ -133,8 +133,12 @@ def _load_dies(bundles: list[Path], kit, half_scribe: int, c: int) -> tuple[list
     u = kit.dbu_um
     for b in bundles:
         meta = read_bundle(b)
-        if meta["gds_sha256"] in by_sha:  # the same die again: same cells
-            dies.append(by_sha[meta["gds_sha256"]])
+        if meta["gds_sha256"] in by_sha:  # the same die again: same cells, its own label
+            first = by_sha[meta["gds_sha256"]]
+            k = sum(1 for d in dies if d.cell is first.cell) + 1
+            if k == 2:  # the first copy becomes -1
+                first.label = text_label(kit, f"{meta['design']}-1", f"LABEL_{first.name}_1")
+            dies.append(_Die(first.name, meta, first.cell, first.fp, text_label(kit, f"{meta['design']}-{k}", f"LABEL_{first.name}_{k}")))
             continue
         base = re.sub(r"[^A-Za-z0-9_]", "_", meta["design"])
         names[base] = names.get(base, 0) + 1
@@ -290,8 +294,8 @@ def build_reticle(
     if y_top < margin + area_h:
         free.append((margin, y_top, margin + area_w, margin + area_h))
 
-    pcms = kit_pcms(kit)
     skipped: list[str] = []
+    pcms = kit_pcms(kit, skipped)
     for pc in sorted(pcms, key=lambda p: (-p.width * p.height, p.cell.name)):
         w, h = _um_up(kit, pc.width), _um_up(kit, pc.height)
         for k, (fx0, fy0, fx1, fy1) in enumerate(free):
@@ -308,6 +312,12 @@ def build_reticle(
     for k, (mx, my) in enumerate(((c, c), (W - c - mw, c), (c, H - c - mh), (W - c - mw, H - c - mh))):
         placed.append(Placed("mark", f"{mark.cell.name}_{k}", mark.cell, (mx - mark.bbox[0], my - mark.bbox[1]), (mx, my, mx + mark.width, my + mark.height), mark.doc))
 
+    # the reticle's name and kit in the bottom band between the marks, if it fits
+    title = text_label(kit, f"{top} {kit.name} {kit.version}", f"TITLE_{re.sub(r'[^A-Za-z0-9_]', '_', top)}")
+    room = W - 2 * (2 * c + mw)
+    if title.width <= room and title.height <= margin - 2 * c:
+        tx = _um_up(kit, (W - title.width) // 2)
+        placed.append(Placed("title", title.cell.name, title.cell, (tx - title.bbox[0], c - title.bbox[1]), (tx, c, tx + title.width, c + title.height), title.doc))
     lib = _assemble(kit, top, W, H, placed, die_cells)
     res = ReticleResult(lib, top, kit, (kit.um(W), kit.um(H)), placed, skipped)
     if check:

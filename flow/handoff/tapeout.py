@@ -142,6 +142,10 @@ def check_signoff(rundir: str | os.PathLike[str]) -> Signoff:
             raise InputError(
                 f"{rundir / name}:1: checked with PDK {got[0]} {got[1]}, but the run used {metrics['pdk']} {metrics['pdk_version']} (stale report: re-run the flow)"
             )
+    compared = lvs.get("layout")
+    # the flow's lvs stage records the GDS's name; `pilotflow lvs` the path it was given
+    if compared not in (None, gds.name) and (rundir / str(compared)).resolve() != gds.resolve():
+        raise InputError(f"{rundir / 'lvs.json'}:1: compared layout {lvs.get('layout')}, the run's layout is {gds.name} (stale report: re-run the flow)")
     if drc.get("top") not in (None, top):
         raise InputError(f"{rundir / 'drc.json'}:1: checked top cell {drc.get('top')}, the run's top cell is {top}")
 

@@ -23,7 +23,7 @@ from flow.lefdef._tokens import Tokens
 RectUm = tuple[str, float, float, float, float]  # (layer, x0, y0, x1, y1) microns
 
 #: Blocks closed by ``END <name>`` that the reader skips whole.
-_NAMED_BLOCKS = {"VIA", "VIARULE", "NONDEFAULTRULE"}
+_NAMED_BLOCKS = {"VIARULE", "NONDEFAULTRULE"}
 #: Blocks closed by ``END <keyword>``.
 _KEYWORD_BLOCKS = {"PROPERTYDEFINITIONS", "SPACING", "UNITS", "BEGINEXT", "IRDROP", "NOISETABLE", "CORRECTIONTABLE", "ARRAY"}
 
@@ -35,6 +35,44 @@ class Layer:
     direction: str = ""  # HORIZONTAL / VERTICAL for routing layers
     pitch: float = 0.0  # microns (first value when x/y pitches are given)
     width: float = 0.0  # microns
+    # -- what a router needs (microns; 0 / empty when the LEF does not say) --
+    spacing: float = 0.0  # smallest plain SPACING (or the spacing table's first entry)
+    offset: float | None = None  # OFFSET (first value)
+    area: float = 0.0  # AREA (minimum area, um^2)
+    #: SPACINGTABLE PARALLELRUNLENGTH: (run lengths, [(width, spacings per run length)])
+    spacing_table: tuple[tuple[float, ...], tuple[tuple[float, tuple[float, ...]], ...]] | None = None
+    #: SPACING s ENDOFLINE w WITHIN d: (s, w, d) of each such statement
+    eol: tuple[tuple[float, float, float], ...] = ()
+
+    def spacing_for(self, width: float, run: float | None = None) -> float:
+        """Spacing a shape of ``width`` needs to its neighbours over a parallel
+        run of ``run`` (None: the worst run length), in microns."""
+        s = self.spacing
+        if self.spacing_table is not None:
+            prl, rows = self.spacing_table
+            for w, vals in rows:
+                if width + 1e-9 >= w:
+                    if run is None:
+                        s = max(s, max(vals))
+                    else:
+                        s = max(s, max([v for p, v in zip(prl, vals) if run + 1e-9 >= p] or [vals[0]]))
+        return s
+
+
+@dataclass
+class Via:
+    """A fixed via (LEF ``VIA name [DEFAULT]``): shapes per layer, microns about its origin."""
+
+    name: str
+    default: bool = False
+    rects: list[RectUm] = field(default_factory=list)
+
+    def layers(self) -> list[str]:
+        out: list[str] = []
+        for r in self.rects:
+            if r[0] not in out:
+                out.append(r[0])
+        return out
 
 
 @dataclass
@@ -94,6 +132,7 @@ class Library:
     sites: dict[str, Site] = field(default_factory=dict)
     macros: dict[str, Macro] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    vias: dict[str, Via] = field(default_factory=dict)
 
 
 def read_lef(path: str | Path, lib: Library | None = None, *, text: str | None = None) -> Library:
@@ -136,6 +175,8 @@ def read_lef(path: str | Path, lib: Library | None = None, *, text: str | None =
             _site(t, lib, line)
         elif kw == "MACRO":
             _macro(t, lib, line)
+        elif kw == "VIA":
+            _via(t, lib, line)
         elif kw in _NAMED_BLOCKS:
             _skip_named(t, t.next(f"a {kw} name"), line)
         elif kw in _KEYWORD_BLOCKS:
@@ -195,7 +236,76 @@ def _layer(t: Tokens, lib: Library) -> None:
             lay.pitch = t.number(st[1], f"LAYER {name} PITCH", line)
         elif key == "WIDTH" and len(st) > 1:
             lay.width = t.number(st[1], f"LAYER {name} WIDTH", line)
+        elif key == "OFFSET" and len(st) > 1:
+            lay.offset = t.number(st[1], f"LAYER {name} OFFSET", line)
+        elif key == "AREA" and len(st) > 1:
+            lay.area = t.number(st[1], f"LAYER {name} AREA", line)
+        elif key == "SPACING" and len(st) > 1:
+            v = t.number(st[1], f"LAYER {name} SPACING", line)
+            words = [w.upper() for w in st[2:]]
+            if "ENDOFLINE" in words:
+                k = words.index("ENDOFLINE")
+                within = words.index("WITHIN") if "WITHIN" in words else -1
+                if k + 1 < len(words) and within > 0 and within + 1 < len(words):
+                    lay.eol += ((v, t.number(st[2 + k + 1], f"LAYER {name} ENDOFLINE", line), t.number(st[2 + within + 1], f"LAYER {name} WITHIN", line)),)
+            elif not words:
+                lay.spacing = v if lay.spacing == 0 else min(lay.spacing, v)
+            # RANGE, LENGTHTHRESHOLD, SAMENET, ...: not modelled
+        elif key == "SPACINGTABLE" and len(st) > 2 and st[1].upper() == "PARALLELRUNLENGTH":
+            k = 2
+            prl: list[float] = []
+            while k < len(st) and st[k].upper() != "WIDTH":
+                prl.append(t.number(st[k], f"LAYER {name} SPACINGTABLE", line))
+                k += 1
+            rows: list[tuple[float, tuple[float, ...]]] = []
+            while k < len(st):
+                vals = st[k + 1 : k + 2 + len(prl)]
+                if st[k].upper() != "WIDTH" or len(vals) != len(prl) + 1:
+                    raise t.error(f"LAYER {name} SPACINGTABLE: expected 'WIDTH w' and {len(prl)} spacings", line)
+                nums = [t.number(v, f"LAYER {name} SPACINGTABLE", line) for v in vals]
+                rows.append((nums[0], tuple(nums[1:])))
+                k += 2 + len(prl)
+            if prl and rows:
+                lay.spacing_table = (tuple(prl), tuple(rows))
+                lay.spacing = rows[0][1][0] if lay.spacing == 0 else min(lay.spacing, rows[0][1][0])
     lib.layers[name] = lay
+
+
+def _via(t: Tokens, lib: Library, start: int) -> None:
+    """``VIA name [DEFAULT] ... LAYER l ; RECT ... ; ... END name`` (fixed vias;
+    a via given by VIARULE parameters keeps no shapes)."""
+    name = t.next("a via name")
+    via = Via(name)
+    layer = ""
+    head = True
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"VIA {name} is not closed by 'END {name}'", start)
+        if head and tok.upper() == "DEFAULT":
+            t.next()
+            via.default = True
+            continue
+        head = False
+        if tok.upper() == "END" and t.i + 1 < len(t.toks) and t.toks[t.i + 1][0] == name:
+            t.next()
+            t.next()
+            break
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        if key == "LAYER" and len(st) > 1:
+            layer = st[1]
+        elif key in ("RECT", "POLYGON") and layer:
+            vals = st[1:]
+            if vals and vals[0].upper() == "MASK":
+                vals = vals[2:]
+            nums = [t.number(v, f"VIA {name} {key}", line) for v in vals if v not in ("(", ")")]
+            if len(nums) < 4 or len(nums) % 2:
+                raise t.error(f"VIA {name}: {key} needs an even number (>= 4) of numbers, got {len(nums)}", line)
+            xs, ys = nums[0::2], nums[1::2]
+            via.rects.append((layer, min(xs), min(ys), max(xs), max(ys)))
+    lib.vias[name] = via
 
 
 def _size(t: Tokens, st: list[str], what: str, line: int) -> tuple[float, float]:

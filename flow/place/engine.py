@@ -79,10 +79,13 @@ def place(
         and thermal footprint), or both, keeping the result with the lower
         final HPWL (``stats["global_method"]`` says which).
     pair_aware : bool
-        End global placement by pushing apart the targets of objects that
-        break a voltage keep-out or thermal spacing (:func:`separate_pairs`),
-        so legalisation displaces less; False leaves that to legalisation
-        alone (for comparisons, bench/place_power.py).
+        Make global placement aware of the pair rules: spreading inflates
+        an object with a voltage keep-out by half the largest keep-out to a
+        class present on every side, and global placement ends by pushing
+        apart the targets of objects that still break a voltage keep-out or
+        thermal spacing (:func:`separate_pairs`), so legalisation displaces
+        less; False leaves the keep-out to legalisation alone (for
+        comparisons, bench/place_keepout.py).
 
     Returns
     -------
@@ -212,6 +215,13 @@ def place(
     # thermal margin on every side)
     mth = thermal_all[mov_idx]
     inflated = np.maximum(inflated, (mw + 2 * mth).astype(float) * (mh + 2 * mth).astype(float))
+    if pair_aware and gap.max() > 0:
+        # an object with a voltage keep-out claims its box grown by half the
+        # largest keep-out to a class present on every side, so spreading
+        # makes room for it (two such objects then sit the keep-out apart)
+        present = np.unique(cls_all)
+        vk = gap[cls_all[mov_idx]][:, present].max(axis=1)
+        inflated = np.maximum(inflated, (mw + vk).astype(float) * (mh + vk).astype(float))
     blockers = [r for r, _ in fixed_rects] + list(keepouts)
     report("global", 0.0)
     if method == "eplace":

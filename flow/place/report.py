@@ -145,6 +145,10 @@ def _colour(t: float) -> str:
     return "#%02x%02x%02x" % stops[-1][1]
 
 
+#: Public name of the density colour scale (the run report's maps use it too).
+heat_colour = _colour
+
+
 def density_svg(
     die: Rect,
     region: Rect,

@@ -620,6 +620,12 @@ def _route_once(
 
     volt: list[float | None] = [rules[n].voltage if n in rules else None for n in names]
     slotting = [_slotting(kit, grid, l, self_space) for l in range(len(grid.metals))]
+    # a metal whose max_width leaves no room for slots: nets wider stay off it
+    unslotted = [
+        min((kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value), default=None)
+        if slotting[l] is None else None
+        for l, m in enumerate(grid.metals)
+    ]
     # the nets' existing metal per metal (pins, device metal), before patches and covers
     fixed_own: dict[tuple[int, int], list[Rect]] = {}
     for layer, r, k in marked:
@@ -648,7 +654,9 @@ def _route_once(
             wide.append(False)
             off.append(frozenset())
             continue
-        banned = frozenset(l for l in range(L) if want[l] > quarter)
+        banned = frozenset(
+            l for l in range(L) if want[l] > quarter or (unslotted[l] is not None and want[l] > unslotted[l])
+        )
         if len(banned) == L:
             banned = frozenset()
         off.append(banned)

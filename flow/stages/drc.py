@@ -39,8 +39,13 @@ class DrcStage(Stage):
         waivers = ()
         if cfg.waivers is not None:
             waivers = load_waivers(cfg.waivers, f"{cfg.folder.name}/{cfg.waivers.relative_to(cfg.folder)}")
-        result = run_drc(shapes, kit, ctx=design_context(cfg.net_classes, cfg.temperature_c), waivers=waivers)
-        atomic_write_json(ctx.rundir / "drc.json", result.to_json(kit))
+        dctx = design_context(cfg.net_classes, cfg.temperature_c)
+        result = run_drc(shapes, kit, ctx=dctx, waivers=waivers)
+        # the smallest clearance found between nearby nets vs what the
+        # voltage_spacing rules require (the report's power-net summary)
+        from flow.drc.kinds.nets import voltage_clearances
+
+        atomic_write_json(ctx.rundir / "drc.json", {**result.to_json(kit), "voltage_clearance": voltage_clearances(shapes, kit, dctx)})
         write_lyrdb(result, kit, ctx.rundir / "drc.lyrdb", design.top, shapes.instances)
         summary = DrcSummary(
             violations=len(result.violations),

@@ -863,9 +863,15 @@ def sealring(kit: PDK, *, name: str, w: float = 1000.0, h: float = 1000.0, width
     en_v = max(d(kit.enclosure("MET1", "VIA1")), d(kit.enclosure("MET2", "VIA1")))
     if 2 * en_v + 2 * v + sp > b:
         raise InputError(f"{model}: width={width:g} um is too narrow for two VIA1 trenches")
-    inner = max(d(kit.min_spacing("MET1")), d(kit.min_spacing("MET2")))
+    # the core opening is a notch of the ring (one polygon): the spacing and
+    # notch rules of both metals
+    notch = [r.value for r in kit.rules if r.kind == "notch" and r.layer in ("MET1", "MET2") and r.value]
+    inner = max(d(kit.min_spacing("MET1")), d(kit.min_spacing("MET2")), *(d(v) for v in notch))
     if min(W, H) - 2 * b < inner:
-        raise InputError(f"{model}: a {w:g} x {h:g} um die leaves no core inside a {width:g} um ring")
+        raise InputError(
+            f"{model}: a {w:g} x {h:g} um die leaves no core inside a {width:g} um ring "
+            f"(the opening must be at least {kit.um(inner):g} um)"
+        )
     s = _Shapes()
 
     def ring(layer: str, o: int, t: int, term: str | None) -> None:

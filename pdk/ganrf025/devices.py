@@ -147,6 +147,7 @@ def hemt(
     lgd: float = 3.0,
     lfp: float = 0.8,
     bsv: int = 0,
+    lsfp: float = 0.0,
 ) -> DeviceCell:
     """Multi-finger 0.25 um T-gate GaN-on-SiC HEMT.
 
@@ -174,6 +175,11 @@ def hemt(
     bsv : {0, 1}
         1: a row of backside vias (BSV in BSVPAD) under a MET1 extension of
         the source bus, grounding the source on the die.
+    lsfp : float
+        Source-connected field plate (SFP, over the second SiN) reach beyond
+        the gate head toward the drain (um); 0: none.  Each source finger's
+        plate covers the finger and the heads of its two gates and is
+        contacted through the finger's CONT (``[SFP, CONT, MET1]``).
 
     Returns
     -------
@@ -194,6 +200,8 @@ def hemt(
           +-----| |-----------| |-----------+
            : ]  | |  [ :    : ] | |  [ :         GATE foot ':' in GHEAD head,
           +:-]--+-+--[-:----:-]-+-+--[-:---+    GFP ']' '[' toward the drain
+                                                (lsfp > 0: SFP over each S finger and
+                                                its two heads, lsfp beyond them)
           |S:]  |D|  [:S    :]  |D|  [:S   |    MESA, ohmic fingers S / D
           +:-]--+-+--[-:----:-]-+-+--[-:---+
         +-+:===========:====:===========:        gate bus (GHEAD) under the
@@ -232,6 +240,12 @@ def hemt(
             f"{model}: field plate lfp={lfp:g} um comes closer than {kit.um(gfp_o):g} um to an ohmic; "
             f"use lfp <= {kit.um(ld - ov - gfp_o):g}"
         )
+    lsf = d(lsfp)
+    if lsf > 0 and ld - ov - lsf < gfp_o:
+        raise InputError(
+            f"{model}: source field plate lsfp={lsfp:g} um comes closer than {kit.um(gfp_o):g} um to the drain ohmic; "
+            f"use lsfp <= {kit.um(ld - ov - gfp_o):g}"
+        )
 
     pin = d(PIN_MIN_UM)
     gap = max(d(GAP_UM), d(kit.min_spacing("MET1")))
@@ -266,9 +280,11 @@ def hemt(
         else:  # drain finger: up to the drain bus
             s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d")
     xh_last = 0
+    xgs = []
     for k in range(nf):
         src_left = k % 2 == 0
         xg = xo[k] + wo + (ls if src_left else ld)  # foot left edge
+        xgs.append(xg)
         s.add("GATE", xg, ym0 - fext, xg + lg, ym1 + fext)
         s.add("GHEAD", xg - ov, yg0, xg + lg + ov, ym1 + fext + ov)
         if lf > 0:
@@ -277,6 +293,11 @@ def hemt(
             else:
                 s.add("GFP", xg - ov - lf, ym0, xg + lg, ym1)
         xh_last = xg + lg + ov
+    if lsf > 0:  # one source field plate per source finger, over its gates' heads
+        for k in range(0, nf + 1, 2):
+            x0 = xgs[k - 1] - ov - lsf if k > 0 else xo[k]
+            x1 = xgs[k] + lg + ov + lsf if k < nf else xo[k] + wo
+            s.add("SFP", x0, ym0, x1, ym1)
     s.add("GHEAD", 0, yg0, xh_last, yg1)  # gate bus
     py0 = yg1 - pin
     s.add("GHEAD", 0, py0, pin, yg1)  # gate pad
@@ -294,7 +315,10 @@ def hemt(
         s.add("MET1", xm0, -ph, xm0 + pw, pin // 2, terminal="s")
         if xm0 + pw > xb1:  # the bus follows a via row wider than the mesa
             s.add("MET1", xm0, 0, xm0 + pw, pin, terminal="s")
-    return s.build(kit, name, model, {"w": w, "nf": nf, "l": l, "lgd": lgd, "lfp": lfp, "bsv": bsv})
+    params = {"w": w, "nf": nf, "l": l, "lgd": lgd, "lfp": lfp, "bsv": bsv}
+    if "lsfp" in kit.device(model).params:
+        params["lsfp"] = lsfp
+    return s.build(kit, name, model, params)
 
 
 def _bsv_plate_height(kit: PDK) -> int:

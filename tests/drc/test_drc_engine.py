@@ -12,7 +12,7 @@ import pytest
 import pdk
 from flow.drc import edges as E
 from flow.drc.engine import DrcResult, run_drc
-from flow.geometry.gdsio import read_gds, shapes_from_library
+from flow.geometry.gdsio import LayoutShapes, read_gds, shapes_from_library
 from pdk.schema import Rule, load_rules_file
 
 
@@ -228,8 +228,7 @@ def test_random_layouts_match_klayout(seed):
     Known differences (documented in flow.drc.edges): point contacts between
     the two layers (KLayout reports zero-distance collinear pairs of either
     direction), inner shapes partly outside ``outer`` (KLayout skips them;
-    we may report the inside part's edge pairs), and KLayout's shielding
-    between two layers when a shield edge belongs to the other layer.
+    we may report the inside part's edge pairs), and 1-dbu corner pairs.
     """
     per_kind = {k: [0, 0] for k in ("width", "space", "separation", "enclosing", "overlap")}
     total = 0
@@ -240,9 +239,9 @@ def test_random_layouts_match_klayout(seed):
         ours = {
             "width": len(E.facing_pairs(ea, None, d, same_id=pa)[2]),
             "space": len(E.facing_pairs(E.reverse(ea), None, d)[2]),
-            "separation": len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, a_ids=pa)[2]),
-            "enclosing": len(E.facing_pairs(ea, E.reverse(eb), d, a_ids=pa)[2]),
-            "overlap": len(E.facing_pairs(ea, eb, d, a_ids=pa)[2]),
+            "separation": len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, pid_a=pa)[2]),
+            "enclosing": len(E.facing_pairs(ea, E.reverse(eb), d, pid_a=pa)[2]),
+            "overlap": len(E.facing_pairs(ea, eb, d, pid_a=pa)[2]),
         }
         theirs = {
             "width": ra.width_check(d).count(),
@@ -270,9 +269,9 @@ def _two_layer_counts(a: list[np.ndarray], b: list[np.ndarray], d: int) -> tuple
     ea, pa = E.merge_edges(a)
     eb, _ = E.merge_edges(b)
     ours = {
-        "separation": len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, a_ids=pa)[2]),
-        "enclosing": len(E.facing_pairs(ea, E.reverse(eb), d, a_ids=pa)[2]),
-        "overlap": len(E.facing_pairs(ea, eb, d, a_ids=pa)[2]),
+        "separation": len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, pid_a=pa)[2]),
+        "enclosing": len(E.facing_pairs(ea, E.reverse(eb), d, pid_a=pa)[2]),
+        "overlap": len(E.facing_pairs(ea, eb, d, pid_a=pa)[2]),
     }
     theirs = {
         "separation": ra.separation_check(rb, d).count(),
@@ -306,6 +305,49 @@ def test_two_layer_pairs_not_shielded_by_other_polygons_of_first_layer():
     ours, theirs = _two_layer_counts(a, b=[_box(150, 0, 250, 100)], d=60)
     assert ours == theirs
     assert theirs["separation"] == 1
+
+
+#: Random layouts (seed, case of :func:`_cases`) where separation used to
+#: miss KLayout's markers: a shape of ``b`` inside one polygon of ``a``,
+#: sharing its edge, faces another polygon of ``a``.
+SEPARATION_REGRESSIONS = [(1, 11), (1, 16), (6, 23), (10, 17), (14, 5), (29, 22), (35, 21)]
+
+
+@pytest.mark.parametrize("seed,case", SEPARATION_REGRESSIONS)
+def test_separation_shielding_regressions(seed, case):
+    a, b, d = next(c for k, c in enumerate(_cases(seed, case + 1)) if k == case)
+    ra, rb = _region(a), _region(b)
+    ea, pa = E.merge_edges(a)
+    eb, pb = E.merge_edges(b)
+    assert len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, pid_a=pa)[2]) == ra.separation_check(rb, d).count()
+    assert len(E.facing_pairs(E.reverse(eb), E.reverse(ea), d, pid_a=pb)[2]) == rb.separation_check(ra, d).count()
+
+
+def test_separation_shielded_only_by_own_polygon(tmp_path):
+    """Two-layer spacing (KLayout's separation): an edge of another polygon
+    of ``layer`` lying on ``other``'s edge does not shield the pair (KLayout
+    checks each polygon of ``layer`` against ``other`` alone); the same rule
+    through the engine, the kind and the exported-deck statement agree."""
+    a = [_box(210, 390, 280, 660), _box(290, 380, 490, 570)]  # two A polygons 10 apart
+    b = [_box(160, 475, 280, 505)]  # inside the first, on its right edge
+    ra, rb = _region(a), _region(b)
+    assert ra.separation_check(rb, 15).count() == 1
+    ea, pa = E.merge_edges(a)
+    eb, _ = E.merge_edges(b)
+    assert len(E.facing_pairs(E.reverse(ea), E.reverse(eb), 15, pid_a=pa)[2]) == 1
+    # without the polygon ids (every A edge shields) the pair is lost
+    assert len(E.facing_pairs(E.reverse(ea), E.reverse(eb), 15)[2]) == 0
+    # through run_drc with a spacing rule to another layer
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[layers.A]\ngds = [1, 0]\npurpose = "routing"\n[layers.B]\ngds = [2, 0]\npurpose = "routing"\n'
+        '[[rules]]\nid = "AB.S"\nkind = "spacing"\nlayer = "A"\nother = "B"\nvalue = 0.015\ndoc = "A to B"\n'
+    )
+    kit = load_rules_file(rules)
+    shapes = LayoutShapes(polygons={"A": a, "B": b}, labels={"A": [], "B": []}, top="T", dbu_um=0.001)
+    res = run_drc(shapes, kit, kit.rules)
+    assert res.counts() == {"AB.S": 1}
+    assert res.violations[0].measured_um == pytest.approx(0.010)
 
 
 def test_uncovered_matches_klayout_not():

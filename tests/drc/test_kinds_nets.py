@@ -406,6 +406,27 @@ def test_voltage_spacing_with_negative_and_aliased_nets(tkit):
     assert res.counts() == {"M1.VS": 1}
 
 
+def test_voltage_clearances_summary(tkit):
+    """The report's summary: per near pair the smallest distance, the voltage
+    difference and the table's spacing for it; a pair of unknown voltage
+    has none; a pair beyond the table's largest spacing is not listed."""
+    from flow.drc.kinds.nets import voltage_clearances
+
+    for dv, gap in ((50, 1.5), (100.5, 6.0), (650, 12.5)):
+        lib = _two_nets(tkit, "MET1", gap)
+        rows = [r for r in voltage_clearances(shapes_from_library(lib, tkit), tkit, ctx({"LO": 0.0, "HI": dv})) if r["rule"] == "M1.VS"]
+        assert rows == [{"rule": "M1.VS", "layer": "MET1", "other": None, "nets": ["HI", "LO"], "dv_v": dv,
+                         "required_um": rule(tkit, "M1.VS").spacing_for(dv), "found_um": gap}]
+        # the DRC verdict agrees with found < required
+        res = run_drc(shapes_from_library(lib, tkit), tkit, rules=[rule(tkit, "M1.VS")], ctx=ctx({"LO": 0.0, "HI": dv}))
+        assert (res.counts().get("M1.VS", 0) > 0) is (gap < rows[0]["required_um"])
+    lib = _two_nets(tkit, "MET1", 5.0)
+    rows = [r for r in voltage_clearances(shapes_from_library(lib, tkit), tkit, ctx({"LO": 0.0})) if r["rule"] == "M1.VS"]
+    assert rows[0]["dv_v"] is None and rows[0]["required_um"] is None and rows[0]["found_um"] == 5.0
+    far = _two_nets(tkit, "MET1", 14.0)  # beyond the largest row (13 um)
+    assert not [r for r in voltage_clearances(shapes_from_library(far, tkit), tkit, ctx({"LO": 0.0, "HI": 650})) if r["rule"] == "M1.VS"]
+
+
 # ------------------------------------------------------------ current_density --
 
 
@@ -695,3 +716,133 @@ def test_voltage_spacing_agrees_with_klayout_net_extraction(tkit, tmp_path):
     assert sum(v is not None for v, _ in regions) > 150  # KLayout named the nets from the labels
     assert ours.counts().get("M1.VS", 0) == expected
     assert any("not checked between" in n for n in ours.notes)  # the NX nets
+
+
+# ------------------------------------- current_density: devices and net ties --
+
+
+def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.Library:
+    """A gan650 Kelvin HEMT (hemtek, 10 fingers of 40 um with 4 um MET1
+    ohmic fingers) with routing on MET1 for nets of 50 mA (10 um at the
+    reference limit): a drain wire covering the drain pin, 50 um deep, with
+    a 5 um tail beside it (too narrow); a source wire 110 um wide under the
+    source pin; a 4 um Kelvin wire on the ``ks`` pin (10 mA needs 2 um),
+    which the device ties to the source bus under NETTIE.  ``graze``: the
+    drain wire instead joins the drain pin only at its corner (2 x 3 um).
+    ``device_cell=False`` renames the device cell: no device of the kit."""
+    from pdk.base import generate
+
+    dev = generate(kit, "hemtek", {"w": 400, "nf": 10})
+    assert [(p.terminal, p.rect) for p in dev.pins if p.terminal in ("d", "s", "ks")] == [
+        ("s", (15000, 0, 236000, 10000)), ("d", (15000, 74000, 236000, 84000)), ("ks", (239000, 0, 249000, 10000))
+    ]  # the geometry the wires below are drawn for
+    drain = [(234, 81, 400, 131)] if graze else [(15, 74, 236, 124), (236, 74, 300, 79)]
+    lib = layout(kit, {"MET1": drain + [(70, -30, 180, 5), (242, -60, 246, 5)]},
+                 [("MET1", "D", 300 if graze else 100, 100), ("MET1", "S", 100, -20), ("MET1", "KS", 244, -50)])
+    cell = dev.cell if device_cell else dev.cell.copy("blob")
+    lib.add(cell)
+    lib.cells[0].add(gdstk.Reference(cell, (0, 0)))
+    return lib
+
+
+HEMTEK_AMPS = {"D": 0.05, "S": 0.05, "KS": 0.01}
+
+
+def test_current_density_leaves_device_metal_to_the_device():
+    """Device fingers (4 um, below the 10 um a 50 mA net needs on MET1) are
+    left to the device; the routing is checked at the net current: one
+    marker, on the drain's 5 um tail (10 mA/um), none on the wires that
+    cover the pins.  The Kelvin wire is checked at its own 10 mA because
+    the device's net tie (NETTIE over the MET1 neck) separates ``KS`` from
+    ``S``, as LVS separates them.  The same layout with the device cell
+    renamed (no device of the kit): the fingers are flagged."""
+    kit = pdks.load("gan650")
+    em = Rule("MET1.EMX", "current_density", "MET1", 0.0, doc="EM")
+    shapes = shapes_from_library(_hemtek_layout(kit), kit)
+    assert len(shapes.device_polygons["MET1"]) > 10
+    res = run_drc(shapes, kit, rules=[em], ctx=ctx(amps=HEMTEK_AMPS))
+    assert res.counts() == {"MET1.EMX": 1}, [(v.net, v.marker) for v in res.violations]
+    (v,) = res.violations
+    assert v.net == "D" and v.measured_um == pytest.approx(50 / 5)
+    assert max(x for x, _ in v.marker) == 300_000 and max(y for _, y in v.marker) == 79_000
+    assert any("left to the devices' own sizing" in n for n in res.notes)
+    # KS and S are two nets (net tie cut), so KS carries its own current
+    nets = extract_nets(shapes, kit, net_ties=True)
+    assert {"KS", "S", "D"} <= {n for al in nets.aliases for n in al}
+    assert not any({"KS", "S"} <= set(al) for al in nets.aliases)
+    assert any({"KS", "S"} <= set(al) for al in extract_nets(shapes, kit).aliases)
+    # no device of the kit: its fingers carry the whole net current
+    blob = run_drc(shapes_from_library(_hemtek_layout(kit, device_cell=False), kit), kit, rules=[em], ctx=ctx(amps=HEMTEK_AMPS))
+    assert blob.counts()["MET1.EMX"] > 5
+
+
+def test_net_tie_metal_belongs_to_the_tied_nets():
+    """The MET1 neck under NETTIE is cut out of the nets (KS and S are two
+    nets), but its edges are still metal of the nets it ties: every merged
+    MET1 edge has a net, and voltage spacing names no pair with metal of no
+    net (the neck once showed as net '?' beside KS and S; the unlabelled
+    gate net is reported by its generated name)."""
+    from flow.drc.edges import merge_edges
+
+    kit = pdks.load("gan650")
+    shapes = shapes_from_library(_hemtek_layout(kit), kit)
+    nets = extract_nets(shapes, kit, net_ties=True)
+    (pieces, tied), = nets.ties.values()
+    assert len(pieces) == 1 and nets.name(int(tied[0])) in ("KS", "S")
+    e, _ = merge_edges(list(shapes.polygons["MET1"]))
+    assert (nets.edge_nets("MET1", e) >= 0).all()
+    vs = [r for r in kit.rules if r.kind == "voltage_spacing" and r.layer == "MET1"]
+    res = run_drc(shapes, kit, rules=vs, ctx=ctx(volts={"D": 5.0, "S": 0.0, "KS": 0.0}, amps=HEMTEK_AMPS))
+    unknown = [n for n in res.notes if "unknown" in n]
+    assert unknown and not [n for n in unknown if re.search(r"(^|[ :,]) ?\? /|/ \?", n)], res.notes
+
+
+def test_current_density_flags_a_wire_grazing_a_pin():
+    """A wire as wide as its current needs that joins the drain pin only at
+    the pin's corner (2 x 3 um of overlap) leaves a neck the whole current
+    passes: flagged, though one edge of the neck is the pin's."""
+    kit = pdks.load("gan650")
+    em = Rule("MET1.EMX", "current_density", "MET1", 0.0, doc="EM")
+    res = run_drc(shapes_from_library(_hemtek_layout(kit, graze=True), kit), kit, rules=[em], ctx=ctx(amps=HEMTEK_AMPS))
+    assert res.counts().get("MET1.EMX", 0) >= 1
+    for v in res.violations:
+        xs = [x for x, _ in v.marker]
+        assert v.net == "D" and v.measured_um > 5.0 and min(xs) <= 236_000 and max(xs) >= 234_000, v
+
+
+@needs_klayout
+def test_current_density_devices_and_ties_in_the_deck(tmp_path):
+    """The exported deck leaves device metal and cuts to the device and
+    traces the tied conductor cut under NETTIE, as pilotflow: equal marker
+    counts on the layouts above (device, grazing wire, no device)."""
+    import dataclasses
+
+    kit = pdks.load("gan650")
+    extra = (Rule("MET1.EMX", "current_density", "MET1", 0.0, doc="EM"),
+             Rule("CONT.EMX", "current_density", "CONT", 0.0, doc="EM cuts"))
+    kit = dataclasses.replace(kit, rules=tuple(kit.rules) + extra)
+    res = export_klayout(kit, tmp_path / "k")
+    script = ET.parse(res.lydrc).getroot().findtext("text")
+    head, _, body = script.partition("# ---- rules ----\n")
+    keep = [blk for blk in re.split(r"(?m)^(?=# \S+ \()", body) if blk.startswith(("# MET1.EMX (", "# CONT.EMX ("))]
+    assert len(keep) == 2
+    deck = tmp_path / "em.drc"
+    deck.write_text(head + "".join(keep))
+    classes = tmp_path / "nc.toml"
+    classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\ncurrent = {a!r}\n' for n, a in HEMTEK_AMPS.items()))
+    seen = []
+    for k, (dev, graze) in enumerate(((True, False), (True, True), (False, False))):
+        gds = tmp_path / f"l{k}.gds"
+        _hemtek_layout(kit, device_cell=dev, graze=graze).write_gds(str(gds))
+        rep = tmp_path / f"l{k}.lyrdb"
+        r = subprocess.run([KLAYOUT, "-b", "-r", str(deck), "-rd", f"input={gds}", "-rd", f"report={rep}",
+                            "-rd", f"netclasses={classes}", "-rd", "topcell=TOP"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, r.stdout + r.stderr
+        theirs: dict = {}
+        for item in ET.parse(rep).getroot().iter("item"):
+            name = item.findtext("category").strip("'")
+            theirs[name] = theirs.get(name, 0) + 1
+        ours = run_drc(read_gds(gds, kit, "TOP"), kit, rules=list(extra), ctx=ctx(amps=HEMTEK_AMPS)).counts()
+        assert theirs == ours, (dev, graze, theirs, ours)
+        seen.append(ours.get("MET1.EMX", 0))
+    assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5

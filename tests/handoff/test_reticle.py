@@ -53,6 +53,7 @@ def test_klayout_counts_dies_labels_pcms(three_die_reticle, gan_bundles):
     assert sorted(k for k in kids if k.startswith("LABEL_")) == ["LABEL_gan_halfbridge", "LABEL_gan_kelvin", "LABEL_gan_ringosc"]
     assert sorted(k for k in kids if k.startswith("PCM_")) == sorted(p.cell.name for p in kit_pcms(kit))
     assert len([k for k in kids if k.startswith("ALIGN_")]) == 4
+    assert kids.count("TITLE_RETICLE") == 1  # reticle name and kit in the frame
     # each die's own top cell is inside its footprint, renamed with the design prefix
     for design, b in gan_bundles.items():
         top_name = json.loads((b / "bundle.json").read_text())["top"]
@@ -75,10 +76,13 @@ def test_klayout_cross_check_and_layout(three_die_reticle):
     ly = kdb.Layout()
     ly.read(str(out))
     for metal in ("MET1", "MET2"):
-        w, s = line_rules(kit, metal)
+        w, _ = line_rules(kit, metal)
         reg = _flat(ly, kit.layers[metal].gds)
         assert reg.width_check(w).count() == 0, metal
-        assert reg.space_check(s).count() == 0, metal
+        for kind, check in (("spacing", reg.space_check), ("notch", reg.notch_check)):
+            for r in kit.rules:
+                if r.kind == kind and r.layer == metal and r.other in (None, metal):
+                    assert check(kit.dbu(r.value)).count() == 0, r.id
     rep = json.loads(out.with_suffix(".json").read_text())
     seal = _flat(ly, kit.layers["SEAL"].gds)
     dies = [i for i in rep["items"] if i["kind"] == "die"]
@@ -158,3 +162,13 @@ def test_parse_size_units():
     assert parse_size("20x15") == (20000.0, 15000.0)
     assert parse_size("4.5x3mm") == (4500.0, 3000.0)
     assert parse_size("3000x2500um") == (3000.0, 2500.0)
+    assert parse_size("5X4MM") == (5000.0, 4000.0)
+
+
+def test_same_die_twice_gets_numbered_labels(gan_bundles):
+    ring, kelvin = gan_bundles["gan_ringosc"], gan_bundles["gan_kelvin"]
+    res = build_reticle([ring, kelvin, ring], parse_size("3.5x3.5"), check=False)
+    dies = res.of("die")
+    assert [d.cell.name for d in dies].count("DIE_gan_ringosc") == 2
+    assert sorted(p.cell.name for p in res.of("label")) == ["LABEL_gan_kelvin", "LABEL_gan_ringosc_1", "LABEL_gan_ringosc_2"]
+    assert "gan_ringosc-2" in next(p.doc for p in res.of("label") if p.cell.name == "LABEL_gan_ringosc_2")

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import klayout.db as kdb
@@ -48,6 +49,9 @@ def test_bundle_contents(gan_runs, tmp_path):
     assert sorted(manifest) == sorted(n for n in names if n != "manifest.sha256")
     for name, digest in manifest.items():
         assert hashlib.sha256((b / name).read_bytes()).hexdigest() == digest
+    # the fab's own check: sha256sum -c in the bundle folder
+    check = subprocess.run(["sha256sum", "-c", "manifest.sha256"], cwd=b, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == len(manifest), check.stdout
     # the GDS is the run's file, byte for byte
     assert (b / "ringosc.gds").read_bytes() == (run / "ringosc.gds").read_bytes()
     meta = read_bundle(b)
@@ -208,6 +212,7 @@ def test_refuses_incomplete_lvs(gan_runs, tmp_path):
         (lambda r: (r / "ringosc.gds").unlink(), "no such file"),
         (lambda r: (r / "ringosc.gds").write_bytes(b"garbage"), "not a readable GDS file"),
         (lambda r: shutil.rmtree(r / "06-gds"), "the gds stage has not run"),
+        (lambda r: (r / "lvs.json").write_text((r / "lvs.json").read_text().replace('"ringosc.gds"', '"other.gds"')), "compared layout other.gds"),
     ],
 )
 def test_bad_run_dir(gan_runs, tmp_path, damage, message):

@@ -495,7 +495,7 @@ def test_mim_random(c):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"w": 100, "h": 100, "width": 10}, {"w": 104, "h": 20000, "width": 50}, {"w": 3000.5, "h": 2000, "width": 13.3}],
+    [{}, {"w": 100, "h": 100, "width": 10}, {"w": 105, "h": 20000, "width": 50}, {"w": 3000.5, "h": 2000, "width": 13.3}],
     ids=str,
 )
 def test_sealring(params):
@@ -515,6 +515,9 @@ def test_sealring(params):
 def test_sealring_too_small():
     with pytest.raises(InputError, match="leaves no core"):
         generate(KIT, "sealring", {"w": 100, "h": 100, "width": 50})
+    # a 4 um opening keeps MET2.S.1 (3 um) but not the MET2.N.1 notch (5 um)
+    with pytest.raises(InputError, match="at least 5 um"):
+        generate(KIT, "sealring", {"w": 104, "h": 20000, "width": 50})
 
 
 # ---------------------------------------------------------------------------

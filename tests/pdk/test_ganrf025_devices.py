@@ -97,6 +97,21 @@ def check_hemt(params: dict) -> None:
         assert (regs["GFP"] & regs["GATE"]).count() == nf
     else:
         assert regs["GFP"].is_empty()
+    # source field plate: one per source finger, over its CONT (joined to s)
+    # and the heads of its gates, reaching lsfp beyond each head
+    if p.get("lsfp", 0) > 0:
+        sfp = polys(regs["SFP"])
+        assert len(sfp) == nf // 2 + 1
+        (spin,) = dc.pins_of("s")
+        s_metal = regs["MET1"].interacting(kdb.Region(kdb.Box(*spin.rect)))
+        for b in sfp:
+            assert not (kdb.Region(b) & regs["CONT"] & s_metal).is_empty()
+            heads = kdb.Region(b) & regs["GHEAD"] & regs["MESA"]
+            for h in polys(heads):  # each head under the plate: the plate reaches lsfp past it toward the drain
+                reach = min(b.right - h.right, h.left - b.left)  # the drain side
+                assert abs(reach - KIT.dbu(p["lsfp"])) <= 1, (b, h)
+    else:
+        assert regs["SFP"].is_empty()
     # ohmic fingers alternate s, d through CONT + MET1
     nets = []
     for ob in polys(regs["OHMIC"]):
@@ -117,9 +132,9 @@ def check_hemt(params: dict) -> None:
 
 
 HEMT_CORNERS = [
-    {"w": w, "nf": nf, "l": l, "lgd": lgd, "lfp": lfp, "bsv": bsv}
+    {"w": w, "nf": nf, "l": l, "lgd": lgd, "lfp": lfp, "bsv": bsv, "lsfp": lsfp}
     for w, nf in ((20, 1), (20, 4), (4000, 16), (4000, 1))
-    for l, lgd, lfp in ((0.25, 2.5, 0.0), (0.5, 5.0, 1.0), (0.25, 2.5, 1.0))
+    for l, lgd, lfp, lsfp in ((0.25, 2.5, 0.0, 0.0), (0.5, 5.0, 1.0, 1.0), (0.25, 2.5, 1.0, 1.0), (0.25, 2.5, 0.0, 1.0))
     for bsv in (0, 1)
 ]
 
@@ -137,10 +152,12 @@ def test_hemt_corners(params):
     lgd=st.floats(2.5, 5),
     lfp=st.floats(0, 1),
     bsv=st.integers(0, 1),
+    lsfp=st.floats(0, 1),
 )
-def test_hemt_random(w, nf, l, lgd, lfp, bsv):
+def test_hemt_random(w, nf, l, lgd, lfp, bsv, lsfp):
     nf = max(1, min(nf, int(w // 5)))
-    check_hemt({"w": round(w, 3), "nf": nf, "l": round(l, 3), "lgd": round(lgd, 3), "lfp": round(lfp, 3), "bsv": bsv})
+    check_hemt({"w": round(w, 3), "nf": nf, "l": round(l, 3), "lgd": round(lgd, 3), "lfp": round(lfp, 3), "bsv": bsv,
+                "lsfp": round(lsfp, 3)})
 
 
 def test_hemt_finger_too_narrow():

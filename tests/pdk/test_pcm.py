@@ -50,7 +50,7 @@ def kit_structures(request):
     """A kit and one cell holding all its PCMs, a seal ring, an alignment
     mark and a label side by side (kit clearance apart), with its DRC."""
     kit = pdk.load(request.param)
-    parts = kit_pcms(kit) + [seal_ring(kit, 400.0, 300.0), alignment_mark(kit), text_label(kit, "gan_ringosc-Rev1.2", "LABEL_T")]
+    parts = kit_pcms(kit) + [seal_ring(kit, 400.0, 300.0), alignment_mark(kit), text_label(kit, "gan_ringosc-Rev1.0 x200", "LABEL_T")]
     top = gdstk.Cell("ALL")
     c = clearance(kit)
     x = 0
@@ -139,3 +139,13 @@ def test_seal_ring_is_closed(kit_name):
         assert reg.bbox() == kdb.Box(0, 0, kit.dbu(300.0), kit.dbu(200.0))
     for cut in kit.routing_cuts:
         assert _region(ly, ring.cell.name, kit.layers[cut].gds).count() > 0
+
+
+def test_kit_without_pads_names_what_it_cannot_make():
+    import dataclasses
+
+    kit = pdk.load("gan650")
+    nopad = dataclasses.replace(kit, pad_model=None, devices={m: d for m, d in kit.devices.items() if d.kind != "pad"})
+    skipped: list[str] = []
+    assert kit_pcms(nopad, skipped) == []
+    assert len(skipped) == len(kit_pcms(kit)) and all("no pad device" in s for s in skipped)

@@ -366,3 +366,19 @@ def test_net_wider_than_max_width_is_slotted_into_straps():
     # the KLayout check above covers width, spacing and enclosure; add the notch rule
     notch = kit.dbu(max(x.value for x in kit.rules_of("notch", "MET2")))
     assert every.notch_check(notch).count() == 0
+
+
+def test_max_width_too_small_to_slot_keeps_the_net_off_that_metal(gan650):
+    """A MET2 max_width of 8 um leaves no room for slots between straps at
+    least the minimum width (8 < pitch + margin with a hole of the spacing):
+    a net needing 10 um of MET2 stays off MET2 and is carried by MET1."""
+    kit = replace(gan650, rules=gan650.rules + (Rule("MET2.MAXW.T", "max_width", "MET2", 8.0),))
+    obs, terms = scene({"p": [pin("p", "MET1", 20, 20, 60, 60), pin("p", "MET1", 180, 180, 220, 220)]})
+    rules = net_rules(kit, {"p": (None, 0.2)}, limits(kit))
+    assert rules["p"].need["MET2"] > 8.0
+    r = route(kit, REGION, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    assert not any(s.layer == "MET2" for s in r.shapes["p"])
+    assert "MET2" not in r.drawn["p"]["width_um"] and not r.drawn["p"]["slotted"]
+    assert r.drawn["p"]["width_um"]["MET1"] >= rules["p"].need["MET1"]
+    check(kit, obs, terms, r)

@@ -73,7 +73,7 @@ def check_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
         f, _ = layers.merged(rule.other)
         if len(f) == 0:
             return []
-        _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d, metric=rule.metric, a_ids=pid)
+        _, _, m, dist = E.facing_pairs(E.reverse(e), E.reverse(f), d, metric=rule.metric, pid_a=pid)
     return edge_pair_violations(rule, kit, m, dist)
 
 
@@ -84,7 +84,7 @@ def enclosure_pairs(rule: Rule, kit: PDK, layers: Layers) -> list[Violation]:
     outer, pid = layers.merged(rule.layer)
     inner, _ = layers.merged(rule.other)
     if d > 0 and len(outer) and len(inner):
-        _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d, metric=rule.metric, a_ids=pid)
+        _, _, m, dist = E.facing_pairs(outer, E.reverse(inner), d, metric=rule.metric, pid_a=pid)
         return edge_pair_violations(rule, kit, m, dist)
     return []
 

@@ -35,10 +35,15 @@ Current-density limits are derated from the layer's reference temperature
 lifetime, current exponent ``n = 2``:
 ``J(T) = J_ref * exp(Ea / (n k) * (1/T - 1/T_ref))`` (T in kelvin, ``Ea`` =
 ``em_ea_ev``; :func:`pdk.schema.em_derating`, shared with the router).  Without an operating temperature the reference limit is
-used, and the notes say so.  The check is conservative: the *whole* current
-of a net is taken to flow through every wire of the net on the layer, and
-through every via group where the net changes layer (no current division
-between parallel fingers or via groups).
+used, and the notes say so.  The check is conservative for routing: the
+*whole* current of a net is taken to flow through every wire of the net on
+the layer, and through every via group where the net changes layer (no
+current division between parallel wires or via groups).  Metal and cuts
+drawn inside device cells (a multi-finger transistor's fingers and buses,
+where the current divides) are left to the device's own sizing
+(:class:`_DeviceMetal`), and nets are traced with net ties cut
+(:func:`flow.drc.nets.cut_net_ties`), so a Kelvin source carries its own
+current, not its power source's.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ from flow.drc.core import (
     register,
 )
 from flow.drc.kinds.basic import ruby_str, ruby_um
-from flow.drc.nets import Nets, extract_nets, generated_name, net_layers
+from flow.drc.nets import Nets, extract_nets, generated_name, net_layers, point_in_polygon
 from pdk.schema import BLACK_N, K_B_EV, PDK, Layer, Rule, em_derating
 
 #: Boltzmann constant, eV/K, and Black's exponent (see :func:`pdk.schema.em_derating`).
@@ -76,7 +81,7 @@ def nets_of(layers: Layers, kit: PDK, *extra: str | None) -> Nets:
     names = net_layers(kit, [x for x in extra if x])
     key = ("nets", names)
     if key not in layers.cache:
-        nets = extract_nets(layers.shapes, kit, names)
+        nets = extract_nets(layers.shapes, kit, names, net_ties=True)
         layers.cache[key] = nets
         if not layers.cache.get("nets-noted"):
             layers.notes.extend(nets.notes)
@@ -115,8 +120,11 @@ def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float, only: se
     if not ma.any() or not mb.any():
         return empty
     if two:
-        shields = None if only is None else np.vstack([E.reverse(e), E.reverse(f)])
-        i, j, m, dist = E.facing_pairs(E.reverse(e[ma]), E.reverse(f[mb]), d, shields=shields, metric=rule.metric)
+        # shielded as ``spacing`` to another layer (KLayout's separation):
+        # ``layer`` edges shield only within the pair's own polygon
+        _, pid = layers.merged(rule.layer)
+        sab = None if only is None else (E.reverse(e), pid, E.reverse(f))
+        i, j, m, dist = E.facing_pairs(E.reverse(e[ma]), E.reverse(f[mb]), d, metric=rule.metric, pid_a=pid[ma], shields_ab=sab)
         ni, nj = na[ma][i], nb[mb][j]
     else:
         shields = None if only is None else E.reverse(e)
@@ -209,6 +217,60 @@ def check_voltage_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     return out
 
 
+def voltage_clearances(shapes, kit: PDK, ctx: CheckContext) -> list[dict]:
+    """The smallest clearance found between every two nets near each other,
+    against what the kit's ``voltage_spacing`` rules require (for reports).
+
+    For each ``voltage_spacing`` rule, every pair of different nets whose
+    edges on the rule's layers come closer than the rule's largest spacing
+    gives one row: ``rule``, ``layer``, ``other``, ``nets`` (two names,
+    sorted), ``dv_v`` (largest voltage difference; ``None`` when a voltage
+    is unknown), ``required_um`` (the rule's spacing for ``dv_v``; ``None``
+    when unknown) and ``found_um`` (smallest edge-to-edge distance, in any
+    direction).  Pairs farther apart than the largest spacing meet every row
+    of the table and are not listed.  ``shapes``: a
+    :class:`flow.geometry.gdsio.LayoutShapes`; the DRC markers stay the
+    verdict (this is a summary of the same geometry).
+    """
+    layers = Layers(shapes)
+    out: list[dict] = []
+    for rule in kit.rules_of("voltage_spacing"):
+        if not rule.table or any(n is not None and n not in kit.layers for n in (rule.layer, rule.other)):
+            continue
+        nets = nets_of(layers, kit, rule.layer, rule.other)
+        dmax = max(kit.dbu(s) for _, s in rule.table)
+        e, na = _edges(layers, nets, rule.layer)
+        two = rule.other is not None and rule.other != rule.layer
+        f, nb = _edges(layers, nets, rule.other) if two else (e, na)  # type: ignore[arg-type]
+        if len(e) == 0 or len(f) == 0:
+            continue
+        i, j = E.candidate_pairs(e, f if two else None, dmax)
+        if not len(i):
+            continue
+        dist = E._segment_distance(e[i].astype(np.float64), f[j].astype(np.float64))
+        a, b = na[i], nb[j]
+        keep = (a != b) & (a >= 0) & (b >= 0) & (dist < dmax - 1e-6)
+        a, b, dist = a[keep], b[keep], dist[keep]
+        # the smallest distance per unordered net pair (numpy: sort by pair, then distance)
+        lo_, hi_ = np.minimum(a, b), np.maximum(a, b)
+        key = lo_ * (len(nets.names) + 1) + hi_
+        order = np.lexsort((dist, key))
+        first = order[np.concatenate([[True], np.diff(key[order]) != 0])] if len(order) else order
+        rows = sorted(
+            (tuple(sorted((nets.name(x), nets.name(y)))), x, y, dd)
+            for x, y, dd in zip(lo_[first].tolist(), hi_[first].tolist(), dist[first].tolist())
+        )
+        for (n1, n2), x, y, dd in rows:
+            dv = _dv(nets, x, y, ctx.voltages)
+            out.append({
+                "rule": rule.id, "layer": rule.layer, "other": rule.other, "nets": [n1, n2],
+                "dv_v": None if dv is None else round(dv, 6),
+                "required_um": None if dv is None else rule.spacing_for(dv),
+                "found_um": round(kit.um(float(dd)), 4),
+            })
+    return out
+
+
 # -- current_density ----------------------------------------------------------------
 
 
@@ -256,8 +318,7 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
         raise NotChecked(f"layer {lay.name} has no jmax_ma_per_um (current-density limit) in the PDK")
     jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
     nets = nets_of(layers, kit, rule.layer)
-    _, pid = layers.merged(rule.layer)
-    e, en = _edges(layers, nets, rule.layer)
+    e, pid, en = _wire_edges(kit, layers, nets, rule.layer)
     present = sorted(set(en.tolist()) - {-1})
     known, missing = _currents(nets, present, ctx)
     if note:
@@ -267,16 +328,92 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
             f"{rule.id}: not checked for {len(missing)} net(s) on {rule.layer} without a current: {_listing(missing)}"
         )
     out: list[Violation] = []
+    inside = _DeviceMetal(layers, rule.layer)
+    left = 0
     for n, i_ma in known.items():
         w_um = i_ma / jmax
         mask = en == n
         _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
+            quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
+            if inside(quad):
+                left += 1
+                continue
             width = kit.um(float(dd))
             measured = round(i_ma / width, 6) if width > 0 else math.inf
-            out.append(polygon_violation(rule, [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)], measured, nets.name(n)))
+            out.append(polygon_violation(rule, quad, measured, nets.name(n)))
+    inside.note(rule, left, "narrow part(s)", layers)
     return out
+
+
+class _DeviceMetal:
+    """Does a marker lie in metal drawn inside device cells?
+
+    Device-internal metal (fingers, buses, contacts of a multi-finger
+    transistor; a resistor's or inductor's body) carries a share of the net
+    current that the net class does not give (a 100-finger HEMT's finger
+    carries a hundredth of it); ``current_density`` leaves it to the
+    device (whose capacity nothing checks yet: see the PDK authoring guide).
+
+    Device metal is what the placed device cells draw on the layer
+    (:attr:`flow.geometry.gdsio.LayoutShapes.device_polygons`).  A wire
+    marker (two facing edges ``a``, ``b``) is device-internal when the end
+    points and the midpoint (rounded down to dbu) of both edges lie in or
+    on device polygons; a cut, when the corners of its bounding box do.  A
+    wire is checked up to the pin it lands on, so a junction where a wire
+    only grazes a pin stays a marker.  The exported deck tests the same
+    points (``pfn_in_dev``)."""
+
+    def __init__(self, layers: Layers, layer: str):
+        self.polys = list(getattr(layers.shapes, "device_polygons", {}).get(layer, ()))
+        self.boxes = (
+            np.array([[p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()] for p in self.polys], np.int64)
+            if self.polys else np.zeros((0, 4), np.int64)
+        )
+
+    def points(self, pts) -> bool:
+        """All ``pts`` ((k, 2) dbu) in or on device polygons."""
+        if not self.polys:
+            return False
+        p = np.asarray(pts, np.int64)
+        left = np.ones(len(p), bool)
+        x0, y0 = p.min(axis=0)
+        x1, y1 = p.max(axis=0)
+        b = self.boxes
+        for k in np.nonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0))[0]:
+            left[left] = ~point_in_polygon(p[left], self.polys[k])
+            if not left.any():
+                return True
+        return False
+
+    def __call__(self, quad) -> bool:
+        """The marker ``quad`` = ``(a0, a1, b0, b1)`` of two facing edges."""
+        (a0, a1, b0, b1) = [np.asarray(p, np.int64) for p in quad]
+        return self.points([a0, a1, (a0 + a1) // 2, b0, b1, (b0 + b1) // 2])
+
+    def cut(self, poly: np.ndarray) -> bool:
+        x0, y0 = poly.min(axis=0)
+        x1, y1 = poly.max(axis=0)
+        return self.points([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+    def note(self, rule: Rule, left: int, what: str, layers: Layers) -> None:
+        if self.polys:
+            layers.notes.append(
+                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing, not checked "
+                f"at the net current" + (f" ({left} {what} there not reported)" if left else "")
+            )
+
+
+def _wire_edges(kit: PDK, layers: Layers, nets: Nets, layer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merged outline edges of ``layer`` as its nets trace it (cut under net
+    ties, :func:`flow.drc.nets.cut_net_ties`), their polygon ids and nets."""
+    key = ("wire-edges", layer, nets.layers)
+    if key not in layers.cache:
+        tied = any(lay.net_tie == layer and layers.shapes.polygons.get(n) for n, lay in kit.layers.items())
+        e, pid = E.merge_edges(list(nets.polygons[layer])) if tied else layers.merged(layer)
+        layers.cache[key] = (e, pid, nets.edge_nets(layer, e))
+    return layers.cache[key]  # type: ignore[return-value]
 
 
 def _cut_neighbours(kit: PDK, cut: str) -> list[tuple[str, str]]:
@@ -319,16 +456,22 @@ def _check_cuts(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, lay: La
     out: list[Violation] = []
     boxes = nets.boxes[rule.layer]
     local = nets.local[rule.layer]
+    inside = _DeviceMetal(layers, rule.layer)
+    left = 0
     for (n, _, _), members in groups.items():
         if n not in known:
             continue
         count = len({int(local[c]) for c in members})
         per_cut = known[n] / count
         if per_cut > imax * (1 + 1e-9):
+            if all(inside.cut(cuts[c]) for c in members):
+                left += 1
+                continue
             b = boxes[members]
             x0, y0 = b[:, 0].min(), b[:, 1].min()
             x1, y1 = b[:, 2].max(), b[:, 3].max()
             out.append(polygon_violation(rule, rect(x0, y0, x1, y1), round(per_cut, 6), nets.name(n)))
+    inside.note(rule, left, "cut group(s)", layers)
     return out
 
 
@@ -609,7 +752,9 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
     the layer at ``I / J(T)``.  Cuts: per net with a current, its cuts
     grouped by the lower and upper shapes they join; a group with fewer
     cuts than ``I / Icut(T)`` is a marker (its bounding box).  ``None``
-    where pilotflow cannot check the rule either (no limit in the kit)."""
+    where pilotflow cannot check the rule either (no limit in the kit).
+    Markers lying wholly in metal drawn inside device cells are dropped, as
+    pilotflow drops them (``pfn_in_dev``)."""
     lay = kit.layer(rule.layer)
     out = f".output({ruby_str(rule.id)}, {ruby_str(rule.doc or rule.id)})"
     if lay.purpose == "cut":
@@ -634,7 +779,9 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
             "  end",
             "  pf_i = pf_r['amps'].max * 1000.0",
             "  pf_groups.each_value do |pf_m|",
-            "    pf_out.insert(pf_m.map(&:bbox).inject(:+)) if pf_i / pf_m.size > pf_imax * (1 + 1e-9)",
+            "    next unless pf_i / pf_m.size > pf_imax * (1 + 1e-9)",
+            f"    next if pf_m.all? {{ |pf_c| pfn_cut_in_dev.call({ruby_str(rule.layer)}, pf_c) }}",
+            "    pf_out.insert(pf_m.map(&:bbox).inject(:+))",
             "  end",
             "end",
             f"DRC::DRCLayer::new(self, pf_out){out}",
@@ -648,7 +795,8 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  next if pf_j.nil? || pf_r['amps'].empty?",
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
-        "  pf_out += pf_reg.width_check(pf_d) if pf_d > 0 && !pf_reg.is_empty?",
+        "  next if pf_d <= 0 || pf_reg.is_empty?",
+        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
     ])

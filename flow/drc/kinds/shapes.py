@@ -432,7 +432,7 @@ def check_overlap(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> li
     b, _ = layers.merged(rule.other)
     if d <= 0 or len(a) == 0 or len(b) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(a, b, d, metric=rule.metric, a_ids=pid)
+    _, _, m, dist = E.facing_pairs(a, b, d, metric=rule.metric, pid_a=pid)
     return edge_pair_violations(rule, kit, m, dist)
 
 
