@@ -187,6 +187,7 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
     from flow.drc.waivers import load_waivers
     from flow.fileio import atomic_write_json
     from flow.geometry.gdsio import read_gds
+    from flow.geometry.store import open_layout
     from pdk.schema import load_rules_file
 
     if (pdk_name is None) == (rules_file is None):
@@ -210,7 +211,9 @@ def drc(opts: Options, layout: Path, pdk_name: str | None, rules_file: Path | No
             raise click.UsageError(problems[0])
     kit = pdks.load(pdk_name) if pdk_name else load_rules_file(rules_file)
     waivers = load_waivers(waivers_file) if waivers_file else ()
-    shapes = read_gds(layout, kit, top)
+    # a tiled run (the default from 200k polygons) streams the GDS to disk and
+    # reads one tile at a time (flow.geometry.store); --tile 0 reads it whole
+    shapes = read_gds(layout, kit, top) if tile_um == 0 else open_layout(layout, kit, top)
     progress = opts.progress()
     progress.stage("drc")
     from flow.executor import make_executor

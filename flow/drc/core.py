@@ -21,7 +21,7 @@ Modules register their kinds with :func:`register`; the engine dispatches on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Union
@@ -38,7 +38,7 @@ EdgePair = tuple[tuple[int, int, int, int], tuple[int, int, int, int]]
 PolygonMarker = tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Violation:
     """One marker of one rule.
 
@@ -183,3 +183,99 @@ def polygon_violation(rule: Rule, points, measured: float | None = None, net: st
 def rect(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     """An axis-aligned rectangle as an (4, 2) int64 polygon (dbu), for self-tests."""
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.int64)
+
+
+# -- compact marker lists -------------------------------------------------------
+
+
+class EdgePairArray(Sequence):
+    """Edge-pair markers of one rule kept as numpy arrays (about 80 bytes a
+    marker instead of ~900 for :class:`Violation` objects); a read-only
+    sequence of :class:`Violation` made on access.
+
+    ``marker`` (k, 2, 4) int64 dbu, ``measured`` (k,) um (NaN: none),
+    ``value`` (k,) um.
+    """
+
+    __slots__ = ("rule_id", "kind", "layer", "other", "marker", "measured", "value")
+
+    def __init__(self, rule: Rule, marker: np.ndarray, measured: np.ndarray, value: np.ndarray):
+        self.rule_id, self.kind, self.layer, self.other = rule.id, rule.kind, rule.layer, rule.other
+        self.marker = np.asarray(marker, np.int64).reshape(-1, 2, 4)
+        self.measured = np.asarray(measured, np.float64)
+        self.value = np.asarray(value, np.float64)
+
+    def __len__(self) -> int:
+        return len(self.marker)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        m = self.marker[i].tolist()
+        meas = float(self.measured[i])
+        return Violation(self.rule_id, self.kind, self.layer, self.other, float(self.value[i]),
+                         None if meas != meas else meas, (tuple(m[0]), tuple(m[1])))
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def sorted(self) -> "EdgePairArray":
+        """The markers in :func:`flow.drc.engine` order (by marker coordinates)."""
+        order = np.lexsort(self.marker.reshape(-1, 8).T[::-1])
+        out = object.__new__(EdgePairArray)
+        out.rule_id, out.kind, out.layer, out.other = self.rule_id, self.kind, self.layer, self.other
+        out.marker, out.measured, out.value = self.marker[order], self.measured[order], self.value[order]
+        return out
+
+
+class Markers(Sequence):
+    """Several marker lists (lists of :class:`Violation`, :class:`EdgePairArray`)
+    seen as one read-only sequence; equal to any sequence holding the same
+    violations in the same order."""
+
+    def __init__(self, blocks: Sequence[Sequence[Violation]] = ()):
+        self.blocks = [b for b in blocks if len(b)]
+        self._ends = np.cumsum([len(b) for b in self.blocks]).tolist()
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        import bisect
+
+        b = bisect.bisect_right(self._ends, i)
+        return self.blocks[b][i - (self._ends[b - 1] if b else 0)]
+
+    def __iter__(self):
+        for b in self.blocks:
+            yield from b
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Markers({len(self)} markers)"
+
+    def counts(self) -> dict[str, int]:
+        """rule id -> number of markers (without making the markers)."""
+        out: dict[str, int] = {}
+        for b in self.blocks:
+            if isinstance(b, EdgePairArray):
+                out[b.rule_id] = out.get(b.rule_id, 0) + len(b)
+            else:
+                for v in b:
+                    out[v.rule_id] = out.get(v.rule_id, 0) + 1
+        return out

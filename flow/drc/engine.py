@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import flow.drc.kinds  # noqa: F401  (registers the kinds)
-from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, NotChecked, PolygonMarker, Violation
+from flow.drc.core import IMPLS, CheckContext, EdgePair, Layers, Markers, NotChecked, PolygonMarker, Violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
@@ -47,7 +47,9 @@ class DrcResult:
     Attributes
     ----------
     violations
-        All markers, ordered by rule (in rule order), then marker.
+        All markers, ordered by rule (in rule order), then marker: a tuple,
+        or after a tiled run a :class:`flow.drc.core.Markers` sequence
+        keeping edge pairs compact (equal to the tuple of the same markers).
     rules_checked
         Ids of the rules that were run (including on empty layers).
     not_checked
@@ -64,7 +66,7 @@ class DrcResult:
         ``"file:line: rule"`` of waivers that matched no marker.
     """
 
-    violations: tuple[Violation, ...]
+    violations: Sequence[Violation]
     rules_checked: tuple[str, ...]
     not_checked: tuple[str, ...] = ()
     layers_ignored: tuple[tuple[int, int], ...] = ()
@@ -88,6 +90,8 @@ class DrcResult:
 
     def counts(self) -> dict[str, int]:
         """rule id -> number of markers, for rules with at least one."""
+        if isinstance(self.violations, Markers):
+            return self.violations.counts()
         out: dict[str, int] = {}
         for v in self.violations:
             out[v.rule_id] = out.get(v.rule_id, 0) + 1
@@ -272,7 +276,8 @@ def _check_maybe_tiled(
     if tile_um is None and tiled_idx:
         tile_um = T.auto_tile(shapes, kit, [rules[i] for i in tiled_idx])
     if not tile_um or not tiled_idx:
-        return _check_all(shapes, kit, rules, ctx, jobs, progress)
+        # untiled: the whole layout (density windows span the boundary layer's extent)
+        return _check_all(_in_memory(shapes, None), kit, rules, ctx, jobs, progress)
     rest = [i for i in range(len(rules)) if i not in set(tiled_idx)]
     out: list[list[Violation] | NotChecked] = [[] for _ in rules]
     got, kind_notes, grid = T.run_tiled(shapes, kit, [rules[i] for i in tiled_idx], ctx, tile_um, jobs, progress, executor=executor)
@@ -284,18 +289,35 @@ def _check_maybe_tiled(
             + (f"; on the whole layout: {', '.join(rules[i].id for i in rest)}" if rest else "")
         )
     if rest:
-        got2, notes2 = _check_all(shapes, kit, [rules[i] for i in rest], ctx, jobs, progress)
+        rr = [rules[i] for i in rest]
+        got2, notes2 = _check_all(_in_memory(shapes, rr), kit, rr, ctx, jobs, progress)
         for i, g in zip(rest, got2):
             out[i] = g
         kind_notes = kind_notes + notes2
-    for i in tiled_idx:
-        if not isinstance(out[i], NotChecked):
-            out[i] = sorted(out[i], key=_sort_key)  # type: ignore[arg-type]
     return out, kind_notes
 
 
+def _in_memory(shapes: Any, rules: Sequence[Rule] | None) -> LayoutShapes:
+    """``shapes`` as :class:`LayoutShapes`: a :class:`flow.geometry.store.ShapeStore`
+    is loaded, with only the layers ``rules`` use; for net-aware rules (which
+    trace all conducting layers and leave out device-internal metal) and for
+    ``rules=None`` the whole file is read as :func:`read_gds` reads it."""
+    if isinstance(shapes, LayoutShapes):
+        return shapes
+    if rules is None or any(IMPLS[r.kind].net_aware for r in rules):
+        # as read_gds gives it (net-aware kinds also use the polygons drawn in device cells)
+        return shapes.full()
+    return shapes.shapes({n for r in rules for n in (r.layer, r.other) if n is not None})
+
+
+def _layer_count(shapes: Any, name: str) -> int:
+    if isinstance(shapes, LayoutShapes):
+        return len(shapes.polygons.get(name, ()))
+    return shapes.count(name)
+
+
 def run_drc(
-    shapes: LayoutShapes,
+    shapes: LayoutShapes | Any,
     kit: PDK,
     rules: Sequence[Rule] | None = None,
     ctx: CheckContext | None = None,
@@ -310,7 +332,12 @@ def run_drc(
     Parameters
     ----------
     shapes
-        Flattened layout (dbu), e.g. from :func:`flow.geometry.gdsio.read_gds`.
+        Flattened layout (dbu), e.g. from :func:`flow.geometry.gdsio.read_gds`,
+        or a :class:`flow.geometry.store.ShapeStore` (a GDS streamed to disk,
+        see :func:`read_layout`): a tiled run then reads each tile's shapes
+        from disk, so its memory depends on the tile size, not the layout's;
+        rules that run on the whole layout (``notch``, net-aware kinds, or
+        all of them when not tiled) load the layers they use.
     kit
         The PDK (layer names, ``dbu_um``); rule values are in microns.
     rules
@@ -369,7 +396,7 @@ def run_drc(
         checked.append(rule.id)
         runnable.append(rule)
         for name in dict.fromkeys(n for n in (rule.layer, rule.other) if n is not None):
-            if not shapes.polygons.get(name):
+            if not _layer_count(shapes, name):
                 notes.append(f"{rule.id}: checked on empty layer {name}")
     per_rule, kind_notes = _check_maybe_tiled(shapes, kit, runnable, ctx, jobs, progress, tile_um, notes, executor)
     # a rule whose check could not run at all (NotChecked) is not checked
@@ -379,9 +406,10 @@ def run_drc(
             not_checked.append(f"{rule.id}: {got}")
             notes = [n for n in notes if not n.startswith(f"{rule.id}: checked on empty layer ")]
     notes += kind_notes
-    violations: list[Violation] = [v for vs in per_rule if not isinstance(vs, NotChecked) for v in vs]
+    blocks = [vs for vs in per_rule if not isinstance(vs, NotChecked)]
+    violations = Markers([b for vs in blocks for b in (vs.blocks if isinstance(vs, Markers) else [vs])])
     result = DrcResult(
-        violations=tuple(violations),
+        violations=violations if any(not isinstance(b, list) for b in violations.blocks) else tuple(violations),
         rules_checked=tuple(checked),
         not_checked=tuple(not_checked),
         layers_ignored=tuple(shapes.unknown_layers),

@@ -36,7 +36,23 @@ window (areas are additive); windows are judged once at the end.
 Kinds that need the whole layout at once run untiled on the whole layout
 and the notes say so: the net-aware kinds (connectivity is global) and
 ``notch`` (whether two edges belong to one merged polygon is global: a long
-U's arms meet far away).
+U's arms meet far away).  Precisely: inside a tile, two edges of one merged
+piece are certainly of one polygon, and a piece not touching the haloed
+box's boundary is a whole polygon; but two pieces that both leave the
+haloed box may or may not join outside it, at any distance (a U whose arms
+are millimetres long, a power grid), so classifying their facing edges as
+notch or space needs the layer's global connected components; the
+net-aware kinds need the same for all conducting layers plus the labels
+(a net's name and voltage come from a label anywhere on it).  From a
+:class:`flow.geometry.store.ShapeStore` these rules load only the layers
+they use.
+
+Each tile is a :class:`TileJob` (picklable, self-contained: the tile's
+polygons, or where to read them in a store) run by the top-level
+:func:`run_tile_job`, which returns a :class:`TileResult` whose edge-pair
+markers are numpy arrays (:class:`Pieces`); markers lying strictly inside
+the tile's core are final (no other tile reports them), the others are
+stitched at the end.
 
 Known limits: a slanted edge cut where it leaves ``H`` gets its new end
 rounded to the dbu grid, so where it crosses another edge inside the tile
@@ -45,14 +61,16 @@ layouts give identical markers); a pair of edges longer than the halo that an ed
 along part of it shields in the untiled run may be judged differently in a
 tile (KLayout's shielding is decided per pair, over the whole pair); and
 the two edges of a ``width`` pair are taken as one polygon only when they
-are joined within the tile's halo.
+are joined within the tile's halo; likewise, a two-layer pair is shielded
+by an edge of its own first-layer polygon (see :mod:`flow.drc.edges`)
+only when that edge is joined to it within the halo.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -61,7 +79,7 @@ import numpy as np
 
 import flow.drc.kinds  # noqa: F401  (registers the kinds: a fresh Dask worker imports only this module)
 from flow.drc import edges as E
-from flow.drc.core import IMPLS, CheckContext, Layers, NotChecked, Violation, polygon_violation
+from flow.drc.core import IMPLS, CheckContext, EdgePairArray, Layers, Markers, NotChecked, Violation, polygon_violation
 from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
@@ -107,16 +125,22 @@ def halo(rules: Sequence[Rule], kit: PDK) -> int:
     return 3 * r + max(1, kit.dbu(1.0))
 
 
-def auto_tile(shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule]) -> float | None:
+def _count(src: Any, name: str) -> int:
+    if isinstance(src, LayoutShapes):
+        return len(src.polygons.get(name, ()))
+    return src.count(name)
+
+
+def auto_tile(shapes: Any, kit: PDK, rules: Sequence[Rule]) -> float | None:
     """Tile side (um) for a layout, or ``None`` (small layouts run untiled).
 
     About :data:`AUTO_TILE_TARGET` polygons per tile, at least 20 halos.
     """
     names = {n for r in rules for n in (r.layer, r.other) if n is not None}
-    n = sum(len(shapes.polygons.get(x, ())) for x in names)
+    n = sum(_count(shapes, x) for x in names)
     if n < AUTO_TILE_POLYGONS:
         return None
-    ext = _extent(shapes, names)
+    ext = _extent_of(_source_boxes(shapes, x) for x in names)
     if ext is None:
         return None
     area = float(ext[2] - ext[0]) * float(ext[3] - ext[1])
@@ -136,20 +160,6 @@ def _boxes(polys: Sequence[np.ndarray]) -> np.ndarray:
     lens = np.fromiter((len(p) for p in polys), np.int64, len(polys))
     at = np.cumsum(lens) - lens
     return np.hstack([np.minimum.reduceat(pts, at, axis=0), np.maximum.reduceat(pts, at, axis=0)])
-
-
-def _extent(shapes: LayoutShapes, names) -> tuple[int, int, int, int] | None:
-    lo, hi = [], []
-    for n in names:
-        polys = shapes.polygons.get(n, ())
-        if polys:
-            pts = np.vstack(polys)
-            lo.append(pts.min(axis=0))
-            hi.append(pts.max(axis=0))
-    if not lo:
-        return None
-    a, b = np.min(lo, axis=0), np.max(hi, axis=0)
-    return int(a[0]), int(a[1]), int(b[0]), int(b[1])
 
 
 @dataclass(frozen=True)
@@ -242,18 +252,64 @@ def _touches_border(pts: np.ndarray, box: tuple[int, int, int, int]) -> bool:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """Edge-pair markers of one rule, compact: ``marker`` (k, 2, 4) int64
+    (dbu), ``measured`` (k,) um (NaN: none), ``value`` (k,) um."""
+
+    marker: np.ndarray
+    measured: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.marker)
+
+
+def pack(vs: Sequence[Violation]) -> Pieces:
+    """Edge-pair violations (of one rule) as :class:`Pieces`."""
+    if not vs:
+        return Pieces(np.zeros((0, 2, 4), np.int64), np.zeros(0), np.zeros(0))
+    return Pieces(
+        np.array([v.marker for v in vs], np.int64).reshape(-1, 2, 4),
+        np.array([np.nan if v.measured_um is None else v.measured_um for v in vs], np.float64),
+        np.array([v.value_um for v in vs], np.float64),
+    )
+
+
+def _concat(ps: Sequence[Pieces]) -> Pieces:
+    ps = [p for p in ps if len(p)]
+    if not ps:
+        return pack([])
+    if len(ps) == 1:
+        return ps[0]
+    return Pieces(*(np.concatenate([getattr(p, f) for p in ps]) for f in ("marker", "measured", "value")))
+
+
 @dataclass
 class TileResult:
-    """What one tile hands back: edge-pair pieces and whole polygon markers
-    per rule index, border pieces (layer name -> polygons) per rule index,
-    window areas per rule index, notes."""
+    """What one tile hands back: edge-pair pieces (compact, :class:`Pieces`)
+    and whole polygon markers per rule index, border pieces (layer name ->
+    polygons) per rule index, window areas per rule index, notes."""
 
-    pieces: dict[int, list[Violation]]
+    pieces: dict[int, Pieces]
     polys: dict[int, list[Violation]]
     border: dict[int, dict[str, list[np.ndarray]]]
     areas: dict[int, np.ndarray]
     not_checked: dict[int, str]
     notes: list[str]
+    #: edge-pair markers lying strictly inside the tile's core: whole and
+    #: reported by no other tile, so final as they are (not stitched)
+    done: dict[int, Pieces] = field(default_factory=dict)
+
+
+def _split_pieces(p: Pieces, core: tuple[int, int, int, int]) -> tuple[Pieces, Pieces]:
+    """(pieces touching or crossing the core's boundary, markers strictly inside it)."""
+    if not len(p):
+        return p, p
+    xs, ys = p.marker[:, :, [0, 2]], p.marker[:, :, [1, 3]]
+    inside = (xs.min(axis=(1, 2)) > core[0]) & (xs.max(axis=(1, 2)) < core[2]) & (ys.min(axis=(1, 2)) > core[1]) & (ys.max(axis=(1, 2)) < core[3])
+    out = ~inside
+    return (Pieces(p.marker[out], p.measured[out], p.value[out]), Pieces(p.marker[inside], p.measured[inside], p.value[inside]))
 
 
 def _meets(v: Violation, core: tuple[int, int, int, int]) -> bool:
@@ -293,21 +349,66 @@ def _shapes(polys: dict[str, list[np.ndarray]], dbu_um: float, top: str) -> Layo
     )
 
 
+@dataclass(frozen=True)
+class TileJob:
+    """Everything one tile's check needs, self-contained and picklable (so a
+    tile can run in this process, a forked worker, or any executor).
+
+    ``polys``: layer name -> the polygons (dbu) meeting the tile's haloed box,
+    for in-memory layouts; ``reads``: layer name -> ``(file, first, end)``
+    vertex ranges in a :class:`flow.geometry.store.ShapeStore` layer file,
+    read by the worker.  Exactly one of them is set.
+    """
+
+    k: int
+    grid: Grid
+    kit: PDK
+    rules: tuple[Rule, ...]
+    ctx: CheckContext
+    density_extent: tuple[int, int, int, int] | None
+    top: str
+    polys: dict[str, list[np.ndarray]] | None = None
+    reads: dict[str, tuple[str, np.ndarray, np.ndarray]] | None = None
+
+
+def _read(path: str, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """Polygons with vertex ranges ``[a, b)`` of a store layer file (runs read at once)."""
+    if len(a) == 0:
+        return []
+    out: list[np.ndarray] = []
+    brk = np.flatnonzero(a[1:] != b[:-1]) + 1
+    r0 = np.r_[0, brk].tolist()
+    r1 = np.r_[brk, len(a)].tolist()
+    with open(path, "rb") as fh:
+        for i0, i1 in zip(r0, r1):
+            v0, v1 = int(a[i0]), int(b[i1 - 1])
+            fh.seek(v0 * 8)
+            pts = np.fromfile(fh, "<i4", count=2 * (v1 - v0)).reshape(-1, 2).astype(np.int64)
+            out.extend(np.split(pts, (a[i0 + 1 : i1] - v0).tolist()))
+    return out
+
+
+def run_tile_job(job: TileJob) -> TileResult:
+    """Check one tile (a top-level function: the unit of work of a tiled run)."""
+    import flow.drc.kinds  # noqa: F401  (registers the kinds in a fresh worker)
+
+    if job.polys is not None:
+        polys = job.polys
+    else:
+        polys = {n: _read(f, a, b) for n, (f, a, b) in (job.reads or {}).items()}
+    return check_tile(job.k, job.grid, polys, job.kit, job.rules, job.ctx, job.density_extent, job.top)
+
+
 def check_tile(
-    k: int, grid: Grid, shapes: LayoutShapes, index: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    kit: PDK, rules: Sequence[Rule], ctx: CheckContext, density_extent,
+    k: int, grid: Grid, polys: dict[str, list[np.ndarray]],
+    kit: PDK, rules: Sequence[Rule], ctx: CheckContext, density_extent, top: str = "",
 ) -> TileResult:
-    """Run the tiled ``rules`` on tile ``k`` (see the module notes)."""
+    """Run the tiled ``rules`` on tile ``k``, given the polygons of each layer
+    meeting its haloed box (see the module notes)."""
     core = grid.core(k)
     hbox = grid.haloed(k)
     names = sorted({n for r in rules for n in (r.layer, r.other) if n is not None})
-    hview: dict[str, list[np.ndarray]] = {}
-    for n in names:
-        tiles, owners, boxes = index[n]
-        lo, hi = np.searchsorted(tiles, k, "left"), np.searchsorted(tiles, k, "right")
-        ids = owners[lo:hi]
-        src = shapes.polygons[n]
-        hview[n] = clip([src[i] for i in ids.tolist()], hbox, boxes[ids])
+    hview: dict[str, list[np.ndarray]] = {n: clip(polys.get(n, []), hbox) for n in names}
     cview: dict[str, list[np.ndarray]] = {}
 
     def cv(n: str) -> list[np.ndarray]:
@@ -316,7 +417,7 @@ def check_tile(
         return cview[n]
 
     res = TileResult({}, {}, {}, {}, {}, [])
-    hlayers = Layers(_shapes(hview, kit.dbu_um, shapes.top))
+    hlayers = Layers(_shapes(hview, kit.dbu_um, top))
     for ri, rule in enumerate(rules):
         kind = rule.kind
         try:
@@ -327,7 +428,7 @@ def check_tile(
                     got = enclosure_pairs(rule, kit, hlayers)
                 else:
                     got = IMPLS[kind].check(rule, kit, hlayers, ctx)
-                res.pieces[ri] = [v for v in got if v.is_edge_pair and _meets(v, core)]
+                res.pieces[ri], res.done[ri] = _split_pieces(pack([v for v in got if v.is_edge_pair and _meets(v, core)]), core)
             if kind == "enclosure":
                 from flow.drc.kinds.basic import uncovered
 
@@ -351,7 +452,7 @@ def check_tile(
                 local = {rule.layer: whole}
                 if kind == "must_overlap":
                     local[rule.other] = cv(rule.other)
-                got = IMPLS[kind].check(rule, kit, Layers(_shapes(local, kit.dbu_um, shapes.top)), ctx)
+                got = IMPLS[kind].check(rule, kit, Layers(_shapes(local, kit.dbu_um, top)), ctx)
                 res.polys[ri] = got
                 bd = {rule.layer: border}
                 if kind == "must_overlap":
@@ -425,14 +526,16 @@ def _angle(e: np.ndarray) -> np.ndarray:
     return np.where(a < 0, a + 2 * np.pi, a)
 
 
-def stitch(rule: Rule, kit: PDK, pieces: list[Violation]) -> list[Violation]:
+def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> EdgePairArray:
     """One marker per distinct edge pair from the pieces of all tiles: exact
     duplicates once, pieces of one long pair (same lines within 1 dbu, same
     directions, overlapping) joined into the pair spanning them."""
-    if not pieces:
-        return []
+    if not isinstance(pieces, Pieces):
+        pieces = pack(pieces)
+    if not len(pieces):
+        return EdgePairArray(rule, pieces.marker, pieces.measured, pieces.value)
     unordered = rule.other is None or rule.other == rule.layer
-    m = np.array([v.marker for v in pieces], np.int64)  # (k, 2, 4)
+    m = pieces.marker.copy()  # (k, 2, 4)
     a, b = m[:, 0], m[:, 1]
     la = np.hypot(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1])
     lb = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
@@ -443,13 +546,13 @@ def stitch(rule: Rule, kit: PDK, pieces: list[Violation]) -> list[Violation]:
         m[swap] = m[swap][:, ::-1]
         a, b = m[:, 0], m[:, 1]
         la, lb = np.where(swap, lb, la), np.where(swap, la, lb)
-    vals = np.array([v.value_um for v in pieces])
+    vals = pieces.value
+    meas = pieces.measured
     # exact duplicates
     keyrows = np.hstack([m.reshape(len(m), 8), vals.view(np.int64)[:, None]])
     _, first = np.unique(keyrows, axis=0, return_index=True)
     first.sort()
-    m, vals, la, lb = m[first], vals[first], la[first], lb[first]
-    src = [pieces[i] for i in first.tolist()]
+    m, vals, meas, la, lb = m[first], vals[first], meas[first], la[first], lb[first]
     n = len(m)
     comp = np.arange(n)
     long = np.nonzero((la >= 1) & (lb >= 1))[0]
@@ -470,17 +573,15 @@ def stitch(rule: Rule, kit: PDK, pieces: list[Violation]) -> list[Violation]:
     cs = comp[order]
     starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
     stops = np.r_[starts[1:], len(cs)]
-    out: list[Violation] = []
-    for s0, s1 in zip(starts.tolist(), stops.tolist()):
-        idx = order[s0:s1]
-        v = src[idx[0]]
-        if len(idx) == 1:
-            out.append(v)
-            continue
-        A = _span(m[idx, 0], la[idx])
-        B = _span(m[idx, 1], lb[idx])
-        out.append(_with_marker(v, np.array([A, B]), kit))
-    return out
+    first_of = order[starts]
+    out_m, out_meas, out_val = m[first_of].copy(), meas[first_of].copy(), vals[first_of]
+    for g in np.flatnonzero(stops - starts > 1).tolist():
+        idx = order[starts[g] : stops[g]]
+        mk = np.array([_span(m[idx, 0], la[idx]), _span(m[idx, 1], lb[idx])])
+        out_m[g] = mk
+        if rule.kind not in ("grid", "angle") and not np.isnan(out_meas[g]):
+            out_meas[g] = kit.um(float(E._segment_distance(mk[0].astype(np.float64)[None], mk[1].astype(np.float64)[None])[0]))
+    return EdgePairArray(rule, out_m, out_meas, out_val)
 
 
 def _lex_gt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -522,48 +623,73 @@ def _span(parts: np.ndarray, lens: np.ndarray) -> list[int]:
     return [int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])]
 
 
-def _with_marker(v: Violation, mk: np.ndarray, kit: PDK) -> Violation:
-    a, b = mk[0].astype(np.float64)[None], mk[1].astype(np.float64)[None]
-    dist = float(E._segment_distance(a, b)[0])
-    marker = (tuple(int(x) for x in mk[0]), tuple(int(x) for x in mk[1]))
-    measured = v.measured_um
-    if v.kind not in ("grid", "angle") and measured is not None:
-        measured = kit.um(dist)
-    return Violation(v.rule_id, v.kind, v.layer, v.other, v.value_um, measured, marker, v.net)  # type: ignore[arg-type]
+def _source_boxes(src: Any, name: str) -> np.ndarray:
+    """Bounding boxes (int64, dbu) of layer ``name``'s polygons in a
+    :class:`LayoutShapes` or :class:`flow.geometry.store.ShapeStore`."""
+    if isinstance(src, LayoutShapes):
+        return _boxes(src.polygons.get(name, ()))
+    b = src.boxes.get(name)
+    return np.zeros((0, 4), np.int64) if b is None else b.astype(np.int64)
 
 
-def _run_tile(s: dict[str, Any], k: int) -> tuple[int, TileResult]:
-    """One tile's job (``s``: the run's state, shared by every job)."""
-    return k, check_tile(k, s["grid"], s["shapes"], s["index"], s["kit"], s["rules"], s["ctx"], s["extent"])
+def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]], tiles: list[int], base: dict[str, Any]):
+    """One :class:`TileJob` per tile, made as they are consumed."""
+    in_memory = isinstance(src, LayoutShapes)
+    for k in tiles:
+        per: dict[str, Any] = {}
+        for n, (t, o) in index.items():
+            lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
+            ids = np.sort(o[lo:hi])
+            if in_memory:
+                poly = src.polygons[n]
+                per[n] = [poly[i] for i in ids.tolist()]
+            else:
+                st = src.starts[n]
+                per[n] = (str(src.files[n]), st[ids], st[ids + 1])
+        yield TileJob(k=k, grid=grid, **base, **({"polys": per} if in_memory else {"reads": per}))
 
 
 def run_tiled(
-    shapes: LayoutShapes, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None,
+    shapes: Any, kit: PDK, rules: Sequence[Rule], ctx: CheckContext, tile_um: float, jobs: int, progress: Any = None,
     executor: Any = None,
 ) -> tuple[list[list[Violation] | NotChecked], list[str], Grid | None]:
-    """Markers of each (tileable) rule, in order, from a tiled run; kind notes; the grid.
+    """Markers of each (tileable) rule, in order, from a tiled run (sorted as
+    the engine sorts them; edge pairs kept compact, see
+    :class:`flow.drc.core.EdgePairArray`); kind notes; the grid.
 
-    The tiles are jobs of ``executor`` (a :class:`flow.executor.Executor`,
-    e.g. a Dask cluster), by default ``jobs`` local processes."""
+    ``shapes``: a :class:`LayoutShapes` (in memory) or a
+    :class:`flow.geometry.store.ShapeStore` (tiles read from disk: memory
+    bounded by the tile size).  Each tile is a :class:`TileJob` run by
+    :func:`run_tile_job`, as jobs of ``executor`` (a
+    :class:`flow.executor.Executor`, e.g. a Dask cluster; store-based jobs
+    then need the store's folder on a file system the workers share), by
+    default ``jobs`` local processes.
+    """
     from flow.drc.kinds.tables import density_extent
 
     names = sorted({n for r in rules for n in (r.layer, r.other) if n is not None})
     results: list[list[Violation] | NotChecked] = [[] for _ in rules]
-    ext = _extent(shapes, names)
+    boxes = {n: _source_boxes(shapes, n) for n in names}
+    ext = _extent_of(boxes.values())
     if ext is None or not rules:
         return results, [], None
     h = halo(rules, kit)
     grid = make_grid(ext, max(kit.dbu(tile_um), 1), h)
-    index = {}
-    for n in names:
-        boxes = _boxes(shapes.polygons.get(n, ()))
-        t, o = grid.assign(boxes)
-        index[n] = (t, o, boxes)
+    index = {n: grid.assign(boxes[n]) for n in names}
+    del boxes
     dext = None
     if any(r.kind == "density" for r in rules):
-        dext = density_extent(kit, Layers(shapes))
+        if isinstance(shapes, LayoutShapes):
+            dext = density_extent(kit, Layers(shapes))
+        else:
+            bnd = [n for n, lay in kit.layers.items() if lay.purpose == "boundary"]
+            for group in (bnd, list(kit.layers)):
+                dext = _extent_of(_source_boxes(shapes, n) for n in group)
+                if dext is not None:
+                    break
     tiles = sorted({int(t) for n in names for t in np.unique(index[n][0]).tolist()})
-    pieces: dict[int, list[Violation]] = {}
+    pieces: dict[int, list[Pieces]] = {}
+    final: dict[int, list[Pieces]] = {}
     polys: dict[int, list[Violation]] = {}
     border: dict[int, dict[str, list[np.ndarray]]] = {}
     areas: dict[int, np.ndarray] = {}
@@ -572,7 +698,11 @@ def run_tiled(
 
     def take(r: TileResult) -> None:
         for ri, vs in r.pieces.items():
-            pieces.setdefault(ri, []).extend(vs)
+            if len(vs):
+                pieces.setdefault(ri, []).append(vs)
+        for ri, vs in r.done.items():
+            if len(vs):
+                final.setdefault(ri, []).append(vs)
         for ri, vs in r.polys.items():
             polys.setdefault(ri, []).extend(vs)
         for ri, bd in r.border.items():
@@ -585,28 +715,45 @@ def run_tiled(
         notes.extend(x for x in r.notes if x not in notes)
 
     total = len(tiles)
+    base = {"kit": kit, "rules": tuple(rules), "ctx": ctx, "density_extent": dext, "top": shapes.top}
     from flow.executor import LocalExecutor
 
+    # jobs are made lazily; the executor keeps a few per worker in flight
     ex = executor if executor is not None else LocalExecutor(jobs)
-    state = dict(grid=grid, shapes=shapes, index=index, kit=kit, rules=rules, ctx=ctx, extent=dext)
-    for done, (_, (_, r)) in enumerate(ex.map(_run_tile, tiles, shared=state, labels=[f"tile {k}" for k in tiles]), 1):
+    work = _jobs(shapes, grid, index, tiles, base)
+    for done, (_, r) in enumerate(ex.map(run_tile_job, work, labels=[f"tile {k}" for k in tiles]), 1):
         take(r)
         if progress:
             progress(f"tile {done}/{total}", done / total)
+    del index
     for ri, rule in enumerate(rules):
         if ri in failed:
             results[ri] = NotChecked(failed[ri])
             continue
-        out: list[Violation] = []
+        pairs = None
         if rule.kind in EDGE_KINDS:
-            out += stitch(rule, kit, pieces.get(ri, []))
-        out += polys.get(ri, [])
+            st = stitch(rule, kit, _concat(pieces.pop(ri, [])))
+            whole = _concat(final.pop(ri, []) + [Pieces(st.marker, st.measured, st.value)])
+            pairs = EdgePairArray(rule, whole.marker, whole.measured, whole.value).sorted()
+        out: list[Violation] = list(polys.pop(ri, []))
         if ri in border:
             out += finish_border(rule, kit, border[ri], ctx, shapes.top)
         if rule.kind == "density" and dext is not None and ri in areas:
             out += _density_markers(rule, kit, dext, areas[ri])
-        results[ri] = out
+        from flow.drc.engine import _sort_key
+
+        out.sort(key=_sort_key)
+        results[ri] = Markers([pairs, out]) if pairs is not None and len(pairs) else out
     return results, notes, grid
+
+
+def _extent_of(boxes) -> tuple[int, int, int, int] | None:
+    bs = [b for b in boxes if len(b)]
+    if not bs:
+        return None
+    lo = np.min([b[:, :2].min(axis=0) for b in bs], axis=0)
+    hi = np.max([b[:, 2:].max(axis=0) for b in bs], axis=0)
+    return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
 
 
 def _density_markers(rule: Rule, kit: PDK, extent, areas: np.ndarray) -> list[Violation]:

@@ -230,7 +230,7 @@ def test_random_layouts_match_klayout(seed):
     direction), inner shapes partly outside ``outer`` (KLayout skips them;
     we may report the inside part's edge pairs), and 1-dbu corner pairs.
     """
-    per_kind = {k: [0, 0] for k in ("width", "space", "separation", "enclosing")}
+    per_kind = {k: [0, 0] for k in ("width", "space", "separation", "enclosing", "overlap")}
     total = 0
     for a, b, d in _cases(seed, 25):
         ra, rb = _region(a), _region(b)
@@ -241,12 +241,14 @@ def test_random_layouts_match_klayout(seed):
             "space": len(E.facing_pairs(E.reverse(ea), None, d)[2]),
             "separation": len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, pid_a=pa)[2]),
             "enclosing": len(E.facing_pairs(ea, E.reverse(eb), d, pid_a=pa)[2]),
+            "overlap": len(E.facing_pairs(ea, eb, d, pid_a=pa)[2]),
         }
         theirs = {
             "width": ra.width_check(d).count(),
             "space": ra.space_check(d).count(),
             "separation": ra.separation_check(rb, d).count(),
             "enclosing": ra.enclosing_check(rb, d).count(),
+            "overlap": ra.overlap_check(rb, d).count(),
         }
         for k in ours:
             total += theirs[k]
@@ -255,9 +257,54 @@ def test_random_layouts_match_klayout(seed):
         assert ours["width"] == theirs["width"], (seed, d)
         assert ours["space"] == theirs["space"], (seed, d)
     assert total > 50  # the cases do exercise the checks
-    for k in ("separation", "enclosing"):
+    # two layers: the remaining known difference (corner pairs whose near
+    # parts KLayout reduces to single points) shows up about once in 600 cases
+    for k in ("separation", "enclosing", "overlap"):
         n, equal = per_kind[k]
-        assert equal >= 0.95 * n, (k, equal, n)
+        assert equal >= n - 1, (k, equal, n)
+
+
+def _two_layer_counts(a: list[np.ndarray], b: list[np.ndarray], d: int) -> tuple[dict[str, int], dict[str, int]]:
+    ra, rb = _region(a), _region(b)
+    ea, pa = E.merge_edges(a)
+    eb, _ = E.merge_edges(b)
+    ours = {
+        "separation": len(E.facing_pairs(E.reverse(ea), E.reverse(eb), d, pid_a=pa)[2]),
+        "enclosing": len(E.facing_pairs(ea, E.reverse(eb), d, pid_a=pa)[2]),
+        "overlap": len(E.facing_pairs(ea, eb, d, pid_a=pa)[2]),
+    }
+    theirs = {
+        "separation": ra.separation_check(rb, d).count(),
+        "enclosing": ra.enclosing_check(rb, d).count(),
+        "overlap": ra.overlap_check(rb, d).count(),
+    }
+    return ours, theirs
+
+
+def test_two_layer_pairs_not_shielded_by_other_polygons_of_first_layer():
+    """Regression (randomized comparison, seeds 100-160): in two-layer checks
+    KLayout looks at each first-layer polygon with the second layer's
+    polygons near it, so an edge of *another* first-layer polygon lying
+    between the pair does not shield it (it did in our kernel)."""
+    # a1's right edge faces b's left edge 50 apart; a2 (first layer) lies in between
+    a = [_box(0, 0, 100, 100), _box(120, -50, 130, 150)]
+    b = [_box(150, 0, 250, 100)]
+    ours, theirs = _two_layer_counts(a, b, 60)
+    assert ours == theirs
+    assert theirs["separation"] == 2  # a1-b and a2-b
+    # second layer shape inside a first-layer L, facing the next polygon's
+    # edge through the L's own edge (seed 118): the L's edge shields, the
+    # other polygon's collinear edge does not
+    a = [np.array([[370, 230], [510, 230], [510, 250], [460, 250], [460, 510], [370, 510]], np.int64), _box(470, 470, 520, 660)]
+    b = [_box(470, 475, 565, 510)]
+    ours, theirs = _two_layer_counts(a, b, 30)
+    assert ours == theirs and theirs["separation"] >= 1
+    # the same geometry with the in-between polygon made part of a1 (one
+    # merged polygon): now it does shield, in KLayout and here
+    a = [_box(0, 0, 100, 100), _box(120, -50, 130, 150), _box(100, 40, 120, 60)]
+    ours, theirs = _two_layer_counts(a, b=[_box(150, 0, 250, 100)], d=60)
+    assert ours == theirs
+    assert theirs["separation"] == 1
 
 
 #: Random layouts (seed, case of :func:`_cases`) where separation used to
