@@ -611,9 +611,19 @@ def test_parallel_run_equals_serial(tkit, monkeypatch):
 
 
 def test_flow_drc_stage_uses_the_design_net_classes(tmp_path):
-    """ganrf025_pa runs clean; its voltage rules know the classed nets (no
+    """ganrf025_pa runs clean with every pair checked; without its ground
+    and source classes, its voltage rules still know the classed nets (no
     'not checked' pair of two classed nets), and name the others."""
-    d = Path(__file__).resolve().parents[2] / "designs" / "ganrf025_pa"
+    src = Path(__file__).resolve().parents[2] / "designs" / "ganrf025_pa"
+    r = CliRunner().invoke(cli, ["run", str(src), "-o", str(tmp_path / "full")])
+    assert r.exit_code == 0, r.output
+    assert "DRC: 0 violations" in r.output and "not checked" not in r.output
+    d = tmp_path / "ganrf025_pa"
+    shutil.copytree(src, d)
+    text = (d / "design.toml").read_text()
+    cut = text.index("# DC ground")
+    assert 'name = "ground"' in text[cut:] and 'name = "source"' in text[cut:]
+    (d / "design.toml").write_text(text[:cut])
     r = CliRunner().invoke(cli, ["run", str(d), "-o", str(tmp_path / "pa")])
     assert r.exit_code == 0, r.output
     assert "DRC: 0 violations" in r.output
