@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from route_vs_qrouter import row, run_pilotflow, table  # noqa: E402
+from route_vs_qrouter import print_details, row, run_pilotflow, table  # noqa: E402
 
 CASE = ROOT.parent / "shared" / "bench" / "lefdef" / "ispd18_sample"
 
@@ -51,13 +51,7 @@ def main() -> None:
             row("TritonRoute (.defok)", [lef], ok, {"rc": None, "wall": None, "cpu": None})]
     print(f"{src.name}: DRC by KLayout on each result (markers the routing adds)")
     print(table(rows))
-    for r in rows:
-        if r.get("drc_by_rule"):
-            print(f"  {r['tool']} DRC by rule: {r['drc_by_rule']}")
-        if r.get("baseline"):
-            print(f"  {r['tool']} already in the unrouted design (not counted): {r['baseline']}")
-        if r.get("not_checked"):
-            print(f"  {r['tool']} not checked: {', '.join(r['not_checked'])}")
+    print_details(rows)
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
     if not a.keep:

@@ -152,6 +152,24 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def print_details(rows: list[dict]) -> None:
+    """The lines under the table: DRC by rule, what the unrouted design
+    already had, notes, open nets, what was not checked, a failed run's log."""
+    for r in rows:
+        if r.get("drc_by_rule"):
+            print(f"  {r['tool']} DRC by rule: {r['drc_by_rule']}")
+        if r.get("baseline"):
+            print(f"  {r['tool']} already in the unrouted design (not counted): {r['baseline']}")
+        if r.get("note"):
+            print(f"  {r['tool']}: {r['note']}")
+        if r.get("open_nets"):
+            print(f"  {r['tool']} open nets (first 10): {', '.join(r['open_nets'])}")
+        if r.get("not_checked"):
+            print(f"  {r['tool']} not checked: {', '.join(r['not_checked'])}")
+        if r.get("log"):
+            print(f"  {r['tool']} log tail: {r['log'][-600:]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--def", dest="def_in", type=Path, default=BENCH / "gcd" / "gcd_nangate45_preroute.def")
@@ -182,19 +200,7 @@ def main() -> None:
             rows[-1]["log"] = run["log"]
     print(f"{a.def_in.name}, layers up to {a.top_layer}; DRC by KLayout on each result (violations touching routed shapes)")
     print(table(rows))
-    for r in rows:
-        if r.get("drc_by_rule"):
-            print(f"  {r['tool']} DRC by rule: {r['drc_by_rule']}")
-        if r.get("baseline"):
-            print(f"  {r['tool']} already in the unrouted design (not counted): {r['baseline']}")
-        if r.get("note"):
-            print(f"  {r['tool']}: {r['note']}")
-        if r.get("open_nets"):
-            print(f"  {r['tool']} open nets (first 10): {', '.join(r['open_nets'])}")
-        if r.get("not_checked"):
-            print(f"  {r['tool']} not checked: {', '.join(r['not_checked'])}")
-        if r.get("log"):
-            print(f"  {r['tool']} log tail: {r['log'][-600:]}")
+    print_details(rows)
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
     if not a.keep:
