@@ -71,9 +71,11 @@ class RouteResult:
     grid: RouteGrid
     iterations: int
     #: Net -> what was drawn for it: ``width_um`` per metal (the metal that
-    #: carries the current: for a slotted wire, what is left across a row of
-    #: slots), ``slotted`` (metal -> ``drawn_um``, ``slot_um``, ``pitch_um``,
-    #: ``max_width_um`` of a wire wider than the metal's maximum width),
+    #: carries the current: for a slotted wire, what is left on its worst
+    #: cross-section, a row of slots or the ring of slots around a pin),
+    #: ``slotted`` (metal -> ``drawn_um``, ``slot_um``, ``pitch_um``,
+    #: ``max_width_um`` of a wire wider than the metal's maximum width,
+    #: ``short_um`` what its worst cross-section lacks of the current's need),
     #: ``cuts`` (fewest cuts at one layer change, per cut layer), ``wide``
     #: (sized by current).  Only routed nets.
     drawn: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
@@ -240,6 +242,34 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
     return out
 
 
+def _hole_cover(holes: Sequence[Rect], w: int) -> int:
+    """Most hole length that a straight segment ``w`` long crosses, along x or y.
+
+    A cross-section of a slotted wire ``w`` wide is such a segment lying in
+    the wire, so ``w - _hole_cover(holes, w)`` is at most the metal left on
+    any of them: the lattice's rows, and the ring of holes around a pin
+    together with the lattice beside it.  Segments along the wire count too
+    (on a lattice they cross as many holes), so it errs on the safe side.
+    """
+    if not holes:
+        return 0
+    arr = np.array(holes, dtype=np.int64).reshape(-1, 4)
+    best = 0
+    for ax in (0, 1):  # 0: horizontal segments (intervals in x, bands in y)
+        lo, hi, b0, b1 = arr[:, ax], arr[:, ax + 2], arr[:, 1 - ax], arr[:, 3 - ax]
+        edges = np.unique(np.concatenate([b0, b1]))
+        for a, b in zip(edges[:-1], edges[1:]):
+            on = (b0 < b) & (a < b1)  # holes crossing this band
+            if not on.any():
+                continue
+            x0, x1 = lo[on], hi[on]
+            # the best window starts at a hole's left edge or ends at a right edge
+            starts = np.concatenate([x0, x1 - w])
+            cover = np.clip(np.minimum(x1[None, :], starts[:, None] + w) - np.maximum(x0[None, :], starts[:, None]), 0, None).sum(axis=1)
+            best = max(best, int(cover.max()))
+    return best
+
+
 def _subtract(rect: Rect, holes: Sequence[Rect]) -> list[Rect]:
     """``rect`` minus the ``holes``, as disjoint rectangles."""
     pieces = [rect]
@@ -294,12 +324,14 @@ def _geometry(
     slots: Sequence[Slots | None] = (),
     fixed: Sequence[Sequence[Rect]] = (),
     min_cuts: Mapping[int, int] | None = None,
+    slot_holes: dict[int, list[Rect]] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
     ``slots``: per metal, the slotting of a net wider than the metal's
     maximum width (see :func:`_slot_holes`; ``fixed``: the net's existing
     metal per metal, which stays whole); cuts in a slot are left out.
+    ``slot_holes``, when given, receives the holes cut per metal index.
 
     ``half``: the net's wire half-width per metal (default the grid's);
     ``via_extent``: when given, every via is an array of cuts on the global
@@ -424,6 +456,8 @@ def _geometry(
         fewest[grid.cuts[c]] = min(fewest.get(grid.cuts[c], len(kept)), len(kept))
         for r in kept:
             cut_shapes.add((grid.cuts[c], r))
+    if slot_holes is not None:
+        slot_holes.update({l: list(hs) for l, hs in holes.items() if hs})
     for l, hs in holes.items():
         if hs:
             m = grid.metals[l]
@@ -534,14 +568,35 @@ def route(
         for n, r in rules.items()
         if (r.wide or any(c > 1 for c in r.cuts.values())) and n in terminals
     }
+    extra: dict[tuple[str, int], int] = {}
+    metal_at = {m: l for l, m in enumerate(grid.metals)}
+    tries = 0
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, extra)
+        # a slotted wire whose worst cross-section (through the ring of
+        # slots around a pin) holds less metal than the current needs: drawn
+        # wider by the holes missing, and everything routed again
+        short = {
+            (n, metal_at[m]): math.ceil(sl["short_um"] / sl["slot_um"] - 1e-9)
+            for n, d in result.drawn.items()
+            for m, sl in d.get("slotted", {}).items()
+            if sl.get("short_um", 0) > 0
+        }
+        if short and tries < SLOT_RETRIES:
+            tries += 1
+            for key, holes in short.items():
+                extra[key] = extra.get(key, 0) + holes
+            continue
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
         if not result.unrouted or not shrinkable:
             return result
         failed = [n for n in result.unrouted if n in shrinkable and not result.unrouted[n].startswith("not routed:")]
         for n in failed or shrinkable:
             scale[n] = 0.0 if scale[n] <= SHRINK_LAST else scale[n] * SHRINK
+
+
+#: times route() widens slotted wires whose ring of slots left a cross-section short
+SLOT_RETRIES = 3
 
 
 def _quantize(want: int, low: int, w_min: int, s: int, p: int) -> int:
@@ -568,6 +623,7 @@ def _route_once(
     max_iterations: int,
     progress: Callable[[str, float], object] | None,
     guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
+    extra_holes: Mapping[tuple[str, int], int] | None = None,
 ) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -634,6 +690,7 @@ def _route_once(
     cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
     halves: list[tuple[int, ...]] = []
     wide: list[bool] = []
+    wants: list[tuple[int, ...]] = []  # the width each net's current needs per metal (dbu)
     # a wide net stays off a metal where it would be wider than a quarter of
     # the region while another metal carries it narrower (e.g. 2 A on a thin
     # MET1): it reaches such pins from above, through cut arrays
@@ -649,6 +706,7 @@ def _route_once(
             want = [_ceil_div(int(round(r.need.get(m, 0.0) * f / u * 1000)), 1000) for m in grid.metals]
             cuts_need = [max(1, math.ceil(r.cuts.get(cut, 1) * f - 1e-9)) for cut in grid.cuts]
         cuts_of.append(tuple(cuts_need))
+        wants.append(tuple(want))
         if all(want[l] <= 2 * grid.half[l] for l in range(L)) and all(c <= 1 for c in cuts_need):
             halves.append(tuple(grid.half))
             wide.append(False)
@@ -679,8 +737,12 @@ def _route_once(
             sl = slotting[l]
             if sl is not None and w > sl.maxw:
                 # wider than the metal allows: slotted into straps, drawn wider
-                # so that the metal left across a row of slots carries the current
-                while sl.effective(w) < want[l]:
+                # so that the metal left across a row of slots carries the
+                # current, and wider by the holes a cross-section through
+                # the ring of slots around a pin crossed beyond that in an
+                # earlier try (see route())
+                more = (extra_holes or {}).get((n, l), 0) * sl.hole
+                while sl.effective(w) - more < want[l]:
                     w = _quantize(w + sl.hole, low[l], grid.width[l], grid.spacing[l], P)
             hs.append(w // 2)
         halves.append(tuple(hs))
@@ -969,6 +1031,7 @@ def _route_once(
             unrouted[job.name] = text
             continue
         k = job.index
+        cut_holes: dict[int, list[Rect]] = {}
         geo, wl, nv, fewest = _geometry(
             grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
             {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
@@ -977,18 +1040,24 @@ def _route_once(
             [sl if sl is not None and 2 * halves[k][l] > sl.maxw else None for l, sl in enumerate(slotting)],
             [fixed_own.get((k, l), []) for l in range(L)],
             {c: cuts_of[k][c] for c in range(len(grid.cuts))},
+            cut_holes,
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
         vias += nv
         used = sorted({s.layer for s in geo if s.layer in metal_index}, key=metal_index.__getitem__)
         def carried(l: int) -> int:
+            # a slotted wire: the metal left on its worst cross-section,
+            # measured on the holes cut (the ring around a pin included)
             w, sl = 2 * halves[k][l], slotting[l]
-            return sl.effective(w) if sl is not None and w > sl.maxw else w
+            if sl is None or w <= sl.maxw:
+                return w
+            return min(sl.effective(w), w - _hole_cover(cut_holes.get(l, []), w))
 
         slotted = {
             m: {"drawn_um": round(2 * halves[k][l] * u, 6), "slot_um": round(sl.hole * u, 6),
-                "pitch_um": round(sl.pitch * u, 6), "max_width_um": round(sl.maxw * u, 6)}
+                "pitch_um": round(sl.pitch * u, 6), "max_width_um": round(sl.maxw * u, 6),
+                "short_um": round(max(0, wants[k][l] - carried(l)) * u, 6)}
             for m in used
             for l in [metal_index[m]]
             for sl in [slotting[l]]
