@@ -690,7 +690,7 @@ def regress(opts: Options, designs: tuple[Path, ...], baseline_file: Path | None
             if rec["error"]:
                 opts.echo(f"kept the old entry of {rec['name']} (it did not run: {rec['error']})")
             elif rec["exit_code"]:
-                opts.echo(f"warning: {rec['name']} is not clean (unrouted nets, DRC violations or LVS mismatch); its baseline accepts that")
+                opts.echo(f"warning: {rec['name']} is not clean (unrouted nets, current density over the limit, DRC violations or LVS mismatch); its baseline accepts that")
         opts.echo(f"wrote {baseline_file}: {len(records)} designs measured")
         sys.exit(0)
     opts.echo(f"regress: {sum(1 for r in rows if r.verdict != 'new')} checks, {len(failed)} failed" + (": " + ", ".join(f"{r.design} {r.metric}" for r in failed) if failed else "") + f" (baseline {baseline_file})")
