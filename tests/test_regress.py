@@ -119,7 +119,6 @@ def _record(name, **metrics):
 def test_current_density_ratio_counts_via_arrays():
     """A via array over its per-cut limit fails the current-density check like
     a wire over its density limit (the worst of both is measured)."""
-
     measure_ratio = METRICS["current_density_ratio"].measure
     assert measure_ratio(_record("d")["metrics"]) == 0.5
     assert measure_ratio(_record("d", current_density_worst={"n": {"ratio": 0.5, "via_ratio": 2.0}})["metrics"]) == 2.0
