@@ -214,15 +214,16 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
             sp = int(round(cut.spacing * dbu))
             if sp > 0:
                 add(f"{cut.name}.spacing", eps(cr.space_check(sp)))
-            for m, side in ((below, "BELOW"), (above, "ABOVE")):
+            for m in (below, above):
                 if m is None:
                     continue
                 mr, _ = _layer_regions(layout, m.name, conducting_only=False)
                 add(f"{cut.name}.enclosure({m.name})", [p.bbox() for p in cr.not_inside(mr).each()])
                 pairs = overhangs[(cut.name, m.name)][0]
                 if pairs:
+                    # a cut not inside the metal at all is the marker above, once
                     opts = [(int(round(a * dbu)), int(round(b * dbu))) for a, b in pairs]
-                    add(f"{cut.name}.overhang({m.name})", overhang_markers(cr, mr, opts))
+                    add(f"{cut.name}.overhang({m.name})", overhang_markers(cr.inside(mr), mr, opts))
         return out
 
     after = markers(ly)

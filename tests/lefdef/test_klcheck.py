@@ -219,6 +219,19 @@ def test_via_enclosure_metal2_of_the_viarule(tmp_path):
     assert rep.violations == {"via1.overhang(metal2)": 1}
 
 
+def test_cut_outside_the_metal_counts_once(tmp_path):
+    """A cut sticking out of its metal1 is an enclosure marker, not also an
+    overhang one."""
+    text = design(via="VBAD").replace("+ RECT metal1 ( -30 -30 ) ( 30 30 )", "+ RECT metal1 ( -30 -30 ) ( 30 20 )")
+    old = "( 2000 2000 ) ( 2500 2000 ) VBAD"
+    assert old in text
+    # the metal1 wire ends under the via's (shortened) metal1; the cut's top 10 dbu is bare
+    text = text.replace(old, "( 2000 1960 ) ( 2500 1960 ) NEW metal1 ( 2500 2000 ) VBAD")
+    rep = check(tmp_path, lef(), text)
+    assert rep.violations.get("via1.enclosure(metal1)") == 1, rep.violations
+    assert "via1.overhang(metal1)" not in rep.violations
+
+
 def test_enclosure_rule_with_width_not_checked(tmp_path):
     via1 = CUT_ENCLOSURE + "  ENCLOSURE BELOW 0.05 0.05 WIDTH 0.3 ;\n"
     rep = check(tmp_path, lef(via1=via1), design(via="V12"))
