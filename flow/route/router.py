@@ -548,7 +548,11 @@ def route(
     (:class:`Slots`): drawn wider still, with square holes on a lattice that
     leaves parallel straps no wider than the maximum width, so that the
     metal left across a row of holes carries the current; the net's pins and
-    the cut arrays landing on them stay whole, ringed by holes.
+    the cut arrays landing on them stay whole, ringed by holes.  The holes
+    cut are measured (:func:`_hole_cover`): when a cross-section, e.g. one
+    through a ring, holds less metal than the current needs, the net is
+    drawn wider by the holes missing and everything is routed again (up to
+    :data:`SLOT_RETRIES` times; what is still missing shows as ``short_um``).
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
