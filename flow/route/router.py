@@ -576,7 +576,7 @@ def route(
     metal_at = {m: l for l, m in enumerate(grid.metals)}
     tries = 0
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, extra)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, extra_holes=extra)
         # a slotted wire whose worst cross-section (through the ring of
         # slots around a pin) holds less metal than the current needs: drawn
         # wider by the holes missing, and everything routed again
