@@ -20,6 +20,7 @@ import numpy as np
 
 from flow.errors import InputError
 from flow.route.grid import BLOCKED, Fabric, RouteGrid, make_grid
+from flow.route.junctions import junction_fills
 from flow.route.netclass import NetRule, clearance, has_voltage_rules
 from flow.route.search import NetJob, Negotiator
 from pdk.schema import PDK
@@ -1001,6 +1002,12 @@ def _route_once(
             "wide": wide[k],
             "scale": scale.get(job.name, 0.0) if job.name in scale else None,
         }
+    # where a wire meets the net's other metal narrower than its current
+    # needs (a wide wire on a pin's corner), fill the junction to full width
+    fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space)
+    for name, extra in fills.items():
+        order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
+        shapes[name] = tuple(sorted(set(shapes[name]) | set(extra), key=lambda s: (order[s.layer], s.rect)))
     return RouteResult(
         shapes=MappingProxyType(dict(sorted(shapes.items()))),
         wirelength=wirelength,
@@ -1239,3 +1246,56 @@ def _span(terms: Sequence[Sequence[Shape]]) -> int:
     if not rects:
         return 0
     return max(r[2] for r in rects) - min(r[0] for r in rects) + max(r[3] for r in rects) - min(r[1] for r in rects)
+
+
+def _junctions(
+    kit: PDK,
+    grid: RouteGrid,
+    region: Rect,
+    marked: Sequence[tuple[str, Rect, int]],
+    shapes: Mapping[str, Sequence[Shape]],
+    names: Sequence[str],
+    index: Mapping[str, int],
+    rules: Mapping[str, NetRule],
+    fixed_own: Mapping[tuple[int, int], Sequence[Rect]],
+    space: Callable[[int, int, int], int],
+    wide_space: Callable[[int, int], int],
+    self_space: Callable[[int, int], int],
+) -> dict[str, list[Shape]]:
+    """Junction fills of every routed net with a current (:func:`flow.route.junctions.junction_fills`).
+
+    Per metal, a net's own metal is its routed shapes and everything marked
+    as its (pins, device metal, covers, patches); every other net's routed
+    shapes, marked metal and fills drawn so far keep their clearance.
+    """
+    u = grid.dbu_um
+    out: dict[str, list[Shape]] = {}
+    todo = [n for n in shapes if n in rules and any(v > 0 for v in rules[n].need.values())]
+    if not todo:
+        return out
+    for l, m in enumerate(grid.metals):
+        rows = [(*r, o) for layer, r, o in marked if layer == m]
+        rows += [(*s.rect, index[n]) for n, geo in shapes.items() for s in geo if s.layer == m]
+        maxw = min((kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value), default=None)
+        for name in todo:
+            k = index[name]
+            width = _ceil_div(int(round(rules[name].need.get(m, 0.0) / u * 1000)), 1000)
+            mine = [s.rect for s in shapes[name] if s.layer == m]
+            if width <= 0 or not mine:
+                continue
+            own = mine + [r for layer, r, o in marked if layer == m and o == k]
+            others = np.array([r for r in rows if r[4] != k], dtype=np.int64).reshape(-1, 5)
+            owners = sorted(set(others[:, 4].tolist()))
+            reach = max([space(l, k, o) for o in owners] + [grid.spacing[l]]) + wide_space(l, 1 << 60)
+
+            def clearance(o: int, fw: int, l: int = l, k: int = k) -> int:
+                return max(space(l, k, o), wide_space(l, fw))
+
+            extra = junction_fills(
+                own, fixed_own.get((k, l), []), width, others, clearance,
+                lambda fw, l=l: self_space(l, fw), region, grid.width[l], maxw, reach,
+            )
+            if extra:
+                out.setdefault(name, []).extend(Shape(m, f, name) for f in extra)
+                rows += [(*f, k) for f in extra]
+    return out
