@@ -140,6 +140,7 @@ def junction_fills(
         The fills, in the order drawn.
     """
     rects = list(dict.fromkeys(own))
+    base = list(rects)
     fills: list[Rect] = []
     dev = np.array(device, dtype=np.int64).reshape(-1, 4)
 
@@ -149,17 +150,21 @@ def junction_fills(
         win = (n[0] - g, n[1] - g, n[2] + g, n[3] + g)
         near = [r for r in list(rects) + list(extra) if _touches(r, win)]
         d = dev[(dev[:, 0] <= win[2]) & (dev[:, 2] >= win[0]) & (dev[:, 1] <= win[3]) & (dev[:, 3] >= win[1])]
-        return [m for m in _junction_necks(near, width, d) if _touches(m, (n[0] - width, n[1] - width, n[2] + width, n[3] + width))]
+        return [m for m in _junction_necks(near, width, d, base) if _touches(m, (n[0] - width, n[1] - width, n[2] + width, n[3] + width))]
 
     for _ in range(ROUNDS):
-        found = _junction_necks(rects, width, dev)
+        found = _junction_necks(rects, width, dev, base)
         added = False
         for n in found:
             before = len(local(n, ()))
             if not before:
                 continue
             best: tuple[int, Rect] | None = None
-            for f in _candidates(n, rects, width, region):
+            tried: set[Rect] = set()
+            for f in _candidates(n, rects, width, region) + _boxes(n, rects, width, region):
+                if f in tried:
+                    continue
+                tried.add(f)
                 if any(r[0] <= f[0] and r[1] <= f[1] and f[2] <= r[2] and f[3] <= r[3] for r in rects):
                     continue
                 if max_width is not None and min(f[2] - f[0], f[3] - f[1]) > max_width:
@@ -180,11 +185,31 @@ def junction_fills(
     return fills
 
 
-def _junction_necks(rects: Sequence[Rect], width: int, device: np.ndarray) -> list[Rect]:
-    """:func:`necks` not lying inside one of ``rects`` (a junction, not a narrow wire)."""
+def _junction_necks(rects: Sequence[Rect], width: int, device: np.ndarray, base: Sequence[Rect]) -> list[Rect]:
+    """:func:`necks` of ``rects`` not lying inside one of ``base`` (the
+    net's metal before any fill): a junction, not a narrow wire."""
     return [n for n in necks(rects, width, device) if not any(
-        r[0] <= n[0] and r[1] <= n[1] and n[2] <= r[2] and n[3] <= r[3] for r in rects
+        r[0] <= n[0] and r[1] <= n[1] and n[2] <= r[2] and n[3] <= r[3] for r in base
     )]
+
+
+def _boxes(n: Rect, rects: Sequence[Rect], width: int, region: Rect) -> list[Rect]:
+    """More fills tried at the neck ``n`` when :func:`_candidates` leave it:
+    every box holding ``n`` whose sides lie on a side of the net's metal
+    touching ``n`` or ``width`` beyond ``n`` (the landing grown along the
+    pin to whichever side is free), smallest first, inside ``region``."""
+    near = [r for r in rects if _touches(r, n)]
+    xs0 = sorted({v for v in [n[0] - width] + [r[0] for r in near] if v <= n[0]} | {n[0]})
+    ys0 = sorted({v for v in [n[1] - width] + [r[1] for r in near] if v <= n[1]} | {n[1]})
+    xs1 = sorted({v for v in [n[2] + width] + [r[2] for r in near] if v >= n[2]} | {n[2]})
+    ys1 = sorted({v for v in [n[3] + width] + [r[3] for r in near] if v >= n[3]} | {n[3]})
+    out = [
+        (max(x0, region[0]), max(y0, region[1]), min(x1, region[2]), min(y1, region[3]))
+        for x0 in xs0 for y0 in ys0 for x1 in xs1 for y1 in ys1
+        if x0 >= n[0] - width and y0 >= n[1] - width and x1 <= n[2] + width and y1 <= n[3] + width
+    ]
+    out = [b for b in out if b[2] > b[0] and b[3] > b[1]]
+    return sorted(set(out), key=lambda b: ((b[2] - b[0]) * (b[3] - b[1]), b))
 
 
 def _candidates(n: Rect, rects: Sequence[Rect], width: int, region: Rect) -> list[Rect]:

@@ -1,0 +1,103 @@
+"""Junction fills: a wire meeting its net's pin narrower than its current needs.
+
+The necks are found as the ``current_density`` DRC finds them; every result
+is re-measured with KLayout (``Region.width_check`` on the merged metal).
+"""
+
+from __future__ import annotations
+
+import klayout.db as kdb
+import numpy as np
+import pytest
+
+from flow.route.junctions import junction_fills, necks
+
+UM = 1000
+REGION = (-200 * UM, -200 * UM, 200 * UM, 200 * UM)
+PIN = (0, 0, 15_500, 10_000)  # a device pin, 15.5 x 10 um
+# a 14.5 um wire overlapping the pin's lower right corner (3 x 8.5 um)
+GRAZE = (12_500, -6_000, 80_000, 8_500)
+W = 10_000  # the current needs 10 um
+
+
+def klayout_necks(rects, width, device):
+    """KLayout's width check on the merged metal, without pairs wholly on ``device``."""
+    reg = kdb.Region()
+    for r in rects:
+        reg.insert(kdb.Box(*r))
+    dev = kdb.Region()
+    for r in device:
+        dev.insert(kdb.Box(*r))
+    out = []
+    for ep in reg.merged().width_check(width).each():
+        pts = [ep.first.p1, ep.first.p2, ep.second.p1, ep.second.p2]
+        if all(any(kdb.Box(*d).contains(p) for d in device) for p in pts):
+            continue
+        out.append(ep)
+    return out
+
+
+def fills(own, others=(), clearance=3 * UM, self_space=3 * UM, max_width=None):
+    arr = np.array([(*r, o) for r, o in others], dtype=np.int64).reshape(-1, 5)
+    return junction_fills(
+        own, [PIN], W, arr, lambda o, fw: clearance, lambda fw: self_space, REGION, 2 * UM, max_width, clearance
+    )
+
+
+def test_neck_found_as_klayout_finds_it():
+    assert len(necks([PIN, GRAZE], W, [PIN])) >= 1
+    assert len(klayout_necks([PIN, GRAZE], W, [PIN])) >= 1
+    # a wire landing across the whole pin height has no neck
+    assert necks([PIN, (12_500, -2_000, 80_000, 12_500)], W, [PIN]) == []
+
+
+def test_grazing_wire_filled_to_full_width():
+    f = fills([PIN, GRAZE])
+    assert f, "the corner junction is filled"
+    assert necks([PIN, GRAZE, *f], W, [PIN]) == []
+    assert klayout_necks([PIN, GRAZE, *f], W, [PIN]) == []
+    # the fill joins pin and wire (it overlaps both)
+    for g in f:
+        assert g[0] < PIN[2] and g[2] > GRAZE[0]
+
+
+def test_fill_keeps_clearance_to_other_nets():
+    """Other metal below the pin (3 um clearance): the fill stays clear of it."""
+    other = ((-20_000, -40_000, 11_000, -3_500), 7)
+    f = fills([PIN, GRAZE], [other])
+    assert f
+    reg = kdb.Region()
+    for g in f:
+        reg.insert(kdb.Box(*g))
+    o = kdb.Region(kdb.Box(*other[0]))
+    assert reg.separation_check(o, 3 * UM).count() == 0
+    assert (reg & o).is_empty()
+    assert klayout_necks([PIN, GRAZE, *f], W, [PIN]) == []
+
+
+def test_no_room_leaves_the_neck():
+    """Other nets' metal hugging the junction on every side: no fill, the
+    neck stays (the DRC then reports it)."""
+    walls = [
+        ((-30_000, -30_000, 100_000, -9_000), 1),  # below the wire
+        ((-30_000, 13_000, 100_000, 40_000), 2),  # above the pin
+        ((-30_000, -9_000, -3_000, 13_000), 3),  # left of the pin
+        ((-3_000, -9_000, 9_500, -3_000), 4),  # under the pin, left of the wire
+        ((18_500, 11_500, 100_000, 13_000), 5),  # over the wire, right of the pin
+    ]
+    assert fills([PIN, GRAZE], walls) == []
+    assert necks([PIN, GRAZE], W, [PIN])
+
+
+def test_fill_never_wider_than_max_width():
+    f = fills([PIN, GRAZE], max_width=5_000)
+    assert all(min(g[2] - g[0], g[3] - g[1]) <= 5_000 for g in f)
+
+
+@pytest.mark.parametrize("dx", [0, 1_500, 4_000])
+def test_corner_joins_of_two_wires(dx):
+    """Two wires of the net meeting at an offset corner (no pin): filled."""
+    a = (0, 0, 40_000, 12_000)
+    b = (40_000 - 6_000 + dx, 6_000, 52_000 + dx, 60_000)
+    f = junction_fills([a, b], [], W, np.zeros((0, 5), np.int64), lambda o, fw: 0, lambda fw: 3 * UM, REGION, 2 * UM)
+    assert klayout_necks([a, b, *f], W, []) == []
