@@ -524,6 +524,11 @@ def route(
     if max_iterations < 1:
         raise InputError(f"route: max_iterations must be at least 1, got {max_iterations}")
     _check_inputs(kit, obstacles, terminals)
+    # net-tie markers (a layer with ``net_tie = METAL``): the metal under
+    # them is cut out of the nets, so wires are trimmed off them
+    tie_layers = {n: lay.net_tie for n, lay in kit.layers.items() if lay.net_tie in kit.routing_metals}
+    ties = tuple((tie_layers[s.layer], _rect(s.rect, s.layer)) for s in obstacles if s.layer in tie_layers)
+    obstacles = [s for s in obstacles if s.layer not in tie_layers]
     grid = make_grid(kit, region)
     region_rect = _rect(region, "region")
     rules = dict(rules or {})
@@ -536,7 +541,7 @@ def route(
         if (r.wide or any(c > 1 for c in r.cuts.values())) and n in terminals
     }
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, ties)
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
         if not result.unrouted or not shrinkable:
             return result
@@ -569,6 +574,7 @@ def _route_once(
     max_iterations: int,
     progress: Callable[[str, float], object] | None,
     guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
+    ties: Sequence[tuple[str, Rect]] = (),
 ) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -1002,6 +1008,9 @@ def _route_once(
             "wide": wide[k],
             "scale": scale.get(job.name, 0.0) if job.name in scale else None,
         }
+    if ties:
+        for name in list(shapes):
+            shapes[name] = tuple(_off_ties(shapes[name], ties, grid))
     # where a wire meets the net's other metal narrower than its current
     # needs (a wide wire on a pin's corner), fill the junction to full width
     fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space)
@@ -1298,4 +1307,34 @@ def _junctions(
             if extra:
                 out.setdefault(name, []).extend(Shape(m, f, name) for f in extra)
                 rows += [(*f, k) for f in extra]
+    return out
+
+
+def _off_ties(geo: Sequence[Shape], ties: Sequence[tuple[str, Rect]], grid: RouteGrid) -> list[Shape]:
+    """``geo`` with every wire overlapping a net tie cut back to the tie's edge.
+
+    The metal under a net-tie marker is cut out of the nets it ties (LVS,
+    net-aware DRC), so a wire reaching over the tie would leave a sliver
+    of metal beside the cut.  A wire rectangle overlapping a tie is cut back
+    along one axis to the tie's edge (the cut removing the least metal that
+    leaves the rectangle at least the metal's minimum width); a rectangle
+    that cannot be cut back so stays as drawn.
+    """
+    out: list[Shape] = []
+    for s in geo:
+        r = s.rect
+        hits = [t for m, t in ties if m == s.layer and t[0] < r[2] and r[0] < t[2] and t[1] < r[3] and r[1] < t[3]]
+        if not hits or s.layer not in grid.metals:
+            out.append(s)
+            continue
+        w = grid.width[grid.metals.index(s.layer)]
+        for t in hits:
+            options = [
+                (max(r[0], t[2]), r[1], r[2], r[3]), (r[0], r[1], min(r[2], t[0]), r[3]),
+                (r[0], max(r[1], t[3]), r[2], r[3]), (r[0], r[1], r[2], min(r[3], t[1])),
+            ]
+            ok = [o for o in options if o[2] - o[0] >= w and o[3] - o[1] >= w]
+            if ok:
+                r = max(ok, key=lambda o: (o[2] - o[0]) * (o[3] - o[1]))
+        out.append(Shape(s.layer, r, s.net))
     return out
