@@ -1013,7 +1013,7 @@ def _route_once(
             shapes[name] = tuple(_off_ties(shapes[name], ties, grid))
     # where a wire meets the net's other metal narrower than its current
     # needs (a wide wire on a pin's corner), fill the junction to full width
-    fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space)
+    fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space, drawn)
     for name, extra in fills.items():
         order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
         shapes[name] = tuple(sorted(set(shapes[name]) | set(extra), key=lambda s: (order[s.layer], s.rect)))
@@ -1270,12 +1270,16 @@ def _junctions(
     space: Callable[[int, int, int], int],
     wide_space: Callable[[int, int], int],
     self_space: Callable[[int, int], int],
+    drawn: Mapping[str, Mapping[str, object]],
 ) -> dict[str, list[Shape]]:
     """Junction fills of every routed net with a current (:func:`flow.route.junctions.junction_fills`).
 
     Per metal, a net's own metal is its routed shapes and everything marked
     as its (pins, device metal, covers, patches); every other net's routed
-    shapes, marked metal and fills drawn so far keep their clearance.
+    shapes, marked metal and fills drawn so far keep their clearance.  A
+    net slotted on a metal (wider than its maximum width) gets no fills
+    there: its straps are narrower than the current by design, and a fill
+    would close the slots.
     """
     u = grid.dbu_um
     out: dict[str, list[Shape]] = {}
@@ -1290,7 +1294,7 @@ def _junctions(
             k = index[name]
             width = _ceil_div(int(round(rules[name].need.get(m, 0.0) / u * 1000)), 1000)
             mine = [s.rect for s in shapes[name] if s.layer == m]
-            if width <= 0 or not mine:
+            if width <= 0 or not mine or m in (drawn.get(name, {}).get("slotted") or {}):
                 continue
             own = mine + [r for layer, r, o in marked if layer == m and o == k]
             others = np.array([r for r in rows if r[4] != k], dtype=np.int64).reshape(-1, 5)

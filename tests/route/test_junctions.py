@@ -101,3 +101,37 @@ def test_corner_joins_of_two_wires(dx):
     b = (40_000 - 6_000 + dx, 6_000, 52_000 + dx, 60_000)
     f = junction_fills([a, b], [], W, np.zeros((0, 5), np.int64), lambda o, fw: 0, lambda fw: 3 * UM, REGION, 2 * UM)
     assert klayout_necks([a, b, *f], W, []) == []
+
+
+@pytest.mark.parametrize("dx", [0.3, 2.7, 4.9])
+def test_router_lands_a_wide_wire_across_its_pins(gan650, monkeypatch, dx):
+    """A 50 mA net (10 um of MET1) between two 15.5 x 10 um pins off the
+    routing grid, beside a logic net: routed without fills, the wire meets
+    a pin through a neck; with them, KLayout finds no part of the net's
+    merged metal narrower than 10 um except within the pins, and the
+    routing stays clean (width, spacing, enclosure, connectivity)."""
+    from route_cases import all_shapes, connectivity_problems, drc_violations, pin, rect_um, scene
+
+    from flow.route import route, router
+    from flow.route.netclass import limits, net_rules
+
+    obs, terms = scene({
+        "p": [pin("p", "MET1", 20 + dx, 20 + dx, 35.5 + dx, 30 + dx), pin("p", "MET1", 180 + dx, 150, 195.5 + dx, 160)],
+        "q": [pin("q", "MET1", 20, 60, 30, 70), pin("q", "MET1", 200, 60, 210, 70)],
+    })
+    rules = net_rules(gan650, {"p": (6.0, 0.05), "q": (6.0, 0.005)}, limits(gan650))
+    width = gan650.dbu(rules["p"].need["MET1"])
+    pins = [p.rect for p in obs if p.net == "p" and p.layer == "MET1"]
+    region = rect_um(0, 0, 240, 240)
+
+    def metal(r):
+        return [s.rect for s in r.shapes["p"] if s.layer == "MET1"] + pins
+
+    r = route(gan650, region, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    assert klayout_necks(metal(r), width, pins) == []
+    assert drc_violations(gan650, all_shapes(obs, r)) == []
+    assert connectivity_problems(gan650, obs, terms, r) == []
+    monkeypatch.setattr(router, "junction_fills", lambda *a, **k: [])
+    bare = route(gan650, region, obs, terms, rules=rules)
+    assert klayout_necks(metal(bare), width, pins), "without fills the wire meets a pin through a neck"
