@@ -1,17 +1,19 @@
-"""Benchmark: what `current_density` rules would flag on the sample designs of kits without them.
+"""Benchmark: what `current_density` rules flag on the sample designs of gan650 and ganrf025.
 
 Not a test: prints a table (and writes JSON with --json FILE).
 
-gan650 and ganrf025 carry current-density limits in their metal stacks but
-no `current_density` rules yet (see their CHANGELOGs).  This script runs the
-flow on each sample design of a kit (default: every design of gan650 and
-ganrf025) into a temporary folder, then checks the GDS with one
-`current_density` rule per routing metal and cut layer of the kit that has a
-limit, with the design's net classes and temperature, exactly as the DRC
-stage would.  Per design: markers per rule, markers per net, and how many
-markers lie where a wire meets device metal (one of the marker's points in
-metal drawn inside a device cell): the pin junctions the router does not
-yet land across the net's full width.
+gan650 and ganrf025 carry current-density limits in their metal stacks and,
+since 0.5.0 / 0.6.0, `current_density` rules (before, the router's
+junctions left too many markers; see their CHANGELOGs).  This script runs
+the flow on each sample design of a kit (default: every design of gan650
+and ganrf025) into a temporary folder, then checks the GDS with the kit's
+`current_density` rules (for a kit without any: one per routing metal and
+cut layer of the kit that has a limit), with the design's net classes and
+temperature, exactly as the DRC stage does.  Per design: markers per rule,
+markers per net, and how many markers lie where a wire meets device metal
+(one of the marker's points in metal drawn inside a device cell): the pin
+junctions the router's junction fills (flow/route/junctions.py) did not
+land across the net's full width.
 
     python bench/em_junctions.py [DESIGN ...] [--json out.json]
 """
