@@ -1319,10 +1319,11 @@ def _off_ties(geo: Sequence[Shape], ties: Sequence[tuple[str, Rect]], grid: Rout
 
     The metal under a net-tie marker is cut out of the nets it ties (LVS,
     net-aware DRC), so a wire reaching over the tie would leave a sliver
-    of metal beside the cut.  A wire rectangle overlapping a tie is cut back
-    along one axis to the tie's edge (the cut removing the least metal that
-    leaves the rectangle at least the metal's minimum width); a rectangle
-    that cannot be cut back so stays as drawn.
+    of metal beside the cut.  A wire rectangle whose end overlaps a tie (it
+    starts or stops inside the tie along one axis) is cut back to the tie's
+    edge there (the cut removing the least metal that leaves the rectangle
+    at least the metal's minimum width); a rectangle running across a tie,
+    or one that cannot be cut back so, stays as drawn.
     """
     out: list[Shape] = []
     for s in geo:
@@ -1334,8 +1335,10 @@ def _off_ties(geo: Sequence[Shape], ties: Sequence[tuple[str, Rect]], grid: Rout
         w = grid.width[grid.metals.index(s.layer)]
         for t in hits:
             options = [
-                (max(r[0], t[2]), r[1], r[2], r[3]), (r[0], r[1], min(r[2], t[0]), r[3]),
-                (r[0], max(r[1], t[3]), r[2], r[3]), (r[0], r[1], r[2], min(r[3], t[1])),
+                o for o, end in (
+                    ((t[2], r[1], r[2], r[3]), t[0] <= r[0] < t[2]), ((r[0], r[1], t[0], r[3]), t[0] < r[2] <= t[2]),
+                    ((r[0], t[3], r[2], r[3]), t[1] <= r[1] < t[3]), ((r[0], r[1], r[2], t[1]), t[1] < r[3] <= t[3]),
+                ) if end
             ]
             ok = [o for o in options if o[2] - o[0] >= w and o[3] - o[1] >= w]
             if ok:

@@ -135,3 +135,27 @@ def test_router_lands_a_wide_wire_across_its_pins(gan650, monkeypatch, dx):
     monkeypatch.setattr(router, "junction_fills", lambda *a, **k: [])
     bare = route(gan650, region, obs, terms, rules=rules)
     assert klayout_necks(metal(bare), width, pins), "without fills the wire meets a pin through a neck"
+
+
+def test_wires_are_cut_back_off_net_ties():
+    """A wire rectangle overlapping a net-tie marker is cut back to the
+    tie's edge along the axis that removes the least metal (gan_halfbridge's
+    Kelvin wire reached 0.5 um over the hemtek tie and left a sliver once
+    the tie's metal was cut out of the nets); one that would fall below
+    the minimum width stays."""
+    import pdk
+
+    from flow.route import Shape
+    from flow.route.grid import make_grid
+    from flow.route.router import _off_ties
+
+    kit = pdk.load("gan650")
+    grid = make_grid(kit, REGION)
+    tie = ("MET1", (-3_000, 0, 0, 5_000))  # a 3 x 5 um tie left of a pin at x >= 0
+    wire = Shape("MET1", (-500, -32_000, 13_500, 5_500), "KS")
+    other = Shape("MET2", (-500, -32_000, 13_500, 5_500), "KS")  # another metal: untouched
+    thin = Shape("MET1", (-2_500, 1_000, -1_000, 4_000), "KS")  # inside the tie, 1.5 um: stays
+    (w, o, t) = _off_ties([wire, other, thin], [tie], grid)
+    assert w.rect == (0, -32_000, 13_500, 5_500)
+    assert o == other and t == thin
+
