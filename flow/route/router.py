@@ -461,7 +461,9 @@ def route(
         Routing area, dbu; every new shape lies inside it.
     obstacles : sequence of Shape
         Every existing shape on the routing metals and cuts (pins included),
-        tagged with its net or None.  Shapes on other layers are ignored.
+        tagged with its net or None; and net-tie markers (shapes on a layer
+        with ``net_tie``), which wires do not end on (see Notes).  Shapes on
+        other layers are ignored.
     terminals : mapping net -> terminals
         Each terminal is a list of alternative access shapes (pins) on routing
         metals carrying the net; reaching any one of them connects the
@@ -516,6 +518,13 @@ def route(
     leaves parallel straps no wider than the maximum width, so that the
     metal left across a row of holes carries the current; the net's pins and
     the cut arrays landing on them stay whole, ringed by holes.
+    Where a wire meets the net's pins or other metal through a neck
+    narrower than its current needs (a wide wire overlapping a pin's
+    corner, two wires meeting off-centre), the junction is filled after
+    routing (:mod:`flow.route.junctions`): the wire lands across the width
+    its current needs or the pin's whole width, where that keeps every
+    clearance; a wire ending over a net-tie marker is cut back to the
+    tie's edge (the metal under a tie is cut out of the nets).
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
@@ -1014,9 +1023,9 @@ def _route_once(
     # where a wire meets the net's other metal narrower than its current
     # needs (a wide wire on a pin's corner), fill the junction to full width
     fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space, drawn)
+    layer_order = {layer: n for n, layer in enumerate(grid.metals + grid.cuts)}
     for name, extra in fills.items():
-        order = {name: n for n, name in enumerate(grid.metals + grid.cuts)}
-        shapes[name] = tuple(sorted(set(shapes[name]) | set(extra), key=lambda s: (order[s.layer], s.rect)))
+        shapes[name] = tuple(sorted(set(shapes[name]) | set(extra), key=lambda s: (layer_order[s.layer], s.rect)))
     return RouteResult(
         shapes=MappingProxyType(dict(sorted(shapes.items()))),
         wirelength=wirelength,
