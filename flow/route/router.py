@@ -20,6 +20,7 @@ import numpy as np
 
 from flow.errors import InputError
 from flow.route.grid import BLOCKED, Fabric, RouteGrid, make_grid
+from flow.route.junctions import junction_fills
 from flow.route.netclass import NetRule, clearance, has_voltage_rules
 from flow.route.search import NetJob, Negotiator
 from pdk.schema import PDK
@@ -494,7 +495,9 @@ def route(
         Routing area, dbu; every new shape lies inside it.
     obstacles : sequence of Shape
         Every existing shape on the routing metals and cuts (pins included),
-        tagged with its net or None.  Shapes on other layers are ignored.
+        tagged with its net or None; and net-tie markers (shapes on a layer
+        with ``net_tie``), which wires do not end on (see Notes).  Shapes on
+        other layers are ignored.
     terminals : mapping net -> terminals
         Each terminal is a list of alternative access shapes (pins) on routing
         metals carrying the net; reaching any one of them connects the
@@ -553,6 +556,13 @@ def route(
     through a ring, holds less metal than the current needs, the net is
     drawn wider by the holes missing and everything is routed again (up to
     :data:`SLOT_RETRIES` times; what is still missing shows as ``short_um``).
+    Where a wire meets the net's pins or other metal through a neck
+    narrower than its current needs (a wide wire overlapping a pin's
+    corner, two wires meeting off-centre), the junction is filled after
+    routing (:mod:`flow.route.junctions`): the wire lands across the width
+    its current needs or the pin's whole width, where that keeps every
+    clearance; a wire ending over a net-tie marker is cut back to the
+    tie's edge (the metal under a tie is cut out of the nets).
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
@@ -561,6 +571,11 @@ def route(
     if max_iterations < 1:
         raise InputError(f"route: max_iterations must be at least 1, got {max_iterations}")
     _check_inputs(kit, obstacles, terminals)
+    # net-tie markers (a layer with ``net_tie = METAL``): the metal under
+    # them is cut out of the nets, so wires are trimmed off them
+    tie_layers = {n: lay.net_tie for n, lay in kit.layers.items() if lay.net_tie in kit.routing_metals}
+    ties = tuple((tie_layers[s.layer], _rect(s.rect, s.layer)) for s in obstacles if s.layer in tie_layers)
+    obstacles = [s for s in obstacles if s.layer not in tie_layers]
     grid = make_grid(kit, region)
     region_rect = _rect(region, "region")
     rules = dict(rules or {})
@@ -576,7 +591,7 @@ def route(
     metal_at = {m: l for l, m in enumerate(grid.metals)}
     tries = 0
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, extra_holes=extra)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, extra_holes=extra, ties=ties)
         # a slotted wire whose worst cross-section (through the ring of
         # slots around a pin) holds less metal than the current needs: drawn
         # wider by the holes missing, and everything routed again
@@ -628,6 +643,7 @@ def _route_once(
     progress: Callable[[str, float], object] | None,
     guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
     extra_holes: Mapping[tuple[str, int], int] | None = None,
+    ties: Sequence[tuple[str, Rect]] = (),
 ) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -1074,6 +1090,15 @@ def _route_once(
             "wide": wide[k],
             "scale": scale.get(job.name, 0.0) if job.name in scale else None,
         }
+    if ties:
+        for name in list(shapes):
+            shapes[name] = tuple(_off_ties(shapes[name], ties, grid))
+    # where a wire meets the net's other metal narrower than its current
+    # needs (a wide wire on a pin's corner), fill the junction to full width
+    fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space, drawn)
+    layer_order = {layer: n for n, layer in enumerate(grid.metals + grid.cuts)}
+    for name, extra in fills.items():
+        shapes[name] = tuple(sorted(set(shapes[name]) | set(extra), key=lambda s: (layer_order[s.layer], s.rect)))
     return RouteResult(
         shapes=MappingProxyType(dict(sorted(shapes.items()))),
         wirelength=wirelength,
@@ -1312,3 +1337,93 @@ def _span(terms: Sequence[Sequence[Shape]]) -> int:
     if not rects:
         return 0
     return max(r[2] for r in rects) - min(r[0] for r in rects) + max(r[3] for r in rects) - min(r[1] for r in rects)
+
+
+def _junctions(
+    kit: PDK,
+    grid: RouteGrid,
+    region: Rect,
+    marked: Sequence[tuple[str, Rect, int]],
+    shapes: Mapping[str, Sequence[Shape]],
+    names: Sequence[str],
+    index: Mapping[str, int],
+    rules: Mapping[str, NetRule],
+    fixed_own: Mapping[tuple[int, int], Sequence[Rect]],
+    space: Callable[[int, int, int], int],
+    wide_space: Callable[[int, int], int],
+    self_space: Callable[[int, int], int],
+    drawn: Mapping[str, Mapping[str, object]],
+) -> dict[str, list[Shape]]:
+    """Junction fills of every routed net with a current (:func:`flow.route.junctions.junction_fills`).
+
+    Per metal, a net's own metal is its routed shapes and everything marked
+    as its (pins, device metal, covers, patches); every other net's routed
+    shapes, marked metal and fills drawn so far keep their clearance.  A
+    net slotted on a metal (wider than its maximum width) gets no fills
+    there: its straps are narrower than the current by design, and a fill
+    would close the slots.
+    """
+    u = grid.dbu_um
+    out: dict[str, list[Shape]] = {}
+    todo = [n for n in shapes if n in rules and any(v > 0 for v in rules[n].need.values())]
+    if not todo:
+        return out
+    for l, m in enumerate(grid.metals):
+        rows = [(*r, o) for layer, r, o in marked if layer == m]
+        rows += [(*s.rect, index[n]) for n, geo in shapes.items() for s in geo if s.layer == m]
+        maxw = min((kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value), default=None)
+        for name in todo:
+            k = index[name]
+            width = _ceil_div(int(round(rules[name].need.get(m, 0.0) / u * 1000)), 1000)
+            mine = [s.rect for s in shapes[name] if s.layer == m]
+            if width <= 0 or not mine or m in (drawn.get(name, {}).get("slotted") or {}):
+                continue
+            own = mine + [r for layer, r, o in marked if layer == m and o == k]
+            others = np.array([r for r in rows if r[4] != k], dtype=np.int64).reshape(-1, 5)
+            owners = sorted(set(others[:, 4].tolist()))
+            reach = max([space(l, k, o) for o in owners] + [grid.spacing[l]]) + wide_space(l, 1 << 60)
+
+            def clearance(o: int, fw: int, l: int = l, k: int = k) -> int:
+                return max(space(l, k, o), wide_space(l, fw))
+
+            extra = junction_fills(
+                own, fixed_own.get((k, l), []), width, others, clearance,
+                lambda fw, l=l: self_space(l, fw), region, grid.width[l], maxw, reach,
+            )
+            if extra:
+                out.setdefault(name, []).extend(Shape(m, f, name) for f in extra)
+                rows += [(*f, k) for f in extra]
+    return out
+
+
+def _off_ties(geo: Sequence[Shape], ties: Sequence[tuple[str, Rect]], grid: RouteGrid) -> list[Shape]:
+    """``geo`` with every wire overlapping a net tie cut back to the tie's edge.
+
+    The metal under a net-tie marker is cut out of the nets it ties (LVS,
+    net-aware DRC), so a wire reaching over the tie would leave a sliver
+    of metal beside the cut.  A wire rectangle whose end overlaps a tie (it
+    starts or stops inside the tie along one axis) is cut back to the tie's
+    edge there (the cut removing the least metal that leaves the rectangle
+    at least the metal's minimum width); a rectangle running across a tie,
+    or one that cannot be cut back so, stays as drawn.
+    """
+    out: list[Shape] = []
+    for s in geo:
+        r = s.rect
+        hits = [t for m, t in ties if m == s.layer and t[0] < r[2] and r[0] < t[2] and t[1] < r[3] and r[1] < t[3]]
+        if not hits or s.layer not in grid.metals:
+            out.append(s)
+            continue
+        w = grid.width[grid.metals.index(s.layer)]
+        for t in hits:
+            options = [
+                o for o, end in (
+                    ((t[2], r[1], r[2], r[3]), t[0] <= r[0] < t[2]), ((r[0], r[1], t[0], r[3]), t[0] < r[2] <= t[2]),
+                    ((r[0], t[3], r[2], r[3]), t[1] <= r[1] < t[3]), ((r[0], r[1], r[2], t[1]), t[1] < r[3] <= t[3]),
+                ) if end
+            ]
+            ok = [o for o in options if o[2] - o[0] >= w and o[3] - o[1] >= w]
+            if ok:
+                r = max(ok, key=lambda o: (o[2] - o[0]) * (o[3] - o[1]))
+        out.append(Shape(s.layer, r, s.net))
+    return out
