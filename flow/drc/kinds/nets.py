@@ -65,7 +65,7 @@ from flow.drc.core import (
     rect,
     register,
 )
-from flow.drc.kinds.basic import ruby_str, ruby_um
+from flow.drc.kinds.basic import ruby_merged, ruby_str, ruby_um
 from flow.drc.nets import Nets, extract_nets, generated_name, net_layers, point_in_polygon
 from pdk.schema import BLACK_N, K_B_EV, PDK, Layer, Rule, em_derating
 
@@ -691,8 +691,8 @@ def _ruby_pairs(rule: Rule, kit: PDK, var, d: int) -> str:
     v = ruby_um(kit, d)
     metric = "projection" if rule.metric == "projection" else "euclidian"
     if rule.other is not None and rule.other != rule.layer:
-        return f"{var(rule.layer)}.separation({var(rule.other)}, {v}, {metric})"
-    return f"{var(rule.layer)}.space({v}, {metric})"
+        return f"{ruby_merged(var, rule.layer)}.separation({ruby_merged(var, rule.other)}, {v}, {metric})"
+    return f"{ruby_merged(var, rule.layer)}.space({v}, {metric})"
 
 
 def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str:
