@@ -16,6 +16,7 @@ exact, and shift the finished cell so its bounding box starts at the origin:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,14 @@ class DbuShapes:
 
     def __init__(self) -> None:
         self.items: list[tuple[str, Rect, str | None, bool]] = []
+        #: terminal -> capacities the generator states (:mod:`pdk.rating`);
+        #: terminals without get :func:`pdk.rating.default_paths`.
+        self.paths: dict[str, list] = {}
+
+    def rate(self, terminal: str, *capacities) -> None:
+        """State the cross-sections ``terminal``'s current passes
+        (:class:`pdk.rating.Capacity`, ``None`` entries ignored)."""
+        self.paths.setdefault(terminal, []).extend(capacities)
 
     @staticmethod
     def _norm(x0: int, y0: int, x1: int, y1: int) -> Rect:
@@ -75,7 +84,12 @@ class DbuShapes:
                 b.pin(term, layer, *c)
             else:
                 b.rect(layer, *c, terminal=term)
-        return b.build(model, params)
+        from pdk.rating import default_paths, ratings
+
+        terms = {t for _, _, t, _ in self.items if t is not None}
+        paths = default_paths(kit, self.items, terms - set(self.paths))
+        paths.update(self.paths)
+        return dataclasses.replace(b.build(model, params), ratings=ratings(paths))
 
 
 def grow_span(lo: int, hi: int, minimum: int, direction: int) -> tuple[int, int]:
