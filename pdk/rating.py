@@ -42,33 +42,62 @@ Rect = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Capacity:
-    """One cross-section a terminal's whole current passes: ``ma`` (mA) at
-    the layer's reference temperature (``jmax_ref_c``), on ``layer``;
-    ``what`` says which drawn metal it is, in words."""
+    """One cross-section a terminal's whole current passes: ``parts``
+    ``(layer, mA at the layer's reference temperature jmax_ref_c)`` side by
+    side (several parts where metals of two layers run in parallel, e.g. a
+    finger's MET1 and its MET2 strap); ``what`` says which drawn metal it
+    is, in words."""
 
-    layer: str
-    ma: float
+    parts: tuple[tuple[str, float], ...]
     what: str
 
-    def at(self, kit: PDK, temperature_c: float | None) -> float:
-        """``ma`` at ``temperature_c`` (deg C; ``None``: the reference).
+    @property
+    def ma(self) -> float:
+        """The capacity at the layers' reference temperatures (mA)."""
+        return sum(m for _, m in self.parts)
 
-        Above the reference without an activation energy the capacity is
-        unknown: ``nan``."""
-        lay = kit.layer(self.layer)
-        if temperature_c is None or lay.jmax_ref_c is None or temperature_c == lay.jmax_ref_c:
-            return self.ma
-        if lay.em_ea_ev is None:
-            return math.nan if temperature_c > lay.jmax_ref_c else self.ma
-        return self.ma * em_derating(temperature_c, lay.jmax_ref_c, lay.em_ea_ev)
+    def at(self, kit: PDK, temperature_c: float | None) -> float:
+        """The capacity (mA) at ``temperature_c`` (deg C; ``None``: the
+        references), each part derated with its own layer's factor.
+
+        Above a layer's reference without an activation energy the capacity
+        is unknown: ``nan``."""
+        total = 0.0
+        for layer, ma in self.parts:
+            lay = kit.layer(layer)
+            if temperature_c is None or lay.jmax_ref_c is None or temperature_c == lay.jmax_ref_c:
+                total += ma
+            elif lay.em_ea_ev is None:
+                if temperature_c > lay.jmax_ref_c:
+                    return math.nan
+                total += ma
+            else:
+                total += ma * em_derating(temperature_c, lay.jmax_ref_c, lay.em_ea_ev)
+        return total
+
+
+def parallel(what: str, *caps: "Capacity | None") -> Capacity | None:
+    """Cross-sections side by side (e.g. MET1 fingers and their MET2
+    straps): one capacity with all their parts; ``None`` when none."""
+    got = [c for c in caps if c is not None]
+    if not got:
+        return None
+    return Capacity(tuple(p for c in got for p in c.parts), f"{what}: " + " + ".join(c.what for c in got))
 
 
 @dataclass(frozen=True)
 class Rating:
-    """The current rating of one terminal: the smallest of its ``paths``."""
+    """The current rating of one terminal: the smallest of its ``paths``.
+
+    ``max_ma``: the most current the device itself passes through the
+    terminal (mA; a transistor's saturated channel, ``isat_ma_per_mm`` x its
+    width; 0 for a capacitor, which passes no DC); ``None``: unbounded.  The
+    check takes the smaller of the net's current and ``max_ma`` through the
+    terminal."""
 
     terminal: str
     paths: tuple[Capacity, ...]
+    max_ma: float | None = None
 
     def limiting(self, kit: PDK, temperature_c: float | None = None) -> tuple[float, Capacity]:
         """``(amps, capacity)``: the rating at ``temperature_c`` and the
@@ -92,7 +121,7 @@ def metal(kit: PDK, layer: str, width_dbu: int, what: str) -> Capacity | None:
     if j is None:
         return None
     w = kit.um(width_dbu)
-    return Capacity(layer, w * j, f"{what}: {w:g} um of {layer} at {j:g} mA/um")
+    return Capacity(((layer, w * j),), f"{what}: {w:g} um of {layer} at {j:g} mA/um")
 
 
 def cut_count(kit: PDK, layer: str, rects: Iterable[Rect]) -> int:
@@ -114,13 +143,26 @@ def cuts(kit: PDK, layer: str, rects: Iterable[Rect], what: str) -> Capacity | N
     if imax is None or not rects:
         return None
     n = cut_count(kit, layer, rects)
-    return Capacity(layer, n * imax, f"{what}: {n} {layer} cut(s) at {imax:g} mA")
+    return Capacity(((layer, n * imax),), f"{what}: {n} {layer} cut(s) at {imax:g} mA")
 
 
-def ratings(paths: dict[str, list[Capacity | None]]) -> tuple[Rating, ...]:
-    """Terminal -> capacities (``None`` entries dropped) as ratings; a
-    terminal left with none has no rating."""
-    return tuple(Rating(t, tuple(c for c in cs if c is not None)) for t, cs in sorted(paths.items()) if any(cs))
+def ratings(paths: dict[str, list[Capacity | None]], bounds: dict[str, float] | None = None) -> tuple[Rating, ...]:
+    """Terminal -> capacities (``None`` entries dropped) as ratings, with
+    ``bounds`` (terminal -> ``max_ma``); a terminal left with no capacity
+    has no rating."""
+    b = bounds or {}
+    return tuple(
+        Rating(t, tuple(c for c in cs if c is not None), b.get(t))
+        for t, cs in sorted(paths.items()) if any(c is not None for c in cs)
+    )
+
+
+def channel_bound(kit: PDK, model: str, width_um: float) -> float | None:
+    """The most current (mA) device ``model`` conducts over ``width_um`` of
+    channel: its ``isat_ma_per_mm`` x the width; ``None`` when the kit gives
+    no ``isat_ma_per_mm`` for it."""
+    isat = kit.device(model).isat_ma_per_mm
+    return None if isat is None else isat * width_um / 1000.0
 
 
 def _overlap(a: Rect, b: Rect) -> bool:
@@ -157,3 +199,13 @@ def default_paths(kit: PDK, items, terminals: Iterable[str]) -> dict[str, list[C
             caps.append(cuts(kit, layer, hit, "cuts under its metal"))
         out[t] = caps
     return out
+
+
+def pad_paths(kit: PDK, side_dbu: int, plates: Iterable[str], via_layer: str, vias: Iterable[Rect]) -> list[Capacity | None]:
+    """A pad's stacked plates (each ``side_dbu`` wide, joined over their
+    whole area by the via array ``vias``): the plates side by side (a route
+    on either layer spreads into both through the array) and the array."""
+    return [
+        parallel("plates", *(metal(kit, n, side_dbu, f"{n} plate") for n in plates)),
+        cuts(kit, via_layer, vias, "via array"),
+    ]

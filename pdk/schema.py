@@ -300,6 +300,12 @@ class Device:
     #: Clearance (um) the placer keeps around this device beyond the device
     #: spacing (between two devices the larger halo counts); 0: none.
     halo: float = 0.0
+    #: The most current the device conducts per mm of width (mA/mm; a
+    #: transistor's channel at full gate drive, a 2DEG resistor's saturated
+    #: body): its generator bounds the current through its channel terminals
+    #: by it when their ratings are checked (:mod:`pdk.rating`); ``None``:
+    #: unbounded (the whole net current).
+    isat_ma_per_mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -652,10 +658,13 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
         if not isinstance(spec, dict):
             p.add(key, "must be a table")
             continue
-        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs", "halo"}, {"generator", "kind", "terminals"})
+        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs", "halo", "isat_ma_per_mm"}, {"generator", "kind", "terminals"})
         halo = 0.0
         if "halo" in spec:
             halo = _number(p, f"{key}.halo", spec["halo"], nonneg=True) or 0.0
+        isat = None
+        if "isat_ma_per_mm" in spec:
+            isat = _number(p, f"{key}.isat_ma_per_mm", spec["isat_ma_per_mm"], positive=True)
         terms = spec.get("terminals", [])
         if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
             p.add(f"{key}.terminals", "must be a non-empty list of terminal names")
@@ -689,6 +698,7 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
                 doc=str(spec.get("doc", "")),
                 lvs=lvs,
                 halo=halo,
+                isat_ma_per_mm=isat,
             )
     return devices
 

@@ -42,6 +42,7 @@ from typing import Any
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
 from pdk.draw import DbuShapes, grow_span
+from pdk.rating import channel_bound, cuts, metal, pad_paths
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): the router needs a 6 um grid point inside a pin.
@@ -323,15 +324,28 @@ def hemt(
     s.add("MESA", xm0, ym0, xm1, ym1)
     s.pin("s", "MET1", xm0, 0, xm1, pin)
     s.pin("d", "MET1", xm0, yd0, xm1, yd1)
+    fingers: dict[str, list[Rect]] = {"s": [], "d": []}
+    conts: dict[str, list[Rect]] = {"s": [], "d": []}
     for k, x in enumerate(xo):
         ohm = (x, ym0 + en_mo, x + wo, ym1 - en_mo)
         c = _cont_in(kit, ohm, en_c)
         s.add("OHMIC", *ohm)
         s.add("CONT", *c)
-        if k % 2 == 0:  # source finger: down to the source bus
-            s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s")
+        t = "s" if k % 2 == 0 else "d"
+        conts[t].append(c)
+        if t == "s":  # source finger: down to the source bus
+            fingers[t].append(s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s"))
         else:  # drain finger: up to the drain bus
-            s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d")
+            fingers[t].append(s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d"))
+    # ratings: the bus (the pin) takes the current over its whole length
+    # (the router lands across it); each finger carries its share from the
+    # bus to its contact, so the fingers side by side and their contacts
+    # are the cross-sections the whole current of d or s passes
+    sat = channel_bound(kit, model, kit.um(wf) * nf)
+    for t, name_ in (("d", "drain"), ("s", "source")):
+        fw = sum(r[2] - r[0] for r in fingers[t])
+        s.rate(t, metal(kit, "MET1", fw, f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide"),
+               cuts(kit, "CONT", conts[t], f"{name_} contacts"), max_ma=sat)
     xg_last = 0
     xgs = []
     for k in range(nf):
@@ -353,15 +367,18 @@ def hemt(
             s.add("SFP", x0, ym0, x1, ym1)
     if kelvin:
         neck = max(d(KELVIN_NECK_UM), d(kit.min_spacing("MET1")), d(kit.min_width("MET1")))
-        s.add("MET1", xm1, 0, xm1 + neck, pin // 2, terminal="ks")
-        s.add("NETTIE", xm1, 0, xm1 + neck, pin // 2)
+        s.add("MET1", xm1, 0, xm1 + neck, pin, terminal="ks")
+        s.add("NETTIE", xm1, 0, xm1 + neck, pin)
         s.pin("ks", "MET1", xm1 + neck, 0, xm1 + neck + pin, pin)
+        # the gate-drive return crosses the neck along x: its height is the cross-section
+        s.rate("ks", metal(kit, "MET1", pin, "Kelvin neck"))
     s.add("GATE", 0, yg0, xg_last, yg1)  # gate bus
     py0 = yg1 - pad
     s.add("GATE", 0, py0, pad, yg1)  # gate pad
     cin = max(en_c, d(1.0))
-    s.add("CONT", cin, py0 + cin, pad - cin, yg1 - cin)
+    gc = s.add("CONT", cin, py0 + cin, pad - cin, yg1 - cin)
     s.pin("g", "MET1", 0, py0, pad, yg1)
+    s.rate("g", metal(kit, "MET1", pad, "gate pad"), cuts(kit, "CONT", [gc], "gate pad contact"))
     params: dict[str, Any] = {"w": w, "l": l, "nf": nf, "lgd": lgd}
     declared = kit.device(model).params
     params.update({k: v for k, v in (("lfp", lfp), ("lgfp", lgfp)) if k in declared})
@@ -491,6 +508,9 @@ def resistor_2deg(kit: PDK, *, name: str, r: float = 2000.0, w: float = 10.0) ->
     last_left = (runs - 1) % 2 == 1
     contact("p", ys[0], True, -1 if runs > 1 else 0)
     contact("n", ys[-1], last_left, 1 if runs > 1 else 0)
+    # the saturated 2DEG body bounds the current through both ends
+    for t in ("p", "n"):
+        s.rate(t, max_ma=channel_bound(kit, model, w))
     return s.build(kit, name, model, {"r": r, "w": w})
 
 
@@ -548,12 +568,14 @@ def pad(kit: PDK, *, name: str, size: float = 80.0) -> DeviceCell:
     inner = sz - 2 * en_v
     n = (inner + sp) // (v + sp)
     x0 = en_v + (inner - (n * v + (n - 1) * sp)) // 2
+    vias = []
     for i in range(n):
         for j in range(n):
             x = x0 + i * (v + sp)
             y = x0 + j * (v + sp)
-            s.add("VIA1", x, y, x + v, y + v)
+            vias.append(s.add("VIA1", x, y, x + v, y + v))
     s.add("PASS", m_pass, m_pass, sz - m_pass, sz - m_pass)
+    s.rate("p", *pad_paths(kit, sz, ("MET2", "MET1"), "VIA1", vias))
     return s.build(kit, name, model, {"size": size})
 
 
@@ -813,6 +835,8 @@ def mim(kit: PDK, *, name: str, c: float = 1e-12) -> DeviceCell:
             x = xp0 + off + i * (v + sp)
             y = yc - pin // 2 + off + j * (v + sp)
             s.add("VIA1", x, y, x + v, y + v)
+    for t in ("p", "n"):  # a capacitor passes no DC: its plates carry no electromigration current
+        s.rate(t, max_ma=0.0)
     return s.build(kit, name, model, {"c": c})
 
 

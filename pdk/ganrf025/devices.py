@@ -40,6 +40,7 @@ from typing import Any
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
 from pdk.draw import DbuShapes
+from pdk.rating import channel_bound, cuts, metal, pad_paths
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): a 7 um routing-grid square of half-width 2 um
@@ -270,15 +271,26 @@ def hemt(
     s.add("MESA", xm0, ym0, xm1, ym1)
     s.pin("s", "MET1", xm0, 0, xb1, pin)
     s.pin("d", "MET1", xm0, yd0, xb1, yd1)
+    fingers: dict[str, list[Rect]] = {"s": [], "d": []}
+    conts: dict[str, list[Rect]] = {"s": [], "d": []}
     for k, x in enumerate(xo):
         ohm = (x, ym0 + en_mo, x + wo, ym1 - en_mo)
         s.add("OHMIC", *ohm)
         c = (ohm[0] + en_c, ohm[1] + en_c, ohm[2] - en_c, ohm[3] - en_c)
         s.add("CONT", *c)
-        if k % 2 == 0:  # source finger: down to the source bus
-            s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s")
+        t = "s" if k % 2 == 0 else "d"
+        conts[t].append(c)
+        if t == "s":  # source finger: down to the source bus
+            fingers[t].append(s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s"))
         else:  # drain finger: up to the drain bus
-            s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d")
+            fingers[t].append(s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d"))
+    # ratings: each finger carries its share between its bus and its
+    # contact; the fingers side by side and their contacts take it all
+    sat = channel_bound(kit, model, kit.um(wf) * nf)
+    for t, name_ in (("d", "drain"), ("s", "source")):
+        fw = sum(r[2] - r[0] for r in fingers[t])
+        s.rate(t, metal(kit, "MET1", fw, f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide"),
+               cuts(kit, "CONT", conts[t], f"{name_} contacts"), max_ma=sat)
     xh_last = 0
     xgs = []
     for k in range(nf):
@@ -302,8 +314,9 @@ def hemt(
     py0 = yg1 - pin
     s.add("GHEAD", 0, py0, pin, yg1)  # gate pad
     cin = max(en_c, d(1.0))
-    s.add("CONT", cin, py0 + cin, pin - cin, yg1 - cin)
+    gc = s.add("CONT", cin, py0 + cin, pin - cin, yg1 - cin)
     s.pin("g", "MET1", 0, py0, pin, yg1)
+    s.rate("g", metal(kit, "MET1", pin, "gate pad"), cuts(kit, "CONT", [gc], "gate pad contact"))
     if bsv:
         nv = 1
         while True:  # as many vias as fit under the source bus width
@@ -480,6 +493,8 @@ def mim(kit: PDK, *, name: str, c: float = 1.0, cpa: float = 0.4) -> DeviceCell:
     s.add("POST", pp0, q0, pp0 + post, q1)
     b0, b1 = _centred(yc, max(post + 2 * en_b, d(kit.min_width("BRIDGE"))))
     s.add("BRIDGE", px0 - en_b, b0, pp0 + post + en_b, b1)
+    for t in ("p", "n"):  # a capacitor passes no DC: its plates carry no electromigration current
+        s.rate(t, max_ma=0.0)
     return s.build(kit, name, model, {"c": c})
 
 
@@ -598,6 +613,12 @@ def spiral(
     ybot = -R - h - gap
     sh.add("MET1", x0, ybot, x0 + pin, u1 + d(kit.enclosure("MET1", "INDV")), terminal="n")
     sh.pin("n", "MET1", x0, ybot - pin, x0 + pin, ybot)
+    # one series path from p to n: the p pad, a via, the turns, a via, the
+    # underpass and the n pad carry the whole current
+    path = [metal(kit, "MET1", pin, "MET1 pad and underpass"), metal(kit, "IND", wd, "turns"),
+            cuts(kit, "INDV", [(v0, u0, v1, u1)], "one via at each end")]
+    for t in ("p", "n"):
+        sh.rate(t, *path)
     return sh.build(kit, name, model, {"n": n, "w": w, "s": s, "din": din})
 
 
@@ -656,12 +677,14 @@ def _pad_at(kit: PDK, s: _Shapes, x0: int, y0: int, sz: int, term: str, halo: in
     inner = sz - 2 * en_v
     k = (inner + sp) // (v + sp)
     off = en_v + (inner - (k * v + (k - 1) * sp)) // 2
+    vias = []
     for i in range(k):
         for j in range(k):
             x = x0 + off + i * (v + sp)
             y = y0 + off + j * (v + sp)
-            s.add("VIA1", x, y, x + v, y + v)
+            vias.append(s.add("VIA1", x, y, x + v, y + v))
     s.add("PASS", x0 + m_pass, y0 + m_pass, x0 + sz - m_pass, y0 + sz - m_pass)
+    s.rate(term, *pad_paths(kit, sz, ("MET2", "MET1"), "VIA1", vias))
 
 
 def pad(kit: PDK, *, name: str, size: float = 80.0) -> DeviceCell:

@@ -383,15 +383,18 @@ def _check_terminals(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, ne
             continue
         rated += 1
         limit, cap = t.rating.limiting(kit, ctx.temperature_c)  # type: ignore[attr-defined]
-        i = max(amps)
+        i_net = max(amps)
+        bound = t.rating.max_ma  # type: ignore[attr-defined]
+        i = i_net if bound is None else min(i_net, bound / 1000.0)
         if math.isnan(limit):
             unknown.append(f"{t.cell}.{t.terminal}")
             continue
         if i > limit * (1 + 1e-9):
             x0, y0, x1, y1 = t.pin
             at = "" if ctx.temperature_c is None else f" at {ctx.temperature_c:g} C"
-            msg = (f"device {t.cell} terminal {t.terminal} on net {nets.name(n)}: the net carries {fmt_amps(i)}, "
-                   f"the terminal is rated {fmt_amps(limit)}{at} ({cap.what})")  # type: ignore[attr-defined]
+            through = "" if i == i_net else f", of which the device conducts at most {fmt_amps(i)}"
+            msg = (f"device {t.cell} terminal {t.terminal} on net {nets.name(n)}: the net carries {fmt_amps(i_net)}"
+                   f"{through}; the terminal is rated {fmt_amps(limit)}{at} ({cap.what})")  # type: ignore[attr-defined]
             v = polygon_violation(rule, rect(x0, y0, x1, y1), round(i * 1000.0, 6), nets.name(n))
             out.append(dataclasses.replace(v, message=msg))
     if unknown:
