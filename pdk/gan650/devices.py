@@ -714,6 +714,10 @@ def sbd(kit: PDK, *, name: str, w: float = 200.0, nf: int = 2, lac: float = 10.0
         s.add("ANODE", *an)
         s.add("CONT", *c)
         s.add("MET1", xa, c[1] - en_c, xa + wa, ya0 + pin // 2, terminal="a")
+    # each anode finger reaches a cathode on either side through the 2DEG,
+    # which saturates: the diode passes at most isat over twice its width
+    for t in ("a", "k"):
+        s.rate(t, max_ma=channel_bound(kit, model, 2 * w))
     return s.build(kit, name, model, {"w": w, "nf": nf, "lac": lac})
 
 
@@ -786,10 +790,13 @@ def rtf(kit: PDK, *, name: str, r: float = 200.0, w: float = 6.0) -> DeviceCell:
     y0 = yc - wd // 2
     s = _Shapes()
     s.add("TFR", -cw - en_t, y0, length + cw + en_t, y0 + wd)
-    s.add("TFRCON", -cw, y0 + en_t, 0, y0 + wd - en_t)
-    s.add("TFRCON", length, y0 + en_t, length + cw, y0 + wd - en_t)
+    ca = s.add("TFRCON", -cw, y0 + en_t, 0, y0 + wd - en_t)
+    cb = s.add("TFRCON", length, y0 + en_t, length + cw, y0 + wd - en_t)
     s.pin("p", "MET1", en_m - pin, 0, en_m, ph)
     s.pin("n", "MET1", length - en_m, 0, length - en_m + pin, ph)
+    # the current runs along x: through the pin's height and its contact
+    for t, c in (("p", ca), ("n", cb)):
+        s.rate(t, metal(kit, "MET1", ph, "contact head"), cuts(kit, "TFRCON", [c], "contact"))
     return s.build(kit, name, model, {"r": r, "w": w})
 
 

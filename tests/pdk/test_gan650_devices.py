@@ -506,7 +506,7 @@ def check_rtf(params: dict) -> None:
     assert regs["MET1"].count() == 2
 
 
-RTF_CORNERS = [{"r": 10.0, "w": 20.0}, {"r": 37.5, "w": 4.0}, {"r": 3750.0, "w": 4.0}, {"r": 750.0, "w": 20.0}, {"r": 200.0, "w": 6.0}]
+RTF_CORNERS = [{"r": 10.0, "w": 20.0}, {"r": 10.0, "w": 40.0}, {"r": 350.0, "w": 40.0}, {"r": 37.5, "w": 4.0}, {"r": 3750.0, "w": 4.0}, {"r": 750.0, "w": 20.0}, {"r": 200.0, "w": 6.0}]
 
 
 @pytest.mark.parametrize("params", RTF_CORNERS, ids=lambda v: str(v))
@@ -515,7 +515,7 @@ def test_rtf_corners(params):
 
 
 @HYP
-@given(r=st.floats(10, 3750), w=st.floats(4, 20))
+@given(r=st.floats(10, 3750), w=st.floats(4, 40))
 def test_rtf_random(r, w):
     r, w = round(r, 3), round(w, 3)
     rsh = KIT.layers["TFR"].sheet_ohm
