@@ -9,6 +9,8 @@ connectivity, and have the electrical size its parameters ask for.
 
 from __future__ import annotations
 
+import re
+
 import math
 
 import klayout.db as kdb
@@ -55,7 +57,7 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     if d.kind != "pad":
         assert all(p.layer == GRID.metals[0] for p in dc.pins)
         for layer in KIT.routing[1:]:
-            assert regs[layer].is_empty(), layer
+            assert regs[layer].is_empty() or dc.params.get("wm2"), layer
     # through the kit's connectivity: each terminal one piece, terminals apart
     cl = kit_clusters(KIT, regs, dc)
     assert all(len(ids) == 1 for ids in cl.values()), cl
@@ -158,6 +160,56 @@ def test_hemt_random(w, nf, l, lgd, lfp, bsv, lsfp):
     nf = max(1, min(nf, int(w // 5)))
     check_hemt({"w": round(w, 3), "nf": nf, "l": round(l, 3), "lgd": round(lgd, 3), "lfp": round(lfp, 3), "bsv": bsv,
                 "lsfp": round(lsfp, 3)})
+
+
+def check_straps(params: dict) -> None:
+    """HEMT with MET2 straps (wm2): clean (KLayout oracle, two copies),
+    terminals apart; one strap per ohmic finger over its own terminal's
+    MET1 with VIA1 along it; the drain rating adds the straps."""
+    check_hemt(params)
+    dc = generate(KIT, "hemt", params)
+    regs = kit_regions(KIT, dc)
+    nf = int(params["nf"])
+    straps = polys(regs["MET2"])
+    assert len(straps) == nf + 1 and all(b.width() == KIT.dbu(params["wm2"]) for b in straps)
+    assert (regs["VIA1"] - (regs["MET1"] & regs["MET2"])).is_empty()
+    for b in straps:
+        assert not (regs["VIA1"] & kdb.Region(b)).is_empty()
+    (cap,) = [c for c in dc.rating("d").paths if "straps" in c.what]
+    nd = (nf + 1) // 2
+    assert cap.ma == pytest.approx(nd * (4.0 * 5.0 + params["wm2"] * 15.0))
+
+
+@pytest.mark.parametrize("params", [
+    {"w": w, "nf": nf, "lgd": lgd, "wm2": wm2, "bsv": bsv, "lfp": 0.8}
+    for w, nf in ((20, 1), (400, 8), (4000, 16))
+    for lgd, wm2 in ((2.5, 4.0), (3.0, 4.5), (5.0, 6.0))
+    for bsv in (0, 1)
+], ids=str)
+def test_hemt_strap_corners(params):
+    check_straps(params)
+
+
+@HYP
+@given(w=st.floats(20, 4000), nf=st.integers(1, 16), lgd=st.floats(2.5, 5), frac=st.floats(0, 1), bsv=st.integers(0, 1))
+def test_hemt_straps_random(w, nf, lgd, frac, bsv):
+    nf = max(1, min(nf, int(w // 5)))
+    p = {"w": round(w, 3), "nf": nf, "lgd": round(lgd, 3), "bsv": bsv, "wm2": 10.0}
+    with pytest.raises(InputError, match=r"use wm2 <= ") as e:
+        generate(KIT, "hemt", p)
+    top = float(re.search(r"use wm2 <= ([0-9.]+) um", str(e.value)).group(1))
+    p["wm2"] = max(4.0, math.floor((4.0 + frac * (top - 4.0)) * 1000) / 1000)
+    check_straps(p)
+
+
+def test_straps_raise_the_pa_stage_rating():
+    """ganrf025_pa's stages: 8 fingers of 50 / 100 um with 4.5 um straps
+    carry 350 mA at each drain (four fingers of 4 um MET1 alone: 80 mA)."""
+    for w in (400, 800):
+        assert generate(KIT, "hemt", {"w": w, "nf": 8}).rating("d").amps(KIT) == pytest.approx(0.08)
+        assert generate(KIT, "hemt", {"w": w, "nf": 8, "wm2": 4.5}).rating("d").amps(KIT) == pytest.approx(0.35)
+    with pytest.raises(InputError, match=r"wm2=3 um is below the MET2 width rule / a VIA1 with its enclosure; use wm2 >= 4 um"):
+        generate(KIT, "hemt", {"wm2": 3})
 
 
 def test_hemt_finger_too_narrow():
