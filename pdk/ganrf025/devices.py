@@ -585,7 +585,7 @@ def spiral_inductance_nh(n: int, w: float, s: float, din: float) -> float:
 
 
 def spiral(
-    kit: PDK, *, name: str, n: int = 3, w: float = 10.0, s: float = 5.0, din: float = 80.0
+    kit: PDK, *, name: str, n: int = 3, w: float = 10.0, s: float = 5.0, din: float = 80.0, wu: float = 12.0
 ) -> DeviceCell:
     """Square spiral inductor on IND with a MET1 underpass from the centre.
 
@@ -602,6 +602,13 @@ def spiral(
     din : float
         Inner opening (um, edge to edge); at least ``w + s + 5`` so the
         inner stub clears the innermost turn.
+    wu : float
+        Width (um) of the MET1 underpass and of both MET1 pads (at least
+        :data:`PIN_MIN_UM`, and enough to enclose the INDV arrays): the
+        underpass carries the inductor's whole current on 1 um of MET1, so a
+        choke feeding a drain needs it wide (60 um for 300 mA at 5 mA/um;
+        see the terminal ratings).  Each end lands on MET1 through as many
+        INDV as fit in the trace's ``w x w`` end.
 
     Returns
     -------
@@ -635,37 +642,53 @@ def spiral(
     en_i = d(kit.enclosure("IND", "INDV"))
     if wd < v + 2 * en_i:
         raise InputError(f"{model}: w={w:g} um is too narrow for an inductor via")
-    pin = d(PIN_MIN_UM)
     gap = d(IND_PAD_GAP_UM)
+    en_m = d(kit.enclosure("MET1", "INDV"))
+    vsp = d(kit.min_spacing("INDV"))
+    k = max(1, (wd - 2 * en_i + vsp) // (v + vsp))  # INDV per row / column at each end
+    span = k * v + (k - 1) * vsp
+    pin = max(d(PIN_MIN_UM), d(wu), span + 2 * en_m)
     pts, R = spiral_path(n, wd, sd, dd)
+    # the underpass (centred on x = 0) keeps MET1 spacing from the p pad
+    # (left of the outer corner)
+    room = 2 * (R + wd // 2 + gap - d(kit.min_spacing("MET1")))
+    if pin > room:
+        raise InputError(f"{model}: wu={wu:g} um does not fit beside the p pad of this spiral; use wu <= "
+                         f"{kit.um(room):g} um or a larger din / more turns")
     lead = wd // 2 + gap + pin // 2
     pts[0] = (-R - lead, R)
     h = wd // 2
     sh = _Shapes()
     for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
         sh.add("IND", min(xa, xb) - h, min(ya, yb) - h, max(xa, xb) + wd - h, max(ya, yb) + wd - h)
+    def vias(cx: int, cy: int) -> list[Rect]:
+        a0, _ = _centred(cx, span)
+        b0, _ = _centred(cy, span)
+        return [sh.add("INDV", a0 + i * (v + vsp), b0 + j * (v + vsp), a0 + i * (v + vsp) + v, b0 + j * (v + vsp) + v)
+                for i in range(k) for j in range(k)]
+
     # outer end: INDV on the pad p
     sx, sy = pts[0]
-    v0, v1 = _centred(sx, v)
-    u0, u1 = _centred(sy, v)
-    sh.add("INDV", v0, u0, v1, u1)
+    ends = vias(sx, sy)
     sh.pin("p", "MET1", sx - pin // 2, sy - pin // 2, sx - pin // 2 + pin, sy - pin // 2 + pin)
     # inner end: INDV down to the underpass and pad n
     ex, ey = pts[-1]
-    v0, v1 = _centred(ex, v)
-    u0, u1 = _centred(ey, v)
-    sh.add("INDV", v0, u0, v1, u1)
+    vias(ex, ey)
+    _, u1 = _centred(ey, span)
     x0 = ex - pin // 2
     ybot = -R - h - gap
-    sh.add("MET1", x0, ybot, x0 + pin, u1 + d(kit.enclosure("MET1", "INDV")), terminal="n")
+    sh.add("MET1", x0, ybot, x0 + pin, u1 + en_m, terminal="n")
     sh.pin("n", "MET1", x0, ybot - pin, x0 + pin, ybot)
-    # one series path from p to n: the p pad, a via, the turns, a via, the
-    # underpass and the n pad carry the whole current
-    path = [metal(kit, "MET1", pin, "MET1 pad and underpass"), metal(kit, "IND", wd, "turns"),
-            cuts(kit, "INDV", [(v0, u0, v1, u1)], "one via at each end")]
+    # one series path from p to n: the p pad, the vias, the turns, the vias,
+    # the underpass and the n pad carry the whole current
+    path = [metal(kit, "MET1", pin, "MET1 pads and underpass"), metal(kit, "IND", wd, "turns"),
+            cuts(kit, "INDV", ends, "INDV at each end")]
     for t in ("p", "n"):
         sh.rate(t, *path)
-    return sh.build(kit, name, model, {"n": n, "w": w, "s": s, "din": din})
+    params = {"n": n, "w": w, "s": s, "din": din}
+    if "wu" in kit.device(model).params:
+        params["wu"] = wu
+    return sh.build(kit, name, model, params)
 
 
 # ---------------------------------------------------------------------------
@@ -701,6 +724,9 @@ def bsv_ground(kit: PDK, *, name: str, n: int = 1) -> DeviceCell:
     s = _Shapes()
     pw, ph = _via_row(kit, s, 0, 0, int(n))
     s.pin("g", "MET1", 0, 0, pw, ph)
+    # a wire lands along the plate and the current goes down into the BSVs
+    # under it: the plate's length is the cross-section (BSV has no limit)
+    s.rate("g", metal(kit, "MET1", pw, f"MET1 plate over {int(n)} BSV(s)"))
     return s.build(kit, name, model, {"n": n})
 
 

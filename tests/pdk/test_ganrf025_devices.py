@@ -300,7 +300,10 @@ def check_spiral(params: dict) -> None:
     p = full("spiral", params)
     n, w, s, din = int(p["n"]), p["w"], p["s"], p["din"]
     assert regs["IND"].count() == 1  # one continuous trace
-    assert regs["INDV"].count() == 2
+    # as many INDV as fit in the trace's w x w end, at each end
+    v, sp, en = KIT.min_width("INDV"), KIT.min_spacing("INDV"), KIT.enclosure("IND", "INDV")
+    k = max(1, int((KIT.dbu(w) - KIT.dbu(2 * en) + KIT.dbu(sp)) // KIT.dbu(v + sp)))
+    assert regs["INDV"].count() == 2 * k * k
     # both ends land on MET1, on different terminals' metal
     assert (regs["INDV"] - regs["MET1"]).is_empty()
     # outer size: din + 2 n w + 2 (n - 1) s, plus the outer lead to pin p
@@ -310,7 +313,13 @@ def check_spiral(params: dict) -> None:
     for term in ("p", "n"):
         (pin,) = dc.pins_of(term)
         metal = regs["MET1"].interacting(kdb.Region(kdb.Box(*pin.rect)))
-        assert (metal & regs["INDV"]).count() == 1
+        assert (metal & regs["INDV"]).count() == k * k
+        # the pads and the underpass are wu wide (or what encloses the vias)
+        assert min(pin.rect[2] - pin.rect[0], pin.rect[3] - pin.rect[1]) >= KIT.dbu(p["wu"])
+    # rated as one series path: pads / underpass, turns, the vias of one end
+    r = dc.rating("p")
+    assert dc.rating("n").paths == r.paths and len(r.paths) == 3
+    assert r.amps(KIT) == pytest.approx(min(5.0 * KIT.um(pin.rect[2] - pin.rect[0]), 20.0 * w, 100.0 * k * k) / 1000)
     # the trace's squares: turns give n * 4 sides
     length_um = regs["IND"].area() * DBU * DBU / w
     assert length_um > 4 * n * din
@@ -322,6 +331,9 @@ SPIRAL_CORNERS = [
     {"n": 8, "w": 8.0, "s": 5.0, "din": 40.0},
     {"n": 1, "w": 30.0, "s": 20.0, "din": 55.0},
     {"n": 3, "w": 13.333, "s": 7.777, "din": 99.99},
+    {"n": 2, "w": 15.0, "s": 5.0, "din": 60.0, "wu": 60.0},
+    {"n": 3, "w": 30.0, "s": 5.0, "din": 60.0, "wu": 100.0},
+    {"n": 1, "w": 8.0, "s": 5.0, "din": 40.0, "wu": 60.0},
 ]
 
 
@@ -331,14 +343,24 @@ def test_spiral_corners(params):
 
 
 @HYP
-@given(n=st.integers(1, 8), w=st.floats(8, 30), s=st.floats(5, 20), din=st.floats(40, 400))
-def test_spiral_random(n, w, s, din):
-    n, w, s, din = n, round(w, 3), round(s, 3), round(din, 3)
+@given(n=st.integers(1, 8), w=st.floats(8, 30), s=st.floats(5, 20), din=st.floats(40, 400), wu=st.floats(12, 100))
+def test_spiral_random(n, w, s, din, wu):
+    n, w, s, din, wu = n, round(w, 3), round(s, 3), round(din, 3), round(wu, 3)
     if din < w + s + 5:
         with pytest.raises(InputError, match="enlarge din"):
-            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din})
+            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din, "wu": wu})
     else:
-        check_spiral({"n": n, "w": w, "s": s, "din": din})
+        try:
+            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din, "wu": wu})
+        except InputError as e:
+            assert re.search(r"wu=[0-9.]+ um does not fit beside the p pad of this spiral; use wu <= [0-9.]+ um", str(e))
+            return
+        check_spiral({"n": n, "w": w, "s": s, "din": din, "wu": wu})
+
+
+def test_spiral_underpass_too_wide():
+    with pytest.raises(InputError, match=r"wu=100 um does not fit beside the p pad of this spiral; use wu <= 60 um or a larger din"):
+        generate(KIT, "spiral", {"n": 1, "w": 8.0, "s": 5.0, "din": 40.0, "wu": 100.0})
 
 
 def test_spiral_inductance_estimate():
