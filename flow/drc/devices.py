@@ -99,6 +99,10 @@ def placed_terminals(shapes, kit: PDK) -> tuple[list[Terminal], list[str]]:
     inst = getattr(shapes, "instances", None)
     out: list[Terminal] = []
     notes: list[str] = []
+    if inst is None and kit.devices:
+        notes.append("device terminal ratings not checked: the layout's cell instances are not known "
+                     "(device cells are found by their placements)")
+        return out, notes
     if inst is None or not len(inst) or not kit.devices:
         return out, notes
     skipped: dict[str, str] = {}
