@@ -12,18 +12,16 @@ refuses, a cell of another size) are noted as not rated, never passed.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from types import MappingProxyType
 
 import gdstk
-import numpy as np
 import pytest
 
 import pdk as pdks
 from flow.drc.core import CheckContext
-from flow.drc.devices import parse_cell_name, placed_terminals
+from flow.drc.devices import parse_cell_name
 from flow.drc.engine import run_drc
 from flow.drc.lyrdb import write_lyrdb
 from flow.errors import PDKError
