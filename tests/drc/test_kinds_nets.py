@@ -338,6 +338,57 @@ def test_net_spacing_deck_agrees_with_klayout(tkit, tmp_path):
     assert {k: theirs.get(k, 0) for k in ("M1.NS", "M2.NS")} == {k: ours.get(k, 0) for k in ("M1.NS", "M2.NS")}
 
 
+
+@needs_klayout
+def test_deck_counts_shorted_overlapping_shapes_once(tkit, tmp_path):
+    """Differently named shapes of one layer drawn over each other (a
+    shorted net: A at 0 V over B at 400 V, sharing their long edges; D over
+    E, sharing their bottom edge in part) beside other nets: pilotflow
+    checks the merged outline, one marker per facing pair.  KLayout's
+    ``space`` / ``separation`` / ``enclosing`` on the raw shapes report a
+    pair once per drawn edge (the exported deck counted 4 voltage-spacing
+    pairs here, pilotflow 2); the deck merges those layers first, so its
+    counts per rule equal pilotflow's, run by ``klayout -b``."""
+    import dataclasses
+
+    extra = (Rule("M1.S", "spacing", "MET1", 5.0, doc="plain MET1 spacing"),
+             Rule("M2.EN", "enclosure", "MET2", 1.5, other="VIA1", doc="MET2 encloses VIA1"))
+    kit = dataclasses.replace(tkit, rules=tuple(tkit.rules) + extra)
+    res = export_klayout(kit, tmp_path / "k")
+    assert set(res.exported) == {r.id for r in kit.rules}
+    m1 = [(0, 0, 10, 40), (0, 20, 10, 60),  # A, B: one polygon, shared x = 0 and x = 10 edges
+          (14, 0, 20, 60),  # C, 4 um right of A/B
+          (70, 0, 80, 20), (75, 0, 90, 20),  # D, E: shared bottom edge 35..40, shared top edge
+          (70, -6, 90, -2)]  # F, 2 um below D/E
+    m2 = [(160, 0, 170, 5), (160, 0, 165, 10)]  # two MET2 shapes over one via, shared left / bottom edges
+    v1 = [(161, 1, 162, 2)]
+    m1.append((159, 0, 171, 11))  # MET1 under the via (net G)
+    labels = [("MET1", "A", 2, 10), ("MET1", "B", 2, 50), ("MET1", "C", 16, 30), ("MET1", "D", 71, 10),
+              ("MET1", "E", 88, 10), ("MET1", "F", 80, -4), ("MET1", "G", 170, 10)]
+    volts = {"A": 0.0, "B": 400.0, "C": 0.0, "D": 0.0, "E": 5.0, "F": 400.0, "G": 0.0}
+    gds = tmp_path / "short.gds"
+    layout(kit, {"MET1": m1, "MET2": m2, "VIA1": v1}, labels).write_gds(str(gds))
+    classes = tmp_path / "nc.toml"
+    classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\nvoltage = {v!r}\n' for n, v in volts.items()))
+    ours = run_drc(read_gds(gds, kit), kit, ctx=ctx(volts=volts)).counts()
+    # A/B (400 V) to C (0 V): 4 um < 13 um, one pair; D/E to F: 2 um < 13 um, one pair
+    assert ours.get("M1.VS") == 2 and ours.get("M1.S") == 2 and ours.get("M2.EN") == 2, ours
+    rep = tmp_path / "short.lyrdb"
+    r = subprocess.run([KLAYOUT, "-b", "-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={rep}",
+                        "-rd", f"netclasses={classes}"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, r.stdout + r.stderr
+    theirs: dict = {}
+    for item in ET.parse(rep).getroot().iter("item"):
+        name = item.findtext("category").strip("'")
+        theirs[name] = theirs.get(name, 0) + 1
+    assert theirs == ours
+    # KLayout's raw-shape space check does count the shared edges twice (why the deck merges)
+    kdb = pytest.importorskip("klayout.db")
+    ly = kdb.Layout()
+    ly.read(str(gds))
+    raw = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(10, 0)))
+    assert raw.space_check(kit.dbu(13.0)).count() > raw.merged().space_check(kit.dbu(13.0)).count()
+
 # ------------------------------------------------------------ voltage_spacing --
 
 

@@ -48,6 +48,7 @@ current, not its power source's.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -65,7 +66,7 @@ from flow.drc.core import (
     rect,
     register,
 )
-from flow.drc.kinds.basic import ruby_str, ruby_um
+from flow.drc.kinds.basic import ruby_merged, ruby_str, ruby_um
 from flow.drc.nets import Nets, extract_nets, generated_name, net_layers, point_in_polygon
 from pdk.schema import BLACK_N, K_B_EV, PDK, Layer, Rule, em_derating
 
@@ -344,6 +345,63 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
             measured = round(i_ma / width, 6) if width > 0 else math.inf
             out.append(polygon_violation(rule, quad, measured, nets.name(n)))
     inside.note(rule, left, "narrow part(s)", layers)
+    return out + _check_terminals(rule, kit, layers, ctx, nets)
+
+
+def _check_terminals(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, nets: Nets) -> list[Violation]:
+    """Device terminals whose first pin lies on ``rule.layer`` against their
+    ratings (:mod:`flow.drc.devices`): a polygon marker over the pin where
+    the terminal's net carries more than the terminal's rating at the
+    operating temperature (``measured``: the net current, mA)."""
+    from flow.drc.devices import fmt_amps, placed_terminals
+
+    key = ("device-terminals",)
+    if key not in layers.cache:
+        terms, notes = placed_terminals(layers.shapes, kit)
+        layers.notes.extend(notes)
+        checked = {r.layer for r in kit.rules_of("current_density")} | {rule.layer}
+        off = sorted({f"{t.model}.{t.terminal} ({t.layer})" for t in terms if t.layer not in checked})
+        if off:
+            layers.notes.append(
+                f"device terminal ratings not checked on layers without a current_density rule: {_listing(off)}"
+            )
+        layers.cache[key] = terms
+    terms = [t for t in layers.cache[key] if t.layer == rule.layer]  # type: ignore[attr-defined]
+    if not terms:
+        return []
+    pins = np.array([t.pin for t in terms], np.int64)
+    centres = np.stack([(pins[:, 0] + pins[:, 2]) // 2, (pins[:, 1] + pins[:, 3]) // 2], axis=1)
+    poly = nets.locate(rule.layer, centres)
+    comp = nets.comp.get(rule.layer)
+    out: list[Violation] = []
+    unknown: list[str] = []
+    rated = 0
+    for t, p in zip(terms, poly.tolist()):
+        n = int(comp[p]) if p >= 0 and comp is not None else -1
+        amps = nets.lookup(n, ctx.currents)
+        if n < 0 or not amps:
+            continue
+        rated += 1
+        limit, cap = t.rating.limiting(kit, ctx.temperature_c)  # type: ignore[attr-defined]
+        i_net = max(amps)
+        bound = t.rating.max_ma  # type: ignore[attr-defined]
+        i = i_net if bound is None else min(i_net, bound / 1000.0)
+        if math.isnan(limit):
+            unknown.append(f"{t.cell}.{t.terminal}")
+            continue
+        if i > limit * (1 + 1e-9):
+            x0, y0, x1, y1 = t.pin
+            at = "" if ctx.temperature_c is None else f" at {ctx.temperature_c:g} C"
+            through = "" if i == i_net else f", of which the device conducts at most {fmt_amps(i)}"
+            msg = (f"device {t.cell} terminal {t.terminal} on net {nets.name(n)}: the net carries {fmt_amps(i_net)}"
+                   f"{through}; the terminal is rated {fmt_amps(limit)}{at} ({cap.what})")  # type: ignore[attr-defined]
+            v = polygon_violation(rule, rect(x0, y0, x1, y1), round(i * 1000.0, 6), nets.name(n))
+            out.append(dataclasses.replace(v, message=msg))
+    if unknown:
+        layers.notes.append(f"{rule.id}: device terminal ratings cannot be derated to {ctx.temperature_c:g} C "
+                            f"(a layer without em_ea_ev): {_listing(unknown)}")
+    if rated:
+        layers.notes.append(f"{rule.id}: {rated} device terminal(s) on {rule.layer} checked against their current ratings")
     return out
 
 
@@ -423,8 +481,8 @@ class _DeviceMetal:
     def note(self, rule: Rule, left: int, what: str, layers: Layers) -> None:
         if self.polys:
             layers.notes.append(
-                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing, not checked "
-                f"at the net current" + (f" ({left} {what} there not reported)" if left else "")
+                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing (their terminals' "
+                f"current ratings), not checked at the net current" + (f" ({left} {what} there not reported)" if left else "")
             )
 
 
@@ -714,8 +772,8 @@ def _ruby_pairs(rule: Rule, kit: PDK, var, d: int) -> str:
     v = ruby_um(kit, d)
     metric = "projection" if rule.metric == "projection" else "euclidian"
     if rule.other is not None and rule.other != rule.layer:
-        return f"{var(rule.layer)}.separation({var(rule.other)}, {v}, {metric})"
-    return f"{var(rule.layer)}.space({v}, {metric})"
+        return f"{ruby_merged(var, rule.layer)}.separation({ruby_merged(var, rule.other)}, {v}, {metric})"
+    return f"{ruby_merged(var, rule.layer)}.space({v}, {metric})"
 
 
 def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str:
