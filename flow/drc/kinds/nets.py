@@ -298,6 +298,33 @@ def derate(limit: float, lay: Layer, temperature_c: float | None) -> tuple[float
     return limit * em_derating(temperature_c, ref, lay.em_ea_ev), None
 
 
+def _routed_nets(rule: Rule, layers: Layers, nets: Nets, present: list[int], ctx: CheckContext) -> list[int]:
+    """``present`` without the nets that have no current and no metal on
+    ``rule.layer`` outside device cells (e.g. the seal ring: a device with no
+    terminals).  Such a net has no wire to check at a net current; its metal
+    is the device's own (as device-internal metal of every net is, see
+    :class:`_DeviceMetal`), so it is noted as left to the devices rather
+    than as not checked."""
+    inside = _DeviceMetal(layers, rule.layer)
+    if not inside.polys:
+        return present
+    comp, polys = nets.comp[rule.layer], nets.polygons[rule.layer]
+    keep: list[int] = []
+    left: list[str] = []
+    for n in present:
+        idx = np.nonzero(comp == n)[0].tolist() if not nets.lookup(n, ctx.currents) else []
+        if idx and all(inside.points(polys[i]) for i in idx):
+            left.append(nets.name(n))
+        else:
+            keep.append(n)
+    if left:
+        layers.notes.append(
+            f"{rule.id}: {len(left)} net(s) without a current drawn on {rule.layer} only inside device cells "
+            f"(no routed metal there) left to the devices: {_listing(left)}"
+        )
+    return keep
+
+
 def _currents(nets: Nets, present: list[int], ctx: CheckContext) -> tuple[dict[int, float], list[str]]:
     """Net -> current (mA) for nets with a known current; names of the others."""
     known: dict[int, float] = {}
@@ -320,7 +347,7 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
     nets = nets_of(layers, kit, rule.layer)
     e, pid, en = _wire_edges(kit, layers, nets, rule.layer)
-    present = sorted(set(en.tolist()) - {-1})
+    present = _routed_nets(rule, layers, nets, sorted(set(en.tolist()) - {-1}), ctx)
     known, missing = _currents(nets, present, ctx)
     if note:
         layers.notes.append(f"{rule.id}: {note}")
@@ -529,7 +556,7 @@ def _check_cuts(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, lay: La
     for c in range(len(cuts)):
         if below[c] and above[c]:
             groups.setdefault((int(comp[c]), frozenset(below[c]), frozenset(above[c])), []).append(c)
-    known, missing = _currents(nets, sorted({k[0] for k in groups}), ctx)
+    known, missing = _currents(nets, _routed_nets(rule, layers, nets, sorted({k[0] for k in groups}), ctx), ctx)
     if missing:
         layers.notes.append(
             f"{rule.id}: not checked for {len(missing)} net(s) changing layer through {rule.layer} without a current: {_listing(missing)}"
