@@ -12,12 +12,6 @@
 * source inside the device), not through the power net: the gate loop shares
 * no metal with the load current (no common-source inductance), and the 2 A
 * power nets join only the HEMT buses and their pads.
-*
-* Sized for the terminal current ratings (gan650 0.5.0, checked by DRC with
-* the current_density rules): each 6 mm HEMT on 24 fingers with 8.5 um MET2
-* straps (drain 2.28 A, source 2.47 A for the 2 A nets; 20 fingers without
-* straps rated 0.2 A), the totem-pole pair on 6 fingers (3 drain fingers:
-* 60 mA for the 50 mA drive nets; 4 fingers rated 40 mA).
 
 .include "dcfl.sp"
 
@@ -28,8 +22,8 @@ X2 a1 a2 vdrv ref dcfl_inv wd=10u we=40u
 X3 a2 a3 vdrv ref dcfl_inv wd=20u we=80u nfe=2
 X4 a3 a4 vdrv ref dcfl_inv wd=20u we=80u nfe=2
 * push-pull output: pull-up follows a4, pull-down follows its inverse a3
-XPU vdrv a4 drv hemte w=400u l=1u nf=6 lgd=3u
-XPD drv a3 ref hemte w=400u l=1u nf=6 lgd=3u
+XPU vdrv a4 drv hemte w=400u l=1u nf=4 lgd=3u
+XPD drv a3 ref hemte w=400u l=1u nf=4 lgd=3u
 * gate resistor and gate pull-down (keeps the power HEMT off unpowered)
 RG drv gate r2deg r={rg*20} w=20u
 RPD gate ref r2deg r={rpd} w=4u
@@ -38,6 +32,6 @@ RPD gate ref r2deg r={rpd} w=4u
 .subckt halfbridge VBUS SW PGND VB INH VDDL INL
 XH INH GH VB KSH gate_driver
 XL INL GL VDDL KSL gate_driver
-XQH VBUS GH SW KSH hemtek w=6000u l=1u nf=24 lgd=15u wm2=8.5u
-XQL SW GL PGND KSL hemtek w=6000u l=1u nf=24 lgd=15u wm2=8.5u
+XQH VBUS GH SW KSH hemtek w=6000u l=1u nf=20 lgd=15u
+XQL SW GL PGND KSL hemtek w=6000u l=1u nf=20 lgd=15u
 .ends halfbridge

@@ -1203,10 +1203,7 @@ def _make_covers(
     with their enclosure (centred; each keeps the cut spacing to every cut
     drawn so far), and the metal ``l + 1`` rectangle enclosing them, at least
     the minimum width and area, and grown to the net's wire width on ``l + 1``
-    where that keeps clear (so the cover carries the current like the wire);
-    failing that, the same over the whole pin (cuts kept off the device's
-    own cuts can leave the pin's ends bare, a notch from its own metal
-    there).  The cover is kept when it lies inside the
+    where that keeps clear (so the cover carries the current like the wire).  The cover is kept when it lies inside the
     region and keeps, on ``l + 1``, the net's clearance to other nets' metal
     and the spacing to (or a clean overlap with) the net's own.  Returns net
     -> ``(terminal, cover, cuts)``.
@@ -1260,16 +1257,7 @@ def _make_covers(
                 # clear (centred, or grown to one side), else the bare cover
                 wn = 2 * half[k][up]
                 found = None
-                # then over the whole pin: where the cuts keep off a device's
-                # own cuts (MET2 straps crossing a source or drain bus, e.g.
-                # gan650 hemtek wm2), the cover over the cuts alone ends a
-                # notch short of the device's edge strap; over the whole pin
-                # it overlaps it
-                whole = (min(cx0, x0), min(cy0, y0), max(cx1, x1), max(cy1, y1))
-                tries = _widened((cx0, cy0, cx1, cy1), wn)
-                if whole != (cx0, cy0, cx1, cy1):
-                    tries += [r for r in _widened(whole, wn) if r not in tries]
-                for rect in tries:
+                for rect in _widened((cx0, cy0, cx1, cy1), wn):
                     if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
                         continue
                     if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space, shape_space):

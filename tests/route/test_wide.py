@@ -248,36 +248,6 @@ def test_bus_cover_carries_the_current(gan650):
     check(gan650, obs, terms, r)
 
 
-def test_bus_cover_over_own_straps_spans_the_pin(gan650):
-    """A source bus crossed by the device's own MET2 straps with their VIA1
-    cuts (gan650 hemtek wm2): the cover's cuts keep off the straps' cuts, so
-    a cover over those cuts alone would end a notch short of the edge straps
-    and was refused (gan_kelvin's PGND then landed through 22 cuts where its
-    2 A needs 80).  The cover spans the whole pin, overlapping the edge
-    straps: the net gets the cuts it needs, DRC-clean by KLayout."""
-    bus = pin("s", "MET1", 15, 40, 236, 50)
-    straps, strap_cuts = [], []
-    for x in (13.75, 56.75, 99.75, 142.75, 185.75, 228.75):  # the hemtek's source straps, 8.5 um wide
-        straps.append(Shape("MET2", rect_um(x, 40, x + 8.5, 120), "s"))
-        strap_cuts += [Shape("VIA1", rect_um(x + 3.25, y, x + 5.25, y + 2), "s") for y in (41.5, 45.5)]
-    drain = pin("d", "MET1", 15, 140, 236, 150)
-    obs, terms = scene({"s": [bus, pin("s", "MET2", 100, 200, 140, 230)]}, straps + strap_cuts + [drain])
-    rules = net_rules(gan650, {"s": (0.0, 2.0), "d": (650.0, None)}, limits(gan650))
-    need_cuts = rules["s"].cuts["VIA1"]
-    assert need_cuts == 80
-    r = route(gan650, rect_um(0, 0, 260, 260), obs, terms, rules=rules)
-    assert r.unrouted == {}
-    assert r.drawn["s"]["cuts"]["VIA1"] >= need_cuts
-    cuts = [c.rect for c in r.shapes["s"] if c.layer == "VIA1"]
-    on_bus = [c for c in cuts if c[1] >= bus.rect[1] and c[3] <= bus.rect[3]]
-    assert len(on_bus) >= need_cuts
-    # the cover: one MET2 piece over the whole bus, merged with the edge straps
-    met2 = net_region(list(r.shapes["s"]) + straps, "MET2")
-    over_bus = met2 & kdb.Region(kdb.Box(*bus.rect))
-    assert over_bus.area() == kdb.Region(kdb.Box(*bus.rect)).area()
-    check(gan650, obs, terms, r)
-
-
 def test_two_cuts_without_extra_width(gan650):
     """A current within the minimum widths but above one cut's limit still
     gets a cut array at every layer change (here VIA1 limited to 5 mA per cut:
