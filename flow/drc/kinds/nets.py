@@ -17,7 +17,8 @@ kind                 what is flagged (marker)
                      listed as not checked in the notes
 ``current_density``  routing layers: parts of a net's wires narrower than
                      ``I / J(T)`` (polygon over the two facing edges; measured
-                     mA/um); cut layers: a group of cuts joining the same
+                     mA/um), measured across the outline (holes, the slots
+                     of a slotted wire, are not deducted); cut layers: a group of cuts joining the same
                      lower and upper shape of a net with fewer than
                      ``I / Icut(T)`` cuts (polygon: the group's bounding box;
                      measured mA per cut)
@@ -358,9 +359,19 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     out: list[Violation] = []
     inside = _DeviceMetal(layers, rule.layer)
     left = 0
+    # a wire's width is measured across its outline: holes (the slots of a
+    # wire wider than the metal may be drawn) are not deducted
+    holes = E.hole_edges(e)
+    slotted = sorted({nets.name(n) for n in known if (holes & (en == n)).any()})
+    if slotted:
+        layers.notes.append(
+            f"{rule.id}: holes (slots) in the {rule.layer} of {len(slotted)} net(s) not deducted from their width "
+            f"(the router sizes a slotted wire so the metal across a row of slots carries the current; route.json): "
+            f"{_listing(slotted)}"
+        )
     for n, i_ma in known.items():
         w_um = i_ma / jmax
-        mask = en == n
+        mask = (en == n) & ~holes
         _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
@@ -904,6 +915,7 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
+        "  pf_reg = RBA::Region::new(pf_reg.merged.each.map { |pf_p| RBA::Polygon::new(pf_p.each_point_hull.to_a) })  # holes (slots) not deducted",
         f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
