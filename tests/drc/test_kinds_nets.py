@@ -784,7 +784,7 @@ def test_voltage_spacing_agrees_with_klayout_net_extraction(tkit, tmp_path):
 # ------------------------------------- current_density: devices and net ties --
 
 
-def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.Library:
+def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False, end_on: bool = False) -> gdstk.Library:
     """A gan650 Kelvin HEMT (hemtek, 10 fingers of 40 um with 4 um MET1
     ohmic fingers) with routing on MET1 for nets of 50 mA (10 um at the
     reference limit): a drain wire covering the drain pin, 50 um deep, with
@@ -792,6 +792,8 @@ def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.
     source pin; a 4 um Kelvin wire on the ``ks`` pin (10 mA needs 2 um),
     which the device ties to the source bus under NETTIE.  ``graze``: the
     drain wire instead joins the drain pin only at its corner (2 x 3 um).
+    ``end_on``: the drain wire (12 um, for 60 mA) instead lands on the
+    drain pin's end from the side, across the pin's whole 10 um height.
     ``device_cell=False`` renames the device cell: no device of the kit."""
     from pdk.base import generate
 
@@ -800,8 +802,11 @@ def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.
         ("s", (15000, 0, 236000, 10000)), ("d", (15000, 74000, 236000, 84000)), ("ks", (239000, 0, 249000, 10000))
     ]  # the geometry the wires below are drawn for
     drain = [(234, 81, 400, 131)] if graze else [(15, 74, 236, 124), (236, 74, 300, 79)]
+    d_label = (300 if graze else 100, 100)
+    if end_on:
+        drain, d_label = [(-60, 72, 20, 84)], (-30, 78)
     lib = layout(kit, {"MET1": drain + [(70, -30, 180, 5), (242, -60, 246, 5)]},
-                 [("MET1", "D", 300 if graze else 100, 100), ("MET1", "S", 100, -20), ("MET1", "KS", 244, -50)])
+                 [("MET1", "D", *d_label), ("MET1", "S", 100, -20), ("MET1", "KS", 244, -50)])
     cell = dev.cell if device_cell else dev.cell.copy("blob")
     lib.add(cell)
     lib.cells[0].add(gdstk.Reference(cell, (0, 0)))
@@ -873,11 +878,37 @@ def test_current_density_flags_a_wire_grazing_a_pin():
         assert v.net == "D" and v.measured_um > 5.0 and min(xs) <= 236_000 and max(xs) >= 234_000, v
 
 
+def test_current_density_wire_across_a_whole_pin_is_the_pins():
+    """A 12 um drain wire (60 mA) landing on the end of the 10 um drain pin
+    across its whole height: the merged metal is narrower than 12 um only
+    where the pin's own edge faces the wire's (the pin is the narrower
+    conductor), so nothing is flagged and the note counts the parts left to
+    the device; the same wire meeting the pin over 6 um of its height (a
+    neck narrower than the pin) is flagged."""
+    kit = pdks.load("gan650")
+    em = Rule("MET1.EMX", "current_density", "MET1", 0.0, doc="EM")
+    amps = dict(HEMTEK_AMPS, D=0.06)
+    shapes = shapes_from_library(_hemtek_layout(kit, end_on=True), kit)
+    res = run_drc(shapes, kit, rules=[em], ctx=ctx(amps=amps))
+    assert res.counts() == {}, [(v.net, v.marker) for v in res.violations]
+    (note,) = [n for n in res.notes if "left to the devices' own sizing" in n]
+    assert re.search(r"\((\d+) narrow part", note) and int(re.search(r"\((\d+) narrow part", note)[1]) >= 1
+    # the wire 6 um lower: it meets only the pin's lower 6 um (a 6 x 5 um corner)
+    lib = _hemtek_layout(kit, end_on=True)
+    top = lib.cells[0]
+    (wire,) = [p for p in top.polygons if p.layer == kit.layers["MET1"].gds[0] and min(x for x, _ in p.points) < -50]
+    top.remove(wire)
+    top.add(gdstk.rectangle((-60, 62), (20, 80), layer=kit.layers["MET1"].gds[0], datatype=kit.layers["MET1"].gds[1]))
+    low = run_drc(shapes_from_library(lib, kit), kit, rules=[em], ctx=ctx(amps=amps))
+    assert low.counts().get("MET1.EMX", 0) >= 1 and {v.net for v in low.violations} == {"D"}
+
+
 @needs_klayout
 def test_current_density_devices_and_ties_in_the_deck(tmp_path):
     """The exported deck leaves device metal and cuts to the device and
     traces the tied conductor cut under NETTIE, as pilotflow: equal marker
-    counts on the layouts above (device, grazing wire, no device)."""
+    counts on the layouts above (device, grazing wire, no device, a wire
+    across the pin's whole height: parts no narrower than the pin left to it)."""
     import dataclasses
 
     kit = pdks.load("gan650")
@@ -892,11 +923,12 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
     deck = tmp_path / "em.drc"
     deck.write_text(head + "".join(keep))
     classes = tmp_path / "nc.toml"
-    classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\ncurrent = {a!r}\n' for n, a in HEMTEK_AMPS.items()))
     seen = []
-    for k, (dev, graze) in enumerate(((True, False), (True, True), (False, False))):
+    for k, (dev, graze, end_on) in enumerate(((True, False, False), (True, True, False), (False, False, False), (True, False, True))):
+        amps = dict(HEMTEK_AMPS, D=0.06) if end_on else HEMTEK_AMPS
+        classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\ncurrent = {a!r}\n' for n, a in amps.items()))
         gds = tmp_path / f"l{k}.gds"
-        _hemtek_layout(kit, device_cell=dev, graze=graze).write_gds(str(gds))
+        _hemtek_layout(kit, device_cell=dev, graze=graze, end_on=end_on).write_gds(str(gds))
         rep = tmp_path / f"l{k}.lyrdb"
         r = subprocess.run([KLAYOUT, "-b", "-r", str(deck), "-rd", f"input={gds}", "-rd", f"report={rep}",
                             "-rd", f"netclasses={classes}", "-rd", "topcell=TOP"], capture_output=True, text=True, timeout=300)
@@ -905,7 +937,7 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
         for item in ET.parse(rep).getroot().iter("item"):
             name = item.findtext("category").strip("'")
             theirs[name] = theirs.get(name, 0) + 1
-        ours = run_drc(read_gds(gds, kit, "TOP"), kit, rules=list(extra), ctx=ctx(amps=HEMTEK_AMPS)).counts()
-        assert theirs == ours, (dev, graze, theirs, ours)
+        ours = run_drc(read_gds(gds, kit, "TOP"), kit, rules=list(extra), ctx=ctx(amps=amps)).counts()
+        assert theirs == ours, (dev, graze, end_on, theirs, ours)
         seen.append(ours.get("MET1.EMX", 0))
-    assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5
+    assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5 and seen[3] == 0

@@ -338,7 +338,7 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
             quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
-            if inside(quad):
+            if inside(quad) or inside.narrower(quad):
                 left += 1
                 continue
             width = kit.um(float(dd))
@@ -449,6 +449,29 @@ class _DeviceMetal:
         """The marker ``quad`` = ``(a0, a1, b0, b1)`` of two facing edges."""
         (a0, a1, b0, b1) = [np.asarray(p, np.int64) for p in quad]
         return self.points([a0, a1, (a0 + a1) // 2, b0, b1, (b0 + b1) // 2])
+
+    def narrower(self, quad) -> bool:
+        """The marker ``quad`` is no narrower than device metal it joins:
+        one of its edges (end points and midpoint) lies in or on one device
+        polygon whose bounding box's smaller side is at most the marker's
+        width (the distance of its two edges, rounded to dbu).  The junction
+        then carries what that conductor carries (a wire landing across a
+        pin's whole width; a narrow finger leaving a bus the wire covers)."""
+        if not self.polys:
+            return False
+        q = np.asarray(quad, np.int64)
+        d = round(float(E._segment_distance(q[:2].reshape(1, 4).astype(np.float64), q[2:].reshape(1, 4).astype(np.float64))[0]))
+        b = self.boxes
+        for e0, e1 in ((q[0], q[1]), (q[2], q[3])):
+            pts = np.array([e0, e1, (e0 + e1) // 2])
+            x0, y0 = pts.min(axis=0)
+            x1, y1 = pts.max(axis=0)
+            sel = (b[:, 0] <= x0) & (b[:, 2] >= x1) & (b[:, 1] <= y0) & (b[:, 3] >= y1)
+            sel &= np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= d
+            for k in np.nonzero(sel)[0]:
+                if point_in_polygon(pts, self.polys[k]).all():
+                    return True
+        return False
 
     def cut(self, poly: np.ndarray) -> bool:
         x0, y0 = poly.min(axis=0)
@@ -854,7 +877,7 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
-        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) }}",
+        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
     ])
