@@ -41,8 +41,12 @@ used, and the notes say so.  The check is conservative for routing: the
 the layer, and through every via group where the net changes layer (no
 current division between parallel wires or via groups).  Metal and cuts
 drawn inside device cells (a multi-finger transistor's fingers and buses,
-where the current divides) are left to the device's own sizing
-(:class:`_DeviceMetal`), and nets are traced with net ties cut
+where the current divides) are not checked wire by wire
+(:class:`_DeviceMetal`) but through the device's terminal current ratings
+(:mod:`pdk.rating`, computed by its generator from the metal it drew): the
+rule of the layer of a terminal's first pin flags a terminal whose net
+carries more than its rating (:func:`_check_terminals`,
+:mod:`flow.drc.devices`).  Nets are traced with net ties cut
 (:func:`flow.drc.nets.cut_net_ties`), so a Kelvin source carries its own
 current, not its power source's.
 """
@@ -449,8 +453,8 @@ class _DeviceMetal:
     Device-internal metal (fingers, buses, contacts of a multi-finger
     transistor; a resistor's or inductor's body) carries a share of the net
     current that the net class does not give (a 100-finger HEMT's finger
-    carries a hundredth of it); ``current_density`` leaves it to the
-    device (whose capacity nothing checks yet: see the PDK authoring guide).
+    carries a hundredth of it); ``current_density`` checks it through the
+    device's terminal ratings instead (:func:`_check_terminals`).
 
     Device metal is what the placed device cells draw on the layer
     (:attr:`flow.geometry.gdsio.LayoutShapes.device_polygons`).  A wire
