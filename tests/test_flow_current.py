@@ -139,3 +139,16 @@ def test_exit_code_counts_current_violations():
     assert FlowResult(None, base, Path(".")).exit_code == 0
     assert FlowResult(None, {**base, "current_density_violations": 2}, Path(".")).exit_code == 1
     assert FlowResult(None, {**base, "current_density_violations": None}, Path(".")).exit_code == 0
+
+
+def test_route_alone_over_limit_exits_1(tmp_path):
+    """Where no DRC ran (``--to route``; or a kit without current_density
+    rules), the route's own figures fail the run: exit code 1 and the
+    violations in metrics.json (it was 0 before)."""
+    d = _design_with_vdd_current(tmp_path, 20.0)
+    r = CliRunner().invoke(cli, ["run", str(d), "-o", str(tmp_path / "run"), "--to", "route"])
+    assert r.exit_code == 1, r.output
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["drc_violations"] is None and m["nets_unrouted"] == 0
+    assert m["current_density_violations"] >= 2 and "MET1" in m["current_density_over"]["VDD"]
+    assert "DRC: not run" in r.output and "current density: " in r.output
