@@ -3,7 +3,12 @@
 Pure algorithm on a :class:`~flow.lefdef.routedb.RouteDB` (no file I/O).
 
 **Grid.**  Wires run on the tracks of each routing layer in its preferred
-direction only.  The stations along a track are the tracks of the lowest
+direction; a layer that uses every base track across its direction may also
+jog from one track to the next (wrong way, at ``WRONG_WAY_COST`` times the
+length cost) where the jog's wire keeps the spacing to everything the halos
+of its two end nodes keep free (checked per layer from the LEF rules, see
+:meth:`DefRouter._wrong_way_layers`) and to the static shapes: a jog often
+saves the two vias of a detour through the next layer.  The stations along a track are the tracks of the lowest
 layer of the other direction (the *base grid*), so every via sits where a
 track of the layer below crosses one of the layer above.  A layer whose
 pitch is not a multiple of the base pitch uses every ``stride``-th base
@@ -55,6 +60,7 @@ PRESENT_START = 1.0
 PRESENT_GROWTH = 1.8
 RESERVE_COST = 0.5  # per base pitch, on another net's pin access point
 MAX_ROUNDS = 30
+WRONG_WAY_COST = 2.0  # per unit length, times the layer cost, for a jog across a layer's direction
 GR_TILE = 15  # base tracks per global-routing tile side
 
 
@@ -214,6 +220,8 @@ class DefRouter:
         self.hist = array("f", bytes(4 * n))
         self.cand_owner = array("i", [-1]) * n
         self._stencils()
+        self.wrong_way = self._wrong_way_layers()
+        self.blk_jog = self._jog_blocks()
         self.seconds = {"setup": time.perf_counter() - t0}
 
     # -- static obstacles -------------------------------------------------------------------
@@ -277,6 +285,94 @@ class DefRouter:
                 self.cut0_obs.append(s.rect)
         return (array("i", node.ravel().tobytes()), array("i", dn.ravel().tobytes()), array("i", up.ravel().tobytes()),
                 array("b", cut.ravel().astype(np.int8).tobytes()))
+
+    # -- wrong-way jogs --------------------------------------------------------------------------
+
+    def _node_box(self, l: int) -> Rect:
+        """The metal of a node on routed layer ``l`` about its centre: wire end and via pads."""
+        g, db = self.g, self.db
+        lay = g.layers[l]
+        pads = [db.vias[l].top] + ([db.vias[l + 1].bottom] if l + 1 < g.nl else [])
+        if l == 0:
+            pads += [v.top for v in db.access_vias]
+        h = lay.width // 2
+        return (min([-h] + [p[0] for p in pads]), min([-h] + [p[1] for p in pads]),
+                max([h] + [p[2] for p in pads]), max([h] + [p[3] for p in pads]))
+
+    def _wrong_way_layers(self) -> list[bool]:
+        """Layers that may carry a jog of one track across their direction.
+
+        Allowed where the layer uses every base track across its direction
+        (stride 1) and the jog's wire is spaced from every node of another
+        net that the halos of its two ends leave free: then the node
+        occupancy keeps jogs clean as it keeps ordinary wires clean."""
+        g = self.g
+        out = []
+        for l, lay in enumerate(g.layers):
+            ok = g.stride[l] == 1
+            if ok:
+                h = lay.width // 2
+                if lay.horizontal:  # a vertical jog from (i, j) to (i, j + 1)
+                    jog = (-h, -h, h, g.py + h)
+                    ends = {(0, 0), (0, 1)}
+                else:
+                    jog = (-h, -h, g.px + h, h)
+                    ends = {(0, 0), (1, 0)}
+                nb = self._node_box(l)
+                halo = {(di, dj) for _, di, dj in self.halo[l]} | {(0, 0)}
+                covered = {(ei + di, ej + dj) for ei, ej in ends for di, dj in halo}
+                sp = max(lay.spacing, lay.spacing_to(lay.width))
+                for dj in range(-5, 6):
+                    for di in range(-5, 6):
+                        if (di, dj) in covered:
+                            continue
+                        other = (nb[0] + di * g.px, nb[1] + dj * g.py, nb[2] + di * g.px, nb[3] + dj * g.py)
+                        if _rect_gap(jog, other) < max(sp, lay.end_spacing):
+                            ok = False
+                # another net's jog, both of its ends outside the halos of this jog's ends
+                for dj in range(-5, 6):
+                    for di in range(-5, 6):
+                        if any((di + ei, dj + ej) in covered for ei, ej in ends):
+                            continue
+                        other = (jog[0] + di * g.px, jog[1] + dj * g.py, jog[2] + di * g.px, jog[3] + dj * g.py)
+                        if _rect_gap(jog, other) < max(sp, lay.end_spacing):
+                            ok = False
+            out.append(ok)
+        return out
+
+    def _jog_blocks(self) -> array:
+        """Per node: -1 where the jog from it to the next track (``+1`` row on a
+        horizontal layer, ``+1`` column on a vertical one) passes no static shape
+        too closely, k where only net k's own shapes are near, -2 where blocked."""
+        g, db = self.g, self.db
+        blk = np.full((g.nl, g.ny, g.nx), -1, dtype=np.int32)
+        li = {lay.name: l for l, lay in enumerate(g.layers)}
+        for s in db.obstacles:
+            l = li.get(s.layer)
+            if l is None or not self.wrong_way[l]:
+                continue
+            lay = g.layers[l]
+            r = s.rect
+            sp = max(lay.spacing_to(min(r[2] - r[0], r[3] - r[1])), lay.end_spacing)
+            h = lay.width // 2
+            jog = (-h, -h, h, g.py + h) if lay.horizontal else (-h, -h, g.px + h, h)
+            a, b = g.span(r[0] - sp - jog[2], r[2] + sp - jog[0], g.x0, g.px, g.nx)
+            c, d = g.span(r[1] - sp - jog[3], r[3] + sp - jog[1], g.y0, g.py, g.ny)
+            if a >= b or c >= d:
+                continue
+            owner = self.net_id.get(s.net, -2) if s.net is not None else -2
+            view = blk[l, c:d, a:b]
+            if owner < 0:
+                view[...] = -2
+            else:
+                view[(view != -1) & (view != owner)] = -2
+                view[view == -1] = owner
+        for l in range(g.nl):  # the last track has no jog onwards
+            if g.layers[l].horizontal:
+                blk[l, g.ny - 1, :] = -2
+            else:
+                blk[l, :, g.nx - 1] = -2
+        return array("i", blk.ravel().tobytes())
 
     # -- spacing stencils ---------------------------------------------------------------------
 
@@ -539,6 +635,7 @@ class DefRouter:
         lcost = self.lcost
         via_cost = VIA_COST * unit
         horiz = [lay.horizontal for lay in g.layers]
+        ww, blk_jog = self.wrong_way, self.blk_jog
         cut_sets = self.cut_sets
         gtx, gty, gntx, _ = getattr(self, "tile", (1, 1, 1, 1))
         c0occ = self.c0occ
@@ -589,13 +686,25 @@ class DefRouter:
                     moves.append((v - nx, py * lcost[l], 0))
                 if j < j1:
                     moves.append((v + nx, py * lcost[l], 0))
+            if ww[l]:  # a jog of one track across the layer's direction
+                if horiz[l]:
+                    if j > j0 and blk_jog[v - nx] in (-1, k):
+                        moves.append((v - nx, py * lcost[l] * WRONG_WAY_COST, 2))
+                    if j < j1 and blk_jog[v] in (-1, k):
+                        moves.append((v + nx, py * lcost[l] * WRONG_WAY_COST, 2))
+                else:
+                    if i > i0 and blk_jog[v - 1] in (-1, k):
+                        moves.append((v - 1, px * lcost[l] * WRONG_WAY_COST, 2))
+                    if i < i1 and blk_jog[v] in (-1, k):
+                        moves.append((v + 1, px * lcost[l] * WRONG_WAY_COST, 2))
             if l + 1 < nl:
                 moves.append((v + np_, via_cost, 1))
             if l > 0:
                 moves.append((v - np_, via_cost, -1))
-            for u, step, via in moves:
+            for u, step, kind in moves:
                 if not valid[u] or u in done:
                     continue
+                via = kind if kind != 2 else 0
                 if guide is not None and not via:
                     ru = u % np_
                     if not guide[(ru // nx) // gty * gntx + (ru % nx) // gtx]:
@@ -962,7 +1071,7 @@ class DefRouter:
             vs: list[tuple[str, int, int]] = []
             ps: list[tuple[str, tuple[int, int, int, int]]] = []
             # merge along-track edges into runs
-            runs: dict[tuple[int, int], list[int]] = {}
+            runs: dict[tuple[int, bool, int], list[int]] = {}
             for a, b in nr.edges:
                 if b - a == np_:
                     l = a // np_
@@ -971,11 +1080,12 @@ class DefRouter:
                     continue
                 l, j, i = g.unflat(a)
                 lay = g.layers[l]
-                key = (l, j if lay.horizontal else i)
+                along_x = b - a == 1  # else along y (a jog when the layer is horizontal)
+                key = (l, along_x, j if along_x else i)
                 runs.setdefault(key, []).append(a)
-            for (l, _), starts in runs.items():
+            for (l, along_x, _), starts in runs.items():
                 lay = g.layers[l]
-                step = 1 if lay.horizontal else g.nx
+                step = 1 if along_x else g.nx
                 starts.sort()
                 seg_start = starts[0]
                 last = starts[0]

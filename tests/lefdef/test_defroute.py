@@ -10,6 +10,7 @@ is routed the same way.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,22 +73,37 @@ def test_tiny_routed_def_is_readable_again(tiny_routed):
     assert res.exit_code == 2 and "already has wiring" in res.output
 
 
+def _net_block(text: str, net: str) -> str:
+    a = text.index(f"    - {net} (")
+    return text[a : text.index(";", a) + 1]
+
+
 def test_checker_sees_a_violation_and_an_open(tiny_routed, tmp_path):
     """The KLayout check the tests rely on can fail: a wire pushed next to
     another net and a wire removed are found."""
     _, out = tiny_routed
     text = out.read_text()
-    # n4 runs on metal3 at y=2700 (2670..2730); an extra metal3 wire of n3 at y=2780 (2750..2810) is 20 nm away
-    bad = text.replace("NEW metal3 ( 2100 1700 ) ( 3700 * )", "NEW metal3 ( 2100 1700 ) ( 3700 * )\n      NEW metal3 ( 2600 2780 ) ( 3000 * )")
-    assert bad != text
+    n4 = _net_block(text, "n4")
+    # n4's first wire; an extra wire of n3 beside it, 20 nm away (wires are 60 nm wide)
+    m = re.search(r"(metal\d) \( (\d+) (\d+) \) \( (\S+) (\S+) \)", n4)
+    assert m, n4
+    layer, x0, y0, x1, y1 = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4), m.group(5)
+    if y1 == "*":  # along x: the extra wire 80 nm above
+        extra = f"NEW {layer} ( {min(x0, int(x1))} {y0 + 80} ) ( {max(x0, int(x1))} * )"
+    else:
+        extra = f"NEW {layer} ( {x0 + 80} {min(y0, int(y1))} ) ( * {max(y0, int(y1))} )"
+    n3 = _net_block(text, "n3")
+    bad = text.replace(n3, n3[:-1].rstrip() + "\n      " + extra + " ;")
     p = tmp_path / "bad.def"
     p.write_text(bad)
     rep = check_routed_def([str(LEF)], str(p))
-    assert rep.violations.get("metal3.spacing", 0) >= 1
-    # drop n4's metal3 wire: n4 is open
-    cut = text.replace("+ ROUTED metal3 ( 2500 2700 ) ( 4100 * )\n      NEW", "+ ROUTED")
-    assert cut != text
-    p.write_text(cut)
+    assert rep.violations.get(f"{layer}.spacing", 0) >= 1, rep.violations
+    # drop n4's wires (its vias stay): n4 is open
+    head, _, routing = n4.rstrip(" ;").partition("+ ROUTED")
+    stmts = [st.strip() for st in routing.split("NEW")]
+    vias = [st for st in stmts if re.fullmatch(r"metal\d \( \d+ \d+ \) \S+", st)]
+    assert vias and len(vias) < len(stmts)
+    p.write_text(text.replace(n4, head + "+ ROUTED " + "\n      NEW ".join(vias) + " ;"))
     rep = check_routed_def([str(LEF)], str(p))
     assert "n4" in rep.opens
 
