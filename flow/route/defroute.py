@@ -60,7 +60,9 @@ PRESENT_START = 1.0
 PRESENT_GROWTH = 1.8
 RESERVE_COST = 0.5  # per base pitch, on another net's pin access point
 MAX_ROUNDS = 30
-WRONG_WAY_COST = 2.0  # per unit length, times the layer cost, for a jog across a layer's direction
+WRONG_WAY_COST = 2.0
+STARTS = 3  # terminals a multi-terminal net's first route is tried from
+PAD_OUT = 20  # dbu an access via's bottom pad may stick out of the pin when the pin has room for one inside  # per unit length, times the layer cost, for a jog across a layer's direction
 GR_TILE = 15  # base tracks per global-routing tile side
 
 
@@ -85,6 +87,8 @@ class NetRoute:
     failed: str | None = None
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)  # base-grid index box of the access points
     guide: bytearray | None = None  # per tile: 1 where the global route (grown by a tile) lets the net go
+    cost: float = 0.0  # search cost of the last route
+    start: int | None = None  # the terminal the tree grows from (None: the one with the fewest access points)
 
 
 @dataclass
@@ -428,8 +432,9 @@ class DefRouter:
         own = [r for lay, r in term.shapes if lay == bottom.name]
         if own:
             others = None
-            good: list[Access] = []
-            fair: list[Access] = []
+            good: list[Access] = []  # the via's bottom pad inside the pin
+            fair: list[Access] = []  # the pad a little out of the pin, far from other shapes
+            poor: list[Access] = []  # the pad out of the pin, spaced from other shapes (when nothing else)
             bx0 = min(r[0] for r in own); by0 = min(r[1] for r in own)
             bx1 = max(r[2] for r in own); by1 = max(r[3] for r in own)
             a, b = g.span(bx0 - 1, bx1 + 1, g.x0, g.px, g.nx)
@@ -443,25 +448,38 @@ class DefRouter:
                     cutr = (x + via0.cut[0], y + via0.cut[1], x + via0.cut[2], y + via0.cut[3])
                     if any(_rect_gap(cutr, o) < bottom.cut_spacing_above for o in self.cut0_obs):
                         continue
-                    if not _covered(cutr, own):
-                        continue
+                    cut_in = _covered(cutr, own)
                     found = False
-                    for av in self.db.access_vias:
+                    for av in self.db.access_vias if cut_in else ():
                         pad = (x + av.bottom[0], y + av.bottom[1], x + av.bottom[2], y + av.bottom[3])
                         if _covered(pad, own):
                             good.append(Access(v, "via", via=av.name))
                             found = True
                             break
-                    if found or good:
+                    if found:
                         continue
                     if others is None:
                         others = self._bottom_neighbours(term, (bx0, by0, bx1, by1))
                     for av in self.db.access_vias:
                         pad = (x + av.bottom[0], y + av.bottom[1], x + av.bottom[2], y + av.bottom[3])
-                        if all(_rect_gap(pad, o) >= bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) for o in others):
+                        # a pad sticking out of the pin by at most PAD_OUT keeps the spacing plus
+                        # 1.5 PAD_OUT to every other shape: then it keeps the spacing to another
+                        # net's pad sticking out of that net's pin as well
+                        out_by = min((max(0, r[0] - pad[0], pad[2] - r[2], r[1] - pad[1], pad[3] - r[3])
+                                      for r in own if r[0] < pad[2] and r[2] > pad[0] and r[1] < pad[3] and r[3] > pad[1]), default=None)
+                        if out_by is None or out_by > PAD_OUT:
+                            continue
+                        if all(_rect_gap(pad, o) >= bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) + 1.5 * PAD_OUT for o in others):
                             fair.append(Access(v, "via", via=av.name))
                             break
-            out += good or fair
+                    else:
+                        if not good and cut_in:
+                            for av in self.db.access_vias:
+                                pad = (x + av.bottom[0], y + av.bottom[1], x + av.bottom[2], y + av.bottom[3])
+                                if all(_rect_gap(pad, o) >= bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) for o in others):
+                                    poor.append(Access(v, "via", via=av.name))
+                                    break
+            out += (good + fair) or poor
         for lay_name, r in term.shapes:
             if lay_name not in li:
                 continue
@@ -623,7 +641,11 @@ class DefRouter:
     # -- search --------------------------------------------------------------------------------------
 
     def _astar(self, net: NetRoute, sources: dict[int, float], targets: dict[int, int], box: tuple[int, int, int, int],
-               pf: float, hard: bool, own_cuts: set[int], own_cut0: set[int], guide: bytearray | None = None) -> tuple[int, list[int]] | None:
+               pf: float, hard: bool, own_cuts: set[int], own_cut0: set[int], guide: bytearray | None = None,
+               bound: float = math.inf) -> tuple[int, list[int]] | None:
+        """The cheapest path from ``sources`` to a target, or None; None too,
+        with ``self._bounded`` set, when every path would cost more than ``bound``."""
+        self._bounded = False
         g = self.g
         nx, np_, nl = g.nx, g.np_, g.nl
         i0, j0, i1, j1 = box
@@ -644,12 +666,26 @@ class DefRouter:
         tx0 = min(i for _, i in tj); tx1 = max(i for _, i in tj)
         ty0 = min(j for j, _ in tj); ty1 = max(j for j, _ in tj)
         hmin = min(lcost)
+        # and the vias down or up to the nearest target layer
+        tls = {t // np_ for t in targets}
+        hl = [via_cost * min(abs(l - t) for t in tls) for l in range(nl)]
+        # on the one target layer, a distance across its direction is run wrong way or
+        # left through two vias
+        tl = next(iter(tls)) if len(tls) == 1 else -1
+        perp_unit = (lcost[tl] * WRONG_WAY_COST - hmin) if tl >= 0 and ww[tl] else math.inf
+        tl_h = tl >= 0 and horiz[tl]
 
         def h(v: int) -> float:
-            j, i = divmod(v % np_, nx)
+            l, r = divmod(v, np_)
+            j, i = divmod(r, nx)
             dx = tx0 - i if i < tx0 else (i - tx1 if i > tx1 else 0)
             dy = ty0 - j if j < ty0 else (j - ty1 if j > ty1 else 0)
-            return (dx * px + dy * py) * hmin
+            e = (dx * px + dy * py) * hmin + hl[l]
+            if l == tl:
+                perp = dy * py if tl_h else dx * px
+                if perp:
+                    e += min(perp * perp_unit, 2 * via_cost)
+            return e
 
         dist: dict[int, float] = {}
         prev: dict[int, int] = {}
@@ -663,6 +699,9 @@ class DefRouter:
             f, c, v = heapq.heappop(heap)
             if v in done or c > dist.get(v, 1e30):
                 continue
+            if f > bound:
+                self._bounded = True
+                return None
             done.add(v)
             if v in targets and v not in sources:
                 ok = True
@@ -672,6 +711,7 @@ class DefRouter:
                     path = [v]
                     while prev[path[-1]] != -1:
                         path.append(prev[path[-1]])
+                    self._last_cost = c
                     return v, path
             l, r = divmod(v, np_)
             j, i = divmod(r, nx)
@@ -753,17 +793,51 @@ class DefRouter:
                     heapq.heappush(heap, (nc + h(u), nc, u))
         return None
 
-    def route_net(self, net: NetRoute, pf: float, hard: bool, margin: int) -> bool:
+    def _route_first(self, net: NetRoute, pf: float, margin: int) -> bool:
+        """The first route of a net.  A tree grown terminal by terminal
+        (each time to the pending terminal nearest the tree) depends on the
+        terminal it starts from: a net of three or more terminals is routed
+        from up to ``STARTS`` of them (the one with the fewest access points
+        and the outermost ones), the cheapest tree is kept, and its start is
+        kept for the rip-up rounds."""
+        T = len(net.terms)
+        if T < 3 or any(not acc for acc in net.access):
+            return self.route_net(net, pf, False, margin)
+        g = self.g
+        pts = [g.xy(acc[0].node) for acc in net.access]
+        cands = [min(range(T), key=lambda t: len(net.access[t])),
+                 min(range(T), key=lambda t: pts[t][0]), max(range(T), key=lambda t: pts[t][0]),
+                 min(range(T), key=lambda t: pts[t][1]), max(range(T), key=lambda t: pts[t][1])]
+        cands = list(dict.fromkeys(range(T) if T <= STARTS else cands))[:STARTS]
+        best = None
+        for st in cands:
+            if self.route_net(net, pf, False, margin, start=st, limit=None if best is None else best[0]):
+                best = (net.cost, st, net.nodes, net.edges, net.used)
+            elif net.failed is not None:
+                return False
+        if best is None:
+            return False
+        net.cost, net.start, net.nodes, net.edges, net.used = best
+        return True
+
+    def route_net(self, net: NetRoute, pf: float, hard: bool, margin: int, start: int | None = None,
+                  limit: float | None = None) -> bool:
+        """Route ``net`` (its tree grown from terminal ``start``); False when no
+        path is found (``net.failed`` says why) or, with ``limit``, as soon as
+        the tree costs more (``net.failed`` stays None)."""
         g = self.g
         np_, nx = g.np_, g.nx
         net.nodes, net.edges, net.used = set(), set(), {}
+        net.cost = 0.0
         T = len(net.terms)
         for t, acc in enumerate(net.access):
             if not acc:
                 net.failed = f"no pin access: {net.terms[t].label} at {self._where(net.terms[t])} has no track crossing with room for a via or wire"
                 return False
         # start from the terminal with the fewest access points
-        t0 = min(range(T), key=lambda t: len(net.access[t]))
+        if start is None:
+            start = net.start
+        t0 = min(range(T), key=lambda t: len(net.access[t])) if start is None else start
         connected = {t0}
         tree_nodes: set[int] = set()
         own_cuts: set[int] = set()
@@ -809,15 +883,21 @@ class DefRouter:
                 box = (max(0, min(is_) - m), max(0, min(js) - m), min(g.nx - 1, max(is_) + m), min(g.ny - 1, max(js) + m))
                 if guide is not None:
                     box = (0, 0, g.nx - 1, g.ny - 1)
-                res = self._astar(net, sources, targets, box, pf, hard, own_cuts, own_cut0, guide)
+                res = self._astar(net, sources, targets, box, pf, hard, own_cuts, own_cut0, guide,
+                                  math.inf if limit is None else limit - net.cost)
                 if res is not None:
                     break
+                if self._bounded:
+                    return False
             if res is None:
                 pend = [net.terms[t].label for t in range(T) if t not in connected]
                 net.failed = (f"no {'conflict-free ' if hard else ''}path from {net.terms[t0].label} at {self._where(net.terms[t0])} "
                               f"to {', '.join(pend[:3])}{' ...' if len(pend) > 3 else ''}")
                 return False
             end, path = res
+            net.cost += self._last_cost
+            if limit is not None and net.cost >= limit:
+                return False
             t, a = owner_t[end]
             net.used[t] = a
             connected.add(t)
@@ -881,7 +961,7 @@ class DefRouter:
         failed: dict[str, str] = {}
         for n_, nr in enumerate(order):
             self.say(f"route {n_}/{len(order)} nets", n_ / max(1, len(order)))
-            if self.route_net(nr, pf, False, margin):
+            if self._route_first(nr, pf, margin):
                 self._commit(nr, +1)
         rounds = 0
         for rounds in range(1, max_rounds + 1):
