@@ -13,8 +13,10 @@ layer of the other direction (the *base grid*), so every via sits where a
 track of the layer below crosses one of the layer above.  A layer whose
 pitch is not a multiple of the base pitch uses every ``stride``-th base
 track, ``stride = ceil(pitch / base pitch)`` (never closer than its own
-pitch).  The bottom routing layer (metal1: cell pins, power rails) is not
-wired: pins there are reached by a via straight up from a track crossing.
+pitch).  The bottom routing layer (metal1: cell pins, power rails) is wired
+only by straight wires between two pins of a net on one of its tracks (see
+:meth:`DefRouter._bottom_links`); otherwise pins there are reached by a via
+straight up from a track crossing.
 
 **Clean by construction.**  Each node has one owner.  A node of one net
 forbids other nets the nodes whose shapes (wire end or via pad, whichever
@@ -30,7 +32,11 @@ other net's shape).
 
 **Search.**  Each net grows a tree from one terminal: A* from the whole tree
 to the nearest unconnected terminal's access points, inside the net's
-global-routing guide (see :func:`route`), widened when that fails.
+global-routing guide (see :func:`route`), widened when that fails.  The
+first route of a net of three or more terminals is tried from up to
+``STARTS`` terminals and the cheapest tree kept.  The A* estimate counts
+the length, the vias to the target layer and, on the target layer, the
+wrong-way or two-via cost of a distance across its direction.
 
 **Negotiation** (PathFinder): nets may share or crowd nodes at a price that
 grows each round (present factor) plus a history cost on nodes that were
@@ -38,6 +44,10 @@ over-used; nets in conflict are ripped up and rerouted until no conflict is
 left.  Nets still in conflict after the last round are rerouted with
 conflicts forbidden; a net that then finds no path is reported unrouted
 with the reason and the place, never dropped silently.
+
+**Refinement.**  Once no net conflicts, each net is routed once more around
+the others (their shapes forbidden) and the new route kept when it is
+shorter (wirelength plus vias): detours left by the negotiation go.
 """
 
 from __future__ import annotations
@@ -62,6 +72,8 @@ RESERVE_COST = 0.5  # per base pitch, on another net's pin access point
 MAX_ROUNDS = 30
 WRONG_WAY_COST = 2.0
 STARTS = 3  # terminals a multi-terminal net's first route is tried from
+REFINE_PASSES = 1  # rip-up-and-reroute passes over the conflict-free routing that keep shorter routes
+BOTTOM_LINKS = True  # join pin pairs by straight bottom-layer (metal1) wires where they fit
 PAD_OUT = 20  # dbu an access via's bottom pad may stick out of the pin when the pin has room for one inside  # per unit length, times the layer cost, for a jog across a layer's direction
 GR_TILE = 15  # base tracks per global-routing tile side
 
@@ -558,6 +570,148 @@ class DefRouter:
             ys += [end[1] - h, end[1] + h]
         return (min(xs), min(ys), max(xs), max(ys))
 
+    def _bottom_links(self) -> None:
+        """Straight wires on the bottom layer (metal1) between two pins of a net.
+
+        A pair of a net's pins next to each other in a minimum spanning tree of
+        the net's pins, crossed by one track of the bottom layer, with
+        nothing of another net or an obstruction within the spacing of the
+        wire between them, is joined by a wire along that track from inside
+        one pin to inside the other (the wire's sides within both pins): no
+        via, and usually shorter than the way over the layers above.  Pairs
+        are taken shortest first; a wire keeps the spacing to the wires taken
+        before it; joined pins become one terminal (the wire one of its
+        shapes, so vias may land on it), and the wires are obstacles for the
+        other nets' pin access.  ``self.links``: net -> wire centre lines."""
+        db = self.db
+        bottom = db.layers[0]
+        self.links: dict[str, list[tuple[int, int, int, int]]] = {}
+        self.link_terms: dict[str, list[Terminal]] = {}
+        self._link_shapes: list[tuple[Rect, str]] = []
+        if not BOTTOM_LINKS or bottom.tracks is None:
+            return
+        t0, tstep, tcount = bottom.tracks
+        h = bottom.width // 2
+        hor = bottom.horizontal
+        index: dict[tuple[int, int], list[tuple[Rect, str | None]]] = {}
+        for s in db.obstacles:
+            if s.layer == bottom.name:
+                for key in self._buckets(s.rect):
+                    index.setdefault(key, []).append((s.rect, s.net))
+        cands = []
+        for name in self.nets:
+            terms = db.nets[name]
+            for a, b in self._mst_pairs(terms):
+                if True:
+                    best = None
+                    for la, ra in terms[a].shapes:
+                        if la != bottom.name:
+                            continue
+                        for lb, rb in terms[b].shapes:
+                            if lb != bottom.name:
+                                continue
+                            # across the track direction: both pins hold the wire's width
+                            if hor:
+                                lo, hi = max(ra[1], rb[1]) + h, min(ra[3], rb[3]) - h
+                                (p, q) = (ra, rb) if ra[2] < rb[0] else ((rb, ra) if rb[2] < ra[0] else (None, None))
+                            else:
+                                lo, hi = max(ra[0], rb[0]) + h, min(ra[2], rb[2]) - h
+                                (p, q) = (ra, rb) if ra[3] < rb[1] else ((rb, ra) if rb[3] < ra[1] else (None, None))
+                            if p is None or lo > hi:
+                                continue
+                            k0 = max(0, -(-(lo - t0) // tstep))
+                            k1 = min(tcount - 1, (hi - t0) // tstep)
+                            for kk in range(k0, k1 + 1):
+                                c = t0 + kk * tstep
+                                if hor:
+                                    line = (p[2] - h, c, q[0] + h, c)
+                                else:
+                                    line = (c, p[3] - h, c, q[1] + h)
+                                length = abs(line[2] - line[0]) + abs(line[3] - line[1])
+                                if best is None or length < best[0]:
+                                    own = {r for lay, r in terms[a].shapes + terms[b].shapes if lay == bottom.name}
+                                    if self._link_free(line, h, own, index, bottom):
+                                        best = (length, line)
+                    if best is not None:
+                        cands.append((best[0], name, a, b, best[1]))
+        cands.sort()
+        parent: dict[tuple[str, int], tuple[str, int]] = {}
+
+        def find(x):
+            while parent.get(x, x) != x:
+                x = parent[x]
+            return x
+
+        taken: dict[tuple[int, int], list[tuple[Rect, str]]] = {}
+        accepted: dict[str, list[tuple[int, tuple[int, int, int, int]]]] = {}
+        for length, name, a, b, line in cands:
+            if find((name, a)) == find((name, b)):
+                continue
+            wire = (line[0] - h, line[1] - h, line[2] + h, line[3] + h)
+            near = {(r, n) for key in self._buckets(wire) for r, n in taken.get(key, ())}
+            if any(_rect_gap(wire, r) < bottom.spacing for r, n in near):
+                continue
+            parent[find((name, a))] = find((name, b))
+            self.links.setdefault(name, []).append(line)
+            accepted.setdefault(name, []).append((a, line))
+            self._link_shapes.append((wire, name))
+            for key in self._buckets(wire):
+                taken.setdefault(key, []).append((wire, name))
+        for name, lst in accepted.items():
+            terms = db.nets[name]
+            groups: dict[tuple[str, int], list[int]] = {}
+            for t in range(len(terms)):
+                groups.setdefault(find((name, t)), []).append(t)
+            merged = []
+            for root, members in groups.items():
+                shapes = [sh for t in members for sh in terms[t].shapes]
+                shapes += [(bottom.name, (ln[0] - h, ln[1] - h, ln[2] + h, ln[3] + h)) for a, ln in lst if find((name, a)) == root]
+                merged.append(Terminal(" + ".join(terms[t].label for t in members), shapes))
+            self.link_terms[name] = merged
+        n = sum(len(v) for v in self.links.values())
+        if n:
+            self.notes.append(f"{n} pin pair(s) joined on {bottom.name} by a straight wire (no via)")
+
+    @staticmethod
+    def _mst_pairs(terms: list[Terminal]) -> list[tuple[int, int]]:
+        """The terminal pairs of a minimum spanning tree over the terminals' centres (Manhattan)."""
+        pts = []
+        for t in terms:
+            xs = [r[0] + r[2] for _, r in t.shapes]
+            ys = [r[1] + r[3] for _, r in t.shapes]
+            pts.append((sum(xs) / (2 * len(xs)), sum(ys) / (2 * len(ys))))
+        n = len(pts)
+        if n < 2:
+            return []
+        best = {t: (abs(pts[t][0] - pts[0][0]) + abs(pts[t][1] - pts[0][1]), 0) for t in range(1, n)}
+        out = []
+        while best:
+            t = min(best, key=lambda u: best[u][0])
+            out.append((min(t, best[t][1]), max(t, best[t][1])))
+            del best[t]
+            for u in best:
+                d = abs(pts[u][0] - pts[t][0]) + abs(pts[u][1] - pts[t][1])
+                if d < best[u][0]:
+                    best[u] = (d, t)
+        return out
+
+    def _link_free(self, line: tuple[int, int, int, int], h: int, own: set[Rect], index, bottom) -> bool:
+        """Whether a bottom-layer wire on ``line`` keeps the spacing to every
+        shape (``own`` shapes, the two pins it joins, it may also touch)."""
+        wire = (line[0] - h, line[1] - h, line[2] + h, line[3] + h)
+        seen = set()
+        for key in self._buckets(wire):
+            for r, _net in index.get(key, ()):
+                if r in seen:
+                    continue
+                seen.add(r)
+                gap = _rect_gap(wire, r)
+                if r in own and gap == 0:
+                    continue
+                if gap < bottom.spacing_to(min(r[2] - r[0], r[3] - r[1])):
+                    return False
+        return True
+
     def _bottom_neighbours(self, term: Terminal, box: Rect) -> list[Rect]:
         if not hasattr(self, "_bottom_index"):
             bottom = self.db.layers[0].name
@@ -566,6 +720,9 @@ class DefRouter:
                 if s.layer == bottom:
                     for key in self._buckets(s.rect):
                         self._bottom_index.setdefault(key, []).append((s.rect, s.net))
+            for r, net in getattr(self, "_link_shapes", ()):
+                for key in self._buckets(r):
+                    self._bottom_index.setdefault(key, []).append((r, net))
         own = {r for _, r in term.shapes}
         out = []
         seen = set()
@@ -830,6 +987,8 @@ class DefRouter:
         net.nodes, net.edges, net.used = set(), set(), {}
         net.cost = 0.0
         T = len(net.terms)
+        if T < 2:
+            return True  # pins all joined on the bottom layer
         for t, acc in enumerate(net.access):
             if not acc:
                 net.failed = f"no pin access: {net.terms[t].label} at {self._where(net.terms[t])} has no track crossing with room for a via or wire"
@@ -935,8 +1094,9 @@ class DefRouter:
         self.c0occ = array("i", bytes(4 * g.np_))
         self.lcost = [1.0 + 0.15 * l for l in range(g.nl)]
         routes: list[NetRoute] = []
+        self._bottom_links()
         for k, name in enumerate(self.nets):
-            terms = db.nets[name]
+            terms = self.link_terms.get(name, db.nets[name])
             acc = [self.access_points(k, t) for t in terms]
             nr = NetRoute(name, k, terms, acc)
             routes.append(nr)
@@ -990,9 +1150,57 @@ class DefRouter:
         for nr in routes:
             if nr.failed is not None and not nr.nodes:
                 failed[nr.name] = nr.failed
+        tr = time.perf_counter()
+        for _ in range(REFINE_PASSES):
+            self._refine([nr for nr in routes if nr.name not in failed], margin)
+        self.seconds["refine"] = time.perf_counter() - tr
         self._min_area([nr for nr in routes if nr.name not in failed])
         self.seconds["route"] = time.perf_counter() - t1
         return self._result(routes, failed, rounds)
+
+    # -- refinement --------------------------------------------------------------------------------
+
+    def _metric(self, net: NetRoute) -> float:
+        """Wirelength plus ``VIA_COST`` base pitches per via (access vias included)."""
+        g = self.g
+        np_ = g.np_
+        unit = min(g.px, g.py)
+        total = 0.0
+        for a, b in net.edges:
+            d = b - a
+            total += VIA_COST * unit if d == np_ else (g.px if d == 1 else g.py)
+        for a in net.used.values():
+            if a.kind == "via":
+                total += VIA_COST * unit
+            elif a.kind == "stub" and a.stub is not None:
+                total += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
+        return total
+
+    def _refine(self, routes: list[NetRoute], margin: int) -> None:
+        """Once no net conflicts: each net is ripped up and routed again around
+        the others (their shapes forbidden, no history cost); the new route is
+        kept when it is shorter (wirelength plus vias) and conflicts with no
+        net, else the old one is put back.  This takes out detours the
+        negotiation left where the congestion that caused them is gone."""
+        saved = self.hist
+        self.hist = array("f", bytes(4 * self.n))
+        try:
+            for nr in sorted(routes, key=lambda r: -len(r.terms)):
+                if nr.failed is not None or not nr.nodes or self.conflicts(nr):
+                    continue
+                old = (nr.nodes, nr.edges, nr.used, nr.cost)
+                before = self._metric(nr)
+                self._commit(nr, -1)
+                if self.route_net(nr, 1.0, True, margin) and self._metric(nr) < before:
+                    self._commit(nr, +1)
+                    if not self.conflicts(nr):
+                        continue
+                    self._commit(nr, -1)
+                nr.failed = None
+                nr.nodes, nr.edges, nr.used, nr.cost = old
+                self._commit(nr, +1)
+        finally:
+            self.hist = saved
 
     # -- global routing --------------------------------------------------------------------------------
 
@@ -1190,6 +1398,9 @@ class DefRouter:
                         wl += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
                     if a.patch is not None:
                         ps.append((g.layers[l].name, a.patch))
+            for line in self.links.get(nr.name, ()):
+                ws.append((db.layers[0].name, line))
+                wl += abs(line[2] - line[0]) + abs(line[3] - line[1])
             # a lone access node (terminal joined without wire on that layer) still needs its pad: the via has it
             nv += len(vs)
             wires[nr.name] = ws

@@ -98,14 +98,15 @@ def test_checker_sees_a_violation_and_an_open(tiny_routed, tmp_path):
     p.write_text(bad)
     rep = check_routed_def([str(LEF)], str(p))
     assert rep.violations.get(f"{layer}.spacing", 0) >= 1, rep.violations
-    # drop n4's wires (its vias stay): n4 is open
-    head, _, routing = n4.rstrip(" ;").partition("+ ROUTED")
+    # drop n3's wires (its vias stay): n3 is open
+    n3 = _net_block(text, "n3")
+    head, _, routing = n3.rstrip(" ;").partition("+ ROUTED")
     stmts = [st.strip() for st in routing.split("NEW")]
     vias = [st for st in stmts if re.fullmatch(r"metal\d \( \d+ \d+ \) \S+", st)]
     assert vias and len(vias) < len(stmts)
-    p.write_text(text.replace(n4, head + "+ ROUTED " + "\n      NEW ".join(vias) + " ;"))
+    p.write_text(text.replace(n3, head + "+ ROUTED " + "\n      NEW ".join(vias) + " ;"))
     rep = check_routed_def([str(LEF)], str(p))
-    assert "n4" in rep.opens
+    assert "n3" in rep.opens
 
 
 def test_unroutable_pin_is_reported_with_place(tmp_path):
