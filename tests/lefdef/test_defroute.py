@@ -164,3 +164,77 @@ def test_gcd_nangate45_routed_clean(tmp_path):
     assert rep.routed == rep.nets == 394
     assert rep.opens == [] and rep.shorts == []
     assert rep.violations == {}, rep.markers
+
+
+def _wiring(block: str) -> tuple[list[tuple[str, tuple[int, int, int, int]]], list[str]]:
+    """(wires as (layer, (x0, y0, x1, y1)), via names) of one net's routing text."""
+    _, _, routing = block.rstrip(" ;").partition("+ ROUTED")
+    wires, vias = [], []
+    for st in (s.strip() for s in routing.split("NEW")):
+        m = re.fullmatch(r"(\S+) \( (\d+) (\d+) \) \( (\S+) (\S+) \)", st)
+        if m:
+            x0, y0 = int(m.group(2)), int(m.group(3))
+            x1 = x0 if m.group(4) == "*" else int(m.group(4))
+            y1 = y0 if m.group(5) == "*" else int(m.group(5))
+            wires.append((m.group(1), (x0, y0, x1, y1)))
+        elif re.fullmatch(r"\S+ \( \d+ \d+ \) \S+", st):
+            vias.append(st.split()[-1])
+    return wires, vias
+
+
+def test_metal1_wire_joins_two_pins_in_a_row(tiny_routed):
+    """u3/Y and u4/A (net n4) face each other in one row with a free metal1
+    track between them: one straight metal1 wire joins them, from inside one
+    pin to inside the other (the gap between the pins plus the wire's width),
+    with no via; KLayout finds n4 connected and nothing too close."""
+    _, out = tiny_routed
+    wires, vias = _wiring(_net_block(out.read_text(), "n4"))
+    assert vias == [] and len(wires) == 1
+    layer, (x0, y0, x1, y1) = wires[0]
+    assert layer == "metal1" and y0 == y1
+    # u3 (INV, FS at x=2000): Y at x 2430..2530; u4 (NAND2 at x=4000): A at x 4070..4170; wire width 60
+    assert abs(x1 - x0) == (4070 - 2530) + 60
+    assert 2430 < min(x0, x1) - 30 < 2530 and 4070 < max(x0, x1) + 30 < 4170
+    rep = check_routed_def([str(LEF)], str(out))
+    assert "n4" not in rep.opens and rep.violations == {}
+
+
+def test_metal1_wire_not_taken_through_a_blockage(tmp_path):
+    """A metal1 blockage between u3/Y and u4/A across both tracks they share:
+    no metal1 wire for n4, which is routed over the layers above instead,
+    connected and clean."""
+    text = DEF.read_text().replace(
+        "NETS 5 ;", "BLOCKAGES 1 ;\n    - LAYER metal1 RECT ( 3000 2500 ) ( 3100 3100 ) ;\nEND BLOCKAGES\nNETS 5 ;")
+    res, out = _route(tmp_path, text)
+    assert res.exit_code == 0, res.output
+    wires, vias = _wiring(_net_block(out.read_text(), "n4"))
+    assert not any(layer == "metal1" for layer, _ in wires)
+    assert len(vias) >= 2
+    rep = check_routed_def([str(LEF)], str(out))
+    assert rep.opens == [] and rep.shorts == [] and rep.violations == {}, (rep.opens, rep.markers)
+
+
+def test_wrong_way_jog_used_and_blocked_by_a_shape_between_tracks(tiny_routed):
+    """metal2 (vertical) may jog one track along x: the tiny design's routing
+    uses such a jog (and is clean, see above); a metal2 shape between two
+    tracks, spaced from both track points, forbids the jog between them only."""
+    _, out = tiny_routed
+    text = out.read_text()
+    jogs = [w for n in ("in1", "n2", "n3", "n4", "out") for w in _wiring(_net_block(text, n))[0]
+            if w[0] == "metal2" and w[1][1] == w[1][3] and w[1][0] != w[1][2]]
+    assert jogs
+    from flow.lefdef.routedb import Shape
+    from flow.route.defroute import DefRouter
+
+    lib = read_lef(LEF)
+    db = build(lib, read_def(DEF))
+    # tracks at x = 1100 and 1300 (wire ends 1130 and 1270); a shape at 1195..1205 is 65 away from both
+    db.obstacles.append(Shape("metal2", (1195, 1280, 1205, 1320), None))
+    r = DefRouter(db)
+    assert r.wrong_way[0]  # metal2
+    g = r.g
+    i, j = (1100 - g.x0) // g.px, (1300 - g.y0) // g.py
+    v = g.flat(0, j, i)
+    assert r.blk_node[v] == -1 and r.blk_node[v + 1] == -1  # both track points free
+    assert r.blk_jog[v] == -2  # the jog between them is not
+    assert r.blk_jog[v - 1] == -1 and r.blk_jog[g.flat(0, j + 2, i)] == -1  # jogs further away are
