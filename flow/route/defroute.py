@@ -74,6 +74,8 @@ WRONG_WAY_COST = 2.0
 STARTS = 3  # terminals a multi-terminal net's first route is tried from
 REFINE_PASSES = 1  # rip-up-and-reroute passes over the conflict-free routing that keep shorter routes
 BOTTOM_LINKS = True  # join pin pairs by straight bottom-layer (metal1) wires where they fit
+SIDE_ACCESS = True  # access vias beside bottom-layer pins, joined by a bottom-layer wire
+SIDE_REACH = 2  # track crossings past a pin's edge tried for them
 PAD_OUT = 20  # dbu an access via's bottom pad may stick out of the pin when the pin has room for one inside  # per unit length, times the layer cost, for a jog across a layer's direction
 GR_TILE = 15  # base tracks per global-routing tile side
 
@@ -85,6 +87,7 @@ class Access:
     stub: tuple[int, int, int, int] | None = None  # wire (x0, y0, x1, y1) on the node's layer for "stub"
     via: str = ""  # the via down to the bottom layer ("via")
     patch: tuple[int, int, int, int] | None = None  # metal filling the pin, the node's wire end and the stub ("direct", "stub")
+    m1: tuple[int, int, int, int] | None = None  # "via" beside the pin: bottom-layer wire (x0, y0, x1, y1) from the via into the pin
 
 
 @dataclass
@@ -202,6 +205,13 @@ def _covered(r: Rect, shapes: Sequence[Rect]) -> bool:
             if not any(s[0] <= cx <= s[2] and s[1] <= cy <= s[3] for s in cand):
                 return False
     return True
+
+
+def _m1_len(a: "Access") -> float:
+    """Length of an access's bottom-layer wire (0 without one)."""
+    if a.m1 is None:
+        return 0.0
+    return float(abs(a.m1[2] - a.m1[0]) + abs(a.m1[3] - a.m1[1]))
 
 
 def _rect_gap(a: Rect, b: Rect) -> float:
@@ -447,6 +457,7 @@ class DefRouter:
             good: list[Access] = []  # the via's bottom pad inside the pin
             fair: list[Access] = []  # the pad a little out of the pin, far from other shapes
             poor: list[Access] = []  # the pad out of the pin, spaced from other shapes (when nothing else)
+            poor_pads: list[Rect] = []
             bx0 = min(r[0] for r in own); by0 = min(r[1] for r in own)
             bx1 = max(r[2] for r in own); by1 = max(r[3] for r in own)
             a, b = g.span(bx0 - 1, bx1 + 1, g.x0, g.px, g.nx)
@@ -490,8 +501,11 @@ class DefRouter:
                                 pad = (x + av.bottom[0], y + av.bottom[1], x + av.bottom[2], y + av.bottom[3])
                                 if all(_rect_gap(pad, o) >= bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) for o in others):
                                     poor.append(Access(v, "via", via=av.name))
+                                    poor_pads.append(pad)
                                     break
             out += (good + fair) or poor
+            if not (good + fair):
+                self._poor_pads.extend((pad, id(term)) for pad in poor_pads)
         for lay_name, r in term.shapes:
             if lay_name not in li:
                 continue
@@ -671,6 +685,87 @@ class DefRouter:
         n = sum(len(v) for v in self.links.values())
         if n:
             self.notes.append(f"{n} pin pair(s) joined on {bottom.name} by a straight wire (no via)")
+
+    def _side_access(self, routes: list[NetRoute]) -> None:
+        """Access vias beside a bottom-layer pin, joined to it by a wire along a
+        bottom-layer track (the way qrouter often reaches a pin).
+
+        For each pin shape and each bottom-layer track whose wire lies within
+        the pin's height: the first track crossing past the pin's left and
+        right edges (up to ``SIDE_REACH`` crossings out) where the via fits;
+        the wire runs from inside the pin to the via.  Wire and via pad keep
+        the spacing plus 1.5 ``PAD_OUT`` to every other shape (pins, cell
+        obstructions, rails, bottom-layer wires, pads of pins without a
+        via inside); two such candidates of different pins that come closer
+        than the spacing are both dropped, so whichever ones the nets take
+        stay apart.  The search pays the wire's length."""
+        g, db = self.g, self.db
+        bottom = db.layers[0]
+        if not bottom.horizontal or SIDE_REACH <= 0:
+            return
+        via0 = db.vias[0]
+        pad = via0.bottom
+        h = bottom.width // 2
+        cands = []
+        for nr in routes:
+            k = nr.index
+            for t, term in enumerate(nr.terms):
+                own = [r for lay, r in term.shapes if lay == bottom.name]
+                if not own:
+                    continue
+                have = {a.node for a in nr.access[t]}
+                bb = (min(r[0] for r in own), min(r[1] for r in own), max(r[2] for r in own), max(r[3] for r in own))
+                others = self._bottom_neighbours(term, bb)
+                poor = [p_ for p_, tid in self._poor_pads if tid != id(term)]
+                for r in own:
+                    c, d = g.span(r[1] + h - 1, r[3] - h + 1, g.y0, g.py, g.ny)
+                    for j in range(c, d):
+                        y = g.y(j)
+                        for sign in (-1, 1):
+                            first = math.floor((r[2] - g.x0) / g.px) + 1 if sign > 0 else math.ceil((r[0] - g.x0) / g.px) - 1
+                            for n_ in range(SIDE_REACH):
+                                i = first + sign * n_
+                                if not 0 <= i < g.nx:
+                                    break
+                                v = g.flat(0, j, i)
+                                if v in have or not self.valid[v] or self.blk_node[v] not in (-1, k) or self.blk_dn[v] not in (-1, k):
+                                    continue
+                                x = g.x(i)
+                                cutr = (x + via0.cut[0], y + via0.cut[1], x + via0.cut[2], y + via0.cut[3])
+                                if any(_rect_gap(cutr, o) < bottom.cut_spacing_above for o in self.cut0_obs):
+                                    continue
+                                x_in = r[2] - h if sign > 0 else r[0] + h
+                                line = (min(x_in, x), y, max(x_in, x), y)
+                                box = (min(line[0] - h, x + pad[0]), min(y - h, y + pad[1]), max(line[2] + h, x + pad[2]), max(y + h, y + pad[3]))
+                                if any(_rect_gap(box, o) < bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) + 1.5 * PAD_OUT for o in others):
+                                    continue
+                                if any(0 < _rect_gap(box, o) < bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) for o in own):
+                                    continue
+                                if any(_rect_gap(box, o) < bottom.spacing for o in poor):
+                                    continue
+                                cands.append(((k, t), v, line, box, nr))
+                                break
+        index: dict[tuple[int, int], list[int]] = {}
+        for n_, cd in enumerate(cands):
+            for key in self._buckets(cd[3]):
+                index.setdefault(key, []).append(n_)
+        drop = set()
+        for n_, cd in enumerate(cands):
+            for key in self._buckets(cd[3]):
+                for m in index.get(key, ()):
+                    if m != n_ and cands[m][0] != cd[0] and _rect_gap(cd[3], cands[m][3]) < bottom.spacing:
+                        drop.add(n_)
+                        drop.add(m)
+        added = 0
+        for n_, (key, v, line, _box, nr) in enumerate(cands):
+            if n_ in drop:
+                continue
+            t = key[1]
+            if any(a.node == v for a in nr.access[t]):
+                continue
+            nr.access[t].append(Access(v, "via", via=via0.name, m1=line))
+            added += 1
+        self.side_access_points = added
 
     @staticmethod
     def _mst_pairs(terms: list[Terminal]) -> list[tuple[int, int]]:
@@ -852,24 +947,36 @@ class DefRouter:
             prev[s] = -1
             heapq.heappush(heap, (c + h(s), c, s))
         done = set()
+        tcost = getattr(self, "_tcost", {})
         while heap:
             f, c, v = heapq.heappop(heap)
-            if v in done or c > dist.get(v, 1e30):
-                continue
             if f > bound:
                 self._bounded = True
                 return None
-            done.add(v)
+            side = False
+            if v < 0:  # a target reached, with its bottom-layer wire paid
+                v = -v - 1
+                side = True
+            elif v in done or c > dist.get(v, 1e30):
+                continue
+            else:
+                done.add(v)
             if v in targets and v not in sources:
-                ok = True
-                if targets[v] == 1:  # an access via down to the bottom layer: cut spacing
-                    ok = v not in own_cut0 and not (hard and c0occ[v] > 0)
-                if ok:
-                    path = [v]
-                    while prev[path[-1]] != -1:
-                        path.append(prev[path[-1]])
-                    self._last_cost = c
-                    return v, path
+                if not side and tcost.get(v):
+                    # reached: accepted once its bottom-layer wire is paid too
+                    heapq.heappush(heap, (c + tcost[v], c + tcost[v], -v - 1))
+                else:
+                    ok = True
+                    if targets[v] == 1:  # an access via down to the bottom layer: cut spacing
+                        ok = v not in own_cut0 and not (hard and c0occ[v] > 0)
+                    if ok:
+                        path = [v]
+                        while prev[path[-1]] != -1:
+                            path.append(prev[path[-1]])
+                        self._last_cost = c
+                        return v, path
+            if side:
+                continue
             l, r = divmod(v, np_)
             j, i = divmod(r, nx)
             moves = []
@@ -1001,7 +1108,7 @@ class DefRouter:
         tree_nodes: set[int] = set()
         own_cuts: set[int] = set()
         own_cut0: set[int] = set()
-        sources = {a.node: 0.0 for a in net.access[t0]}
+        sources = {a.node: _m1_len(a) for a in net.access[t0]}
         first = True
         while len(connected) < T:
             owner_t: dict[int, tuple[int, Access]] = {}
@@ -1031,6 +1138,7 @@ class DefRouter:
                 if best_d is None or dd < best_d:
                     best_t, best_d = t, dd
             targets = {a.node: (1 if a.kind == "via" else 0) for a in net.access[best_t]}
+            self._tcost = {a.node: _m1_len(a) for a in net.access[best_t] if a.m1 is not None}
             # search box: access points of the tree and the nearest pending terminal, plus margin
             pts = list(sources) + list(targets)
             js = [(p % np_) // nx for p in pts]
@@ -1095,12 +1203,16 @@ class DefRouter:
         self.lcost = [1.0 + 0.15 * l for l in range(g.nl)]
         routes: list[NetRoute] = []
         self._bottom_links()
+        self._poor_pads: list[Rect] = []
         for k, name in enumerate(self.nets):
             terms = self.link_terms.get(name, db.nets[name])
             acc = [self.access_points(k, t) for t in terms]
-            nr = NetRoute(name, k, terms, acc)
-            routes.append(nr)
-            for lst in acc:
+            routes.append(NetRoute(name, k, terms, acc))
+        if SIDE_ACCESS:
+            self._side_access(routes)
+        for nr in routes:
+            k = nr.index
+            for lst in nr.access:
                 for a in lst:
                     cur = self.cand_owner[a.node]
                     self.cand_owner[a.node] = k if cur in (-1, k) else -2
@@ -1171,7 +1283,7 @@ class DefRouter:
             total += VIA_COST * unit if d == np_ else (g.px if d == 1 else g.py)
         for a in net.used.values():
             if a.kind == "via":
-                total += VIA_COST * unit
+                total += VIA_COST * unit + _m1_len(a)
             elif a.kind == "stub" and a.stub is not None:
                 total += abs(a.stub[2] - a.stub[0]) + abs(a.stub[3] - a.stub[1])
         return total
@@ -1391,6 +1503,9 @@ class DefRouter:
                 if a.kind == "via":
                     x, y = g.xy(a.node)
                     vs.append((a.via or db.vias[0].name, x, y))
+                    if a.m1 is not None:
+                        ws.append((db.layers[0].name, a.m1))
+                        wl += abs(a.m1[2] - a.m1[0]) + abs(a.m1[3] - a.m1[1])
                 else:
                     l = a.node // np_
                     if a.kind == "stub" and a.stub is not None:

@@ -213,7 +213,8 @@ def test_metal1_wire_not_taken_through_a_blockage(tmp_path):
     res, out = _route(tmp_path, text)
     assert res.exit_code == 0, res.output
     wires, vias = _wiring(_net_block(out.read_text(), "n4"))
-    assert not any(layer == "metal1" for layer, _ in wires)
+    # no metal1 wire across the blockage (x 3000..3100; short metal1 wires from a pin to a via beside it may remain)
+    assert not any(layer == "metal1" and min(x0, x1) < 3100 + 60 and max(x0, x1) > 3000 - 60 for layer, (x0, _, x1, _) in wires)
     assert len(vias) >= 2
     rep = check_routed_def([str(LEF)], str(out))
     assert rep.opens == [] and rep.shorts == [] and rep.violations == {}, (rep.opens, rep.markers)
