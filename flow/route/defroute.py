@@ -76,6 +76,7 @@ REFINE_PASSES = 1  # rip-up-and-reroute passes over the conflict-free routing th
 BOTTOM_LINKS = True  # join pin pairs by straight bottom-layer (metal1) wires where they fit
 SIDE_ACCESS = True  # access vias beside bottom-layer pins, joined by a bottom-layer wire
 SIDE_REACH = 2  # track crossings past a pin's edge tried for them
+SIDE_COST = 2.0  # search cost per unit length of their bottom-layer wire
 PAD_OUT = 20  # dbu an access via's bottom pad may stick out of the pin when the pin has room for one inside  # per unit length, times the layer cost, for a jog across a layer's direction
 GR_TILE = 15  # base tracks per global-routing tile side
 
@@ -663,7 +664,7 @@ class DefRouter:
                 continue
             wire = (line[0] - h, line[1] - h, line[2] + h, line[3] + h)
             near = {(r, n) for key in self._buckets(wire) for r, n in taken.get(key, ())}
-            if any(_rect_gap(wire, r) < bottom.spacing for r, n in near):
+            if any(_rect_gap(wire, r) < bottom.end_spacing for r, n in near):
                 continue
             parent[find((name, a))] = find((name, b))
             self.links.setdefault(name, []).append(line)
@@ -694,7 +695,7 @@ class DefRouter:
         the pin's height: the first track crossing past the pin's left and
         right edges (up to ``SIDE_REACH`` crossings out) where the via fits;
         the wire runs from inside the pin to the via.  Wire and via pad keep
-        the spacing plus 1.5 ``PAD_OUT`` to every other shape (pins, cell
+        the spacing (end-of-line spacing where larger) plus 1.5 ``PAD_OUT`` to every other shape (pins, cell
         obstructions, rails, bottom-layer wires, pads of pins without a
         via inside); two such candidates of different pins that come closer
         than the spacing are both dropped, so whichever ones the nets take
@@ -706,6 +707,9 @@ class DefRouter:
         via0 = db.vias[0]
         pad = via0.bottom
         h = bottom.width // 2
+        # wire, pad and pin together may be wider than any of them: the clearance
+        # of a shape as wide as the pad is long, at least the end-of-line spacing
+        clear = max(bottom.end_spacing, bottom.spacing_to(max(pad[2] - pad[0], pad[3] - pad[1], bottom.width)))
         cands = []
         for nr in routes:
             k = nr.index
@@ -737,11 +741,18 @@ class DefRouter:
                                 x_in = r[2] - h if sign > 0 else r[0] + h
                                 line = (min(x_in, x), y, max(x_in, x), y)
                                 box = (min(line[0] - h, x + pad[0]), min(y - h, y + pad[1]), max(line[2] + h, x + pad[2]), max(y + h, y + pad[3]))
-                                if any(_rect_gap(box, o) < bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) + 1.5 * PAD_OUT for o in others):
+                                if any(_rect_gap(box, o) < max(bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])), clear) + 1.5 * PAD_OUT
+                                       for o in others):
                                     continue
-                                if any(0 < _rect_gap(box, o) < bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])) for o in own):
+                                # the wire and the pad against the pin's own shapes: overlapping, or spaced
+                                # (a pad a little beside the pin would leave a notch above and below the wire)
+                                wire_r = (line[0] - h, y - h, line[2] + h, y + h)
+                                pad_r = (x + pad[0], y + pad[1], x + pad[2], y + pad[3])
+                                if any(not (rr[0] < o[2] and o[0] < rr[2] and rr[1] < o[3] and o[1] < rr[3])
+                                       and _rect_gap(rr, o) < max(bottom.spacing_to(min(o[2] - o[0], o[3] - o[1])), bottom.end_spacing)
+                                       for o in own for rr in (wire_r, pad_r) if not (rr is wire_r and o == r)):
                                     continue
-                                if any(_rect_gap(box, o) < bottom.spacing for o in poor):
+                                if any(_rect_gap(box, o) < clear for o in poor):
                                     continue
                                 cands.append(((k, t), v, line, box, nr))
                                 break
@@ -753,7 +764,7 @@ class DefRouter:
         for n_, cd in enumerate(cands):
             for key in self._buckets(cd[3]):
                 for m in index.get(key, ()):
-                    if m != n_ and cands[m][0] != cd[0] and _rect_gap(cd[3], cands[m][3]) < bottom.spacing:
+                    if m != n_ and cands[m][0] != cd[0] and _rect_gap(cd[3], cands[m][3]) < clear:
                         drop.add(n_)
                         drop.add(m)
         added = 0
@@ -803,7 +814,7 @@ class DefRouter:
                 gap = _rect_gap(wire, r)
                 if r in own and gap == 0:
                     continue
-                if gap < bottom.spacing_to(min(r[2] - r[0], r[3] - r[1])):
+                if gap < max(bottom.spacing_to(min(r[2] - r[0], r[3] - r[1])), bottom.end_spacing):
                     return False
         return True
 
@@ -1108,7 +1119,7 @@ class DefRouter:
         tree_nodes: set[int] = set()
         own_cuts: set[int] = set()
         own_cut0: set[int] = set()
-        sources = {a.node: _m1_len(a) for a in net.access[t0]}
+        sources = {a.node: SIDE_COST * _m1_len(a) for a in net.access[t0]}
         first = True
         while len(connected) < T:
             owner_t: dict[int, tuple[int, Access]] = {}
@@ -1138,7 +1149,7 @@ class DefRouter:
                 if best_d is None or dd < best_d:
                     best_t, best_d = t, dd
             targets = {a.node: (1 if a.kind == "via" else 0) for a in net.access[best_t]}
-            self._tcost = {a.node: _m1_len(a) for a in net.access[best_t] if a.m1 is not None}
+            self._tcost = {a.node: SIDE_COST * _m1_len(a) for a in net.access[best_t] if a.m1 is not None}
             # search box: access points of the tree and the nearest pending terminal, plus margin
             pts = list(sources) + list(targets)
             js = [(p % np_) // nx for p in pts]

@@ -244,3 +244,29 @@ def test_wrong_way_jog_used_and_blocked_by_a_shape_between_tracks(tiny_routed):
     assert r.blk_node[v] == -1 and r.blk_node[v + 1] == -1  # both track points free
     assert r.blk_jog[v] == -2  # the jog between them is not
     assert r.blk_jog[v - 1] == -1 and r.blk_jog[g.flat(0, j + 2, i)] == -1  # jogs further away are
+
+
+def test_via_beside_a_pin_joined_by_a_metal1_wire(tiny_routed):
+    """Pins may be reached by a via beside them: a metal1 wire along a track
+    from inside the pin to the via (no metal1 link needed for that net).
+    Somewhere in the tiny design such an access is taken; the via lies
+    outside every pin shape of its net, the wire's other end inside one,
+    and KLayout finds the design connected and clean (first test)."""
+    _, out = tiny_routed
+    text = out.read_text()
+    db = build(read_lef(LEF), read_def(DEF))
+    found = []
+    for net in ("in1", "n2", "n3", "out"):
+        wires, _ = _wiring(_net_block(text, net))
+        block = _net_block(text, net)
+        pins = [r for t in db.nets[net] for lay, r in t.shapes if lay == "metal1"]
+        for layer, (x0, y0, x1, y1) in wires:
+            if layer != "metal1" or y0 != y1:
+                continue
+            for xv, xp in ((x0, x1), (x1, x0)):
+                via_here = re.search(rf"metal1 \( {xv} {y0} \) V12", block)
+                outside = not any(r[0] <= xv <= r[2] and r[1] <= y0 <= r[3] for r in pins)
+                inside = any(r[0] <= xp <= r[2] and r[1] <= y0 <= r[3] for r in pins)
+                if via_here and outside and inside:
+                    found.append((net, xv, y0))
+    assert found, "no via beside a pin in the tiny design's routing"
