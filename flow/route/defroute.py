@@ -64,7 +64,7 @@ import numpy as np
 
 from flow.lefdef.routedb import Rect, RouteDB, Terminal
 
-VIA_COST = 4.0  # in base pitches
+VIA_COST = 3.5  # in base pitches
 HIST_STEP = 1.0
 PRESENT_START = 1.0
 PRESENT_GROWTH = 1.8
