@@ -27,8 +27,10 @@ the node centres where a wire end, or a via pad below or above, would
 violate the spacing to them (width-dependent spacing from the LEF spacing
 table, worst parallel run length); a net's own pin shapes do not block it.
 Pin access on the bottom layer: a track crossing where the via's bottom pad
-lies inside the pin's shapes (else, where it keeps the spacing to every
-other net's shape).
+lies inside the pin's shapes, or sticks out by at most ``PAD_OUT`` with room
+to spare (else, where it keeps the spacing to every other net's shape); and
+a via beside the pin joined to it by a bottom-layer wire (see
+:meth:`DefRouter._side_access`).
 
 **Search.**  Each net grows a tree from one terminal: A* from the whole tree
 to the nearest unconnected terminal's access points, inside the net's
