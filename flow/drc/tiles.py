@@ -33,19 +33,21 @@ cross tile borders, not with the layout.
 ``density``: each tile adds the area of ``layer`` inside its core to every
 window (areas are additive); windows are judged once at the end.
 
+``notch`` is an edge-pair kind whose two edges must belong to *one*
+merged polygon, which is global (a long U's arms meet far away, at any
+distance): before the tiles are checked, a streamed pass over the same grid
+gives every drawn polygon of the layer a connectivity label
+(:mod:`flow.drc.labels`: a union-find over the pairs of touching polygons,
+8 bytes per polygon, no geometry kept); each tile then gets its polygons'
+labels and takes two edges as one polygon's when their labels are equal.
+The untiled run uses the same labels (computed on the whole layer), so the
+markers are the same.
+
 Kinds that need the whole layout at once run untiled on the whole layout
-and the notes say so: the net-aware kinds (connectivity is global) and
-``notch`` (whether two edges belong to one merged polygon is global: a long
-U's arms meet far away).  Precisely: inside a tile, two edges of one merged
-piece are certainly of one polygon, and a piece not touching the haloed
-box's boundary is a whole polygon; but two pieces that both leave the
-haloed box may or may not join outside it, at any distance (a U whose arms
-are millimetres long, a power grid), so classifying their facing edges as
-notch or space needs the layer's global connected components; the
-net-aware kinds need the same for all conducting layers plus the labels
-(a net's name and voltage come from a label anywhere on it).  From a
-:class:`flow.geometry.store.ShapeStore` these rules load only the layers
-they use.
+and the notes say so: the net-aware kinds (a net's name, voltage and
+current come from a label anywhere on it, through every conducting layer);
+from a :class:`flow.geometry.store.ShapeStore` these rules load the whole
+layout.
 
 Each tile is a :class:`TileJob` (picklable, self-contained: the tile's
 polygons, or where to read them in a store) run by the top-level
@@ -84,13 +86,16 @@ from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
 #: Kinds checked per tile with stitched edge-pair markers.
-EDGE_KINDS = frozenset({"width", "spacing", "overlap", "extension", "wide_spacing", "grid", "angle", "enclosure"})
+EDGE_KINDS = frozenset({"width", "spacing", "notch", "overlap", "extension", "wide_spacing", "grid", "angle", "enclosure"})
 #: Kinds checked per tile on whole polygons (border pieces merged at the end).
 POLYGON_KINDS = frozenset({"area", "hole", "must_overlap", "not_overlap", "max_width", "enclosure"})
 #: Kinds whose marker is a whole window.
 WINDOW_KINDS = frozenset({"density"})
 #: Kinds that run on the whole layout even in a tiled run.
-UNTILED_KINDS = frozenset({"notch"})
+UNTILED_KINDS: frozenset[str] = frozenset()
+#: Kinds whose tiles need the global connectivity labels of their layer
+#: (:mod:`flow.drc.labels`).
+LABEL_KINDS = frozenset({"notch"})
 
 #: A tiled run is chosen automatically from this many polygons up.
 AUTO_TILE_POLYGONS = 200_000
@@ -369,6 +374,9 @@ class TileJob:
     top: str
     polys: dict[str, list[np.ndarray]] | None = None
     reads: dict[str, tuple[str, np.ndarray, np.ndarray]] | None = None
+    #: layer -> the global connectivity label (:mod:`flow.drc.labels`) of
+    #: each polygon given, for the kinds in :data:`LABEL_KINDS`
+    labels: dict[str, np.ndarray] | None = None
 
 
 def _read(path: str, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
@@ -396,12 +404,13 @@ def run_tile_job(job: TileJob) -> TileResult:
         polys = job.polys
     else:
         polys = {n: _read(f, a, b) for n, (f, a, b) in (job.reads or {}).items()}
-    return check_tile(job.k, job.grid, polys, job.kit, job.rules, job.ctx, job.density_extent, job.top)
+    return check_tile(job.k, job.grid, polys, job.kit, job.rules, job.ctx, job.density_extent, job.top, job.labels)
 
 
 def check_tile(
     k: int, grid: Grid, polys: dict[str, list[np.ndarray]],
     kit: PDK, rules: Sequence[Rule], ctx: CheckContext, density_extent, top: str = "",
+    labels: dict[str, np.ndarray] | None = None,
 ) -> TileResult:
     """Run the tiled ``rules`` on tile ``k``, given the polygons of each layer
     meeting its haloed box (see the module notes)."""
@@ -418,6 +427,10 @@ def check_tile(
 
     res = TileResult({}, {}, {}, {}, {}, [])
     hlayers = Layers(_shapes(hview, kit.dbu_um, top))
+    for n, lab in (labels or {}).items():
+        # the drawn (unclipped) polygons and their global labels: notch
+        # edges take them (see flow.drc.kinds.shapes.check_notch)
+        hlayers.cache[("labels", n)] = (polys.get(n, []), lab)
     for ri, rule in enumerate(rules):
         kind = rule.kind
         try:
@@ -632,21 +645,25 @@ def _source_boxes(src: Any, name: str) -> np.ndarray:
     return np.zeros((0, 4), np.int64) if b is None else b.astype(np.int64)
 
 
-def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]], tiles: list[int], base: dict[str, Any]):
+def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]], tiles: list[int], base: dict[str, Any],
+          labels: dict[str, np.ndarray] | None = None):
     """One :class:`TileJob` per tile, made as they are consumed."""
     in_memory = isinstance(src, LayoutShapes)
     for k in tiles:
         per: dict[str, Any] = {}
+        lab: dict[str, np.ndarray] = {}
         for n, (t, o) in index.items():
             lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
             ids = np.sort(o[lo:hi])
+            if labels and n in labels:
+                lab[n] = labels[n][ids]
             if in_memory:
                 poly = src.polygons[n]
                 per[n] = [poly[i] for i in ids.tolist()]
             else:
                 st = src.starts[n]
                 per[n] = (str(src.files[n]), st[ids], st[ids + 1])
-        yield TileJob(k=k, grid=grid, **base, **({"polys": per} if in_memory else {"reads": per}))
+        yield TileJob(k=k, grid=grid, **base, **({"polys": per} if in_memory else {"reads": per}), labels=lab or None)
 
 
 def run_tiled(
@@ -720,7 +737,15 @@ def run_tiled(
 
     # jobs are made lazily; the executor keeps a few per worker in flight
     ex = executor if executor is not None else LocalExecutor(jobs)
-    work = _jobs(shapes, grid, index, tiles, base)
+    labels = None
+    lnames = sorted({r.layer for r in rules if r.kind in LABEL_KINDS})
+    if lnames:
+        from flow.drc.labels import streamed_labels
+
+        if progress:
+            progress("connectivity labels", 0.0)
+        labels = streamed_labels(shapes, grid, lnames, executor=ex)
+    work = _jobs(shapes, grid, index, tiles, base, labels)
     for done, (_, r) in enumerate(ex.map(run_tile_job, work, labels=[f"tile {k}" for k in tiles]), 1):
         take(r)
         if progress:
