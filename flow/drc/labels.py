@@ -39,7 +39,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from flow.drc.nets import _overlap_area, _touch, box_pairs, boxes_of, point_in_polygon, rect_mask
+from flow.drc.nets import _touch, box_pairs, boxes_of, overlap_pairs, points_in_polygons, rect_mask, touch_pairs
 
 #: Pairs buffered by :class:`UnionFind` before they are folded into the labels.
 BUFFER_PAIRS = 1 << 20
@@ -107,8 +107,8 @@ def touching_pairs(polys: Sequence[np.ndarray], boxes: np.ndarray | None = None)
         return i, j
     r = rect_mask(polys)
     keep = r[i] & r[j]
-    for k in np.flatnonzero(~keep).tolist():
-        keep[k] = _touch(polys[i[k]], polys[j[k]])
+    nr = np.flatnonzero(~keep)
+    keep[nr] = touch_pairs(polys, polys, i[nr], j[nr], b, b)
     return i[keep], j[keep]
 
 
@@ -120,9 +120,10 @@ def overlapping_pairs(pa: Sequence[np.ndarray], pb: Sequence[np.ndarray], ba: np
     i, j = box_pairs(ba, bb, closed=False)
     if not len(i):
         return i, j
-    keep = rect_mask(pa)[i] & rect_mask(pb)[j]
-    for k in np.flatnonzero(~keep).tolist():
-        keep[k] = _overlap_area(pa[i[k]], pb[j[k]]) > 0
+    ra, rb = rect_mask(pa), rect_mask(pb)
+    keep = ra[i] & rb[j]
+    nr = np.flatnonzero(~keep)
+    keep[nr] = overlap_pairs(pa, pb, i[nr], j[nr], rb)
     return i[keep], j[keep]
 
 
@@ -152,9 +153,14 @@ def locate(points: np.ndarray, polys: Sequence[np.ndarray], boxes: np.ndarray, r
         return out
     r = rects[j]
     out[i[r]] = j[r]
-    for k, pj in zip(i[~r].tolist(), j[~r].tolist()):
-        if out[k] < 0 and point_in_polygon(pts[k : k + 1], polys[pj])[0]:
-            out[k] = pj
+    ni, nj = i[~r], j[~r]
+    sel = out[ni] < 0
+    ni, nj = ni[sel], nj[sel]
+    if len(ni):
+        hit, _ = points_in_polygons(pts, polys, ni, nj)
+        ni, nj = ni[hit], nj[hit]
+        first = np.unique(ni, return_index=True)[1]
+        out[ni[first]] = nj[first]
     return out
 
 
@@ -288,8 +294,8 @@ def run_label_job(job: LabelJob) -> LabelResult:
             continue
         r = rects[n]
         keep = r[i] & r[j]
-        for k in np.flatnonzero(~keep).tolist():
-            keep[k] = _touch(p[i[k]], p[j[k]])
+        nr = np.flatnonzero(~keep)
+        keep[nr] = touch_pairs(p, p, i[nr], j[nr], b, b)
         out_i.append(nodes[n][i[keep]])
         out_j.append(nodes[n][j[keep]])
     for a, c in job.links:
@@ -303,8 +309,8 @@ def run_label_job(job: LabelJob) -> LabelResult:
         if not len(i):
             continue
         keep = rects[a][i] & rects[c][j]
-        for k in np.flatnonzero(~keep).tolist():
-            keep[k] = _overlap_area(pa[i[k]], pc[j[k]]) > 0
+        nr = np.flatnonzero(~keep)
+        keep[nr] = overlap_pairs(pa, pc, i[nr], j[nr], rects[c])
         out_i.append(nodes[a][i[keep]])
         out_j.append(nodes[c][j[keep]])
     located: dict[str, tuple[np.ndarray, np.ndarray]] = {}
