@@ -219,3 +219,34 @@ def test_sample_design_tiled_equal_untiled(design, tmp_path):
         _assert_same(ref, got)
         fired |= set(ref.counts())
     assert {"X.NS1", "X.NS12", "MET1.VS.1"} <= fired
+
+
+def test_vectorised_polygon_tests_equal_per_pair():
+    """points_in_polygons, touch_pairs and overlap_pairs (all pairs at once)
+    give what point_in_polygon, _touch and _overlap_area give pair by pair,
+    on random (also non-convex, self-touching) polygons and rectangles."""
+    from flow.drc.nets import (_overlap_area, _touch, point_in_polygon, points_in_polygons, overlap_pairs, rect_mask,
+                               touch_pairs)
+
+    rng = np.random.default_rng(0)
+    polys = []
+    for _ in range(200):
+        k = int(rng.integers(3, 9))
+        polys.append((rng.integers(0, 100, 2) + rng.integers(-20, 20, (k, 2))).astype(np.int64))
+    for _ in range(60):
+        x, y = rng.integers(0, 100, 2).tolist()
+        w, h = rng.integers(1, 15, 2).tolist()
+        polys.append(rect(x, y, x + w, y + h))
+    pts = rng.integers(-10, 110, (500, 2)).astype(np.float64)
+    pts[:200] = np.vstack(polys)[:200]  # vertices: on boundaries
+    i, j = rng.integers(0, len(pts), 5000), rng.integers(0, len(polys), 5000)
+    inside, _ = points_in_polygons(pts, polys, i, j)
+    assert inside.tolist() == [bool(point_in_polygon(pts[a : a + 1], polys[b])[0]) for a, b in zip(i.tolist(), j.tolist())]
+    assert 0 < inside.sum() < len(inside)
+    i, j = rng.integers(0, len(polys), 3000), rng.integers(0, len(polys), 3000)
+    bx = boxes_of(polys)
+    t = touch_pairs(polys, polys, i, j, bx, bx)
+    assert t.tolist() == [_touch(polys[a], polys[b]) for a, b in zip(i.tolist(), j.tolist())]
+    o = overlap_pairs(polys, polys, i, j, rect_mask(polys))
+    assert o.tolist() == [_overlap_area(polys[a], polys[b]) > 0 for a, b in zip(i.tolist(), j.tolist())]
+    assert 0 < o.sum() < t.sum() < len(t)
