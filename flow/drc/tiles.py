@@ -305,7 +305,9 @@ def _concat(ps: Sequence[Pieces]) -> Pieces:
         return ps[0]
     net = None
     if any(p.net is not None for p in ps):
-        net = np.concatenate([p.net if p.net is not None else np.full(len(p), None, object) for p in ps])
+        code = any(p.net is not None and p.net.dtype != object for p in ps)
+        net = np.concatenate([p.net if p.net is not None else np.full(len(p), -1 if code else None, np.int32 if code else object)
+                              for p in ps])
     return Pieces(*(np.concatenate([getattr(p, f) for p in ps]) for f in ("marker", "measured", "value")), net)
 
 
@@ -608,7 +610,9 @@ def stitch_pieces(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) ->
     vals = pieces.value
     meas = pieces.measured
     # net-aware kinds: pieces of one marker have the same nets
-    if pieces.net is not None:
+    if pieces.net is not None and pieces.net.dtype != object:
+        code = pieces.net.astype(np.int64)
+    elif pieces.net is not None:
         _, code = np.unique(pieces.net.astype(str), return_inverse=True)
     else:
         code = np.zeros(len(m), np.int64)
@@ -769,13 +773,22 @@ def run_tiled(
     notes: list[str] = []
     unknown: dict[int, dict[tuple[int, int], str]] = {}
 
+    net_code: dict[str, int] = {}
+
+    def coded(p: Pieces) -> Pieces:
+        """Net names as int32 codes (about 4 bytes a marker instead of a string each)."""
+        if p.net is None or p.net.dtype != object:
+            return p
+        c = np.fromiter((-1 if x is None else net_code.setdefault(x, len(net_code)) for x in p.net.tolist()), np.int32, len(p))
+        return Pieces(p.marker, p.measured, p.value, c)
+
     def take(r: TileResult) -> None:
         for ri, vs in r.pieces.items():
             if len(vs):
-                pieces.setdefault(ri, []).append(vs)
+                pieces.setdefault(ri, []).append(coded(vs))
         for ri, vs in r.done.items():
             if len(vs):
-                final.setdefault(ri, []).append(vs)
+                final.setdefault(ri, []).append(coded(vs))
         for ri, vs in r.polys.items():
             polys.setdefault(ri, []).extend(vs)
         for ri, bd in r.border.items():
@@ -825,12 +838,11 @@ def run_tiled(
         pairs = None
         out: list[Violation] = list(polys.pop(ri, []))
         if rule.kind in NET_KINDS:
-            # markers with their nets, as Violation objects
+            # compact markers with their nets (int32 codes into the names)
             whole = _concat(final.pop(ri, []) + [stitch_pieces(rule, kit, _concat(pieces.pop(ri, [])))])
-            out += [Violation(rule.id, rule.kind, rule.layer, rule.other, float(val), None if meas != meas else float(meas),
-                              (tuple(m[0]), tuple(m[1])), net)  # type: ignore[arg-type]
-                    for m, meas, val, net in zip(whole.marker.tolist(), whole.measured.tolist(), whole.value.tolist(),
-                                                 whole.net.tolist() if whole.net is not None else [None] * len(whole))]
+            names = sorted(net_code, key=net_code.__getitem__)
+            net = whole.net if whole.net is not None else np.full(len(whole), -1, np.int32)
+            pairs = EdgePairArray(rule, whole.marker, whole.measured, whole.value, net, names).sorted()
             if unknown.get(ri):
                 from flow.drc.kinds.nets import unknown_voltage_note
 
