@@ -336,7 +336,7 @@ def run_drc(
         or a :class:`flow.geometry.store.ShapeStore` (a GDS streamed to disk,
         see :func:`read_layout`): a tiled run then reads each tile's shapes
         from disk, so its memory depends on the tile size, not the layout's;
-        rules that run on the whole layout (net-aware kinds, or
+        rules that run on the whole layout (``current_density``, or
         all of them when not tiled) load the layers they use.
     kit
         The PDK (layer names, ``dbu_um``); rule values are in microns.

@@ -43,11 +43,25 @@ labels and takes two edges as one polygon's when their labels are equal.
 The untiled run uses the same labels (computed on the whole layer), so the
 markers are the same.
 
-Kinds that need the whole layout at once run untiled on the whole layout
-and the notes say so: the net-aware kinds (a net's name, voltage and
-current come from a label anywhere on it, through every conducting layer);
-from a :class:`flow.geometry.store.ShapeStore` these rules load the whole
-layout.
+``net_spacing`` and ``voltage_spacing`` are tiled the same way with the
+nets of the whole layout: a streamed pass (:func:`flow.drc.labels.streamed_nets`)
+traces the kit's conducting layers tile by tile (touching polygons of one
+layer, overlapping polygons of connected layers, net ties cut as
+:func:`flow.drc.nets.extract_nets` cuts them, text labels located in the
+tile holding them) into one net index per polygon, numbered and named as
+the untiled extraction does; each tile gets the nets and names of its
+polygons.  Two things are whole-layout by nature and handled so: an edge
+running through a net tie (so along two nets) takes the net its whole
+edge has (the tie's conductor outline of the tied nets is kept whole), and
+the pairs of nets whose voltage is unknown are joined over the tiles into
+the untiled note (a tile counts a pair only from edges not made by cutting
+it out of the layout).
+
+``current_density`` still runs on the whole layout (the notes say so):
+it leaves out metal drawn inside device cells, which only the whole
+hierarchy read by :func:`flow.geometry.gdsio.read_gds` tells (the on-disk
+store flattens it), and it counts the cuts of a via group (the cuts joining
+the same two shapes of a net, wherever they are) over the whole layout.
 
 Each tile is a :class:`TileJob` (picklable, self-contained: the tile's
 polygons, or where to read them in a store) run by the top-level
