@@ -293,7 +293,8 @@ def _check_maybe_tiled(
         got2, notes2 = _check_all(_in_memory(shapes, rr), kit, rr, ctx, jobs, progress)
         for i, g in zip(rest, got2):
             out[i] = g
-        kind_notes = kind_notes + notes2
+        # the nets' label notes come from both parts when net-aware rules are on both sides
+        kind_notes = kind_notes + [n for n in notes2 if n not in kind_notes]
     return out, kind_notes
 
 

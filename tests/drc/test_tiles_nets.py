@@ -250,3 +250,21 @@ def test_vectorised_polygon_tests_equal_per_pair():
     o = overlap_pairs(polys, polys, i, j, rect_mask(polys))
     assert o.tolist() == [_overlap_area(polys[a], polys[b]) > 0 for a, b in zip(i.tolist(), j.tolist())]
     assert 0 < o.sum() < t.sum() < len(t)
+
+
+def test_current_density_runs_on_the_whole_layout(kit, tmp_path):
+    """current_density is not tiled (device metal, via groups): the tiling
+    note names it, and its markers are the untiled ones."""
+    p = tmp_path / "em.toml"
+    p.write_text(KIT.replace('[layers.VIA1]', 'jmax_ma_per_um = 1.0\n[layers.VIA1]', 1)
+                 + '[[rules]]\nid = "M1.EM"\nkind = "current_density"\nlayer = "MET1"\n')
+    k2 = load_rules_file(p)
+    gds = tmp_path / "n.gds"
+    _library(5).write_gds(str(gds))
+    c = CheckContext(MappingProxyType({"A": 0.0, "B": 650.0}), MappingProxyType({"A": 0.001, "B": 0.0005}), None)
+    ref = run_drc(read_gds(gds, k2), k2, ctx=c, tile_um=0)
+    got = run_drc(build_store(gds, k2, None), k2, ctx=c, tile_um=8.0)
+    assert ref.counts().get("M1.EM", 0) > 0
+    (note,) = [n for n in got.notes if n.startswith("tiled:")]
+    assert note.endswith("on the whole layout: M1.EM")
+    _assert_same(ref, got)
