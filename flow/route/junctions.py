@@ -34,6 +34,9 @@ Rect = tuple[int, int, int, int]
 
 #: Rounds of check-and-fill per net and metal (a fill can reveal a neck next to it).
 ROUNDS = 3
+#: Sides tried per direction when boxes are grown around a neck (the nearest
+#: ones and the farthest): at most MAX_SIDES**4 boxes per neck.
+MAX_SIDES = 7
 
 
 def _poly(r: Rect) -> np.ndarray:
@@ -216,6 +219,11 @@ def _boxes(n: Rect, rects: Sequence[Rect], width: int, region: Rect, blocked: np
     ys0 = sorted({v for v in [n[1] - width] + [r[1] for r in near] + b[:, 3].tolist() if n[1] - width <= v <= n[1]} | {n[1]})
     xs1 = sorted({v for v in [n[2] + width] + [r[2] for r in near] + b[:, 0].tolist() if n[2] <= v <= n[2] + width} | {n[2]})
     ys1 = sorted({v for v in [n[3] + width] + [r[3] for r in near] + b[:, 1].tolist() if n[3] <= v <= n[3] + width} | {n[3]})
+    # among many sides of other metal (a slotted net's holes, a dense
+    # neighbourhood) keep those nearest the neck and the farthest: the
+    # boxes are their product, which must stay small
+    xs0, ys0 = xs0[:1] + xs0[-(MAX_SIDES - 1):] if len(xs0) > MAX_SIDES else xs0, ys0[:1] + ys0[-(MAX_SIDES - 1):] if len(ys0) > MAX_SIDES else ys0
+    xs1, ys1 = xs1[:MAX_SIDES - 1] + xs1[-1:] if len(xs1) > MAX_SIDES else xs1, ys1[:MAX_SIDES - 1] + ys1[-1:] if len(ys1) > MAX_SIDES else ys1
     out = np.array([(x0, y0, x1, y1) for x0 in xs0 for y0 in ys0 for x1 in xs1 for y1 in ys1], np.int64).reshape(-1, 4)
     out[:, 0] = np.maximum(out[:, 0], region[0])
     out[:, 1] = np.maximum(out[:, 1], region[1])
