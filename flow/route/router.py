@@ -1397,8 +1397,7 @@ def _junctions(
     shapes, marked metal and fills drawn so far keep their clearance.  A
     net slotted on a metal (wider than its maximum width) gets no fills
     there: its straps are narrower than the current by design, and a fill
-    would close the slots.  A net drawn narrower than its current needs
-    (narrowed to route) is filled to its drawn width only.
+    would close the slots.
     """
     u = grid.dbu_um
     out: dict[str, list[Shape]] = {}
@@ -1412,14 +1411,11 @@ def _junctions(
         for name in todo:
             k = index[name]
             width = _ceil_div(int(round(rules[name].need.get(m, 0.0) / u * 1000)), 1000)
-            # a net narrowed to route (drawn narrower than its current needs,
-            # reported over its limit) is filled to the width of its own
-            # wires: a fill wider than the wire carries nothing more, and
-            # necks judged against the full need span the whole net (a 20 A
-            # net on gan_ringosc: every shape of the die within 4 mm)
-            got = (drawn.get(name, {}).get("width_um") or {}).get(m)
-            if got:
-                width = min(width, int(round(got / u)))
+            # a net drawn narrower than its current needs (narrowed to fit):
+            # its junctions as wide as its wire (the wire is what falls short)
+            carried = (drawn.get(name, {}).get("width_um") or {}).get(m)
+            if carried is not None:
+                width = min(width, _ceil_div(int(round(carried / u * 1000)), 1000))
             mine = [s.rect for s in shapes[name] if s.layer == m]
             if width <= 0 or not mine or m in (drawn.get(name, {}).get("slotted") or {}):
                 continue
