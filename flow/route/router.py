@@ -1411,6 +1411,11 @@ def _junctions(
         for name in todo:
             k = index[name]
             width = _ceil_div(int(round(rules[name].need.get(m, 0.0) / u * 1000)), 1000)
+            # a net drawn narrower than its current needs (narrowed to fit):
+            # its junctions as wide as its wire (the wire is what falls short)
+            carried = (drawn.get(name, {}).get("width_um") or {}).get(m)
+            if carried is not None:
+                width = min(width, _ceil_div(int(round(carried / u * 1000)), 1000))
             mine = [s.rect for s in shapes[name] if s.layer == m]
             if width <= 0 or not mine or m in (drawn.get(name, {}).get("slotted") or {}):
                 continue
