@@ -352,6 +352,7 @@ def test_deck_counts_shorted_overlapping_shapes_once(tkit, tmp_path):
     import dataclasses
 
     extra = (Rule("M1.S", "spacing", "MET1", 5.0, doc="plain MET1 spacing"),
+             Rule("M1.WS", "wide_spacing", "MET1", 0.0, table=((8.0, 6.0),), doc="wide MET1 spacing"),
              Rule("M2.EN", "enclosure", "MET2", 1.5, other="VIA1", doc="MET2 encloses VIA1"))
     kit = dataclasses.replace(tkit, rules=tuple(tkit.rules) + extra)
     res = export_klayout(kit, tmp_path / "k")
@@ -373,6 +374,7 @@ def test_deck_counts_shorted_overlapping_shapes_once(tkit, tmp_path):
     ours = run_drc(read_gds(gds, kit), kit, ctx=ctx(volts=volts)).counts()
     # A/B (400 V) to C (0 V): 4 um < 13 um, one pair; D/E to F: 2 um < 13 um, one pair
     assert ours.get("M1.VS") == 2 and ours.get("M1.S") == 2 and ours.get("M2.EN") == 2, ours
+    assert ours.get("M1.WS") == 2, ours  # the wide A/B to C (4 um < 6 um), D/E to F (2 um)
     rep = tmp_path / "short.lyrdb"
     r = subprocess.run([KLAYOUT, "-b", "-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={rep}",
                         "-rd", f"netclasses={classes}"], capture_output=True, text=True, timeout=300)
