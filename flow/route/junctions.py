@@ -37,6 +37,8 @@ ROUNDS = 3
 #: Sides tried per direction when boxes are grown around a neck (the nearest
 #: ones and the farthest): at most MAX_SIDES**4 boxes per neck.
 MAX_SIDES = 7
+#: Fills tried at most per neck (smallest first), bounding the time on big nets.
+MAX_TRIED = 400
 
 
 def _poly(r: Rect) -> np.ndarray:
@@ -171,7 +173,7 @@ def junction_fills(
             best: tuple[int, Rect] | None = None
             tried: set[Rect] = set()
             for f in _candidates(n, rects, width, region) + _boxes(n, rects, width, region, blocked):
-                if f in tried:
+                if f in tried or len(tried) >= MAX_TRIED:
                     continue
                 tried.add(f)
                 if any(r[0] <= f[0] and r[1] <= f[1] and f[2] <= r[2] and f[3] <= r[3] for r in rects):

@@ -159,3 +159,30 @@ def test_wires_are_cut_back_off_net_ties():
     assert w.rect == (0, -32_000, 13_500, 5_500)
     assert o == other and t == thin
 
+
+
+def test_narrowed_net_gets_junctions_as_wide_as_its_wire(gan650, monkeypatch):
+    """A net narrowed below its current (20 A on a 240 um region: 4 mm of
+    MET1) asks for junction fills only as wide as the wire it got, not as
+    wide as its current (4 mm junctions on a 240 um region are no junction
+    fix at all, and searching for them took minutes)."""
+    from route_cases import pin, rect_um, scene
+
+    from flow.route import route, router
+    from flow.route.netclass import limits, net_rules
+
+    seen = []
+    real = router.junction_fills
+
+    def spy(own, device, width, *a, **k):
+        seen.append(width)
+        return real(own, device, width, *a, **k)
+
+    monkeypatch.setattr(router, "junction_fills", spy)
+    obs, terms = scene({"p": [pin("p", "MET1", 20, 20, 35.5, 30), pin("p", "MET1", 180, 150, 195.5, 160)]})
+    rules = net_rules(gan650, {"p": (6.0, 20.0)}, limits(gan650))
+    r = route(gan650, rect_um(0, 0, 240, 240), obs, terms, rules=rules)
+    assert r.unrouted == {}
+    drawn = r.drawn["p"]["width_um"]
+    assert drawn["MET1"] < rules["p"].need["MET1"]  # narrowed
+    assert seen and max(seen) <= gan650.dbu(max(drawn.values()))
