@@ -17,7 +17,8 @@ kind                 what is flagged (marker)
                      listed as not checked in the notes
 ``current_density``  routing layers: parts of a net's wires narrower than
                      ``I / J(T)`` (polygon over the two facing edges; measured
-                     mA/um); cut layers: a group of cuts joining the same
+                     mA/um), measured across the outline (holes, the slots
+                     of a slotted wire, are not deducted); cut layers: a group of cuts joining the same
                      lower and upper shape of a net with fewer than
                      ``I / Icut(T)`` cuts (polygon: the group's bounding box;
                      measured mA per cut)
@@ -104,8 +105,39 @@ def _edges(layers: Layers, nets: Nets, layer: str) -> tuple[np.ndarray, np.ndarr
     key = ("edge-nets", layer, nets.layers)
     if key not in layers.cache:
         e, _ = layers.merged(layer)
-        layers.cache[key] = (e, nets.edge_nets(layer, e))
+        en = nets.edge_nets(layer, e)
+        whole = layers.cache.get(("tie-edges", layer))
+        if whole is not None and len(whole[0]) and len(e):
+            # a tile: an edge running through a net tie (several nets) takes
+            # the net its whole edge has in the layout, not its part's here
+            en = _whole_edge_nets(e, en, *whole)  # type: ignore[misc]
+        layers.cache[key] = (e, en)
     return layers.cache[key]  # type: ignore[return-value]
+
+
+def _whole_edge_nets(e: np.ndarray, en: np.ndarray, g: np.ndarray, gn: np.ndarray) -> np.ndarray:
+    """``en`` with each edge of ``e`` lying on an edge of ``g`` (same line and
+    direction, within its extent) given that edge's net ``gn``."""
+    i, j = E.candidate_pairs(e, g, 1.0)
+    if not len(i):
+        return en
+    a, b = e[i], g[j]
+    u = b[:, 2:] - b[:, :2]
+    v = a[:, 2:] - a[:, :2]
+
+    def cross(p: np.ndarray) -> np.ndarray:
+        return u[:, 0] * (p[:, 1] - b[:, 1]) - u[:, 1] * (p[:, 0] - b[:, 0])
+
+    def along(p: np.ndarray) -> np.ndarray:
+        return u[:, 0] * (p[:, 0] - b[:, 0]) + u[:, 1] * (p[:, 1] - b[:, 1])
+
+    L = u[:, 0] * u[:, 0] + u[:, 1] * u[:, 1]
+    on = (cross(a[:, :2]) == 0) & (cross(a[:, 2:]) == 0) & ((u * v).sum(axis=1) > 0)
+    t0, t1 = along(a[:, :2]), along(a[:, 2:])
+    on &= (t0 >= 0) & (t0 <= L) & (t1 >= 0) & (t1 <= L)
+    out = en.copy()
+    out[i[on]] = gn[j[on]]
+    return out
 
 
 def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float, only: set[int] | None = None):
@@ -146,6 +178,13 @@ def _near_net_pairs(rule: Rule, layers: Layers, nets: Nets, d: float) -> np.ndar
     e, na = _edges(layers, nets, rule.layer)
     two = rule.other is not None and rule.other != rule.layer
     f, nb = _edges(layers, nets, rule.other) if two else (e, na)  # type: ignore[arg-type]
+    box = layers.cache.get("tile-box")
+    if box is not None:
+        # a tile (flow.drc.tiles): edges made by cutting the layout at the
+        # tile's haloed box are not the layout's (each real pair is found by
+        # the tile whose core holds it, far from this box)
+        e, na = _off_box(e, na, box)  # type: ignore[arg-type]
+        f, nb = _off_box(f, nb, box) if two else (e, na)  # type: ignore[arg-type]
     if len(e) == 0 or len(f) == 0:
         return np.zeros((0, 2), np.int64)
     i, j = E.candidate_pairs(e, f if two else None, d)
@@ -158,6 +197,22 @@ def _near_net_pairs(rule: Rule, layers: Layers, nets: Nets, d: float) -> np.ndar
     m = len(nets.names) + 1
     key = np.unique((lo + 1) * m + (hi + 1))  # -1 (no net found) kept apart
     return np.stack([key // m - 1, key % m - 1], axis=1)
+
+
+def _off_box(e: np.ndarray, n: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (and their nets) not lying on the boundary of ``box``."""
+    x0, y0, x1, y1 = box
+    on = ((e[:, 0] == e[:, 2]) & ((e[:, 0] == x0) | (e[:, 0] == x1))) | ((e[:, 1] == e[:, 3]) & ((e[:, 1] == y0) | (e[:, 1] == y1)))
+    return e[~on], n[~on]
+
+
+def unknown_voltage_note(rule: Rule, kit: PDK, pairs: list[str]) -> str:
+    """The note of a ``voltage_spacing`` rule on the net pairs (names) it could not check."""
+    dmax = max(kit.dbu(s) for _, s in rule.table)
+    return (
+        f"{rule.id}: not checked between {len(pairs)} pair(s) of nets within {kit.um(dmax):g} um "
+        f"whose voltage is unknown: {_listing(sorted(pairs))} (give voltages in the design's net classes)"
+    )
 
 
 def _edge_violations(rule: Rule, kit: PDK, nets: Nets, m, dist, ni, nj, value: float) -> list[Violation]:
@@ -200,18 +255,18 @@ def check_voltage_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     # spacing, or unknown (a note); then one facing-pair pass per row value,
     # over the edges of the nets that need it
     need: dict[tuple[int, int], float] = {}
-    unknown: list[str] = []
+    unknown: dict[tuple[int, int], str] = {}
     for a, b in _near_net_pairs(rule, layers, nets, dmax).tolist():
         dv = _dv(nets, a, b, ctx.voltages)
         if dv is None:
-            unknown.append(" / ".join(sorted((nets.name(a), nets.name(b)))))
+            unknown[(a, b)] = " / ".join(sorted((nets.name(a), nets.name(b))))
         else:
             need[(a, b)] = rule.spacing_for(dv)
-    if unknown:
-        layers.notes.append(
-            f"{rule.id}: not checked between {len(unknown)} pair(s) of nets within {kit.um(dmax):g} um "
-            f"whose voltage is unknown: {_listing(sorted(unknown))} (give voltages in the design's net classes)"
-        )
+    if "tile-box" in layers.cache:
+        # a tile: the run joins the pairs of all tiles into one note
+        layers.cache[("unknown", rule.id)] = unknown
+    elif unknown:
+        layers.notes.append(unknown_voltage_note(rule, kit, list(unknown.values())))
     out: list[Violation] = []
     for s in sorted({v for v in need.values() if v > 0}):
         involved = {n for p, v in need.items() if v == s for n in p}
@@ -302,6 +357,33 @@ def derate(limit: float, lay: Layer, temperature_c: float | None) -> tuple[float
     return limit * em_derating(temperature_c, ref, lay.em_ea_ev), None
 
 
+def _routed_nets(rule: Rule, layers: Layers, nets: Nets, present: list[int], ctx: CheckContext) -> list[int]:
+    """``present`` without the nets that have no current and no metal on
+    ``rule.layer`` outside device cells (e.g. the seal ring: a device with no
+    terminals).  Such a net has no wire to check at a net current; its metal
+    is the device's own (as device-internal metal of every net is, see
+    :class:`_DeviceMetal`), so it is noted as left to the devices rather
+    than as not checked."""
+    inside = _DeviceMetal(layers, rule.layer)
+    if not inside.polys:
+        return present
+    comp, polys = nets.comp[rule.layer], nets.polygons[rule.layer]
+    keep: list[int] = []
+    left: list[str] = []
+    for n in present:
+        idx = np.nonzero(comp == n)[0].tolist() if not nets.lookup(n, ctx.currents) else []
+        if idx and all(inside.points(polys[i]) for i in idx):
+            left.append(nets.name(n))
+        else:
+            keep.append(n)
+    if left:
+        layers.notes.append(
+            f"{rule.id}: {len(left)} net(s) without a current drawn on {rule.layer} only inside device cells "
+            f"(no routed metal there) left to the devices: {_listing(left)}"
+        )
+    return keep
+
+
 def _currents(nets: Nets, present: list[int], ctx: CheckContext) -> tuple[dict[int, float], list[str]]:
     """Net -> current (mA) for nets with a known current; names of the others."""
     known: dict[int, float] = {}
@@ -324,7 +406,7 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
     nets = nets_of(layers, kit, rule.layer)
     e, pid, en = _wire_edges(kit, layers, nets, rule.layer)
-    present = sorted(set(en.tolist()) - {-1})
+    present = _routed_nets(rule, layers, nets, sorted(set(en.tolist()) - {-1}), ctx)
     known, missing = _currents(nets, present, ctx)
     if note:
         layers.notes.append(f"{rule.id}: {note}")
@@ -335,9 +417,19 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     out: list[Violation] = []
     inside = _DeviceMetal(layers, rule.layer)
     left = 0
+    # a wire's width is measured across its outline: holes (the slots of a
+    # wire wider than the metal may be drawn) are not deducted
+    holes = E.hole_edges(e)
+    slotted = sorted({nets.name(n) for n in known if (holes & (en == n)).any()})
+    if slotted:
+        layers.notes.append(
+            f"{rule.id}: holes (slots) in the {rule.layer} of {len(slotted)} net(s) not deducted from their width "
+            f"(the router sizes a slotted wire so the metal across a row of slots carries the current; route.json): "
+            f"{_listing(slotted)}"
+        )
     for n, i_ma in known.items():
         w_um = i_ma / jmax
-        mask = en == n
+        mask = (en == n) & ~holes
         _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
@@ -533,7 +625,7 @@ def _check_cuts(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, lay: La
     for c in range(len(cuts)):
         if below[c] and above[c]:
             groups.setdefault((int(comp[c]), frozenset(below[c]), frozenset(above[c])), []).append(c)
-    known, missing = _currents(nets, sorted({k[0] for k in groups}), ctx)
+    known, missing = _currents(nets, _routed_nets(rule, layers, nets, sorted({k[0] for k in groups}), ctx), ctx)
     if missing:
         layers.notes.append(
             f"{rule.id}: not checked for {len(missing)} net(s) changing layer through {rule.layer} without a current: {_listing(missing)}"
@@ -881,6 +973,7 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
+        "  pf_reg = RBA::Region::new(pf_reg.merged.each.map { |pf_p| RBA::Polygon::new(pf_p.each_point_hull.to_a) })  # holes (slots) not deducted",
         f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
