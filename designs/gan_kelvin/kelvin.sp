@@ -16,8 +16,8 @@
 .subckt kelvin IN VDD DRAIN PGND
 X1 IN a1 VDD KS dcfl_inv wd=10u we=20u
 X2 a1 a2 VDD KS dcfl_inv wd=10u we=40u
-XPU VDD a2 drv hemte w=200u l=1u nf=6 lgd=3u
-XPD drv a1 KS hemte w=200u l=1u nf=6 lgd=3u
+XPU VDD a2 drv hemte w=200u l=1u nf=8 lgd=3u
+XPD drv a1 KS hemte w=200u l=1u nf=8 lgd=3u
 RG drv g rtf r=10 w=40u
 DCL g VDD sbd w=100u nf=4 lac=3u
 CD VDD KS 5p mim
