@@ -8,8 +8,8 @@ pilotflow routes ``ispd18_sample.input.def`` with ``ispd18_sample.input.lef``
 Both DEFs get the same KLayout check as ``bench/route_vs_qrouter.py``
 (:func:`flow.lefdef.klcheck.check_routed_def`): nets routed, wirelength,
 vias, DRC markers the routing adds (width, spacing, spacing table, minimum
-area, cut spacing, enclosure), opens, shorts; end-of-line spacing is not
-checked (listed).  Time is ours only (TritonRoute's run is not repeated here).
+area, end-of-line spacing, cut spacing, enclosure and minimum via overhang),
+opens, shorts.  Time is ours only (TritonRoute's run is not repeated here).
 
     python bench/route_ispd18.py [--keep DIR] [--json out.json]
 """
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from route_vs_qrouter import print_details, row, run_pilotflow, table  # noqa: E402
+from route_vs_qrouter import common_table, print_details, row, run_pilotflow, table  # noqa: E402
 
 CASE = ROOT.parent / "shared" / "bench" / "lefdef" / "ispd18_sample"
 
@@ -51,9 +51,10 @@ def main() -> None:
             row("TritonRoute (.defok)", [lef], ok, {"rc": None, "wall": None, "cpu": None})]
     print(f"{src.name}: DRC by KLayout on each result (markers the routing adds)")
     print(table(rows))
+    print(common_table(rows))
     print_details(rows)
     if a.json:
-        a.json.write_text(json.dumps(rows, indent=1))
+        a.json.write_text(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=1))
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -17,7 +17,8 @@ kind                 what is flagged (marker)
                      listed as not checked in the notes
 ``current_density``  routing layers: parts of a net's wires narrower than
                      ``I / J(T)`` (polygon over the two facing edges; measured
-                     mA/um); cut layers: a group of cuts joining the same
+                     mA/um), measured across the outline (holes, the slots
+                     of a slotted wire, are not deducted); cut layers: a group of cuts joining the same
                      lower and upper shape of a net with fewer than
                      ``I / Icut(T)`` cuts (polygon: the group's bounding box;
                      measured mA per cut)
@@ -40,14 +41,19 @@ used, and the notes say so.  The check is conservative for routing: the
 the layer, and through every via group where the net changes layer (no
 current division between parallel wires or via groups).  Metal and cuts
 drawn inside device cells (a multi-finger transistor's fingers and buses,
-where the current divides) are left to the device's own sizing
-(:class:`_DeviceMetal`), and nets are traced with net ties cut
+where the current divides) are not checked wire by wire
+(:class:`_DeviceMetal`) but through the device's terminal current ratings
+(:mod:`pdk.rating`, computed by its generator from the metal it drew): the
+rule of the layer of a terminal's first pin flags a terminal whose net
+carries more than its rating (:func:`_check_terminals`,
+:mod:`flow.drc.devices`).  Nets are traced with net ties cut
 (:func:`flow.drc.nets.cut_net_ties`), so a Kelvin source carries its own
 current, not its power source's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -65,7 +71,7 @@ from flow.drc.core import (
     rect,
     register,
 )
-from flow.drc.kinds.basic import ruby_str, ruby_um
+from flow.drc.kinds.basic import ruby_merged, ruby_str, ruby_um
 from flow.drc.nets import Nets, extract_nets, generated_name, net_layers, point_in_polygon
 from pdk.schema import BLACK_N, K_B_EV, PDK, Layer, Rule, em_derating
 
@@ -351,6 +357,33 @@ def derate(limit: float, lay: Layer, temperature_c: float | None) -> tuple[float
     return limit * em_derating(temperature_c, ref, lay.em_ea_ev), None
 
 
+def _routed_nets(rule: Rule, layers: Layers, nets: Nets, present: list[int], ctx: CheckContext) -> list[int]:
+    """``present`` without the nets that have no current and no metal on
+    ``rule.layer`` outside device cells (e.g. the seal ring: a device with no
+    terminals).  Such a net has no wire to check at a net current; its metal
+    is the device's own (as device-internal metal of every net is, see
+    :class:`_DeviceMetal`), so it is noted as left to the devices rather
+    than as not checked."""
+    inside = _DeviceMetal(layers, rule.layer)
+    if not inside.polys:
+        return present
+    comp, polys = nets.comp[rule.layer], nets.polygons[rule.layer]
+    keep: list[int] = []
+    left: list[str] = []
+    for n in present:
+        idx = np.nonzero(comp == n)[0].tolist() if not nets.lookup(n, ctx.currents) else []
+        if idx and all(inside.points(polys[i]) for i in idx):
+            left.append(nets.name(n))
+        else:
+            keep.append(n)
+    if left:
+        layers.notes.append(
+            f"{rule.id}: {len(left)} net(s) without a current drawn on {rule.layer} only inside device cells "
+            f"(no routed metal there) left to the devices: {_listing(left)}"
+        )
+    return keep
+
+
 def _currents(nets: Nets, present: list[int], ctx: CheckContext) -> tuple[dict[int, float], list[str]]:
     """Net -> current (mA) for nets with a known current; names of the others."""
     known: dict[int, float] = {}
@@ -373,7 +406,7 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
     nets = nets_of(layers, kit, rule.layer)
     e, pid, en = _wire_edges(kit, layers, nets, rule.layer)
-    present = sorted(set(en.tolist()) - {-1})
+    present = _routed_nets(rule, layers, nets, sorted(set(en.tolist()) - {-1}), ctx)
     known, missing = _currents(nets, present, ctx)
     if note:
         layers.notes.append(f"{rule.id}: {note}")
@@ -384,20 +417,87 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     out: list[Violation] = []
     inside = _DeviceMetal(layers, rule.layer)
     left = 0
+    # a wire's width is measured across its outline: holes (the slots of a
+    # wire wider than the metal may be drawn) are not deducted
+    holes = E.hole_edges(e)
+    slotted = sorted({nets.name(n) for n in known if (holes & (en == n)).any()})
+    if slotted:
+        layers.notes.append(
+            f"{rule.id}: holes (slots) in the {rule.layer} of {len(slotted)} net(s) not deducted from their width "
+            f"(the router sizes a slotted wire so the metal across a row of slots carries the current; route.json): "
+            f"{_listing(slotted)}"
+        )
     for n, i_ma in known.items():
         w_um = i_ma / jmax
-        mask = en == n
+        mask = (en == n) & ~holes
         _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
             quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
-            if inside(quad):
+            if inside(quad) or inside.narrower(quad):
                 left += 1
                 continue
             width = kit.um(float(dd))
             measured = round(i_ma / width, 6) if width > 0 else math.inf
             out.append(polygon_violation(rule, quad, measured, nets.name(n)))
     inside.note(rule, left, "narrow part(s)", layers)
+    return out + _check_terminals(rule, kit, layers, ctx, nets)
+
+
+def _check_terminals(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, nets: Nets) -> list[Violation]:
+    """Device terminals whose first pin lies on ``rule.layer`` against their
+    ratings (:mod:`flow.drc.devices`): a polygon marker over the pin where
+    the terminal's net carries more than the terminal's rating at the
+    operating temperature (``measured``: the net current, mA)."""
+    from flow.drc.devices import fmt_amps, placed_terminals
+
+    key = ("device-terminals",)
+    if key not in layers.cache:
+        terms, notes = placed_terminals(layers.shapes, kit)
+        layers.notes.extend(notes)
+        checked = {r.layer for r in kit.rules_of("current_density")} | {rule.layer}
+        off = sorted({f"{t.model}.{t.terminal} ({t.layer})" for t in terms if t.layer not in checked})
+        if off:
+            layers.notes.append(
+                f"device terminal ratings not checked on layers without a current_density rule: {_listing(off)}"
+            )
+        layers.cache[key] = terms
+    terms = [t for t in layers.cache[key] if t.layer == rule.layer]  # type: ignore[attr-defined]
+    if not terms:
+        return []
+    pins = np.array([t.pin for t in terms], np.int64)
+    centres = np.stack([(pins[:, 0] + pins[:, 2]) // 2, (pins[:, 1] + pins[:, 3]) // 2], axis=1)
+    poly = nets.locate(rule.layer, centres)
+    comp = nets.comp.get(rule.layer)
+    out: list[Violation] = []
+    unknown: list[str] = []
+    rated = 0
+    for t, p in zip(terms, poly.tolist()):
+        n = int(comp[p]) if p >= 0 and comp is not None else -1
+        amps = nets.lookup(n, ctx.currents)
+        if n < 0 or not amps:
+            continue
+        rated += 1
+        limit, cap = t.rating.limiting(kit, ctx.temperature_c)  # type: ignore[attr-defined]
+        i_net = max(amps)
+        bound = t.rating.max_ma  # type: ignore[attr-defined]
+        i = i_net if bound is None else min(i_net, bound / 1000.0)
+        if math.isnan(limit):
+            unknown.append(f"{t.cell}.{t.terminal}")
+            continue
+        if i > limit * (1 + 1e-9):
+            x0, y0, x1, y1 = t.pin
+            at = "" if ctx.temperature_c is None else f" at {ctx.temperature_c:g} C"
+            through = "" if i == i_net else f", of which the device conducts at most {fmt_amps(i)}"
+            msg = (f"device {t.cell} terminal {t.terminal} on net {nets.name(n)}: the net carries {fmt_amps(i_net)}"
+                   f"{through}; the terminal is rated {fmt_amps(limit)}{at} ({cap.what})")  # type: ignore[attr-defined]
+            v = polygon_violation(rule, rect(x0, y0, x1, y1), round(i * 1000.0, 6), nets.name(n))
+            out.append(dataclasses.replace(v, message=msg))
+    if unknown:
+        layers.notes.append(f"{rule.id}: device terminal ratings cannot be derated to {ctx.temperature_c:g} C "
+                            f"(a layer without em_ea_ev): {_listing(unknown)}")
+    if rated:
+        layers.notes.append(f"{rule.id}: {rated} device terminal(s) on {rule.layer} checked against their current ratings")
     return out
 
 
@@ -407,8 +507,8 @@ class _DeviceMetal:
     Device-internal metal (fingers, buses, contacts of a multi-finger
     transistor; a resistor's or inductor's body) carries a share of the net
     current that the net class does not give (a 100-finger HEMT's finger
-    carries a hundredth of it); ``current_density`` leaves it to the
-    device (whose capacity nothing checks yet: see the PDK authoring guide).
+    carries a hundredth of it); ``current_density`` checks it through the
+    device's terminal ratings instead (:func:`_check_terminals`).
 
     Device metal is what the placed device cells draw on the layer
     (:attr:`flow.geometry.gdsio.LayoutShapes.device_polygons`).  A wire
@@ -446,6 +546,29 @@ class _DeviceMetal:
         (a0, a1, b0, b1) = [np.asarray(p, np.int64) for p in quad]
         return self.points([a0, a1, (a0 + a1) // 2, b0, b1, (b0 + b1) // 2])
 
+    def narrower(self, quad) -> bool:
+        """The marker ``quad`` is no narrower than device metal it joins:
+        one of its edges (end points and midpoint) lies in or on one device
+        polygon whose bounding box's smaller side is at most the marker's
+        width (the distance of its two edges, rounded to dbu).  The junction
+        then carries what that conductor carries (a wire landing across a
+        pin's whole width; a narrow finger leaving a bus the wire covers)."""
+        if not self.polys:
+            return False
+        q = np.asarray(quad, np.int64)
+        d = round(float(E._segment_distance(q[:2].reshape(1, 4).astype(np.float64), q[2:].reshape(1, 4).astype(np.float64))[0]))
+        b = self.boxes
+        for e0, e1 in ((q[0], q[1]), (q[2], q[3])):
+            pts = np.array([e0, e1, (e0 + e1) // 2])
+            x0, y0 = pts.min(axis=0)
+            x1, y1 = pts.max(axis=0)
+            sel = (b[:, 0] <= x0) & (b[:, 2] >= x1) & (b[:, 1] <= y0) & (b[:, 3] >= y1)
+            sel &= np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= d
+            for k in np.nonzero(sel)[0]:
+                if point_in_polygon(pts, self.polys[k]).all():
+                    return True
+        return False
+
     def cut(self, poly: np.ndarray) -> bool:
         x0, y0 = poly.min(axis=0)
         x1, y1 = poly.max(axis=0)
@@ -454,8 +577,8 @@ class _DeviceMetal:
     def note(self, rule: Rule, left: int, what: str, layers: Layers) -> None:
         if self.polys:
             layers.notes.append(
-                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing, not checked "
-                f"at the net current" + (f" ({left} {what} there not reported)" if left else "")
+                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing (their terminals' "
+                f"current ratings), not checked at the net current" + (f" ({left} {what} there not reported)" if left else "")
             )
 
 
@@ -502,7 +625,7 @@ def _check_cuts(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, lay: La
     for c in range(len(cuts)):
         if below[c] and above[c]:
             groups.setdefault((int(comp[c]), frozenset(below[c]), frozenset(above[c])), []).append(c)
-    known, missing = _currents(nets, sorted({k[0] for k in groups}), ctx)
+    known, missing = _currents(nets, _routed_nets(rule, layers, nets, sorted({k[0] for k in groups}), ctx), ctx)
     if missing:
         layers.notes.append(
             f"{rule.id}: not checked for {len(missing)} net(s) changing layer through {rule.layer} without a current: {_listing(missing)}"
@@ -745,8 +868,8 @@ def _ruby_pairs(rule: Rule, kit: PDK, var, d: int) -> str:
     v = ruby_um(kit, d)
     metric = "projection" if rule.metric == "projection" else "euclidian"
     if rule.other is not None and rule.other != rule.layer:
-        return f"{var(rule.layer)}.separation({var(rule.other)}, {v}, {metric})"
-    return f"{var(rule.layer)}.space({v}, {metric})"
+        return f"{ruby_merged(var, rule.layer)}.separation({ruby_merged(var, rule.other)}, {v}, {metric})"
+    return f"{ruby_merged(var, rule.layer)}.space({v}, {metric})"
 
 
 def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str:
@@ -850,7 +973,8 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
-        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) }}",
+        "  pf_reg = RBA::Region::new(pf_reg.merged.each.map { |pf_p| RBA::Polygon::new(pf_p.each_point_hull.to_a) })  # holes (slots) not deducted",
+        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
     ])
