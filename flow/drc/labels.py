@@ -268,7 +268,7 @@ def run_label_job(job: LabelJob) -> LabelResult:
     polys: dict[str, list[np.ndarray]] = {}
     nodes: dict[str, np.ndarray] = {}
     for n, ps in raw.items():
-        node = job.ids[n] + job.offset[n]
+        node = job.ids[n].astype(np.int64) + job.offset[n]
         drop = (job.drop or {}).get(n)
         if drop is not None and drop.any():
             ps = [p for p, d in zip(ps, drop.tolist()) if not d]
@@ -614,7 +614,7 @@ def streamed_nets(src: Any, kit: Any, extra: Sequence[str], grid: Any, executor:
                     t2, o2 = cut_index[n]
                     lo, hi = np.searchsorted(t2, k, "left"), np.searchsorted(t2, k, "right")
                     s2 = np.sort(o2[lo:hi])
-                    ext[n] = ([cut[n][i] for i in s2.tolist()], s2 + cut_off[n])
+                    ext[n] = ([cut[n][i] for i in s2.tolist()], s2.astype(np.int64) + cut_off[n])
                 if n in lab_tile:
                     li = np.flatnonzero(lab_tile[n] == k)
                     if len(li):

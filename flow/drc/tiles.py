@@ -212,20 +212,27 @@ class Grid:
         """(tile, polygon) of every polygon box meeting a tile's haloed box,
         sorted by tile."""
         if len(boxes) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
         s, h = self.size, self.halo
-        i0 = np.clip((boxes[:, 0] - h - self.x0) // s, 0, self.nx - 1)
-        i1 = np.clip((boxes[:, 2] + h - self.x0) // s, 0, self.nx - 1)
-        j0 = np.clip((boxes[:, 1] - h - self.y0) // s, 0, self.ny - 1)
-        j1 = np.clip((boxes[:, 3] + h - self.y0) // s, 0, self.ny - 1)
+
+        def col(c: int) -> np.ndarray:
+            return boxes[:, c].astype(np.int64)
+
+        i0 = np.clip((col(0) - h - self.x0) // s, 0, self.nx - 1)
+        i1 = np.clip((col(2) + h - self.x0) // s, 0, self.nx - 1)
+        j0 = np.clip((col(1) - h - self.y0) // s, 0, self.ny - 1)
+        j1 = np.clip((col(3) + h - self.y0) // s, 0, self.ny - 1)
         w = i1 - i0 + 1
         k = w * (j1 - j0 + 1)
         owner = np.repeat(np.arange(len(boxes), dtype=np.int64), k)
         local = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
         ww = w[owner]
         tile = (j0[owner] + local // ww) * self.nx + i0[owner] + local % ww
+        del local, ww, i0, i1, j0, j1, w, k
         order = np.argsort(tile, kind="stable")
-        return tile[order], owner[order]
+        # int32 (4 bytes an entry each) when tiles and polygons fit
+        dt = np.int32 if max(self.nx * self.ny, len(boxes)) < 2**31 else np.int64
+        return tile[order].astype(dt), owner[order].astype(dt)
 
 
 def make_grid(extent: tuple[int, int, int, int], size: int, h: int) -> Grid:
@@ -715,6 +722,14 @@ def _source_boxes(src: Any, name: str) -> np.ndarray:
     return np.zeros((0, 4), np.int64) if b is None else b.astype(np.int64)
 
 
+def _own_boxes(src: Any, name: str) -> np.ndarray:
+    """Bounding boxes of a layer: a store's own array (int32, not copied)."""
+    if isinstance(src, LayoutShapes):
+        return _boxes(src.polygons.get(name, ()))
+    b = src.boxes.get(name)
+    return np.zeros((0, 4), np.int32) if b is None else b
+
+
 def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]], tiles: list[int], base: dict[str, Any],
           labels: dict[str, np.ndarray] | None = None, nets: Any = None, net_names: Sequence[str] = ()):
     """One :class:`TileJob` per tile, made as they are consumed."""
@@ -759,7 +774,8 @@ def run_tiled(
 
     names = sorted({n for r in rules for n in (r.layer, r.other) if n is not None})
     results: list[list[Violation] | NotChecked] = [[] for _ in rules]
-    boxes = {n: _source_boxes(shapes, n) for n in names}
+    # the store's own int32 boxes (no int64 copy of every layer at once)
+    boxes = {n: _own_boxes(shapes, n) for n in names}
     ext = _extent_of(boxes.values())
     if ext is None or not rules:
         return results, [], None
