@@ -168,24 +168,52 @@ class Slots:
         return width - _ceil_div(width, self.pitch) * self.hole
 
 
-def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int], int]) -> Slots | None:
-    """The slotting of metal ``l`` (:class:`Slots`), or None without a ``max_width`` rule.
+#: A slotted wire's own density stays below this fraction of a ``density``
+#: rule's maximum (the rest is the margin for its edges and neighbours).
+DENSITY_MARGIN = 0.95
 
-    The hole is at least the metal's spacing, notch and width-dependent
-    spacing of the bars beside it and the side of the smallest ``hole`` area
-    rule; the lattice pitch the largest (on the 0.5 um grain) with
-    ``pitch + margin < max width``.
+
+def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int], int]) -> Slots | None:
+    """The slotting of metal ``l`` (:class:`Slots`), or None.
+
+    With a ``max_width`` rule: the hole is at least the metal's spacing,
+    notch and width-dependent spacing of the bars beside it and the side of
+    the smallest ``hole`` area rule; the lattice pitch the largest (on the
+    0.5 um grain) with ``pitch + margin < max width``.
+
+    Without one, a maximum ``density`` (fraction ``d`` of every ``window``)
+    slots the wires wider than ``d * window / 2`` (two such wires side by
+    side could fill a window past ``d``): square holes on a lattice of pitch
+    about ``window / 11`` (the largest 0.5 um multiple at most a quarter of
+    that width), each hole so large that the lattice's own density
+    ``1 - (hole / pitch)^2`` is at most :data:`DENSITY_MARGIN` ``* d``, and
+    at least the spacing and hole-area rules above.  The router draws such a
+    wire wider so that the metal left across a row of holes
+    (``1 - hole / pitch`` of it) carries the current.  None when the metal
+    has neither rule.
     """
     m = grid.metals[l]
     vals = [kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value]
-    if not vals:
-        return None
-    maxw = min(vals)
     grain = max(kit.dbu(0.5), 2)
     margin = _ceil_div(grid.width[l], grain) * grain
-    pitch = (maxw - margin - 1) // grain * grain
     area = max((r.value for r in kit.rules_of("hole", m) if r.value), default=0.0)
-    hole = max(self_space(l, pitch), kit.dbu(math.sqrt(area)) + (1 if area else 0))
+    if vals:
+        maxw = min(vals)
+        pitch = (maxw - margin - 1) // grain * grain
+        hole = max(self_space(l, pitch), kit.dbu(math.sqrt(area)) + (1 if area else 0))
+    else:
+        dens = [r for r in kit.rules_of("density", m) if r.max is not None and r.max < 1 and r.window]
+        if not dens:
+            return None
+        rule = min(dens, key=lambda r: (r.max, r.window))
+        maxw = kit.dbu(rule.max * rule.window / 2)
+        pitch = (maxw // 4) // grain * grain
+        target = DENSITY_MARGIN * rule.max
+        hole = max(
+            _ceil_div(int(math.ceil(pitch * math.sqrt(1.0 - target))), grain) * grain,
+            kit.dbu(math.sqrt(area)) + (1 if area else 0),
+        )
+        hole = max(hole, self_space(l, pitch - hole))
     hole = _ceil_div(hole, grain) * grain
     if pitch - hole < margin:
         return None  # no room for straps at least the minimum width
@@ -218,11 +246,6 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
         cands += [(x0, y, x0 + h, y + h) for y in ys] + [(x1, y, x1 + h, y + h) for y in ys]
         cands += [(x, y0, x + h, y0 + h) for x in xs] + [(x, y1, x + h, y1 + h) for x in xs]
     off = (p - h) // 2
-    for r in big:
-        lo_x, lo_y, hi_x, hi_y = r[0] + m, r[1] + m, r[2] - m - h, r[3] - m - h
-        ax = sl.origin[0] + off + _ceil_div(lo_x - sl.origin[0] - off, p) * p
-        ay = sl.origin[1] + off + _ceil_div(lo_y - sl.origin[1] - off, p) * p
-        cands += [(x, y, x + h, y + h) for y in range(ay, hi_y + 1, p) for x in range(ax, hi_x + 1, p)]
     out: list[Rect] = []
     seen: set[Rect] = set()
     fx = np.array(fixed, dtype=np.int64).reshape(-1, 4)
@@ -237,6 +260,31 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
         if out and _gaps(np.array(out, dtype=np.int64), c).min() < m:
             continue
         out.append(c)
+    # the lattice: its holes keep ``pitch - hole >= margin`` from each other,
+    # so each is checked against the ring and the fixed shapes only (at once)
+    lat: dict[tuple[int, int], None] = {}  # in the order of the rectangles, rows, columns
+    for r in big:
+        lo_x, lo_y, hi_x, hi_y = r[0] + m, r[1] + m, r[2] - m - h, r[3] - m - h
+        ax = sl.origin[0] + off + _ceil_div(lo_x - sl.origin[0] - off, p) * p
+        ay = sl.origin[1] + off + _ceil_div(lo_y - sl.origin[1] - off, p) * p
+        xs, ys = np.arange(ax, hi_x + 1, p), np.arange(ay, hi_y + 1, p)
+        if len(xs) and len(ys):
+            gx, gy = np.meshgrid(xs, ys)
+            lat.update(dict.fromkeys(zip(gx.ravel().tolist(), gy.ravel().tolist())))
+    if not lat:
+        return out
+    a = np.array(list(lat), dtype=np.int64)
+    a = np.concatenate([a, a + h], axis=1)  # (x0, y0, x1, y1)
+    ok = np.ones(len(a), dtype=bool)
+    for obs in (fx, np.array(out, dtype=np.int64).reshape(-1, 4)):
+        for s0 in range(0, len(obs), 256):
+            o = obs[s0 : s0 + 256]
+            gap = np.maximum(
+                np.maximum(np.maximum(o[None, :, 0] - a[:, None, 2], a[:, None, 0] - o[None, :, 2]),
+                           np.maximum(o[None, :, 1] - a[:, None, 3], a[:, None, 1] - o[None, :, 3])), 0)
+            ok &= ~(gap < m).any(axis=1)
+    ring = set(out)
+    out.extend(c for c in map(tuple, a[ok].tolist()) if c not in ring)
     return out
 
 
@@ -262,6 +310,44 @@ def _subtract(rect: Rect, holes: Sequence[Rect]) -> list[Rect]:
                 out.append((hx1, ya, x1, yb))
         pieces = out
     return pieces
+
+
+def _subtract_many(rect: Rect, holes: np.ndarray) -> list[Rect]:
+    """``rect`` minus many ``holes`` ((n, 4) array), as disjoint rectangles.
+
+    The same region as :func:`_subtract` in horizontal bands between the
+    holes' y edges (faster for a lattice of hundreds of holes); a band's
+    pieces between holes, and bands of equal pieces one above the other
+    merged into one rectangle.
+    """
+    x0, y0, x1, y1 = rect
+    if len(holes):
+        hit = (holes[:, 0] < x1) & (holes[:, 2] > x0) & (holes[:, 1] < y1) & (holes[:, 3] > y0)
+        holes = holes[hit]
+    if not len(holes):
+        return [rect]
+    hs = sorted((max(a, x0), max(b, y0), min(c, x1), min(d, y1)) for a, b, c, d in holes.tolist())
+    ys = sorted({y0, y1} | {h[1] for h in hs} | {h[3] for h in hs})
+    out: list[Rect] = []
+    open_: dict[tuple[int, int], int] = {}  # (xa, xb) -> y where that piece started
+    for ya, yb in zip(ys, ys[1:]):
+        spans = sorted((h[0], h[2]) for h in hs if h[1] < yb and h[3] > ya)
+        pieces = []
+        x = x0
+        for a, b in spans:
+            if a > x:
+                pieces.append((x, a))
+            x = max(x, b)
+        if x < x1:
+            pieces.append((x, x1))
+        now = set(pieces)
+        for key in [k for k in open_ if k not in now]:
+            out.append((key[0], open_.pop(key), key[1], ya))
+        for key in pieces:
+            open_.setdefault(key, ya)
+    for key, ya in open_.items():
+        out.append((key[0], ya, key[1], y1))
+    return sorted(out)
 
 
 def _lattice_cuts(grid: RouteGrid, c: int, box: Rect) -> list[Rect]:
@@ -428,8 +514,10 @@ def _geometry(
         if hs:
             m = grid.metals[l]
             keep = [sh for sh in shapes if sh.layer != m]
+            arr = np.array(hs, dtype=np.int64)
             for r in sorted({sh.rect for sh in shapes if sh.layer == m}):
-                keep.extend(Shape(m, piece, net) for piece in _subtract(r, hs))
+                pieces = _subtract(r, hs) if len(hs) <= 64 else _subtract_many(r, arr)
+                keep.extend(Shape(m, piece, net) for piece in pieces)
             shapes = keep
     cuts = len(cut_shapes)
     shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
@@ -542,6 +630,46 @@ def route(
         failed = [n for n in result.unrouted if n in shrinkable and not result.unrouted[n].startswith("not routed:")]
         for n in failed or shrinkable:
             scale[n] = 0.0 if scale[n] <= SHRINK_LAST else scale[n] * SHRINK
+
+
+def planned_width(kit: PDK, rule: NetRule) -> tuple[int, str] | None:
+    """Narrowest width (dbu) and metal the router would draw ``rule``'s net on.
+
+    For floorplanning, before any placement: per routing metal, the width
+    the net's current needs raised as :func:`route` raises it (the grid's
+    width steps, and a slotted metal's extra width so the metal left across
+    a row of slots carries the current); the narrowest over the metals.
+    None for a net the router draws at the minimum width (no current, or
+    one the minimum width carries).
+    """
+    if not rule.wide:
+        return None
+    probe = kit.dbu(1000.0)
+    grid = make_grid(kit, (0, 0, probe, probe))
+    u = grid.dbu_um
+    wide_rows = [
+        [(kit.dbu(w), kit.dbu(sp)) for r in kit.rules_of("wide_spacing", m) if r.other in (None, m) for w, sp in r.table]
+        for m in grid.metals
+    ]
+    notch = [max((kit.dbu(r.value) for r in kit.rules_of("notch", m) if r.value), default=0) for m in grid.metals]
+
+    def self_space(l: int, width: int) -> int:
+        return max(grid.spacing[l], notch[l], max((sp for w, sp in wide_rows[l] if width > w), default=0))
+
+    best: tuple[int, str] | None = None
+    for l, m in enumerate(grid.metals):
+        want = _ceil_div(int(round(rule.need.get(m, 0.0) / u * 1000)), 1000)
+        w = _quantize(want, 2 * grid.half[l], grid.width[l], grid.spacing[l], grid.pitch)
+        sl = _slotting(kit, grid, l, self_space)
+        if sl is not None and w > sl.maxw:
+            while sl.effective(w) < want:
+                w = _quantize(w + sl.hole, 2 * grid.half[l], grid.width[l], grid.spacing[l], grid.pitch)
+        elif sl is None and any(r.value for r in kit.rules_of("max_width", m)):
+            if w > min(kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value):
+                continue  # the router keeps such a net off this metal
+        if best is None or w < best[0]:
+            best = (w, m)
+    return best
 
 
 def _quantize(want: int, low: int, w_min: int, s: int, p: int) -> int:
@@ -1116,6 +1244,19 @@ def _make_covers(
     for layer, r, o in marked:
         by_layer.setdefault(layer, []).append((r, o))
     out: dict[str, list[tuple[int, Shape, list[Rect]]]] = {}
+    # the pins every such net will cover, on the metal above: a cover grown
+    # beyond its own pin keeps the clearance to the others' (their covers
+    # come later or were made already)
+    claims: dict[str, list[tuple[Rect, int]]] = {}
+    for net in nets:
+        k = index[net]
+        if not wide[k]:
+            continue
+        for pins in terminals[net]:
+            for p in pins:
+                l = metal_index[p.layer]
+                if l + 1 < L and (l in off[k] or cuts_of[k][l] > 1):
+                    claims.setdefault(grid.metals[l + 1], []).append((p.rect, k))
     # the nets needing the most cuts claim their pins first
     for net in sorted(nets, key=lambda n: (-max(cuts_of[index[n]], default=1), n)):
         k = index[net]
@@ -1159,12 +1300,26 @@ def _make_covers(
                 # clear (centred, or grown to one side), else the bare cover
                 wn = 2 * half[k][up]
                 found = None
-                for rect in _widened((cx0, cy0, cx1, cy1), wn):
+                bare = (cx0, cy0, cx1, cy1)
+                # (only those needing as many cuts: a smaller net's pin takes a
+                # smaller cover, or none, where the big ones leave room)
+                most = max(cuts_of[k], default=1)
+                others = [(r, o) for r, o in claims.get(upper, []) if o != k and max(cuts_of[o], default=1) >= most]
+                # of the clear ones, the growth leaving the most room to the
+                # other nets' pins (a cover grows away from where they need theirs)
+                oarr = np.array([r for r, _ in others], dtype=np.int64).reshape(-1, 4)
+                room = -1
+                for rect in _widened(bare, wn, region):
                     if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
                         continue
-                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space, shape_space):
-                        found = rect
+                    if rect == bare and found is not None:
                         break
+                    if _cover_clear(
+                        grid, up, rect, k, by_layer.get(upper, []) + (others if rect != bare else []), space, shape_space
+                    ):
+                        gap = int(_gaps(oarr, rect).min()) if len(oarr) else 1 << 62
+                        if found is None or gap > room:
+                            found, room = rect, gap
                 if found is None:
                     continue
                 if best is None or len(cuts) > len(best[2]):
@@ -1176,15 +1331,25 @@ def _make_covers(
     return out
 
 
-def _widened(rect: Rect, w: int) -> list[Rect]:
-    """``rect`` grown to at least ``w`` on each side: centred, then to either side; ``rect`` last."""
+def _widened(rect: Rect, w: int, region: Rect | None = None) -> list[Rect]:
+    """``rect`` grown to at least ``w`` on each side: centred, then to either
+    side, then (given the ``region``) as far to one side as the region
+    allows and the rest to the other; ``rect`` last."""
     x0, y0, x1, y1 = rect
     dx, dy = max(0, w - (x1 - x0)), max(0, w - (y1 - y0))
     if dx == 0 and dy == 0:
         return [rect]
+    sx = [(dx // 2, dx - dx // 2), (0, dx), (dx, 0)]
+    sy = [(dy // 2, dy - dy // 2), (0, dy), (dy, 0)]
+    if region is not None:
+        for d, lo, hi, opts in ((dx, x0 - region[0], region[2] - x1, sx), (dy, y0 - region[1], region[3] - y1, sy)):
+            if 0 < lo < d:
+                opts.append((lo, d - lo))
+            if 0 < hi < d:
+                opts.append((d - hi, hi))
     out = []
-    for fx in ((dx // 2, dx - dx // 2), (0, dx), (dx, 0)):
-        for fy in ((dy // 2, dy - dy // 2), (0, dy), (dy, 0)):
+    for fx in sx:
+        for fy in sy:
             r = (x0 - fx[0], y0 - fy[0], x1 + fx[1], y1 + fy[1])
             if r not in out:
                 out.append(r)
