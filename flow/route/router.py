@@ -168,9 +168,9 @@ class Slots:
         return width - _ceil_div(width, self.pitch) * self.hole
 
 
-#: A slotted wire's own density stays below this fraction of a ``density``
-#: rule's maximum (the rest is the margin for its edges and neighbours).
-DENSITY_MARGIN = 0.95
+#: Periods of a density slot lattice per density window (a window inside
+#: the lattice holds its density give or take part of one period).
+DENSITY_PERIODS = 12
 
 
 def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int], int]) -> Slots | None:
@@ -181,15 +181,16 @@ def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int]
     the smallest ``hole`` area rule; the lattice pitch the largest (on the
     0.5 um grain) with ``pitch + margin < max width``.
 
-    Without one, a maximum ``density`` (fraction ``d`` of every ``window``)
-    slots the wires wider than ``d * window / 2`` (two such wires side by
+    Without one, a maximum ``density`` (fraction ``d`` of every ``window``
+    ``W``) slots the wires wider than ``d * W / 2`` (two such wires side by
     side could fill a window past ``d``): square holes on a lattice of pitch
-    about ``window / 11`` (the largest 0.5 um multiple at most a quarter of
-    that width), each hole so large that the lattice's own density
-    ``1 - (hole / pitch)^2`` is at most :data:`DENSITY_MARGIN` ``* d``, and
-    at least the spacing and hole-area rules above.  The router draws such a
-    wire wider so that the metal left across a row of holes
-    (``1 - hole / pitch`` of it) carries the current.  None when the metal
+    ``p`` about ``W /`` :data:`DENSITY_PERIODS` (0.5 um multiple), each hole
+    so large that a window over a corner of the wire, with a solid border up
+    to ``b = margin + p`` wide on two sides and the lattice elsewhere, stays
+    within ``d``: lattice density ``1 - (hole / p)^2 <= 1 - (1 - d) / (1 -
+    b / W)^2``; and at least the spacing and hole-area rules above.  The
+    router draws such a wire wider so that the metal left across a row of
+    holes (``1 - hole / p`` of it) carries the current.  None when the metal
     has neither rule.
     """
     m = grid.metals[l]
@@ -206,11 +207,17 @@ def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int]
         if not dens:
             return None
         rule = min(dens, key=lambda r: (r.max, r.window))
+        win = kit.dbu(rule.window)
         maxw = kit.dbu(rule.max * rule.window / 2)
-        pitch = (maxw // 4) // grain * grain
-        target = DENSITY_MARGIN * rule.max
+        pitch = (win // DENSITY_PERIODS) // grain * grain
+        border = margin + pitch
+        if border >= win:
+            return None
+        lattice = 1.0 - (1.0 - rule.max) / (1.0 - border / win) ** 2
+        if lattice <= 0:
+            return None
         hole = max(
-            _ceil_div(int(math.ceil(pitch * math.sqrt(1.0 - target))), grain) * grain,
+            _ceil_div(int(math.ceil(pitch * math.sqrt(1.0 - lattice))), grain) * grain,
             kit.dbu(math.sqrt(area)) + (1 if area else 0),
         )
         hole = max(hole, self_space(l, pitch - hole))
@@ -313,12 +320,15 @@ def _subtract(rect: Rect, holes: Sequence[Rect]) -> list[Rect]:
 
 
 def _subtract_many(rect: Rect, holes: np.ndarray) -> list[Rect]:
-    """``rect`` minus many ``holes`` ((n, 4) array), as disjoint rectangles.
+    """``rect`` minus many ``holes`` ((n, 4) array), as few rectangles, which may overlap.
 
-    The same region as :func:`_subtract` in horizontal bands between the
-    holes' y edges (faster for a lattice of hundreds of holes); a band's
-    pieces between holes, and bands of equal pieces one above the other
-    merged into one rectangle.
+    The same region as :func:`_subtract`, for a lattice of hundreds of
+    holes: the holes' edges cut ``rect`` into a grid of cells; a column of
+    cells with no hole becomes one bar the height of ``rect``, a row one bar
+    its width (a slotted wire is its straps), and the metal cells no bar
+    covers are added as runs along each row, runs equal in consecutive rows
+    merged.  Overlapping bars rather than abutting pieces: polygon unions
+    (the DRC's, gdstk's Clipper) are slow on thousands of shared edges.
     """
     x0, y0, x1, y1 = rect
     if len(holes):
@@ -326,27 +336,32 @@ def _subtract_many(rect: Rect, holes: np.ndarray) -> list[Rect]:
         holes = holes[hit]
     if not len(holes):
         return [rect]
-    hs = sorted((max(a, x0), max(b, y0), min(c, x1), min(d, y1)) for a, b, c, d in holes.tolist())
-    ys = sorted({y0, y1} | {h[1] for h in hs} | {h[3] for h in hs})
+    hx0, hy0 = np.maximum(holes[:, 0], x0), np.maximum(holes[:, 1], y0)
+    hx1, hy1 = np.minimum(holes[:, 2], x1), np.minimum(holes[:, 3], y1)
+    xs = np.unique(np.concatenate([[x0, x1], hx0, hx1]))
+    ys = np.unique(np.concatenate([[y0, y1], hy0, hy1]))
+    air = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
+    for a, b, c, d in zip(np.searchsorted(xs, hx0).tolist(), np.searchsorted(ys, hy0).tolist(),
+                          np.searchsorted(xs, hx1).tolist(), np.searchsorted(ys, hy1).tolist()):
+        air[b:d, a:c] = True
+    metal = ~air
     out: list[Rect] = []
-    open_: dict[tuple[int, int], int] = {}  # (xa, xb) -> y where that piece started
-    for ya, yb in zip(ys, ys[1:]):
-        spans = sorted((h[0], h[2]) for h in hs if h[1] < yb and h[3] > ya)
-        pieces = []
-        x = x0
-        for a, b in spans:
-            if a > x:
-                pieces.append((x, a))
-            x = max(x, b)
-        if x < x1:
-            pieces.append((x, x1))
-        now = set(pieces)
+
+    def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+        idx = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+        return list(zip(idx[0::2].tolist(), idx[1::2].tolist()))
+
+    cols, rows = metal.all(axis=0), metal.all(axis=1)
+    out += [(int(xs[a]), y0, int(xs[b]), y1) for a, b in runs(cols)]
+    out += [(x0, int(ys[a]), x1, int(ys[b])) for a, b in runs(rows)]
+    rest = metal & ~cols[None, :] & ~rows[:, None]
+    open_: dict[tuple[int, int], int] = {}  # cell run -> first row
+    for j in range(rest.shape[0] + 1):
+        now = set(runs(rest[j])) if j < rest.shape[0] else set()
         for key in [k for k in open_ if k not in now]:
-            out.append((key[0], open_.pop(key), key[1], ya))
-        for key in pieces:
-            open_.setdefault(key, ya)
-    for key, ya in open_.items():
-        out.append((key[0], ya, key[1], y1))
+            out.append((int(xs[key[0]]), int(ys[open_.pop(key)]), int(xs[key[1]]), int(ys[j])))
+        for key in now:
+            open_.setdefault(key, j)
     return sorted(out)
 
 

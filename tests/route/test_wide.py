@@ -389,9 +389,10 @@ def test_density_slots_a_net_wider_than_half_the_density_window(gan650):
     of every 500 um window (MET2.DEN.1): a solid wire wider than 175 um
     (0.7 x 500 / 2) would fill windows past that with a neighbour.  A 4 A
     net needs 200 um of MET2: it is drawn wider and slotted with a lattice
-    of square holes whose own density stays below 0.95 x 0.7, so every
-    window of the rule is within the limit (KLayout), the metal left across
-    a row of slots still carries the current, and every slot is a legal hole."""
+    of square holes sparse enough that a window over a corner of the wire
+    (solid borders on two sides) keeps the limit, so every window of the
+    rule is within it (KLayout), the metal left across a row of slots still
+    carries the current, and every slot is a legal hole."""
     kit = gan650
     region = rect_um(0, 0, 2000, 2000)
     obs, terms = scene(
@@ -406,7 +407,8 @@ def test_density_slots_a_net_wider_than_half_the_density_window(gan650):
     assert set(d["slotted"]) == {"MET2"}
     sl = d["slotted"]["MET2"]
     assert sl["max_width_um"] == 175.0
-    assert (1 - (sl["slot_um"] / sl["pitch_um"]) ** 2) <= 0.95 * 0.7
+    border = sl["pitch_um"] + kit.min_width("MET2")
+    assert (1 - (sl["slot_um"] / sl["pitch_um"]) ** 2) <= 1 - 0.3 / (1 - border / 500.0) ** 2
     assert sl["drawn_um"] > d["width_um"]["MET2"] >= need
     met2 = net_region(r.shapes["p"], "MET2")
     every = (met2 + kdb.Region([kdb.Box(*p.rect) for p in obs if p.layer == "MET2"])).merged()
@@ -459,8 +461,9 @@ def test_planned_width_is_what_the_router_draws(gan650):
 
 
 def test_subtract_many_equals_subtract():
-    """The banded subtraction used for large slot lattices covers exactly
-    what the piecewise one does, with disjoint rectangles (KLayout)."""
+    """The subtraction used for large slot lattices covers exactly what the
+    piecewise one does (KLayout), with bars instead of pieces: a full lattice
+    is its straps, one rectangle per row and column of them."""
     import random
 
     import numpy as np
@@ -478,7 +481,13 @@ def test_subtract_many_equals_subtract():
         pieces = _subtract_many(rect, np.array(holes, dtype=np.int64).reshape(-1, 4))
         b = kdb.Region([kdb.Box(*p) for p in pieces])
         assert (a ^ b.merged()).is_empty()
-        assert sum((p[2] - p[0]) * (p[3] - p[1]) for p in pieces) == b.merged().area()
+        assert all(rect[0] <= p[0] < p[2] <= rect[2] and rect[1] <= p[1] < p[3] <= rect[3] for p in pieces)
+    # a 20 x 20 lattice of 29 um holes at 50 um: 21 + 21 straps
+    holes = np.array([(10 + 50 * i, 10 + 50 * j, 39 + 50 * i, 39 + 50 * j) for i in range(20) for j in range(20)])
+    pieces = _subtract_many((0, 0, 1020, 1020), holes)
+    assert len(pieces) == 42
+    merged = kdb.Region([kdb.Box(*p) for p in pieces]).merged()
+    assert merged.area() == 1020 * 1020 - 400 * 29 * 29 and len(list(merged.holes().each())) == 400
 
 
 def test_cover_grows_as_far_as_the_region_allows():
