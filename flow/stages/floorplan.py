@@ -175,7 +175,7 @@ class FloorplanStage(Stage):
             # wide nets (sized for their current): each needs a corridor of
             # its width plus clearance, about half the core side long; the
             # room routing leaves beside the devices must hold them twice
-            corridors = sum((w + c) * side / 2 for w, c, _ in wide.values())
+            corridors = sum((w + c) * side * 3 / 4 for w, c, _ in wide.values())
             side = max(side, math.sqrt(area + 2 * corridors))
             # the router tries a net at full width when a metal carries it
             # within a quarter of the die's shorter side
