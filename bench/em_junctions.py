@@ -1,17 +1,22 @@
-"""Benchmark: what `current_density` rules would flag on the sample designs of kits without them.
+"""Benchmark: what `current_density` rules flag on the sample designs of gan650 and ganrf025.
 
 Not a test: prints a table (and writes JSON with --json FILE).
 
-gan650 and ganrf025 carry current-density limits in their metal stacks but
-no `current_density` rules yet (see their CHANGELOGs).  This script runs the
-flow on each sample design of a kit (default: every design of gan650 and
-ganrf025) into a temporary folder, then checks the GDS with one
-`current_density` rule per routing metal and cut layer of the kit that has a
-limit, with the design's net classes and temperature, exactly as the DRC
-stage would.  Per design: markers per rule, markers per net, and how many
-markers lie where a wire meets device metal (one of the marker's points in
-metal drawn inside a device cell): the pin junctions the router does not
-yet land across the net's full width.
+gan650 and ganrf025 carry current-density limits in their metal stacks and,
+since 0.5.0 / 0.6.0, `current_density` rules (before, the router's
+junctions left too many markers; see their CHANGELOGs).  This script runs
+the flow on each sample design of a kit (default: every design of gan650
+and ganrf025) into a temporary folder, then checks the GDS with the kit's
+`current_density` rules (for a kit without any: one per routing metal and
+cut layer of the kit that has a limit), with the design's net classes and
+temperature, exactly as the DRC stage does.  Per design: markers per rule,
+markers per net, and how many markers lie where a wire meets device metal
+(one of the marker's points in metal drawn inside a device cell): the pin
+junctions the router's junction fills (flow/route/junctions.py) did not
+land across the net's full width.  Column `strict`: the markers without
+the check's exemption of narrow parts no narrower than the device conductor
+they join (a device finger leaving a bus the wire covers), i.e. what the
+router's landings alone leave.
 
     python bench/em_junctions.py [DESIGN ...] [--json out.json]
 """
@@ -63,6 +68,14 @@ def check(design: Path, rundir: Path) -> dict:
     ctx = CheckContext(ClassValues(classes, "voltage"), ClassValues(classes, "current"), cfg.temperature_c)
     rules = em_rules(kit)
     res = run_drc(shapes, kit, rules=rules, ctx=ctx)
+    # the same without leaving to the devices the narrow parts no narrower
+    # than the device conductor they join (what the router alone achieves)
+    keep = _DeviceMetal.narrower
+    try:
+        _DeviceMetal.narrower = lambda self, quad: False
+        strict = len(run_drc(shapes, kit, rules=rules, ctx=ctx).violations)
+    finally:
+        _DeviceMetal.narrower = keep
     layers = Layers(shapes)
     at_device = 0
     for v in res.violations:
@@ -75,6 +88,7 @@ def check(design: Path, rundir: Path) -> dict:
         "flow_drc_violations": metrics.get("drc_violations"),
         "rules": [r.id for r in rules],
         "markers": len(res.violations),
+        "strict": strict,
         "at_device_metal": at_device,
         "per_rule": dict(collections.Counter(v.rule_id for v in res.violations)),
         "per_net": dict(collections.Counter(v.net for v in res.violations).most_common()),
@@ -94,13 +108,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for d in designs:
             rows.append(check(d.resolve(), Path(tmp) / d.name))
-    print(f"{'design':<16} {'pdk':<15} {'flow DRC':>8} {'EM markers':>10} {'at device':>9}  per net")
+    print(f"{'design':<16} {'pdk':<15} {'flow DRC':>8} {'EM markers':>10} {'at device':>9} {'strict':>6}  per net")
     for r in rows:
         if "error" in r:
             print(f"{r['design']:<16} error: {r['error']}")
             continue
         nets = ", ".join(f"{n} {c}" for n, c in r["per_net"].items())
-        print(f"{r['design']:<16} {r['pdk']:<15} {r['flow_drc_violations']!s:>8} {r['markers']:>10} {r['at_device_metal']:>9}  {nets}")
+        print(f"{r['design']:<16} {r['pdk']:<15} {r['flow_drc_violations']!s:>8} {r['markers']:>10} {r['at_device_metal']:>9} {r['strict']:>6}  {nets}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
     return 0

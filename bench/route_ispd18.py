@@ -8,8 +8,8 @@ pilotflow routes ``ispd18_sample.input.def`` with ``ispd18_sample.input.lef``
 Both DEFs get the same KLayout check as ``bench/route_vs_qrouter.py``
 (:func:`flow.lefdef.klcheck.check_routed_def`): nets routed, wirelength,
 vias, DRC markers the routing adds (width, spacing, spacing table, minimum
-area, cut spacing, enclosure), opens, shorts; end-of-line spacing is not
-checked (listed).  Time is ours only (TritonRoute's run is not repeated here).
+area, end-of-line spacing, cut spacing, enclosure and minimum via overhang),
+opens, shorts.  Time is ours only (TritonRoute's run is not repeated here).
 
     python bench/route_ispd18.py [--keep DIR] [--json out.json]
 """

@@ -16,8 +16,9 @@ configuration file is written from the LEF (``lef``, ``num_layers``).
 
 Every result is then checked the same way by KLayout
 (:func:`flow.lefdef.klcheck.check_routed_def`: KLayout's LEF/DEF reader,
-width / spacing / spacing-table / area per metal layer, cut spacing and
-enclosure, opens and shorts traced on the flattened layout).  Columns: nets
+width / spacing / spacing-table / area / end-of-line spacing per metal
+layer, cut spacing, enclosure and minimum via overhang, opens and shorts
+traced on the flattened layout).  Columns: nets
 routed (signal nets with two or more pins that carry wiring), wirelength
 (centre lines, um), vias, DRC violations touching routed shapes, opens,
 shorts, wall time (and CPU time of the router's process).

@@ -100,7 +100,9 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
     """Run the flow on DESIGN_DIR (a folder with design.toml).
 
     Stages: import, floorplan, place, route, drc, lvs, gds.  Exit code 0 when
-    every net is routed, DRC is clean and LVS finds no mismatch, 1 otherwise.
+    every net is routed, no routed net's current density (or current per via
+    cut) is over its limit, DRC is clean and LVS finds no mismatch, 1
+    otherwise.
     """
     from flow.flow import run as run_flow
 
@@ -113,6 +115,12 @@ def run(opts: Options, design_dir: Path, rundir: Path | None, from_stage: str | 
         opts.echo(f"  routed {m['nets_routed']} nets, {m['nets_unrouted']} unrouted, wire {m['wirelength_um']} um, {m['vias']} vias")
         for net, why in (m["unrouted"] or {}).items():
             opts.echo(f"    unrouted {net}: {why}")
+        if m.get("current_density_violations"):
+            nets_over = m.get("current_density_over") or {}
+            opts.echo(
+                f"  current density: {m['current_density_violations']} violations (a metal or cut layer of a net over "
+                f"its limit) on {len(nets_over)} nets: " + "; ".join(f"{n} {', '.join(v)}" for n, v in nets_over.items())
+            )
         over = {n: c for n, c in (m.get("current_density_worst") or {}).items() if c["ratio"] > 1}
         if over:
             worst = max(over, key=lambda n: over[n]["ratio"])
@@ -682,7 +690,7 @@ def regress(opts: Options, designs: tuple[Path, ...], baseline_file: Path | None
             if rec["error"]:
                 opts.echo(f"kept the old entry of {rec['name']} (it did not run: {rec['error']})")
             elif rec["exit_code"]:
-                opts.echo(f"warning: {rec['name']} is not clean (unrouted nets, DRC violations or LVS mismatch); its baseline accepts that")
+                opts.echo(f"warning: {rec['name']} is not clean (unrouted nets, current density over the limit, DRC violations or LVS mismatch); its baseline accepts that")
         opts.echo(f"wrote {baseline_file}: {len(records)} designs measured")
         sys.exit(0)
     opts.echo(f"regress: {sum(1 for r in rows if r.verdict != 'new')} checks, {len(failed)} failed" + (": " + ", ".join(f"{r.design} {r.metric}" for r in failed) if failed else "") + f" (baseline {baseline_file})")

@@ -147,6 +147,19 @@ class Routing:
                 out[net]["vias"] = vias
         return out
 
+    def current_density_over(self) -> dict[str, dict[str, float]]:
+        """Net -> metal or cut layer -> ratio (density over limit, or current
+        per cut over the per-cut limit) for every layer where the routed
+        metal is over its limit: each is a violation, like a DRC marker."""
+        out: dict[str, dict[str, float]] = {}
+        for net, r in self.report.get("nets", {}).items():
+            cd = r.get("current_density", {})
+            over = {k: v["ratio"] for part in ("layers", "vias") for k, v in (cd.get(part) or {}).items()
+                    if v.get("ratio") is not None and v["ratio"] > 1}
+            if over:
+                out[net] = dict(sorted(over.items()))
+        return dict(sorted(out.items()))
+
 
 @dataclass(frozen=True)
 class DrcSummary:

@@ -33,9 +33,16 @@ class FlowResult:
 
     @property
     def exit_code(self) -> int:
-        """0 clean (for the stages run), 1 violations or unrouted nets."""
+        """0 clean (for the stages run), 1 violations (DRC, a routed net's
+        current density or current per cut over its limit), unrouted nets or
+        an LVS mismatch."""
         m = self.metrics
-        bad = (m["nets_unrouted"] or 0) > 0 or (m["drc_violations"] or 0) > 0 or m.get("lvs_status") == "mismatch"
+        bad = (
+            (m["nets_unrouted"] or 0) > 0
+            or (m["drc_violations"] or 0) > 0
+            or (m.get("current_density_violations") or 0) > 0
+            or m.get("lvs_status") == "mismatch"
+        )
         return 1 if bad else 0
 
 
@@ -46,6 +53,7 @@ def _um(kit, v: int | None) -> float | None:
 def metrics(design: Design, kit, stage_seconds: dict[str, float]) -> dict[str, Any]:
     """The fixed metrics.json keys (ARCHITECTURE.md) plus a few more."""
     nl, fp, pl, rt, drc = design.netlist, design.floorplan, design.placement, design.routing, design.drc
+    over = None if rt is None else rt.current_density_over()
     die_area = None
     if fp is not None:
         d = fp.die
@@ -67,6 +75,8 @@ def metrics(design: Design, kit, stage_seconds: dict[str, float]) -> dict[str, A
         "nets_unrouted": None if rt is None else len(rt.unrouted),
         "unrouted": None if rt is None else dict(rt.unrouted),
         "current_density_worst": None if rt is None else rt.current_density_worst(),
+        "current_density_violations": None if rt is None else sum(len(v) for v in over.values()),
+        "current_density_over": over,
         "drc_violations": None if drc is None else drc.violations,
         "drc_counts": None if drc is None else dict(drc.counts),
         "drc_not_checked": None if drc is None else list(drc.not_checked),

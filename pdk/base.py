@@ -53,9 +53,16 @@ class DeviceCell:
     #: radians, x_reflection)`` (dbu) that maps the master onto ``cell``.
     master: gdstk.Cell | None = None
     transform: tuple[int, int, float, bool] = (0, 0, 0.0, False)
+    #: Current rating of each terminal (:class:`pdk.rating.Rating`), from
+    #: the metal the generator drew; terminals without one are not rated.
+    ratings: tuple = ()
 
     def pins_of(self, terminal: str) -> list[Pin]:
         return [p for p in self.pins if p.terminal == terminal]
+
+    def rating(self, terminal: str):
+        """The :class:`pdk.rating.Rating` of ``terminal``, or ``None``."""
+        return next((r for r in self.ratings if r.terminal == terminal), None)
 
     @property
     def width(self) -> int:
@@ -206,7 +213,7 @@ def oriented(dc: DeviceCell, o: str, dbu_um: float) -> DeviceCell:
         tuple(Pin(p.terminal, p.layer, orient_rect(p.rect, dc.bbox, o)) for p in dc.pins),
         dc.bbox,
         tuple(Pin(p.terminal, p.layer, orient_rect(p.rect, dc.bbox, o)) for p in dc.conductors),
-        orient=o, master=dc.cell, transform=t,
+        orient=o, master=dc.cell, transform=t, ratings=dc.ratings,
     )
     _ORIENTED[key] = (dc, out)  # holding dc keeps its id from being reused
     return out

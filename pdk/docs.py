@@ -275,6 +275,7 @@ def context(kit: PDK, pictures: dict[str, str] | None = None) -> dict[str, Any]:
     kind_docs = [{"kind": k, "doc": RULE_KINDS[k].doc if k in RULE_KINDS else "(kind unknown to this pilotflow)"} for k in kinds]
     devices = []
     for model, dev in kit.devices.items():
+        ratings = _ratings(kit, model)
         devices.append(
             {
                 "model": model,
@@ -297,6 +298,8 @@ def context(kit: PDK, pictures: dict[str, str] | None = None) -> dict[str, Any]:
                 ],
                 "picture": (pictures or {}).get(model),
                 "pad": model == kit.pad_model,
+                "ratings": ratings,
+                "isat": "" if dev.isat_ma_per_mm is None else _num(dev.isat_ma_per_mm),
             }
         )
     return {
@@ -313,6 +316,30 @@ def context(kit: PDK, pictures: dict[str, str] | None = None) -> dict[str, Any]:
         "devices": devices,
         "version": flow.__version__,
     }
+
+
+def _ratings(kit: PDK, model: str) -> list[dict[str, str]]:
+    """Terminal current ratings of ``model`` at its default parameters (at
+    the layers' reference temperatures): terminal, rating, the cross-section
+    that sets it, the most the device itself passes; empty when the device
+    does not generate or reports none."""
+    from flow.drc.devices import fmt_amps
+    from pdk.base import generate
+
+    try:
+        dc = generate(kit, model, {})
+    except Exception:  # noqa: BLE001 - write_manual reports a generator failure itself
+        return []
+    out = []
+    for r in dc.ratings:
+        amps, cap = r.limiting(kit)
+        out.append({
+            "terminal": r.terminal,
+            "rating": fmt_amps(amps),
+            "by": cap.what,
+            "max": "-" if r.max_ma is None else ("no DC" if r.max_ma == 0 else fmt_amps(r.max_ma / 1000.0)),
+        })
+    return out
 
 
 def render(kit: PDK, fmt: str = "md", pictures: dict[str, str] | None = None) -> str:

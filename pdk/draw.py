@@ -16,6 +16,7 @@ exact, and shift the finished cell so its bounding box starts at the origin:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,19 @@ class DbuShapes:
 
     def __init__(self) -> None:
         self.items: list[tuple[str, Rect, str | None, bool]] = []
+        #: terminal -> capacities the generator states (:mod:`pdk.rating`);
+        #: terminals without get :func:`pdk.rating.default_paths`.
+        self.paths: dict[str, list] = {}
+        #: terminal -> the most current (mA) the device passes through it.
+        self.bounds: dict[str, float] = {}
+
+    def rate(self, terminal: str, *capacities, max_ma: float | None = None) -> None:
+        """State the cross-sections ``terminal``'s current passes
+        (:class:`pdk.rating.Capacity`, ``None`` entries ignored) and the
+        most current the device passes through it (``max_ma``, mA)."""
+        self.paths.setdefault(terminal, []).extend(capacities)
+        if max_ma is not None:
+            self.bounds[terminal] = max_ma
 
     @staticmethod
     def _norm(x0: int, y0: int, x1: int, y1: int) -> Rect:
@@ -75,7 +89,14 @@ class DbuShapes:
                 b.pin(term, layer, *c)
             else:
                 b.rect(layer, *c, terminal=term)
-        return b.build(model, params)
+        from pdk.rating import default_paths, ratings
+
+        terms = {t for _, _, t, _ in self.items if t is not None}
+        stated = {t: [c for c in cs if c is not None] for t, cs in self.paths.items()}
+        stated = {t: cs for t, cs in stated.items() if cs}
+        paths = default_paths(kit, self.items, terms - set(stated))
+        paths.update(stated)
+        return dataclasses.replace(b.build(model, params), ratings=ratings(paths, self.bounds))
 
 
 def grow_span(lo: int, hi: int, minimum: int, direction: int) -> tuple[int, int]:

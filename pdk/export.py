@@ -216,6 +216,7 @@ def render_deck(kit: PDK, deck_name: str | None = None) -> tuple[str, list[dict[
         not_exported=skipped,
         nets=render_nets(kit, exported),
         version=flow.__version__,
+        device_ratings=bool(kit.devices) and any(r["kind"] == "current_density" for r in exported),
     )
     return script, exported, skipped
 

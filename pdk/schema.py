@@ -273,6 +273,9 @@ class DeviceLvs:
     swap: tuple[tuple[str, ...], ...] = ()
     measure: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     tolerance: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    #: Layout-only parameters LVS does not compare (e.g. a strap width that
+    #: changes no terminal and no electrical figure LVS checks).
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,12 @@ class Device:
     #: Clearance (um) the placer keeps around this device beyond the device
     #: spacing (between two devices the larger halo counts); 0: none.
     halo: float = 0.0
+    #: The most current the device conducts per mm of width (mA/mm; a
+    #: transistor's channel at full gate drive, a 2DEG resistor's saturated
+    #: body): its generator bounds the current through its channel terminals
+    #: by it when their ratings are checked (:mod:`pdk.rating`); ``None``:
+    #: unbounded (the whole net current).
+    isat_ma_per_mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -652,10 +661,13 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
         if not isinstance(spec, dict):
             p.add(key, "must be a table")
             continue
-        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs", "halo"}, {"generator", "kind", "terminals"})
+        _check_keys(p, key, spec, {"generator", "kind", "terminals", "params", "fixed", "doc", "lvs", "halo", "isat_ma_per_mm"}, {"generator", "kind", "terminals"})
         halo = 0.0
         if "halo" in spec:
             halo = _number(p, f"{key}.halo", spec["halo"], nonneg=True) or 0.0
+        isat = None
+        if "isat_ma_per_mm" in spec:
+            isat = _number(p, f"{key}.isat_ma_per_mm", spec["isat_ma_per_mm"], positive=True)
         terms = spec.get("terminals", [])
         if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
             p.add(f"{key}.terminals", "must be a non-empty list of terminal names")
@@ -689,6 +701,7 @@ def _load_devices(p: _Problems, table: Any, layer_names: list[str]) -> dict[str,
                 doc=str(spec.get("doc", "")),
                 lvs=lvs,
                 halo=halo,
+                isat_ma_per_mm=isat,
             )
     return devices
 
@@ -749,7 +762,7 @@ def expression_layers(expr: str) -> list[str] | None:
 _DEV_LVS_KEYS = {
     "method", "recognize", "terminals", "group", "gate", "contacts", "contact_net", "backside", "top", "bottom", "net",
     "tie", "ground", "sheet", "per_um2", "corner_squares", "cluster_um", "absorb", "absorb_um", "priority",
-    "swap", "measure", "tolerance",
+    "swap", "measure", "tolerance", "ignore",
 }
 _DEV_LVS_LAYERS = ("recognize", "group", "gate", "contacts", "contact_net", "backside", "top", "bottom", "net", "tie", "ground", "sheet", "absorb")
 
@@ -813,6 +826,15 @@ def _load_device_lvs(
         x = _number(p, f"{key}.tolerance.{prm}", v, nonneg=True)
         if x is not None:
             tols[prm] = x
+    ign = spec.get("ignore", [])
+    if not isinstance(ign, list) or not all(isinstance(x, str) for x in ign):
+        p.add(f"{key}.ignore", "must be a list of parameter names")
+        ign = []
+    for prm in ign:
+        if prm not in params:
+            p.add(f"{key}.ignore", f"'{prm}' is not a parameter; parameters are {', '.join(sorted(params)) or '(none)'}")
+        elif prm in meas:
+            p.add(f"{key}.ignore", f"'{prm}' is measured (see measure): it cannot be ignored too")
     swap = spec.get("swap", [])
     groups: list[tuple[str, ...]] = []
     if not isinstance(swap, list) or not all(isinstance(g, list) and len(g) >= 2 for g in swap):
@@ -841,6 +863,7 @@ def _load_device_lvs(
             swap=tuple(groups),
             measure=MappingProxyType({str(k): str(v) for k, v in meas.items()}),
             tolerance=MappingProxyType(tols),
+            ignore=tuple(str(x) for x in ign),
             priority=int(spec.get("priority", 0)) if isinstance(spec.get("priority", 0), int) else 0,
             **{k: spec[k] for k in _DEV_LVS_LAYERS if k != "recognize" and isinstance(spec.get(k), str)},
             **{k: v for k, v in nums.items() if v is not None},

@@ -195,7 +195,7 @@ def test_generator_error_names_the_netlist_line(runner, tmp_path, monkeypatch):
     assert len(lines) == 1 and "Traceback" not in r.output
     assert lines[0] == (
         "Error: gan_ringosc/ringosc.sp:16: rtf: r=10 ohm with w=10 um needs a 2 um body, outside [3, 300] um; "
-        "use 15 um <= w <= 20 um"
+        "use 15 um <= w <= 40 um"
     )
 
 

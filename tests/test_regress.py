@@ -116,6 +116,18 @@ def _record(name, **metrics):
     return {"name": name, "metrics": m, "error": None, "exit_code": 0, "rundir": "x"}
 
 
+def test_current_density_ratio_counts_via_arrays():
+    """A via array over its per-cut limit fails the current-density check like
+    a wire over its density limit (the worst of both is measured)."""
+    measure_ratio = METRICS["current_density_ratio"].measure
+    assert measure_ratio(_record("d")["metrics"]) == 0.5
+    assert measure_ratio(_record("d", current_density_worst={"n": {"ratio": 0.5, "via_ratio": 2.0}})["metrics"]) == 2.0
+    assert measure_ratio(_record("d", current_density_worst={"n": {"ratio": 0.5, "via_ratio": None}})["metrics"]) == 0.5
+    base = updated(None, [_record("d")])
+    rows = compare(Baseline(Path("b.toml"), base), [_record("d", current_density_worst={"n": {"ratio": 0.5, "via_ratio": 2.0}})], full_set=False)
+    assert [r.verdict for r in rows if r.metric == "current_density_ratio"] == ["FAIL"]
+
+
 def test_update_keeps_hand_set_margins():
     old = updated(None, [_record("d")])
     assert old["d"]["wirelength_um"].max == 44.0 and old["d"]["vias"].max == 12

@@ -16,10 +16,10 @@
 .subckt kelvin IN VDD DRAIN PGND
 X1 IN a1 VDD KS dcfl_inv wd=10u we=20u
 X2 a1 a2 VDD KS dcfl_inv wd=10u we=40u
-XPU VDD a2 drv hemte w=200u l=1u nf=2 lgd=3u
-XPD drv a1 KS hemte w=200u l=1u nf=2 lgd=3u
-RG drv g rtf r=10 w=20u
-DCL g VDD sbd w=100u nf=2 lac=3u
+XPU VDD a2 drv hemte w=200u l=1u nf=6 lgd=3u
+XPD drv a1 KS hemte w=200u l=1u nf=6 lgd=3u
+RG drv g rtf r=10 w=40u
+DCL g VDD sbd w=100u nf=4 lac=3u
 CD VDD KS 5p mim
-XQ DRAIN g PGND KS hemtek w=2000u nf=10 lgd=15u lfp=5u lgfp=1.5u
+XQ DRAIN g PGND KS hemtek w=2000u nf=10 lgd=15u lfp=5u lgfp=1.5u wm2=8.5u
 .ends kelvin

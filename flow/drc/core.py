@@ -56,6 +56,9 @@ class Violation:
     measured_um: float | None
     marker: Union[EdgePair, PolygonMarker]
     net: str | None = None
+    #: What the marker means in words, where the kind says more than the
+    #: figures (e.g. a device terminal over its current rating).
+    message: str | None = None
 
     @property
     def is_edge_pair(self) -> bool:

@@ -110,6 +110,8 @@ class DrcResult:
                     out["measured_um"] = v.measured_um
             if v.net is not None:
                 out["net"] = v.net
+            if v.message is not None:
+                out["message"] = v.message
             return out
 
         by_rule: dict[str, list[Violation]] = {}

@@ -65,6 +65,8 @@ def _net_values(v: Violation) -> list[str]:
         out.append(f"    <value>{escape(_text_value(f'net: {v.net}'))}</value>")
     if v.net is not None and not v.is_edge_pair and v.measured_um is not None:
         out.append(f"    <value>{escape(_text_value(f'measured: {v.measured_um:g}'))}</value>")
+    if v.message is not None:
+        out.append(f"    <value>{escape(_text_value(v.message))}</value>")
     return out
 
 

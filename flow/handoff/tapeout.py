@@ -5,7 +5,9 @@ The bundle is written only when the run is signed off:
 * DRC is clean: no unwaived marker, every waived marker has a reason, no rule
   listed as not checked (or partly not checked), no layer of the layout left
   out of the rule set;
-* LVS status is ``match`` (not ``mismatch``, not ``incomplete``).
+* LVS status is ``match`` (not ``mismatch``, not ``incomplete``);
+* no routed net's current density or current per via cut is over its limit
+  (metrics.json ``current_density_over``).
 
 Otherwise :class:`TapeoutRefused` (exit code 1) names what is wrong.  A
 missing or malformed run directory is an :class:`~flow.errors.InputError`
@@ -149,7 +151,7 @@ def check_signoff(rundir: str | os.PathLike[str]) -> Signoff:
     if drc.get("top") not in (None, top):
         raise InputError(f"{rundir / 'drc.json'}:1: checked top cell {drc.get('top')}, the run's top cell is {top}")
 
-    reasons = _drc_reasons(drc) + _lvs_reasons(lvs)
+    reasons = _current_reasons(metrics) + _drc_reasons(drc) + _lvs_reasons(lvs)
     if reasons:
         raise TapeoutRefused(f"tapeout refused for {metrics['design']} ({rundir}): " + "; ".join(reasons))
 
@@ -178,6 +180,23 @@ def _dbu_um(pdk_name: str) -> float:
     import pdk as pdks
 
     return pdks.load(pdk_name).dbu_um
+
+
+def _current_reasons(metrics: dict[str, Any]) -> list[str]:
+    """A routed net's current density (or current per via cut) over its
+    limit (metrics.json ``current_density_over``, from the route report)."""
+    over = metrics.get("current_density_over")
+    if over is None:  # a run made before the key: its worst figures per net
+        over = {}
+        for net, c in (metrics.get("current_density_worst") or {}).items():
+            layers = [c["layer"]] if (c.get("ratio") or 0) > 1 else []
+            layers += [k for k, v in (c.get("vias") or {}).items() if (v.get("ratio") or 0) > 1]
+            if layers:
+                over[net] = layers
+    if not over:
+        return []
+    items = ", ".join(f"{net} on {'/'.join(layers)}" for net, layers in sorted(over.items()))
+    return [f"current density over the limit: {items} (see route.json)"]
 
 
 def _drc_reasons(drc: dict[str, Any]) -> list[str]:

@@ -1,5 +1,6 @@
 """A shared tokenizer for LEF and DEF: whitespace-separated words, ``#``
-comments, double-quoted strings kept whole, each token with its line."""
+comments, double-quoted strings kept whole (also across lines, as LEF58
+properties are written), each token with its line."""
 
 from __future__ import annotations
 
@@ -91,7 +92,10 @@ class Tokens:
 
 
 def _scan(text: str, path: str) -> Iterator[tuple[str, int]]:
-    for ln, raw in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    ln = 0
+    while ln < len(lines):
+        raw = lines[ln]
         i, n = 0, len(raw)
         while i < n:
             c = raw[i]
@@ -102,11 +106,23 @@ def _scan(text: str, path: str) -> Iterator[tuple[str, int]]:
             elif c == '"':
                 j = raw.find('"', i + 1)
                 if j < 0:
-                    raise InputError(f"{where(path, ln)}string is not closed by '\"'")
-                yield raw[i : j + 1], ln
+                    # a string may span lines (LEF58 properties often do):
+                    # one token, at the line it starts on
+                    start, parts = ln, [raw[i:]]
+                    while j < 0:
+                        ln += 1
+                        if ln >= len(lines):
+                            raise InputError(f"{where(path, start + 1)}string is not closed by '\"'")
+                        raw = lines[ln]
+                        j = raw.find('"')
+                        parts.append(raw if j < 0 else raw[: j + 1])
+                    n = len(raw)
+                    yield "\n".join(parts), start + 1
+                else:
+                    yield raw[i : j + 1], ln + 1
                 i = j + 1
             elif c == ";":
-                yield ";", ln
+                yield ";", ln + 1
                 i += 1
             else:
                 j = i
@@ -114,5 +130,6 @@ def _scan(text: str, path: str) -> Iterator[tuple[str, int]]:
                     # '#' inside a word (e.g. a name) is part of it; only a
                     # '#' after whitespace starts a comment
                     j += 1
-                yield raw[i:j], ln
+                yield raw[i:j], ln + 1
                 i = j
+        ln += 1

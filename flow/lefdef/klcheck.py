@@ -9,8 +9,23 @@ DEF); then, from the LEF rules:
   the width-dependent spacing of a ``SPACINGTABLE PARALLELRUNLENGTH``
   (shapes at least that wide, parallel run at least that long), minimum
   **area** where the LEF gives ``AREA``;
+* per routing layer, **end-of-line spacing** (``SPACING s ENDOFLINE w
+  WITHIN d`` and the same in a ``LEF58_SPACING`` property): an edge shorter
+  than ``w`` with two convex corners needs ``s`` in front of it, over the
+  edge extended by ``d`` at both ends; metal overlapping that window is a
+  marker (``<layer>.eol``).  A rule with options the check does not model
+  (``PARALLELEDGE``, ``ENDTOEND``, ...) is listed in ``not_checked``;
 * per cut layer: cut **spacing**, and **enclosure**: every cut lies inside
-  the metal below and above it;
+  the metal below and above it (``<cut>.enclosure(<metal>)``), and the metal
+  overhangs it by the LEF's **minimum via enclosure** (``<cut>.overhang(<metal>)``):
+  ``overhang1`` on two opposite sides and ``overhang2`` on the other two,
+  either way round, meeting at least one of the allowed pairs.  The pairs come
+  from the cut layer's ``ENCLOSURE [ABOVE|BELOW] o1 o2`` statements (and
+  ``LEF58_ENCLOSURE``); without them, from the ``VIARULE ... GENERATE``
+  ``ENCLOSURE`` of that metal and cut; without those, from how the LEF's
+  ``DEFAULT`` fixed vias enclose their cuts (``enclosure_rules`` says which);
+  an enclosure rule with a ``WIDTH``/``LENGTH`` condition is listed in
+  ``not_checked``;
 * **connectivity** on the flattened layout (``LayoutToNetlist``, metal and
   cut layers joined as the LEF stacks them, obstructions not conducting):
   a net whose pins fall in more than one piece is **open**; two DEF nets
@@ -19,7 +34,7 @@ DEF); then, from the LEF rules:
 The same checks run on the design without its NETS wiring: what that
 already shows (e.g. spacing-table findings inside library cells) is reported
 apart as ``baseline``; only the markers the routing adds are counted as
-``violations``.  End-of-line spacing is not checked (said in ``not_checked``).
+``violations``.
 
 Needs the ``klayout`` Python package (a test dependency of pilotflow).
 """
@@ -45,6 +60,8 @@ class CheckReport:
     opens: list[str] = field(default_factory=list)
     shorts: list[tuple[str, str]] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)
+    #: "<cut> by <metal>" -> where its minimum enclosure came from and the pairs (um)
+    enclosure_rules: dict[str, str] = field(default_factory=dict)
     markers: list[tuple[str, tuple[float, float]]] = field(default_factory=list)  # first few, (rule, (x, y) um)
 
     @property
@@ -127,6 +144,24 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
     rep.wirelength_um, rep.vias = wl / dbu, nv
     um = 1.0 / dbu
 
+    order = [lay.name for lay in layers]
+    overhangs: dict[tuple[str, str], tuple[list[tuple[float, float]], str]] = {}
+    for cut in cuts:
+        k = order.index(cut.name)
+        below = next((lay for lay in reversed(layers[:k]) if lay.type == "ROUTING"), None)
+        above = next((lay for lay in layers[k + 1 :] if lay.type == "ROUTING"), None)
+        for m, side in ((below, "BELOW"), (above, "ABOVE")):
+            if m is None:
+                continue
+            pairs, src, skipped = enclosure_pairs(lib, cut, m, side)
+            overhangs[(cut.name, m.name)] = (pairs, src)
+            if pairs:
+                rep.enclosure_rules[f"{cut.name} by {m.name}"] = f"{src}: " + ", ".join(f"{a:g} {b:g}" for a, b in pairs)
+            for e in skipped:
+                item = f"via enclosure {e} ({cut.name} by {m.name})"
+                if item not in rep.not_checked:
+                    rep.not_checked.append(item)
+
     def markers(layout) -> dict[str, list]:
         """rule -> marker boxes of one layout."""
         out: dict[str, list] = {}
@@ -166,7 +201,9 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
             if lay.area > 0:
                 amin = lay.area * dbu * dbu
                 add(f"{lay.name}.area", [p.bbox() for p in allr.each() if p.area() < amin])
-        order = [lay.name for lay in layers]
+            for rule in lay.eol_rules:
+                if not rule.other:
+                    add(f"{lay.name}.eol", eol_markers(allr, int(round(rule.space * dbu)), int(round(rule.width * dbu)), int(round(rule.within * dbu))))
         for cut in cuts:
             k = order.index(cut.name)
             below = next((lay for lay in reversed(layers[:k]) if lay.type == "ROUTING"), None)
@@ -182,6 +219,11 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
                     continue
                 mr, _ = _layer_regions(layout, m.name, conducting_only=False)
                 add(f"{cut.name}.enclosure({m.name})", [p.bbox() for p in cr.not_inside(mr).each()])
+                pairs = overhangs[(cut.name, m.name)][0]
+                if pairs:
+                    # a cut not inside the metal at all is the marker above, once
+                    opts = [(int(round(a * dbu)), int(round(b * dbu))) for a, b in pairs]
+                    add(f"{cut.name}.overhang({m.name})", overhang_markers(cr.inside(mr), mr, opts))
         return out
 
     after = markers(ly)
@@ -202,11 +244,98 @@ def check_routed_def(lefs: list[str], def_path: str, *, max_markers: int = 20) -
         if len(boxes) - len(new):
             rep.baseline[rule] = len(boxes) - len(new)
     for lay in routing:
-        if lay.eol and f"end-of-line spacing ({lay.name})" not in rep.not_checked:
-            rep.not_checked.append(f"end-of-line spacing ({lay.name})")
+        for rule in lay.eol_rules:
+            item = f"end-of-line spacing with {' '.join(rule.other)} ({lay.name}, {rule.source})"
+            if rule.other and item not in rep.not_checked:
+                rep.not_checked.append(item)
     rep.opens, rep.shorts = _connectivity(ly, d, lib, layers)
     rep.not_checked.append("minimum step, notch and antenna rules")
     return rep
+
+
+def eol_markers(metal, space: int, width: int, within: int) -> list:
+    """Boxes of the end-of-line windows of ``metal`` (a merged Region, dbu)
+    that other metal overlaps: every edge shorter than ``width`` whose two
+    corners are convex, extended by ``within`` at both ends and ``space``
+    outwards.  Metal touching a window's far side (exactly ``space`` away)
+    is not a violation."""
+    import klayout.db as kdb
+
+    if space <= 0 or width <= 0:
+        return []
+    ends = metal.edges(kdb.EdgeMode.Convex).with_length(0, width, False)
+    if ends.is_empty():
+        return []
+    # hull edges run clockwise: the "outside" extension is in front of the edge
+    win = ends.extended(within, within, space, 0, False)
+    win.merged_semantics = False
+    return [p.bbox() for p in win.overlapping(metal).each()]
+
+
+def overhang_markers(cuts, metal, pairs: list[tuple[int, int]]) -> list:
+    """Boxes of the cuts (a merged Region, dbu) that ``metal`` does not
+    enclose by any of ``pairs`` (``(o1, o2)``: o1 on two opposite sides, o2
+    on the other two, either way round).  A cut is taken by its bounding box."""
+    boxes = [p.bbox() for p in cuts.each()]
+    ok: set = set()
+    grown_pairs = {(a, b) for a, b in pairs} | {(b, a) for a, b in pairs}
+    import klayout.db as kdb
+
+    for a, b in sorted(grown_pairs):
+        grown = kdb.Region([bx.enlarged(a, b) for bx in boxes if bx not in ok])
+        grown.merged_semantics = False
+        for poly in grown.inside(metal).each():
+            ok.add(poly.bbox().enlarged(-a, -b))
+    return [bx for bx in boxes if bx not in ok]
+
+
+def enclosure_pairs(lib, cut, metal, side: str) -> tuple[list[tuple[float, float]], str, list[str]]:
+    """The allowed (overhang1, overhang2) pairs (um) of ``metal`` around a cut
+    of ``cut`` (``side``: ``BELOW``/``ABOVE``, where the metal is), where they
+    came from, and the rules not checked (conditional ones).  See the module
+    docstring for the order of the sources."""
+    rules = [e for e in cut.enclosures if e.side in ("", side)]
+    skipped = sorted({f"{e.source} {' '.join(e.other)}" for e in rules if e.other})
+    plain = [e for e in rules if not e.other]
+    if plain:
+        src = "/".join(sorted({e.source for e in plain}))
+        return _minimal([(e.overhang1, e.overhang2) for e in plain]), f"LAYER {cut.name} {src}", skipped
+    gen = [r for r in lib.viarules.values() if r.generate and r.cut == cut.name and metal.name in r.enclosure]
+    if gen:
+        return _minimal([r.enclosure[metal.name] for r in gen]), "VIARULE GENERATE " + ", ".join(sorted(r.name for r in gen)), skipped
+    pairs: list[tuple[float, float]] = []
+    names: list[str] = []
+    for v in lib.vias.values():
+        if not v.default:
+            continue
+        crs = [r[1:] for r in v.rects if r[0] == cut.name]
+        mrs = [r[1:] for r in v.rects if r[0] == metal.name]
+        if not crs or not mrs:
+            continue
+        ox = oy = None
+        for c in crs:
+            # the via's metal rectangle that encloses this cut best
+            inside = [m for m in mrs if m[0] <= c[0] + 1e-9 and m[1] <= c[1] + 1e-9 and m[2] >= c[2] - 1e-9 and m[3] >= c[3] - 1e-9]
+            if not inside:
+                ox = None
+                break
+            best = max(inside, key=lambda m: min(c[0] - m[0], m[2] - c[2]) + min(c[1] - m[1], m[3] - c[3]))
+            cx, cy = min(c[0] - best[0], best[2] - c[2]), min(c[1] - best[1], best[3] - c[3])
+            ox = cx if ox is None else min(ox, cx)
+            oy = cy if oy is None else min(oy, cy)
+        if ox is not None:
+            pairs.append((round(ox, 6), round(oy, 6)))
+            names.append(v.name)
+    if pairs:
+        return _minimal(pairs), "DEFAULT vias " + ", ".join(sorted(names)), skipped
+    return [], "", skipped
+
+
+def _minimal(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The pairs (each taken as (smaller, larger): either way round is
+    allowed) that no smaller pair makes redundant, sorted."""
+    norm = sorted({(min(a, b), max(a, b)) for a, b in pairs})
+    return [q for q in norm if not any(p != q and p[0] <= q[0] and p[1] <= q[1] for p in norm)]
 
 
 def _unrouted_copy(d) -> str:

@@ -4,9 +4,12 @@ Read: ``UNITS DATABASE MICRONS``, ``MANUFACTURINGGRID``, ``LAYER`` (name,
 ``TYPE``, ``DIRECTION``, ``PITCH``, ``WIDTH``), ``SITE`` (``CLASS``,
 ``SYMMETRY``, ``SIZE``), ``MACRO`` (``CLASS``, ``ORIGIN``, ``SIZE``,
 ``SYMMETRY``, ``SITE``, ``PIN`` with ``DIRECTION``, ``USE`` and ``PORT``
-``LAYER``/``RECT``/``POLYGON`` shapes, ``OBS``).  Everything else (VIA,
-VIARULE, SPACING, PROPERTYDEFINITIONS, NONDEFAULTRULE, properties, ...) is
-skipped by its block structure.  Lengths stay in microns (floats), as LEF
+``LAYER``/``RECT``/``POLYGON`` shapes, ``OBS``), fixed ``VIA``s, ``VIARULE
+... GENERATE`` enclosures and cut arrays, and the layer rules a router and
+the KLayout check need (spacing, spacing tables, end-of-line spacing, cut
+enclosure, also from ``LEF58_SPACING`` / ``LEF58_ENCLOSURE`` properties).
+Everything else (the SPACING block, PROPERTYDEFINITIONS, NONDEFAULTRULE,
+other properties, ...) is skipped by its block structure.  Lengths stay in microns (floats), as LEF
 writes them; a DEF reader converts with its own units.
 
 Several LEF files (technology, then cells) are read into one
@@ -23,9 +26,57 @@ from flow.lefdef._tokens import Tokens
 RectUm = tuple[str, float, float, float, float]  # (layer, x0, y0, x1, y1) microns
 
 #: Blocks closed by ``END <name>`` that the reader skips whole.
-_NAMED_BLOCKS = {"VIARULE", "NONDEFAULTRULE"}
+_NAMED_BLOCKS = {"NONDEFAULTRULE"}
 #: Blocks closed by ``END <keyword>``.
 _KEYWORD_BLOCKS = {"PROPERTYDEFINITIONS", "SPACING", "UNITS", "BEGINEXT", "IRDROP", "NOISETABLE", "CORRECTIONTABLE", "ARRAY"}
+
+
+@dataclass(frozen=True)
+class EolSpacing:
+    """An end-of-line spacing rule of a routing layer: an edge shorter than
+    ``width`` whose both corners are convex needs ``space`` in front of it,
+    over the edge extended by ``within`` at both ends (microns).  From
+    ``SPACING space ENDOFLINE width WITHIN within ;`` or a ``LEF58_SPACING``
+    property; ``other`` lists the keywords of the statement the checker does
+    not model (e.g. ``PARALLELEDGE``): such a rule is reported as not checked."""
+
+    space: float
+    width: float
+    within: float
+    other: tuple[str, ...] = ()
+    source: str = "SPACING"
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A minimum enclosure of a cut by metal: ``overhang1`` on two opposite
+    sides and ``overhang2`` on the other two (either way round), microns.
+    ``side``: ``ABOVE`` / ``BELOW`` (the metal above or below the cut) or ``""``
+    (both).  From a cut layer's ``ENCLOSURE`` statement or ``LEF58_ENCLOSURE``
+    property; ``other`` lists keywords not modelled (``WIDTH``, ``LENGTH``,
+    ``CUTCLASS``, ``END``...): such a rule is reported as not checked."""
+
+    side: str
+    overhang1: float
+    overhang2: float
+    other: tuple[str, ...] = ()
+    source: str = "ENCLOSURE"
+
+
+@dataclass
+class ViaRule:
+    """A ``VIARULE name GENERATE``: per metal layer its ``ENCLOSURE`` (two
+    overhangs, microns) and the cut layer with its cut ``RECT`` and ``SPACING``
+    (centre to centre).  A VIARULE without GENERATE (a list of fixed vias)
+    keeps only its name and layers."""
+
+    name: str
+    generate: bool = False
+    enclosure: dict[str, tuple[float, float]] = field(default_factory=dict)
+    cut: str | None = None
+    cut_rect: tuple[float, float, float, float] | None = None
+    cut_spacing: tuple[float, float] | None = None
+    layers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -43,6 +94,10 @@ class Layer:
     spacing_table: tuple[tuple[float, ...], tuple[tuple[float, tuple[float, ...]], ...]] | None = None
     #: SPACING s ENDOFLINE w WITHIN d: (s, w, d) of each such statement
     eol: tuple[tuple[float, float, float], ...] = ()
+    #: every end-of-line spacing rule (plain SPACING and LEF58_SPACING), with what is not modelled
+    eol_rules: tuple[EolSpacing, ...] = ()
+    #: cut layers: ENCLOSURE statements and LEF58_ENCLOSURE properties
+    enclosures: tuple[Enclosure, ...] = ()
 
     def spacing_for(self, width: float, run: float | None = None) -> float:
         """Spacing a shape of ``width`` needs to its neighbours over a parallel
@@ -133,6 +188,7 @@ class Library:
     macros: dict[str, Macro] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     vias: dict[str, Via] = field(default_factory=dict)
+    viarules: dict[str, ViaRule] = field(default_factory=dict)
 
 
 def read_lef(path: str | Path, lib: Library | None = None, *, text: str | None = None) -> Library:
@@ -177,6 +233,8 @@ def read_lef(path: str | Path, lib: Library | None = None, *, text: str | None =
             _macro(t, lib, line)
         elif kw == "VIA":
             _via(t, lib, line)
+        elif kw == "VIARULE":
+            _viarule(t, lib, line)
         elif kw in _NAMED_BLOCKS:
             _skip_named(t, t.next(f"a {kw} name"), line)
         elif kw in _KEYWORD_BLOCKS:
@@ -248,9 +306,16 @@ def _layer(t: Tokens, lib: Library) -> None:
                 within = words.index("WITHIN") if "WITHIN" in words else -1
                 if k + 1 < len(words) and within > 0 and within + 1 < len(words):
                     lay.eol += ((v, t.number(st[2 + k + 1], f"LAYER {name} ENDOFLINE", line), t.number(st[2 + within + 1], f"LAYER {name} WITHIN", line)),)
+                rule = _eol_rule(t, st, f"LAYER {name} SPACING", line, "SPACING")
+                if rule is not None:
+                    lay.eol_rules += (rule,)
             elif not words:
                 lay.spacing = v if lay.spacing == 0 else min(lay.spacing, v)
             # RANGE, LENGTHTHRESHOLD, SAMENET, ...: not modelled
+        elif key == "ENCLOSURE" and len(st) > 2:
+            lay.enclosures += (_enclosure_rule(t, st, f"LAYER {name} ENCLOSURE", line, "ENCLOSURE"),)
+        elif key == "PROPERTY":
+            _layer_properties(t, lay, st[1:], line)
         elif key == "SPACINGTABLE" and len(st) > 2 and st[1].upper() == "PARALLELRUNLENGTH":
             k = 2
             prl: list[float] = []
@@ -269,6 +334,118 @@ def _layer(t: Tokens, lib: Library) -> None:
                 lay.spacing_table = (tuple(prl), tuple(rows))
                 lay.spacing = rows[0][1][0] if lay.spacing == 0 else min(lay.spacing, rows[0][1][0])
     lib.layers[name] = lay
+
+
+def _eol_rule(t: Tokens, st: list[str], what: str, line: int, source: str) -> EolSpacing | None:
+    """``SPACING s ENDOFLINE w [..] WITHIN d [..]`` (``st`` from ``SPACING``) as
+    an :class:`EolSpacing`, or None when it is not an end-of-line rule."""
+    words = [w.upper() for w in st]
+    if len(st) < 2 or "ENDOFLINE" not in words:
+        return None
+    k = words.index("ENDOFLINE")
+    if "WITHIN" not in words[k:] or k + 1 >= len(st):
+        raise t.error(f"{what}: expected 'SPACING s ENDOFLINE w WITHIN d'", line)
+    within_at = k + words[k:].index("WITHIN")
+    if within_at + 1 >= len(st):
+        raise t.error(f"{what}: WITHIN needs a value", line)
+    space = t.number(st[1], what, line)
+    width = t.number(st[k + 1], f"{what} ENDOFLINE", line)
+    within = t.number(st[within_at + 1], f"{what} WITHIN", line)
+    other = tuple(w for w in words[2:] if w not in ("ENDOFLINE", "WITHIN") and not _is_number(w))
+    return EolSpacing(space, width, within, other, source)
+
+
+def _enclosure_rule(t: Tokens, st: list[str], what: str, line: int, source: str) -> Enclosure:
+    """``ENCLOSURE [ABOVE|BELOW] o1 o2 [...]`` (``st`` from ``ENCLOSURE``)."""
+    words = [w.upper() for w in st]
+    k = 1
+    other: list[str] = []
+    if k < len(words) and words[k] == "CUTCLASS":
+        other += ["CUTCLASS"]
+        k += 2
+    side = ""
+    if k < len(words) and words[k] in ("ABOVE", "BELOW"):
+        side = words[k]
+        k += 1
+    if k + 1 >= len(st) or not (_is_number(st[k]) and _is_number(st[k + 1])):
+        # END / SIDE / HORIZONTAL forms (LEF58): kept, reported as not checked
+        rest = [w for w in words[k:] if not _is_number(w)]
+        return Enclosure(side, 0.0, 0.0, tuple(other + (rest or ["?"])), source)
+    o1 = t.number(st[k], what, line)
+    o2 = t.number(st[k + 1], what, line)
+    other += [w for w in words[k + 2 :] if not _is_number(w)]
+    return Enclosure(side, o1, o2, tuple(other), source)
+
+
+def _is_number(w: str) -> bool:
+    try:
+        float(w)
+    except ValueError:
+        return False
+    return True
+
+
+def _layer_properties(t: Tokens, lay: Layer, st: list[str], line: int) -> None:
+    """``PROPERTY name value [name value ...]`` of a layer: the LEF58 rules the
+    checker reads (``LEF58_SPACING`` end-of-line statements,
+    ``LEF58_ENCLOSURE``); others are skipped."""
+    for k in range(0, len(st) - 1, 2):
+        name, value = st[k].upper(), st[k + 1]
+        if name not in ("LEF58_SPACING", "LEF58_ENCLOSURE", "LEF58_EOLSPACING"):
+            continue
+        body = value.strip('"')
+        sub = Tokens(t.path, body)
+        what = f"LAYER {lay.name} PROPERTY {st[k]}"
+        while not sub.at_end():
+            try:
+                stmt = sub.statement()
+            except Exception:  # noqa: BLE001 - a statement without ';' at the end of the string
+                raise t.error(f"{what}: statement is not terminated by ';'", line) from None
+            head = stmt[0].upper() if stmt else ""
+            if head == "SPACING" and name in ("LEF58_SPACING", "LEF58_EOLSPACING"):
+                rule = _eol_rule(t, stmt, what, line, st[k])
+                if rule is not None:
+                    lay.eol_rules += (rule,)
+            elif head == "ENCLOSURE" and name == "LEF58_ENCLOSURE":
+                lay.enclosures += (_enclosure_rule(t, stmt, what, line, st[k]),)
+
+
+def _viarule(t: Tokens, lib: Library, start: int) -> None:
+    """``VIARULE name [GENERATE [DEFAULT]] ... END name``: for GENERATE rules
+    the ENCLOSURE per metal layer and the cut layer's RECT and SPACING."""
+    name = t.next("a VIARULE name")
+    rule = ViaRule(name)
+    layer = ""
+    while t.peek() is not None and t.peek().upper() in ("GENERATE", "DEFAULT"):
+        rule.generate |= t.next().upper() == "GENERATE"
+    while True:
+        line = t.line()
+        tok = t.peek()
+        if tok is None:
+            raise t.error(f"VIARULE {name} is not closed by 'END {name}'", start)
+        if tok.upper() == "END" and t.i + 1 < len(t.toks) and t.toks[t.i + 1][0] == name:
+            t.next()
+            t.next()
+            break
+        st = t.statement()
+        key = st[0].upper() if st else ""
+        what = f"VIARULE {name} {key}"
+        if key == "LAYER" and len(st) > 1:
+            layer = st[1]
+            rule.layers.append(layer)
+        elif not rule.generate or not layer:
+            continue  # VIA names, DIRECTION, WIDTH ... TO ..., PROPERTY
+        elif key == "ENCLOSURE" and len(st) >= 3:
+            rule.enclosure[layer] = (t.number(st[1], what, line), t.number(st[2], what, line))
+        elif key == "RECT" and len(st) >= 5:
+            nums = [t.number(v, what, line) for v in st[1:] if v not in ("(", ")")]
+            if len(nums) != 4:
+                raise t.error(f"{what}: needs 4 numbers, got {len(nums)}", line)
+            rule.cut = layer
+            rule.cut_rect = (min(nums[0], nums[2]), min(nums[1], nums[3]), max(nums[0], nums[2]), max(nums[1], nums[3]))
+        elif key == "SPACING" and len(st) >= 4 and st[2].upper() == "BY":
+            rule.cut_spacing = (t.number(st[1], what, line), t.number(st[3], what, line))
+    lib.viarules[name] = rule
 
 
 def _via(t: Tokens, lib: Library, start: int) -> None:

@@ -1000,13 +1000,24 @@ def _inductors(ctx: _Ctx, model: str, dev: Device) -> list[_Found]:
     for k, body in enumerate(bodies):
         bb = _bbox(body)
         vs = by.get(k, [])
-        if len(vs) != 2:
-            ctx.notes.append(f"lvs: {model} at {_fmt_box(ctx, bb)} has {len(vs)} end vias, not 2; not extracted")
-            continue
         yc = (bb[1] + bb[3]) / 2.0
         xs = _crossings(body, yc)
         centre_x = (xs[0][0] + xs[-1][1]) / 2 if xs else (bb[0] + bb[2]) / 2
-        ends = sorted(vs, key=lambda v: -np.hypot(*(inside_point(vias[v]) - np.array([centre_x, yc]))))
+        # the end vias form two groups (an end may land through an array of
+        # vias): the one farthest from the centre is the outer end, the
+        # nearest the inner; every via joins the nearer of the two
+        pts = {v: inside_point(vias[v]) for v in vs}
+        dist = {v: float(np.hypot(*(pts[v] - np.array([centre_x, yc])))) for v in vs}
+        groups: list[list[int]] = []
+        if len(vs) >= 2:
+            far, near = max(vs, key=lambda v: (dist[v], v)), min(vs, key=lambda v: (dist[v], v))
+            groups = [[], []]
+            for v in vs:
+                groups[0 if np.hypot(*(pts[v] - pts[far])) <= np.hypot(*(pts[v] - pts[near])) else 1].append(v)
+        if len(vs) < 2 or not all(groups) or any(len({_contact_net(ctx, lv, vias[v]) for v in g}) != 1 for g in groups):
+            ctx.notes.append(f"lvs: {model} at {_fmt_box(ctx, bb)} has {len(vs)} end vias, not two ends; not extracted")
+            continue
+        ends = [far, near]
         nets = [_contact_net(ctx, lv, vias[v]) for v in ends]
         params: dict[str, float] = {}
         n = len(xs) // 2

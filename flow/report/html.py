@@ -106,6 +106,8 @@ def _layout_section(design: Design, kit, rundir: Path, drc: dict | None, progres
                         what += f" (measured {mk['measured_um']:g})"
                     if mk.get("net"):
                         what += f" [{mk['net']}]"
+                    if mk.get("message"):
+                        what += f": {mk['message']}"
                     if waived:
                         what += f" WAIVED: {mk.get('reason', '')}"
                     markers.append({**mk, "rule": r["id"], "waived": waived, "title": what})

@@ -20,6 +20,7 @@ import numpy as np
 
 from flow.errors import InputError
 from flow.route.grid import BLOCKED, Fabric, RouteGrid, make_grid
+from flow.route.junctions import junction_fills
 from flow.route.netclass import NetRule, clearance, has_voltage_rules
 from flow.route.search import NetJob, Negotiator
 from pdk.schema import PDK
@@ -71,9 +72,11 @@ class RouteResult:
     grid: RouteGrid
     iterations: int
     #: Net -> what was drawn for it: ``width_um`` per metal (the metal that
-    #: carries the current: for a slotted wire, what is left across a row of
-    #: slots), ``slotted`` (metal -> ``drawn_um``, ``slot_um``, ``pitch_um``,
-    #: ``max_width_um`` of a wire wider than the metal's maximum width),
+    #: carries the current: for a slotted wire, what is left on its worst
+    #: cross-section, a row of slots or the ring of slots around a pin),
+    #: ``slotted`` (metal -> ``drawn_um``, ``slot_um``, ``pitch_um``,
+    #: ``max_width_um`` of a wire wider than the metal's maximum width,
+    #: ``short_um`` what its worst cross-section lacks of the current's need),
     #: ``cuts`` (fewest cuts at one layer change, per cut layer), ``wide``
     #: (sized by current).  Only routed nets.
     drawn: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
@@ -295,6 +298,34 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
     return out
 
 
+def _hole_cover(holes: Sequence[Rect], w: int) -> int:
+    """Most hole length that a straight segment ``w`` long crosses, along x or y.
+
+    A cross-section of a slotted wire ``w`` wide is such a segment lying in
+    the wire, so ``w - _hole_cover(holes, w)`` is at most the metal left on
+    any of them: the lattice's rows, and the ring of holes around a pin
+    together with the lattice beside it.  Segments along the wire count too
+    (on a lattice they cross as many holes), so it errs on the safe side.
+    """
+    if not holes:
+        return 0
+    arr = np.array(holes, dtype=np.int64).reshape(-1, 4)
+    best = 0
+    for ax in (0, 1):  # 0: horizontal segments (intervals in x, bands in y)
+        lo, hi, b0, b1 = arr[:, ax], arr[:, ax + 2], arr[:, 1 - ax], arr[:, 3 - ax]
+        edges = np.unique(np.concatenate([b0, b1]))
+        for a, b in zip(edges[:-1], edges[1:]):
+            on = (b0 < b) & (a < b1)  # holes crossing this band
+            if not on.any():
+                continue
+            x0, x1 = lo[on], hi[on]
+            # the best window starts at a hole's left edge or ends at a right edge
+            starts = np.concatenate([x0, x1 - w])
+            cover = np.clip(np.minimum(x1[None, :], starts[:, None] + w) - np.maximum(x0[None, :], starts[:, None]), 0, None).sum(axis=1)
+            best = max(best, int(cover.max()))
+    return best
+
+
 def _subtract(rect: Rect, holes: Sequence[Rect]) -> list[Rect]:
     """``rect`` minus the ``holes``, as disjoint rectangles."""
     pieces = [rect]
@@ -395,12 +426,14 @@ def _geometry(
     slots: Sequence[Slots | None] = (),
     fixed: Sequence[Sequence[Rect]] = (),
     min_cuts: Mapping[int, int] | None = None,
+    slot_holes: dict[int, list[Rect]] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
     ``slots``: per metal, the slotting of a net wider than the metal's
     maximum width (see :func:`_slot_holes`; ``fixed``: the net's existing
     metal per metal, which stays whole); cuts in a slot are left out.
+    ``slot_holes``, when given, receives the holes cut per metal index.
 
     ``half``: the net's wire half-width per metal (default the grid's);
     ``via_extent``: when given, every via is an array of cuts on the global
@@ -525,6 +558,8 @@ def _geometry(
         fewest[grid.cuts[c]] = min(fewest.get(grid.cuts[c], len(kept)), len(kept))
         for r in kept:
             cut_shapes.add((grid.cuts[c], r))
+    if slot_holes is not None:
+        slot_holes.update({l: list(hs) for l, hs in holes.items() if hs})
     for l, hs in holes.items():
         if hs:
             m = grid.metals[l]
@@ -563,7 +598,9 @@ def route(
         Routing area, dbu; every new shape lies inside it.
     obstacles : sequence of Shape
         Every existing shape on the routing metals and cuts (pins included),
-        tagged with its net or None.  Shapes on other layers are ignored.
+        tagged with its net or None; and net-tie markers (shapes on a layer
+        with ``net_tie``), which wires do not end on (see Notes).  Shapes on
+        other layers are ignored.
     terminals : mapping net -> terminals
         Each terminal is a list of alternative access shapes (pins) on routing
         metals carrying the net; reaching any one of them connects the
@@ -617,7 +654,18 @@ def route(
     (:class:`Slots`): drawn wider still, with square holes on a lattice that
     leaves parallel straps no wider than the maximum width, so that the
     metal left across a row of holes carries the current; the net's pins and
-    the cut arrays landing on them stay whole, ringed by holes.
+    the cut arrays landing on them stay whole, ringed by holes.  The holes
+    cut are measured (:func:`_hole_cover`): when a cross-section, e.g. one
+    through a ring, holds less metal than the current needs, the net is
+    drawn wider by the holes missing and everything is routed again (up to
+    :data:`SLOT_RETRIES` times; what is still missing shows as ``short_um``).
+    Where a wire meets the net's pins or other metal through a neck
+    narrower than its current needs (a wide wire overlapping a pin's
+    corner, two wires meeting off-centre), the junction is filled after
+    routing (:mod:`flow.route.junctions`): the wire lands across the width
+    its current needs or the pin's whole width, where that keeps every
+    clearance; a wire ending over a net-tie marker is cut back to the
+    tie's edge (the metal under a tie is cut out of the nets).
     When a wide net cannot be routed at its full width (no access at a pin,
     no path), its extra width is halved and the whole routing is redone,
     down to the minimum width: :attr:`RouteResult.drawn` then shows the
@@ -626,6 +674,11 @@ def route(
     if max_iterations < 1:
         raise InputError(f"route: max_iterations must be at least 1, got {max_iterations}")
     _check_inputs(kit, obstacles, terminals)
+    # net-tie markers (a layer with ``net_tie = METAL``): the metal under
+    # them is cut out of the nets, so wires are trimmed off them
+    tie_layers = {n: lay.net_tie for n, lay in kit.layers.items() if lay.net_tie in kit.routing_metals}
+    ties = tuple((tie_layers[s.layer], _rect(s.rect, s.layer)) for s in obstacles if s.layer in tie_layers)
+    obstacles = [s for s in obstacles if s.layer not in tie_layers]
     grid = make_grid(kit, region)
     region_rect = _rect(region, "region")
     rules = dict(rules or {})
@@ -637,14 +690,35 @@ def route(
         for n, r in rules.items()
         if (r.wide or any(c > 1 for c in r.cuts.values())) and n in terminals
     }
+    extra: dict[tuple[str, int], int] = {}
+    metal_at = {m: l for l, m in enumerate(grid.metals)}
+    tries = 0
     while True:
-        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides)
+        result = _route_once(kit, grid, region_rect, obstacles, terminals, rules, scale, max_iterations, progress, guides, extra_holes=extra, ties=ties)
+        # a slotted wire whose worst cross-section (through the ring of
+        # slots around a pin) holds less metal than the current needs: drawn
+        # wider by the holes missing, and everything routed again
+        short = {
+            (n, metal_at[m]): math.ceil(sl["short_um"] / sl["slot_um"] - 1e-9)
+            for n, d in result.drawn.items()
+            for m, sl in d.get("slotted", {}).items()
+            if sl.get("short_um", 0) > 0
+        }
+        if short and tries < SLOT_RETRIES:
+            tries += 1
+            for key, holes in short.items():
+                extra[key] = extra.get(key, 0) + holes
+            continue
         shrinkable = [n for n in scale if scale[n] > 0 and result.drawn.get(n, {}).get("wide", True)]
         if not result.unrouted or not shrinkable:
             return result
         failed = [n for n in result.unrouted if n in shrinkable and not result.unrouted[n].startswith("not routed:")]
         for n in failed or shrinkable:
             scale[n] = 0.0 if scale[n] <= SHRINK_LAST else scale[n] * SHRINK
+
+
+#: times route() widens slotted wires whose ring of slots left a cross-section short
+SLOT_RETRIES = 3
 
 
 def planned_width(kit: PDK, rule: NetRule) -> tuple[int, str] | None:
@@ -711,6 +785,8 @@ def _route_once(
     max_iterations: int,
     progress: Callable[[str, float], object] | None,
     guides: Mapping[str, Sequence[tuple[str, Sequence[int]]]] | None = None,
+    extra_holes: Mapping[tuple[str, int], int] | None = None,
+    ties: Sequence[tuple[str, Rect]] = (),
 ) -> RouteResult:
     names = sorted({s.net for s in obstacles if s.net is not None} | set(terminals))
     index = {n: k for k, n in enumerate(names)}
@@ -777,6 +853,7 @@ def _route_once(
     cut_pitch = [grid.cut_size[c] + grid.cut_spacing[c] for c in range(len(grid.cuts))]
     halves: list[tuple[int, ...]] = []
     wide: list[bool] = []
+    wants: list[tuple[int, ...]] = []  # the width each net's current needs per metal (dbu)
     # a wide net stays off a metal where it would be wider than a quarter of
     # the region while another metal carries it narrower (e.g. 2 A on a thin
     # MET1): it reaches such pins from above, through cut arrays
@@ -792,6 +869,7 @@ def _route_once(
             want = [_ceil_div(int(round(r.need.get(m, 0.0) * f / u * 1000)), 1000) for m in grid.metals]
             cuts_need = [max(1, math.ceil(r.cuts.get(cut, 1) * f - 1e-9)) for cut in grid.cuts]
         cuts_of.append(tuple(cuts_need))
+        wants.append(tuple(want))
         if all(want[l] <= 2 * grid.half[l] for l in range(L)) and all(c <= 1 for c in cuts_need):
             halves.append(tuple(grid.half))
             wide.append(False)
@@ -822,8 +900,12 @@ def _route_once(
             sl = slotting[l]
             if sl is not None and w > sl.maxw:
                 # wider than the metal allows: slotted into straps, drawn wider
-                # so that the metal left across a row of slots carries the current
-                while sl.effective(w) < want[l]:
+                # so that the metal left across a row of slots carries the
+                # current, and wider by the holes a cross-section through
+                # the ring of slots around a pin crossed beyond that in an
+                # earlier try (see route())
+                more = (extra_holes or {}).get((n, l), 0) * sl.hole
+                while sl.effective(w) - more < want[l]:
                     w = _quantize(w + sl.hole, low[l], grid.width[l], grid.spacing[l], P)
             hs.append(w // 2)
         halves.append(tuple(hs))
@@ -1112,6 +1194,7 @@ def _route_once(
             unrouted[job.name] = text
             continue
         k = job.index
+        cut_holes: dict[int, list[Rect]] = {}
         geo, wl, nv, fewest = _geometry(
             grid, job.name, job, patches.get(job.name, {}), halves[k], via_extent(k) if wide[k] else None,
             {v: sorted(c) for v, c in pin_vias.get(job.name, {}).items()},
@@ -1120,18 +1203,24 @@ def _route_once(
             [sl if sl is not None and 2 * halves[k][l] > sl.maxw else None for l, sl in enumerate(slotting)],
             [fixed_own.get((k, l), []) for l in range(L)],
             {c: cuts_of[k][c] for c in range(len(grid.cuts))},
+            cut_holes,
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
         vias += nv
         used = sorted({s.layer for s in geo if s.layer in metal_index}, key=metal_index.__getitem__)
         def carried(l: int) -> int:
+            # a slotted wire: the metal left on its worst cross-section,
+            # measured on the holes cut (the ring around a pin included)
             w, sl = 2 * halves[k][l], slotting[l]
-            return sl.effective(w) if sl is not None and w > sl.maxw else w
+            if sl is None or w <= sl.maxw:
+                return w
+            return min(sl.effective(w), w - _hole_cover(cut_holes.get(l, []), w))
 
         slotted = {
             m: {"drawn_um": round(2 * halves[k][l] * u, 6), "slot_um": round(sl.hole * u, 6),
-                "pitch_um": round(sl.pitch * u, 6), "max_width_um": round(sl.maxw * u, 6)}
+                "pitch_um": round(sl.pitch * u, 6), "max_width_um": round(sl.maxw * u, 6),
+                "short_um": round(max(0, wants[k][l] - carried(l)) * u, 6)}
             for m in used
             for l in [metal_index[m]]
             for sl in [slotting[l]]
@@ -1144,6 +1233,15 @@ def _route_once(
             "wide": wide[k],
             "scale": scale.get(job.name, 0.0) if job.name in scale else None,
         }
+    if ties:
+        for name in list(shapes):
+            shapes[name] = tuple(_off_ties(shapes[name], ties, grid))
+    # where a wire meets the net's other metal narrower than its current
+    # needs (a wide wire on a pin's corner), fill the junction to full width
+    fills = _junctions(kit, grid, region_rect, marked, shapes, names, index, rules, fixed_own, space, wide_space, self_space, drawn)
+    layer_order = {layer: n for n, layer in enumerate(grid.metals + grid.cuts)}
+    for name, extra in fills.items():
+        shapes[name] = tuple(sorted(set(shapes[name]) | set(extra), key=lambda s: (layer_order[s.layer], s.rect)))
     return RouteResult(
         shapes=MappingProxyType(dict(sorted(shapes.items()))),
         wirelength=wirelength,
@@ -1419,3 +1517,93 @@ def _span(terms: Sequence[Sequence[Shape]]) -> int:
     if not rects:
         return 0
     return max(r[2] for r in rects) - min(r[0] for r in rects) + max(r[3] for r in rects) - min(r[1] for r in rects)
+
+
+def _junctions(
+    kit: PDK,
+    grid: RouteGrid,
+    region: Rect,
+    marked: Sequence[tuple[str, Rect, int]],
+    shapes: Mapping[str, Sequence[Shape]],
+    names: Sequence[str],
+    index: Mapping[str, int],
+    rules: Mapping[str, NetRule],
+    fixed_own: Mapping[tuple[int, int], Sequence[Rect]],
+    space: Callable[[int, int, int], int],
+    wide_space: Callable[[int, int], int],
+    self_space: Callable[[int, int], int],
+    drawn: Mapping[str, Mapping[str, object]],
+) -> dict[str, list[Shape]]:
+    """Junction fills of every routed net with a current (:func:`flow.route.junctions.junction_fills`).
+
+    Per metal, a net's own metal is its routed shapes and everything marked
+    as its (pins, device metal, covers, patches); every other net's routed
+    shapes, marked metal and fills drawn so far keep their clearance.  A
+    net slotted on a metal (wider than its maximum width) gets no fills
+    there: its straps are narrower than the current by design, and a fill
+    would close the slots.
+    """
+    u = grid.dbu_um
+    out: dict[str, list[Shape]] = {}
+    todo = [n for n in shapes if n in rules and any(v > 0 for v in rules[n].need.values())]
+    if not todo:
+        return out
+    for l, m in enumerate(grid.metals):
+        rows = [(*r, o) for layer, r, o in marked if layer == m]
+        rows += [(*s.rect, index[n]) for n, geo in shapes.items() for s in geo if s.layer == m]
+        maxw = min((kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value), default=None)
+        for name in todo:
+            k = index[name]
+            width = _ceil_div(int(round(rules[name].need.get(m, 0.0) / u * 1000)), 1000)
+            mine = [s.rect for s in shapes[name] if s.layer == m]
+            if width <= 0 or not mine or m in (drawn.get(name, {}).get("slotted") or {}):
+                continue
+            own = mine + [r for layer, r, o in marked if layer == m and o == k]
+            others = np.array([r for r in rows if r[4] != k], dtype=np.int64).reshape(-1, 5)
+            owners = sorted(set(others[:, 4].tolist()))
+            reach = max([space(l, k, o) for o in owners] + [grid.spacing[l]]) + wide_space(l, 1 << 60)
+
+            def clearance(o: int, fw: int, l: int = l, k: int = k) -> int:
+                return max(space(l, k, o), wide_space(l, fw))
+
+            extra = junction_fills(
+                own, fixed_own.get((k, l), []), width, others, clearance,
+                lambda fw, l=l: self_space(l, fw), region, grid.width[l], maxw, reach,
+            )
+            if extra:
+                out.setdefault(name, []).extend(Shape(m, f, name) for f in extra)
+                rows += [(*f, k) for f in extra]
+    return out
+
+
+def _off_ties(geo: Sequence[Shape], ties: Sequence[tuple[str, Rect]], grid: RouteGrid) -> list[Shape]:
+    """``geo`` with every wire overlapping a net tie cut back to the tie's edge.
+
+    The metal under a net-tie marker is cut out of the nets it ties (LVS,
+    net-aware DRC), so a wire reaching over the tie would leave a sliver
+    of metal beside the cut.  A wire rectangle whose end overlaps a tie (it
+    starts or stops inside the tie along one axis) is cut back to the tie's
+    edge there (the cut removing the least metal that leaves the rectangle
+    at least the metal's minimum width); a rectangle running across a tie,
+    or one that cannot be cut back so, stays as drawn.
+    """
+    out: list[Shape] = []
+    for s in geo:
+        r = s.rect
+        hits = [t for m, t in ties if m == s.layer and t[0] < r[2] and r[0] < t[2] and t[1] < r[3] and r[1] < t[3]]
+        if not hits or s.layer not in grid.metals:
+            out.append(s)
+            continue
+        w = grid.width[grid.metals.index(s.layer)]
+        for t in hits:
+            options = [
+                o for o, end in (
+                    ((t[2], r[1], r[2], r[3]), t[0] <= r[0] < t[2]), ((r[0], r[1], t[0], r[3]), t[0] < r[2] <= t[2]),
+                    ((r[0], t[3], r[2], r[3]), t[1] <= r[1] < t[3]), ((r[0], r[1], r[2], t[1]), t[1] < r[3] <= t[3]),
+                ) if end
+            ]
+            ok = [o for o in options if o[2] - o[0] >= w and o[3] - o[1] >= w]
+            if ok:
+                r = max(ok, key=lambda o: (o[2] - o[0]) * (o[3] - o[1]))
+        out.append(Shape(s.layer, r, s.net))
+    return out

@@ -72,6 +72,7 @@ def route_inputs(design: Design, kit):
     terminals: dict[str, list[list[Shape]]] = {}
     offstack: dict[str, list[str]] = {}  # net -> terminals pinned only off the routing stack
     forming = forming_layers(kit)
+    ties = {n for n, lay in kit.layers.items() if lay.net_tie in stack}
     forming_by_layer: dict[str, list[str]] = {}
     for m, others in forming.items():
         for x in others:
@@ -82,6 +83,9 @@ def route_inputs(design: Design, kit):
         owned = {(c.layer, c.rect): inst.pins.get(c.terminal) for c in dc.conductors}
         for layer, rect in _cell_shapes(dc, kit, stack):
             obstacles.append(Shape(layer, placed_rect(rect, at), owned.get((layer, rect))))
+        # net-tie markers (the metal under them is cut out of the nets): the
+        # router keeps its wires off them
+        obstacles += [Shape(layer, placed_rect(rect, at), None) for layer, rect in _cell_shapes(dc, kit, ties)]
         # no routed wire over a device-forming layer (it would add a
         # device or change one), except where the device's own pins are
         for layer, rect in _cell_shapes(dc, kit, set(forming_by_layer)):

@@ -42,6 +42,7 @@ from typing import Any
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
 from pdk.draw import DbuShapes, grow_span
+from pdk.rating import channel_bound, cuts, metal, pad_paths, parallel
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): the router needs a 6 um grid point inside a pin.
@@ -163,6 +164,7 @@ def hemt(
     lfp: float = 0.0,
     lgfp: float = 0.0,
     kelvin: bool = False,
+    wm2: float = 0.0,
 ) -> DeviceCell:
     """Multi-finger interdigitated GaN HEMT (e-mode p-GaN gate or d-mode).
 
@@ -197,6 +199,16 @@ def hemt(
     kelvin : bool
         Add a Kelvin source terminal ``ks``: a MET1 pin at the right end of
         the source bus, tied to it by a MET1 neck under NETTIE (see Notes).
+    wm2 : float
+        Width (um) of a thick MET2 strap over every source and drain finger
+        and its bus, joined to the finger's MET1 by a row of VIA1 along its
+        whole length; 0 draws none.  A strap carries the finger's current
+        beside its 1 um MET1 (4 um of MET2 at 20 mA/um add 80 mA to the
+        20 mA of a 4 um MET1 finger): what a power HEMT needs to pass its
+        channel current (see the terminal ratings, :mod:`pdk.rating`).  At
+        least the MET2 width rule, and neighbouring straps keep the drain
+        metal's voltage clearance; at most 60 % of the finger pitch (MET2
+        density).
 
     Returns
     -------
@@ -323,15 +335,60 @@ def hemt(
     s.add("MESA", xm0, ym0, xm1, ym1)
     s.pin("s", "MET1", xm0, 0, xm1, pin)
     s.pin("d", "MET1", xm0, yd0, xm1, yd1)
+    fingers: dict[str, list[Rect]] = {"s": [], "d": []}
+    conts: dict[str, list[Rect]] = {"s": [], "d": []}
     for k, x in enumerate(xo):
         ohm = (x, ym0 + en_mo, x + wo, ym1 - en_mo)
         c = _cont_in(kit, ohm, en_c)
         s.add("OHMIC", *ohm)
         s.add("CONT", *c)
-        if k % 2 == 0:  # source finger: down to the source bus
-            s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s")
+        t = "s" if k % 2 == 0 else "d"
+        conts[t].append(c)
+        if t == "s":  # source finger: down to the source bus
+            fingers[t].append(s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s"))
         else:  # drain finger: up to the drain bus
-            s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d")
+            fingers[t].append(s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d"))
+    # MET2 straps over the fingers and their buses, VIA1 along them
+    straps: dict[str, list[Rect]] = {"s": [], "d": []}
+    svias: dict[str, list[Rect]] = {"s": [], "d": []}
+    if wm2 > 0:
+        ws = d(wm2)
+        v = d(kit.min_width("VIA1"))
+        vsp = d(kit.min_spacing("VIA1"))
+        en_v = max(d(kit.enclosure("MET1", "VIA1")), d(kit.enclosure("MET2", "VIA1")))
+        clear2 = max([d(kit.min_spacing("MET2")), d(drain_clearance(kit, lgd))]
+                     + [d(r.spacing_for(HEMT_V_PER_UM * lgd)) for r in kit.rules_of("voltage_spacing", "MET2")])
+        if ws < max(d(kit.min_width("MET2")), v + 2 * en_v):
+            raise InputError(f"{model}: wm2={wm2:g} um is below the MET2 width rule / a VIA1 with its enclosure; use wm2 >= "
+                             f"{kit.um(max(d(kit.min_width('MET2')), v + 2 * en_v)):g} um")
+        if pitch - ws < clear2 or ws * 10 > pitch * 6:
+            top = min(pitch - clear2, pitch * 6 // 10)
+            raise InputError(f"{model}: wm2={wm2:g} um leaves neighbouring straps less than {kit.um(clear2):g} um apart "
+                             f"or covers more than 60 % of the {kit.um(pitch):g} um finger pitch; use wm2 <= {kit.um(top):g} um")
+        for k, x in enumerate(xo):
+            t = "s" if k % 2 == 0 else "d"
+            xc = x + wo // 2
+            y0, y1 = (0, conts[t][k // 2][3] + en_c) if t == "s" else (conts[t][k // 2][1] - en_c, yd1)
+            straps[t].append(s.add("MET2", xc - ws // 2, y0, xc - ws // 2 + ws, y1, terminal=t))
+            n = (y1 - y0 - 2 * en_v + vsp) // (v + vsp)
+            yv = y0 + (y1 - y0 - (n * v + (n - 1) * vsp)) // 2
+            for j in range(n):
+                svias[t].append(s.add("VIA1", xc - v // 2, yv + j * (v + vsp), xc - v // 2 + v, yv + j * (v + vsp) + v))
+    # ratings: the bus (the pin) takes the current over its whole length
+    # (the router lands across it); each finger carries its share from the
+    # bus to its contact, so the fingers side by side (with their straps)
+    # and their contacts are the cross-sections the whole current of d or
+    # s passes
+    sat = channel_bound(kit, model, kit.um(wf) * nf)
+    for t, name_ in (("d", "drain"), ("s", "source")):
+        fw = sum(r[2] - r[0] for r in fingers[t])
+        fingers_cap = metal(kit, "MET1", fw, f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide")
+        if straps[t]:
+            sw = sum(r[2] - r[0] for r in straps[t])
+            fingers_cap = parallel(f"{name_} fingers and straps", fingers_cap,
+                                   metal(kit, "MET2", sw, f"{len(straps[t])} MET2 strap(s) {kit.um(ws):g} um wide"))
+        s.rate(t, fingers_cap, cuts(kit, "CONT", conts[t], f"{name_} contacts"),
+               cuts(kit, "VIA1", svias[t], f"{name_} strap vias"), max_ma=sat)
     xg_last = 0
     xgs = []
     for k in range(nf):
@@ -353,18 +410,21 @@ def hemt(
             s.add("SFP", x0, ym0, x1, ym1)
     if kelvin:
         neck = max(d(KELVIN_NECK_UM), d(kit.min_spacing("MET1")), d(kit.min_width("MET1")))
-        s.add("MET1", xm1, 0, xm1 + neck, pin // 2, terminal="ks")
-        s.add("NETTIE", xm1, 0, xm1 + neck, pin // 2)
+        s.add("MET1", xm1, 0, xm1 + neck, pin, terminal="ks")
+        s.add("NETTIE", xm1, 0, xm1 + neck, pin)
         s.pin("ks", "MET1", xm1 + neck, 0, xm1 + neck + pin, pin)
+        # the gate-drive return crosses the neck along x: its height is the cross-section
+        s.rate("ks", metal(kit, "MET1", pin, "Kelvin neck"))
     s.add("GATE", 0, yg0, xg_last, yg1)  # gate bus
     py0 = yg1 - pad
     s.add("GATE", 0, py0, pad, yg1)  # gate pad
     cin = max(en_c, d(1.0))
-    s.add("CONT", cin, py0 + cin, pad - cin, yg1 - cin)
+    gc = s.add("CONT", cin, py0 + cin, pad - cin, yg1 - cin)
     s.pin("g", "MET1", 0, py0, pad, yg1)
+    s.rate("g", metal(kit, "MET1", pad, "gate pad"), cuts(kit, "CONT", [gc], "gate pad contact"))
     params: dict[str, Any] = {"w": w, "l": l, "nf": nf, "lgd": lgd}
     declared = kit.device(model).params
-    params.update({k: v for k, v in (("lfp", lfp), ("lgfp", lgfp)) if k in declared})
+    params.update({k: v for k, v in (("lfp", lfp), ("lgfp", lgfp), ("wm2", wm2)) if k in declared})
     return s.build(kit, name, model, params)
 
 
@@ -491,6 +551,9 @@ def resistor_2deg(kit: PDK, *, name: str, r: float = 2000.0, w: float = 10.0) ->
     last_left = (runs - 1) % 2 == 1
     contact("p", ys[0], True, -1 if runs > 1 else 0)
     contact("n", ys[-1], last_left, 1 if runs > 1 else 0)
+    # the saturated 2DEG body bounds the current through both ends
+    for t in ("p", "n"):
+        s.rate(t, max_ma=channel_bound(kit, model, w))
     return s.build(kit, name, model, {"r": r, "w": w})
 
 
@@ -548,12 +611,14 @@ def pad(kit: PDK, *, name: str, size: float = 80.0) -> DeviceCell:
     inner = sz - 2 * en_v
     n = (inner + sp) // (v + sp)
     x0 = en_v + (inner - (n * v + (n - 1) * sp)) // 2
+    vias = []
     for i in range(n):
         for j in range(n):
             x = x0 + i * (v + sp)
             y = x0 + j * (v + sp)
-            s.add("VIA1", x, y, x + v, y + v)
+            vias.append(s.add("VIA1", x, y, x + v, y + v))
     s.add("PASS", m_pass, m_pass, sz - m_pass, sz - m_pass)
+    s.rate("p", *pad_paths(kit, sz, ("MET2", "MET1"), "VIA1", vias))
     return s.build(kit, name, model, {"size": size})
 
 
@@ -649,6 +714,10 @@ def sbd(kit: PDK, *, name: str, w: float = 200.0, nf: int = 2, lac: float = 10.0
         s.add("ANODE", *an)
         s.add("CONT", *c)
         s.add("MET1", xa, c[1] - en_c, xa + wa, ya0 + pin // 2, terminal="a")
+    # each anode finger reaches a cathode on either side through the 2DEG,
+    # which saturates: the diode passes at most isat over twice its width
+    for t in ("a", "k"):
+        s.rate(t, max_ma=channel_bound(kit, model, 2 * w))
     return s.build(kit, name, model, {"w": w, "nf": nf, "lac": lac})
 
 
@@ -721,10 +790,13 @@ def rtf(kit: PDK, *, name: str, r: float = 200.0, w: float = 6.0) -> DeviceCell:
     y0 = yc - wd // 2
     s = _Shapes()
     s.add("TFR", -cw - en_t, y0, length + cw + en_t, y0 + wd)
-    s.add("TFRCON", -cw, y0 + en_t, 0, y0 + wd - en_t)
-    s.add("TFRCON", length, y0 + en_t, length + cw, y0 + wd - en_t)
+    ca = s.add("TFRCON", -cw, y0 + en_t, 0, y0 + wd - en_t)
+    cb = s.add("TFRCON", length, y0 + en_t, length + cw, y0 + wd - en_t)
     s.pin("p", "MET1", en_m - pin, 0, en_m, ph)
     s.pin("n", "MET1", length - en_m, 0, length - en_m + pin, ph)
+    # the current runs along x: through the pin's height and its contact
+    for t, c in (("p", ca), ("n", cb)):
+        s.rate(t, metal(kit, "MET1", ph, "contact head"), cuts(kit, "TFRCON", [c], "contact"))
     return s.build(kit, name, model, {"r": r, "w": w})
 
 
@@ -813,6 +885,8 @@ def mim(kit: PDK, *, name: str, c: float = 1e-12) -> DeviceCell:
             x = xp0 + off + i * (v + sp)
             y = yc - pin // 2 + off + j * (v + sp)
             s.add("VIA1", x, y, x + v, y + v)
+    for t in ("p", "n"):  # a capacitor passes no DC: its plates carry no electromigration current
+        s.rate(t, max_ma=0.0)
     return s.build(kit, name, model, {"c": c})
 
 

@@ -40,6 +40,7 @@ from typing import Any
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
 from pdk.draw import DbuShapes
+from pdk.rating import channel_bound, cuts, metal, pad_paths, parallel
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): a 7 um routing-grid square of half-width 2 um
@@ -148,6 +149,7 @@ def hemt(
     lfp: float = 0.8,
     bsv: int = 0,
     lsfp: float = 0.0,
+    wm2: float = 0.0,
 ) -> DeviceCell:
     """Multi-finger 0.25 um T-gate GaN-on-SiC HEMT.
 
@@ -180,6 +182,15 @@ def hemt(
         the gate head toward the drain (um); 0: none.  Each source finger's
         plate covers the finger and the heads of its two gates and is
         contacted through the finger's CONT (``[SFP, CONT, MET1]``).
+    wm2 : float
+        Width (um) of a plated MET2 strap over every source and drain finger
+        and its bus, joined to the finger's MET1 by a row of VIA1 along its
+        whole length; 0: none.  It carries the finger's current beside the
+        1 um MET1 (4.5 um of MET2 at 15 mA/um add 67.5 mA to a 4 um MET1
+        finger's 20 mA; see the terminal ratings, :mod:`pdk.rating`).  At
+        least the MET2 width rule and a VIA1 with its enclosure; neighbours
+        keep MET2.S.1 (the fingers' own MET1 spacing holds up to 50 V, as
+        the straps'); at most 60 % of the finger pitch.
 
     Returns
     -------
@@ -270,15 +281,60 @@ def hemt(
     s.add("MESA", xm0, ym0, xm1, ym1)
     s.pin("s", "MET1", xm0, 0, xb1, pin)
     s.pin("d", "MET1", xm0, yd0, xb1, yd1)
+    fingers: dict[str, list[Rect]] = {"s": [], "d": []}
+    conts: dict[str, list[Rect]] = {"s": [], "d": []}
     for k, x in enumerate(xo):
         ohm = (x, ym0 + en_mo, x + wo, ym1 - en_mo)
         s.add("OHMIC", *ohm)
         c = (ohm[0] + en_c, ohm[1] + en_c, ohm[2] - en_c, ohm[3] - en_c)
         s.add("CONT", *c)
-        if k % 2 == 0:  # source finger: down to the source bus
-            s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s")
+        t = "s" if k % 2 == 0 else "d"
+        conts[t].append(c)
+        if t == "s":  # source finger: down to the source bus
+            fingers[t].append(s.add("MET1", x, pin // 2, x + wo, c[3] + en_c, terminal="s"))
         else:  # drain finger: up to the drain bus
-            s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d")
+            fingers[t].append(s.add("MET1", x, c[1] - en_c, x + wo, yd0 + pin // 2, terminal="d"))
+    # MET2 straps over the fingers and their buses, VIA1 along them
+    straps: dict[str, list[Rect]] = {"s": [], "d": []}
+    svias: dict[str, list[Rect]] = {"s": [], "d": []}
+    ws = d(wm2)
+    if ws > 0:
+        v = d(kit.min_width("VIA1"))
+        vsp = d(kit.min_spacing("VIA1"))
+        en_v = max(d(kit.enclosure("MET1", "VIA1")), d(kit.enclosure("MET2", "VIA1")))
+        wmin = max(d(kit.min_width("MET2")), v + 2 * en_v)
+        if ws < wmin:
+            raise InputError(f"{model}: wm2={wm2:g} um is below the MET2 width rule / a VIA1 with its enclosure; "
+                             f"use wm2 >= {kit.um(wmin):g} um")
+        clear2 = d(kit.min_spacing("MET2"))
+        if pitch - ws < clear2 or ws * 10 > pitch * 6:
+            top = min(pitch - clear2, pitch * 6 // 10)
+            raise InputError(f"{model}: wm2={wm2:g} um leaves neighbouring straps less than {kit.um(clear2):g} um apart "
+                             f"or covers more than 60 % of the {kit.um(pitch):g} um finger pitch; use wm2 <= {kit.um(top):g} um")
+        if wo < v + 2 * en_v:
+            raise InputError(f"{model}: the {kit.um(wo):g} um fingers are too narrow for VIA1 with its enclosure")
+        for k, x in enumerate(xo):
+            t = "s" if k % 2 == 0 else "d"
+            xc = x + wo // 2
+            c = conts[t][k // 2]
+            y0, y1 = (0, c[3] + en_c) if t == "s" else (c[1] - en_c, yd1)
+            straps[t].append(s.add("MET2", xc - ws // 2, y0, xc - ws // 2 + ws, y1, terminal=t))
+            n = (y1 - y0 - 2 * en_v + vsp) // (v + vsp)
+            yv = y0 + (y1 - y0 - (n * v + (n - 1) * vsp)) // 2
+            for j in range(n):
+                svias[t].append(s.add("VIA1", xc - v // 2, yv + j * (v + vsp), xc - v // 2 + v, yv + j * (v + vsp) + v))
+    # ratings: each finger carries its share between its bus and its
+    # contact; the fingers side by side (with their straps) and their
+    # contacts take it all
+    sat = channel_bound(kit, model, kit.um(wf) * nf)
+    for t, name_ in (("d", "drain"), ("s", "source")):
+        fw = sum(r[2] - r[0] for r in fingers[t])
+        fcap = metal(kit, "MET1", fw, f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide")
+        if straps[t]:
+            fcap = parallel(f"{name_} fingers and straps", fcap,
+                            metal(kit, "MET2", sum(r[2] - r[0] for r in straps[t]), f"{len(straps[t])} MET2 strap(s) {kit.um(ws):g} um wide"))
+        s.rate(t, fcap, cuts(kit, "CONT", conts[t], f"{name_} contacts"),
+               cuts(kit, "VIA1", svias[t], f"{name_} strap vias"), max_ma=sat)
     xh_last = 0
     xgs = []
     for k in range(nf):
@@ -302,8 +358,9 @@ def hemt(
     py0 = yg1 - pin
     s.add("GHEAD", 0, py0, pin, yg1)  # gate pad
     cin = max(en_c, d(1.0))
-    s.add("CONT", cin, py0 + cin, pin - cin, yg1 - cin)
+    gc = s.add("CONT", cin, py0 + cin, pin - cin, yg1 - cin)
     s.pin("g", "MET1", 0, py0, pin, yg1)
+    s.rate("g", metal(kit, "MET1", pin, "gate pad"), cuts(kit, "CONT", [gc], "gate pad contact"))
     if bsv:
         nv = 1
         while True:  # as many vias as fit under the source bus width
@@ -318,6 +375,8 @@ def hemt(
     params = {"w": w, "nf": nf, "l": l, "lgd": lgd, "lfp": lfp, "bsv": bsv}
     if "lsfp" in kit.device(model).params:
         params["lsfp"] = lsfp
+    if "wm2" in kit.device(model).params:
+        params["wm2"] = wm2
     return s.build(kit, name, model, params)
 
 
@@ -480,6 +539,8 @@ def mim(kit: PDK, *, name: str, c: float = 1.0, cpa: float = 0.4) -> DeviceCell:
     s.add("POST", pp0, q0, pp0 + post, q1)
     b0, b1 = _centred(yc, max(post + 2 * en_b, d(kit.min_width("BRIDGE"))))
     s.add("BRIDGE", px0 - en_b, b0, pp0 + post + en_b, b1)
+    for t in ("p", "n"):  # a capacitor passes no DC: its plates carry no electromigration current
+        s.rate(t, max_ma=0.0)
     return s.build(kit, name, model, {"c": c})
 
 
@@ -524,7 +585,7 @@ def spiral_inductance_nh(n: int, w: float, s: float, din: float) -> float:
 
 
 def spiral(
-    kit: PDK, *, name: str, n: int = 3, w: float = 10.0, s: float = 5.0, din: float = 80.0
+    kit: PDK, *, name: str, n: int = 3, w: float = 10.0, s: float = 5.0, din: float = 80.0, wu: float = 12.0
 ) -> DeviceCell:
     """Square spiral inductor on IND with a MET1 underpass from the centre.
 
@@ -541,6 +602,13 @@ def spiral(
     din : float
         Inner opening (um, edge to edge); at least ``w + s + 5`` so the
         inner stub clears the innermost turn.
+    wu : float
+        Width (um) of the MET1 underpass and of both MET1 pads (at least
+        :data:`PIN_MIN_UM`, and enough to enclose the INDV arrays): the
+        underpass carries the inductor's whole current on 1 um of MET1, so a
+        choke feeding a drain needs it wide (60 um for 300 mA at 5 mA/um;
+        see the terminal ratings).  Each end lands on MET1 through as many
+        INDV as fit in the trace's ``w x w`` end.
 
     Returns
     -------
@@ -574,31 +642,53 @@ def spiral(
     en_i = d(kit.enclosure("IND", "INDV"))
     if wd < v + 2 * en_i:
         raise InputError(f"{model}: w={w:g} um is too narrow for an inductor via")
-    pin = d(PIN_MIN_UM)
     gap = d(IND_PAD_GAP_UM)
+    en_m = d(kit.enclosure("MET1", "INDV"))
+    vsp = d(kit.min_spacing("INDV"))
+    k = max(1, (wd - 2 * en_i + vsp) // (v + vsp))  # INDV per row / column at each end
+    span = k * v + (k - 1) * vsp
+    pin = max(d(PIN_MIN_UM), d(wu), span + 2 * en_m)
     pts, R = spiral_path(n, wd, sd, dd)
+    # the underpass (centred on x = 0) keeps MET1 spacing from the p pad
+    # (left of the outer corner)
+    room = 2 * (R + wd // 2 + gap - d(kit.min_spacing("MET1")))
+    if pin > room:
+        raise InputError(f"{model}: wu={wu:g} um does not fit beside the p pad of this spiral; use wu <= "
+                         f"{kit.um(room):g} um or a larger din / more turns")
     lead = wd // 2 + gap + pin // 2
     pts[0] = (-R - lead, R)
     h = wd // 2
     sh = _Shapes()
     for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
         sh.add("IND", min(xa, xb) - h, min(ya, yb) - h, max(xa, xb) + wd - h, max(ya, yb) + wd - h)
+    def vias(cx: int, cy: int) -> list[Rect]:
+        a0, _ = _centred(cx, span)
+        b0, _ = _centred(cy, span)
+        return [sh.add("INDV", a0 + i * (v + vsp), b0 + j * (v + vsp), a0 + i * (v + vsp) + v, b0 + j * (v + vsp) + v)
+                for i in range(k) for j in range(k)]
+
     # outer end: INDV on the pad p
     sx, sy = pts[0]
-    v0, v1 = _centred(sx, v)
-    u0, u1 = _centred(sy, v)
-    sh.add("INDV", v0, u0, v1, u1)
+    ends = vias(sx, sy)
     sh.pin("p", "MET1", sx - pin // 2, sy - pin // 2, sx - pin // 2 + pin, sy - pin // 2 + pin)
     # inner end: INDV down to the underpass and pad n
     ex, ey = pts[-1]
-    v0, v1 = _centred(ex, v)
-    u0, u1 = _centred(ey, v)
-    sh.add("INDV", v0, u0, v1, u1)
+    vias(ex, ey)
+    _, u1 = _centred(ey, span)
     x0 = ex - pin // 2
     ybot = -R - h - gap
-    sh.add("MET1", x0, ybot, x0 + pin, u1 + d(kit.enclosure("MET1", "INDV")), terminal="n")
+    sh.add("MET1", x0, ybot, x0 + pin, u1 + en_m, terminal="n")
     sh.pin("n", "MET1", x0, ybot - pin, x0 + pin, ybot)
-    return sh.build(kit, name, model, {"n": n, "w": w, "s": s, "din": din})
+    # one series path from p to n: the p pad, the vias, the turns, the vias,
+    # the underpass and the n pad carry the whole current
+    path = [metal(kit, "MET1", pin, "MET1 pads and underpass"), metal(kit, "IND", wd, "turns"),
+            cuts(kit, "INDV", ends, "INDV at each end")]
+    for t in ("p", "n"):
+        sh.rate(t, *path)
+    params = {"n": n, "w": w, "s": s, "din": din}
+    if "wu" in kit.device(model).params:
+        params["wu"] = wu
+    return sh.build(kit, name, model, params)
 
 
 # ---------------------------------------------------------------------------
@@ -634,6 +724,9 @@ def bsv_ground(kit: PDK, *, name: str, n: int = 1) -> DeviceCell:
     s = _Shapes()
     pw, ph = _via_row(kit, s, 0, 0, int(n))
     s.pin("g", "MET1", 0, 0, pw, ph)
+    # a wire lands along the plate and the current goes down into the BSVs
+    # under it: the plate's length is the cross-section (BSV has no limit)
+    s.rate("g", metal(kit, "MET1", pw, f"MET1 plate over {int(n)} BSV(s)"))
     return s.build(kit, name, model, {"n": n})
 
 
@@ -656,12 +749,14 @@ def _pad_at(kit: PDK, s: _Shapes, x0: int, y0: int, sz: int, term: str, halo: in
     inner = sz - 2 * en_v
     k = (inner + sp) // (v + sp)
     off = en_v + (inner - (k * v + (k - 1) * sp)) // 2
+    vias = []
     for i in range(k):
         for j in range(k):
             x = x0 + off + i * (v + sp)
             y = y0 + off + j * (v + sp)
-            s.add("VIA1", x, y, x + v, y + v)
+            vias.append(s.add("VIA1", x, y, x + v, y + v))
     s.add("PASS", x0 + m_pass, y0 + m_pass, x0 + sz - m_pass, y0 + sz - m_pass)
+    s.rate(term, *pad_paths(kit, sz, ("MET2", "MET1"), "VIA1", vias))
 
 
 def pad(kit: PDK, *, name: str, size: float = 80.0) -> DeviceCell:

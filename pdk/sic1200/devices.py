@@ -44,6 +44,7 @@ from typing import Any
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
 from pdk.draw import DbuShapes, grow_span
+from pdk.rating import pad_paths
 from pdk.schema import PDK
 
 #: Smallest front-side pin edge (um): the router needs an 8 um grid point inside a pin.
@@ -746,10 +747,12 @@ def pad(kit: PDK, *, name: str, size: float = 100.0) -> DeviceCell:
     inner = sz - 2 * en_v
     n = (inner + sp) // (v + sp)
     x0 = en_v + (inner - (n * v + (n - 1) * sp)) // 2
+    vias = []
     for i in range(n):
         for j in range(n):
             x = x0 + i * (v + sp)
             y = x0 + j * (v + sp)
-            s.add("VIA1", x, y, x + v, y + v)
+            vias.append(s.add("VIA1", x, y, x + v, y + v))
     s.add("PASS", m_pass, m_pass, sz - m_pass, sz - m_pass)
+    s.rate("p", *pad_paths(kit, sz, ("MET2", "MET1"), "VIA1", vias))
     return s.build(kit, name, model, {"size": size})

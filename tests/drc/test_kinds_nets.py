@@ -338,6 +338,57 @@ def test_net_spacing_deck_agrees_with_klayout(tkit, tmp_path):
     assert {k: theirs.get(k, 0) for k in ("M1.NS", "M2.NS")} == {k: ours.get(k, 0) for k in ("M1.NS", "M2.NS")}
 
 
+
+@needs_klayout
+def test_deck_counts_shorted_overlapping_shapes_once(tkit, tmp_path):
+    """Differently named shapes of one layer drawn over each other (a
+    shorted net: A at 0 V over B at 400 V, sharing their long edges; D over
+    E, sharing their bottom edge in part) beside other nets: pilotflow
+    checks the merged outline, one marker per facing pair.  KLayout's
+    ``space`` / ``separation`` / ``enclosing`` on the raw shapes report a
+    pair once per drawn edge (the exported deck counted 4 voltage-spacing
+    pairs here, pilotflow 2); the deck merges those layers first, so its
+    counts per rule equal pilotflow's, run by ``klayout -b``."""
+    import dataclasses
+
+    extra = (Rule("M1.S", "spacing", "MET1", 5.0, doc="plain MET1 spacing"),
+             Rule("M2.EN", "enclosure", "MET2", 1.5, other="VIA1", doc="MET2 encloses VIA1"))
+    kit = dataclasses.replace(tkit, rules=tuple(tkit.rules) + extra)
+    res = export_klayout(kit, tmp_path / "k")
+    assert set(res.exported) == {r.id for r in kit.rules}
+    m1 = [(0, 0, 10, 40), (0, 20, 10, 60),  # A, B: one polygon, shared x = 0 and x = 10 edges
+          (14, 0, 20, 60),  # C, 4 um right of A/B
+          (70, 0, 80, 20), (75, 0, 90, 20),  # D, E: shared bottom edge 35..40, shared top edge
+          (70, -6, 90, -2)]  # F, 2 um below D/E
+    m2 = [(160, 0, 170, 5), (160, 0, 165, 10)]  # two MET2 shapes over one via, shared left / bottom edges
+    v1 = [(161, 1, 162, 2)]
+    m1.append((159, 0, 171, 11))  # MET1 under the via (net G)
+    labels = [("MET1", "A", 2, 10), ("MET1", "B", 2, 50), ("MET1", "C", 16, 30), ("MET1", "D", 71, 10),
+              ("MET1", "E", 88, 10), ("MET1", "F", 80, -4), ("MET1", "G", 170, 10)]
+    volts = {"A": 0.0, "B": 400.0, "C": 0.0, "D": 0.0, "E": 5.0, "F": 400.0, "G": 0.0}
+    gds = tmp_path / "short.gds"
+    layout(kit, {"MET1": m1, "MET2": m2, "VIA1": v1}, labels).write_gds(str(gds))
+    classes = tmp_path / "nc.toml"
+    classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\nvoltage = {v!r}\n' for n, v in volts.items()))
+    ours = run_drc(read_gds(gds, kit), kit, ctx=ctx(volts=volts)).counts()
+    # A/B (400 V) to C (0 V): 4 um < 13 um, one pair; D/E to F: 2 um < 13 um, one pair
+    assert ours.get("M1.VS") == 2 and ours.get("M1.S") == 2 and ours.get("M2.EN") == 2, ours
+    rep = tmp_path / "short.lyrdb"
+    r = subprocess.run([KLAYOUT, "-b", "-r", str(res.lydrc), "-rd", f"input={gds}", "-rd", f"report={rep}",
+                        "-rd", f"netclasses={classes}"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, r.stdout + r.stderr
+    theirs: dict = {}
+    for item in ET.parse(rep).getroot().iter("item"):
+        name = item.findtext("category").strip("'")
+        theirs[name] = theirs.get(name, 0) + 1
+    assert theirs == ours
+    # KLayout's raw-shape space check does count the shared edges twice (why the deck merges)
+    kdb = pytest.importorskip("klayout.db")
+    ly = kdb.Layout()
+    ly.read(str(gds))
+    raw = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(10, 0)))
+    assert raw.space_check(kit.dbu(13.0)).count() > raw.merged().space_check(kit.dbu(13.0)).count()
+
 # ------------------------------------------------------------ voltage_spacing --
 
 
@@ -731,7 +782,7 @@ def test_voltage_spacing_agrees_with_klayout_net_extraction(tkit, tmp_path):
 # ------------------------------------- current_density: devices and net ties --
 
 
-def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.Library:
+def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False, end_on: bool = False) -> gdstk.Library:
     """A gan650 Kelvin HEMT (hemtek, 10 fingers of 40 um with 4 um MET1
     ohmic fingers) with routing on MET1 for nets of 50 mA (10 um at the
     reference limit): a drain wire covering the drain pin, 50 um deep, with
@@ -739,6 +790,8 @@ def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.
     source pin; a 4 um Kelvin wire on the ``ks`` pin (10 mA needs 2 um),
     which the device ties to the source bus under NETTIE.  ``graze``: the
     drain wire instead joins the drain pin only at its corner (2 x 3 um).
+    ``end_on``: the drain wire (12 um, for 60 mA) instead lands on the
+    drain pin's end from the side, across the pin's whole 10 um height.
     ``device_cell=False`` renames the device cell: no device of the kit."""
     from pdk.base import generate
 
@@ -747,8 +800,11 @@ def _hemtek_layout(kit, device_cell: bool = True, graze: bool = False) -> gdstk.
         ("s", (15000, 0, 236000, 10000)), ("d", (15000, 74000, 236000, 84000)), ("ks", (239000, 0, 249000, 10000))
     ]  # the geometry the wires below are drawn for
     drain = [(234, 81, 400, 131)] if graze else [(15, 74, 236, 124), (236, 74, 300, 79)]
+    d_label = (300 if graze else 100, 100)
+    if end_on:
+        drain, d_label = [(-60, 72, 20, 84)], (-30, 78)
     lib = layout(kit, {"MET1": drain + [(70, -30, 180, 5), (242, -60, 246, 5)]},
-                 [("MET1", "D", 300 if graze else 100, 100), ("MET1", "S", 100, -20), ("MET1", "KS", 244, -50)])
+                 [("MET1", "D", *d_label), ("MET1", "S", 100, -20), ("MET1", "KS", 244, -50)])
     cell = dev.cell if device_cell else dev.cell.copy("blob")
     lib.add(cell)
     lib.cells[0].add(gdstk.Reference(cell, (0, 0)))
@@ -820,11 +876,37 @@ def test_current_density_flags_a_wire_grazing_a_pin():
         assert v.net == "D" and v.measured_um > 5.0 and min(xs) <= 236_000 and max(xs) >= 234_000, v
 
 
+def test_current_density_wire_across_a_whole_pin_is_the_pins():
+    """A 12 um drain wire (60 mA) landing on the end of the 10 um drain pin
+    across its whole height: the merged metal is narrower than 12 um only
+    where the pin's own edge faces the wire's (the pin is the narrower
+    conductor), so nothing is flagged and the note counts the parts left to
+    the device; the same wire meeting the pin over 6 um of its height (a
+    neck narrower than the pin) is flagged."""
+    kit = pdks.load("gan650")
+    em = Rule("MET1.EMX", "current_density", "MET1", 0.0, doc="EM")
+    amps = dict(HEMTEK_AMPS, D=0.06)
+    shapes = shapes_from_library(_hemtek_layout(kit, end_on=True), kit)
+    res = run_drc(shapes, kit, rules=[em], ctx=ctx(amps=amps))
+    assert res.counts() == {}, [(v.net, v.marker) for v in res.violations]
+    (note,) = [n for n in res.notes if "left to the devices' own sizing" in n]
+    assert re.search(r"\((\d+) narrow part", note) and int(re.search(r"\((\d+) narrow part", note)[1]) >= 1
+    # the wire 6 um lower: it meets only the pin's lower 6 um (a 6 x 5 um corner)
+    lib = _hemtek_layout(kit, end_on=True)
+    top = lib.cells[0]
+    (wire,) = [p for p in top.polygons if p.layer == kit.layers["MET1"].gds[0] and min(x for x, _ in p.points) < -50]
+    top.remove(wire)
+    top.add(gdstk.rectangle((-60, 62), (20, 80), layer=kit.layers["MET1"].gds[0], datatype=kit.layers["MET1"].gds[1]))
+    low = run_drc(shapes_from_library(lib, kit), kit, rules=[em], ctx=ctx(amps=amps))
+    assert low.counts().get("MET1.EMX", 0) >= 1 and {v.net for v in low.violations} == {"D"}
+
+
 @needs_klayout
 def test_current_density_devices_and_ties_in_the_deck(tmp_path):
     """The exported deck leaves device metal and cuts to the device and
     traces the tied conductor cut under NETTIE, as pilotflow: equal marker
-    counts on the layouts above (device, grazing wire, no device)."""
+    counts on the layouts above (device, grazing wire, no device, a wire
+    across the pin's whole height: parts no narrower than the pin left to it)."""
     import dataclasses
 
     kit = pdks.load("gan650")
@@ -839,11 +921,12 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
     deck = tmp_path / "em.drc"
     deck.write_text(head + "".join(keep))
     classes = tmp_path / "nc.toml"
-    classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\ncurrent = {a!r}\n' for n, a in HEMTEK_AMPS.items()))
     seen = []
-    for k, (dev, graze) in enumerate(((True, False), (True, True), (False, False))):
+    for k, (dev, graze, end_on) in enumerate(((True, False, False), (True, True, False), (False, False, False), (True, False, True))):
+        amps = dict(HEMTEK_AMPS, D=0.06) if end_on else HEMTEK_AMPS
+        classes.write_text("".join(f'[[net_class]]\nnets = ["{n}"]\ncurrent = {a!r}\n' for n, a in amps.items()))
         gds = tmp_path / f"l{k}.gds"
-        _hemtek_layout(kit, device_cell=dev, graze=graze).write_gds(str(gds))
+        _hemtek_layout(kit, device_cell=dev, graze=graze, end_on=end_on).write_gds(str(gds))
         rep = tmp_path / f"l{k}.lyrdb"
         r = subprocess.run([KLAYOUT, "-b", "-r", str(deck), "-rd", f"input={gds}", "-rd", f"report={rep}",
                             "-rd", f"netclasses={classes}", "-rd", "topcell=TOP"], capture_output=True, text=True, timeout=300)
@@ -852,7 +935,7 @@ def test_current_density_devices_and_ties_in_the_deck(tmp_path):
         for item in ET.parse(rep).getroot().iter("item"):
             name = item.findtext("category").strip("'")
             theirs[name] = theirs.get(name, 0) + 1
-        ours = run_drc(read_gds(gds, kit, "TOP"), kit, rules=list(extra), ctx=ctx(amps=HEMTEK_AMPS)).counts()
-        assert theirs == ours, (dev, graze, theirs, ours)
+        ours = run_drc(read_gds(gds, kit, "TOP"), kit, rules=list(extra), ctx=ctx(amps=amps)).counts()
+        assert theirs == ours, (dev, graze, end_on, theirs, ours)
         seen.append(ours.get("MET1.EMX", 0))
-    assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5
+    assert seen[0] == 1 and seen[1] >= 1 and seen[2] > 5 and seen[3] == 0

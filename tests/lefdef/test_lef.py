@@ -109,6 +109,71 @@ def test_bad_input_names_file_and_line(text, line, msg):
     assert msg in str(e.value)
 
 
+def test_viarules_enclosures_and_multiline_properties():
+    """VIARULE GENERATE (enclosures, cut), a VIARULE listing fixed vias (its
+    layers only), cut-layer ENCLOSURE with its conditions, and LEF58
+    properties written over several lines."""
+    text = """VERSION 5.8 ;
+UNITS DATABASE MICRONS 1000 ; END UNITS
+LAYER M1 TYPE ROUTING ; WIDTH 0.1 ;
+  SPACING 0.12 ENDOFLINE 0.1 WITHIN 0.03 PARALLELEDGE 0.1 WITHIN 0.1 TWOEDGES ;
+  PROPERTY LEF58_SPACING "
+    SPACING 0.2 ;
+    SPACING 0.13 ENDOFLINE 0.11 WITHIN 0.04 ;
+  " LEF58_AREA "AREA 0.01 ;" ;
+END M1
+LAYER V1 TYPE CUT ;
+  ENCLOSURE BELOW 0.01 0.04 ;
+  ENCLOSURE 0.05 0.05 WIDTH 0.5 ;
+  PROPERTY LEF58_ENCLOSURE "ENCLOSURE CUTCLASS VA ABOVE 0.0 0.05 ;" ;
+END V1
+LAYER M2 TYPE ROUTING ; WIDTH 0.1 ; END M2
+VIARULE M1M2 GENERATE DEFAULT
+  LAYER M1 ; ENCLOSURE 0.01 0.04 ;
+  LAYER M2 ; ENCLOSURE 0.04 0.01 ;
+  LAYER V1 ; RECT -0.05 -0.05 0.05 0.05 ; SPACING 0.2 BY 0.2 ; RESISTANCE 2 ;
+END M1M2
+VIARULE TURN1
+  LAYER M1 ; DIRECTION HORIZONTAL ;
+  LAYER M2 ; DIRECTION VERTICAL ;
+END TURN1
+END LIBRARY
+"""
+    lib = read_lef("t.lef", text=text)
+    m1, v1 = lib.layers["M1"], lib.layers["V1"]
+    assert [(r.space, r.width, r.within, r.other, r.source) for r in m1.eol_rules] == [
+        (0.12, 0.1, 0.03, ("PARALLELEDGE", "TWOEDGES"), "SPACING"),
+        (0.13, 0.11, 0.04, (), "LEF58_SPACING"),
+    ]
+    assert m1.eol == ((0.12, 0.1, 0.03),)  # the router's view is unchanged
+    assert [(e.side, e.overhang1, e.overhang2, e.other, e.source) for e in v1.enclosures] == [
+        ("BELOW", 0.01, 0.04, (), "ENCLOSURE"),
+        ("", 0.05, 0.05, ("WIDTH",), "ENCLOSURE"),
+        ("ABOVE", 0.0, 0.05, ("CUTCLASS",), "LEF58_ENCLOSURE"),
+    ]
+    gen, turn = lib.viarules["M1M2"], lib.viarules["TURN1"]
+    assert gen.generate and gen.enclosure == {"M1": (0.01, 0.04), "M2": (0.04, 0.01)}
+    assert gen.cut == "V1" and gen.cut_rect == (-0.05, -0.05, 0.05, 0.05) and gen.cut_spacing == (0.2, 0.2)
+    assert not turn.generate and turn.layers == ["M1", "M2"] and turn.enclosure == {}
+    assert lib.layers["M2"].type == "ROUTING"  # read on after the VIARULEs
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "msg"),
+    [
+        ("VIARULE R GENERATE\n LAYER M1 ;\n ENCLOSURE 0.1 x ;\nEND R\n", 3, "VIARULE R ENCLOSURE: 'x' is not a number"),
+        ("VIARULE R GENERATE\n LAYER M1 ;\n", 1, "VIARULE R is not closed by 'END R'"),
+        ('LAYER M1 TYPE ROUTING ;\n PROPERTY LEF58_SPACING "SPACING 0.1 ENDOFLINE 0.1 WITHIN ;" ;\nEND M1\n', 2, "WITHIN needs a value"),
+        ('LAYER M1 TYPE ROUTING ;\n PROPERTY LEF58_SPACING "SPACING 0.1 ENDOFLINE 0.1 WITHIN 0.1" ;\nEND M1\n', 2, "not terminated by ';'"),
+    ],
+)
+def test_bad_rules_name_file_and_line(text, line, msg):
+    with pytest.raises(InputError) as e:
+        read_lef("bad.lef", text=text)
+    assert str(e.value).startswith(f"bad.lef:{line}: ")
+    assert msg in str(e.value)
+
+
 def test_missing_file():
     with pytest.raises(InputError, match=r"^nope\.lef: cannot read"):
         read_lef("nope.lef")

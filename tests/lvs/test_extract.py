@@ -256,6 +256,9 @@ CASES = [
     ("ganrf025", "tfr", {"r": 250, "w": 6}),
     ("ganrf025", "mim", {"c": 3.0}),
     ("ganrf025", "spiral", {"n": 4, "w": 12, "s": 6, "din": 90}),
+    ("ganrf025", "spiral", {"n": 2, "w": 15, "s": 5, "din": 60, "wu": 60}),  # 2 x 2 INDV at each end
+    ("ganrf025", "hemt", {"w": 400, "nf": 8, "lgd": 3, "wm2": 4.5}),  # MET2 straps
+    ("gan650", "hemtek", {"w": 6000, "nf": 20, "wm2": 8.5}),
     ("ganrf025", "bsvgnd", {"n": 3}),
     ("ganrf025", "pad", {"size": 100}),
     ("ganrf025", "gsg", {"size": 70, "pitch": 150}),

@@ -9,6 +9,8 @@ connectivity, and have the electrical size its parameters ask for.
 
 from __future__ import annotations
 
+import re
+
 import math
 
 import klayout.db as kdb
@@ -55,7 +57,7 @@ def check_common(model: str, dc: DeviceCell) -> dict[str, kdb.Region]:
     if d.kind != "pad":
         assert all(p.layer == GRID.metals[0] for p in dc.pins)
         for layer in KIT.routing[1:]:
-            assert regs[layer].is_empty(), layer
+            assert regs[layer].is_empty() or dc.params.get("wm2"), layer
     # through the kit's connectivity: each terminal one piece, terminals apart
     cl = kit_clusters(KIT, regs, dc)
     assert all(len(ids) == 1 for ids in cl.values()), cl
@@ -160,6 +162,56 @@ def test_hemt_random(w, nf, l, lgd, lfp, bsv, lsfp):
                 "lsfp": round(lsfp, 3)})
 
 
+def check_straps(params: dict) -> None:
+    """HEMT with MET2 straps (wm2): clean (KLayout oracle, two copies),
+    terminals apart; one strap per ohmic finger over its own terminal's
+    MET1 with VIA1 along it; the drain rating adds the straps."""
+    check_hemt(params)
+    dc = generate(KIT, "hemt", params)
+    regs = kit_regions(KIT, dc)
+    nf = int(params["nf"])
+    straps = polys(regs["MET2"])
+    assert len(straps) == nf + 1 and all(b.width() == KIT.dbu(params["wm2"]) for b in straps)
+    assert (regs["VIA1"] - (regs["MET1"] & regs["MET2"])).is_empty()
+    for b in straps:
+        assert not (regs["VIA1"] & kdb.Region(b)).is_empty()
+    (cap,) = [c for c in dc.rating("d").paths if "straps" in c.what]
+    nd = (nf + 1) // 2
+    assert cap.ma == pytest.approx(nd * (4.0 * 5.0 + params["wm2"] * 15.0))
+
+
+@pytest.mark.parametrize("params", [
+    {"w": w, "nf": nf, "lgd": lgd, "wm2": wm2, "bsv": bsv, "lfp": 0.8}
+    for w, nf in ((20, 1), (400, 8), (4000, 16))
+    for lgd, wm2 in ((2.5, 4.0), (3.0, 4.5), (5.0, 6.0))
+    for bsv in (0, 1)
+], ids=str)
+def test_hemt_strap_corners(params):
+    check_straps(params)
+
+
+@HYP
+@given(w=st.floats(20, 4000), nf=st.integers(1, 16), lgd=st.floats(2.5, 5), frac=st.floats(0, 1), bsv=st.integers(0, 1))
+def test_hemt_straps_random(w, nf, lgd, frac, bsv):
+    nf = max(1, min(nf, int(w // 5)))
+    p = {"w": round(w, 3), "nf": nf, "lgd": round(lgd, 3), "bsv": bsv, "wm2": 10.0}
+    with pytest.raises(InputError, match=r"use wm2 <= ") as e:
+        generate(KIT, "hemt", p)
+    top = float(re.search(r"use wm2 <= ([0-9.]+) um", str(e.value)).group(1))
+    p["wm2"] = max(4.0, math.floor((4.0 + frac * (top - 4.0)) * 1000) / 1000)
+    check_straps(p)
+
+
+def test_straps_raise_the_pa_stage_rating():
+    """ganrf025_pa's stages: 8 fingers of 50 / 100 um with 4.5 um straps
+    carry 350 mA at each drain (four fingers of 4 um MET1 alone: 80 mA)."""
+    for w in (400, 800):
+        assert generate(KIT, "hemt", {"w": w, "nf": 8}).rating("d").amps(KIT) == pytest.approx(0.08)
+        assert generate(KIT, "hemt", {"w": w, "nf": 8, "wm2": 4.5}).rating("d").amps(KIT) == pytest.approx(0.35)
+    with pytest.raises(InputError, match=r"wm2=3 um is below the MET2 width rule / a VIA1 with its enclosure; use wm2 >= 4 um"):
+        generate(KIT, "hemt", {"wm2": 3})
+
+
 def test_hemt_finger_too_narrow():
     with pytest.raises(InputError, match=r"finger width .* use nf <= 4"):
         generate(KIT, "hemt", {"w": 20, "nf": 16})
@@ -248,7 +300,10 @@ def check_spiral(params: dict) -> None:
     p = full("spiral", params)
     n, w, s, din = int(p["n"]), p["w"], p["s"], p["din"]
     assert regs["IND"].count() == 1  # one continuous trace
-    assert regs["INDV"].count() == 2
+    # as many INDV as fit in the trace's w x w end, at each end
+    v, sp, en = KIT.min_width("INDV"), KIT.min_spacing("INDV"), KIT.enclosure("IND", "INDV")
+    k = max(1, int((KIT.dbu(w) - KIT.dbu(2 * en) + KIT.dbu(sp)) // KIT.dbu(v + sp)))
+    assert regs["INDV"].count() == 2 * k * k
     # both ends land on MET1, on different terminals' metal
     assert (regs["INDV"] - regs["MET1"]).is_empty()
     # outer size: din + 2 n w + 2 (n - 1) s, plus the outer lead to pin p
@@ -258,7 +313,13 @@ def check_spiral(params: dict) -> None:
     for term in ("p", "n"):
         (pin,) = dc.pins_of(term)
         metal = regs["MET1"].interacting(kdb.Region(kdb.Box(*pin.rect)))
-        assert (metal & regs["INDV"]).count() == 1
+        assert (metal & regs["INDV"]).count() == k * k
+        # the pads and the underpass are wu wide (or what encloses the vias)
+        assert min(pin.rect[2] - pin.rect[0], pin.rect[3] - pin.rect[1]) >= KIT.dbu(p["wu"])
+    # rated as one series path: pads / underpass, turns, the vias of one end
+    r = dc.rating("p")
+    assert dc.rating("n").paths == r.paths and len(r.paths) == 3
+    assert r.amps(KIT) == pytest.approx(min(5.0 * KIT.um(pin.rect[2] - pin.rect[0]), 20.0 * w, 100.0 * k * k) / 1000)
     # the trace's squares: turns give n * 4 sides
     length_um = regs["IND"].area() * DBU * DBU / w
     assert length_um > 4 * n * din
@@ -270,6 +331,9 @@ SPIRAL_CORNERS = [
     {"n": 8, "w": 8.0, "s": 5.0, "din": 40.0},
     {"n": 1, "w": 30.0, "s": 20.0, "din": 55.0},
     {"n": 3, "w": 13.333, "s": 7.777, "din": 99.99},
+    {"n": 2, "w": 15.0, "s": 5.0, "din": 60.0, "wu": 60.0},
+    {"n": 3, "w": 30.0, "s": 5.0, "din": 60.0, "wu": 100.0},
+    {"n": 1, "w": 8.0, "s": 5.0, "din": 40.0, "wu": 60.0},
 ]
 
 
@@ -279,14 +343,24 @@ def test_spiral_corners(params):
 
 
 @HYP
-@given(n=st.integers(1, 8), w=st.floats(8, 30), s=st.floats(5, 20), din=st.floats(40, 400))
-def test_spiral_random(n, w, s, din):
-    n, w, s, din = n, round(w, 3), round(s, 3), round(din, 3)
+@given(n=st.integers(1, 8), w=st.floats(8, 30), s=st.floats(5, 20), din=st.floats(40, 400), wu=st.floats(12, 100))
+def test_spiral_random(n, w, s, din, wu):
+    n, w, s, din, wu = n, round(w, 3), round(s, 3), round(din, 3), round(wu, 3)
     if din < w + s + 5:
         with pytest.raises(InputError, match="enlarge din"):
-            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din})
+            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din, "wu": wu})
     else:
-        check_spiral({"n": n, "w": w, "s": s, "din": din})
+        try:
+            generate(KIT, "spiral", {"n": n, "w": w, "s": s, "din": din, "wu": wu})
+        except InputError as e:
+            assert re.search(r"wu=[0-9.]+ um does not fit beside the p pad of this spiral; use wu <= [0-9.]+ um", str(e))
+            return
+        check_spiral({"n": n, "w": w, "s": s, "din": din, "wu": wu})
+
+
+def test_spiral_underpass_too_wide():
+    with pytest.raises(InputError, match=r"wu=100 um does not fit beside the p pad of this spiral; use wu <= 60 um or a larger din"):
+        generate(KIT, "spiral", {"n": 1, "w": 8.0, "s": 5.0, "din": 40.0, "wu": 100.0})
 
 
 def test_spiral_inductance_estimate():

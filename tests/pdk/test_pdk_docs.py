@@ -320,3 +320,19 @@ def test_metal_stack_derating_columns(gan650):
     assert "the 'limits at' column" in stack and "the 'EM derating Ea' column" in stack
     html = render(kit, "html")
     assert "<th>EM derating Ea (eV)</th>" in html and '<td class="num">110</td>' in html
+
+
+def test_manual_lists_terminal_ratings():
+    """Every device's terminal ratings at default parameters, as the
+    generator computes them (the 6 mm hemtek's drain: ten 4 um MET1 fingers,
+    200 mA; its channel 2.4 A), in both formats; a capacitor passes no DC."""
+    kit = pdks.load("gan650")
+    md = render(kit, "md")
+    sec = md[md.index("### hemtek"):md.index("### sbd")]
+    assert "| d | 200 mA | 10 drain finger(s) 4 um wide: 40 um of MET1 at 5 mA/um | 2.4 A |" in sec
+    assert "| ks | 50 mA | Kelvin neck: 10 um of MET1 at 5 mA/um | - |" in sec
+    mim = md[md.index("### mim"):]
+    assert "| no DC |" in mim
+    html = render(kit, "html")
+    assert "<td>d</td><td class=\"num\">200 mA</td>" in html
+    assert generate(kit, "hemtek", {}).rating("d").amps(kit) == 0.2

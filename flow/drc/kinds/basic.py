@@ -231,6 +231,19 @@ def _out(rule: Rule, extra: str = "") -> str:
     return f".output({ruby_str(rule.id)}, {ruby_str(doc)})"
 
 
+def ruby_merged(var, name: str) -> str:
+    """Layer ``name`` merged, for the two-edge checks of the deck.
+
+    KLayout's ``space``, ``separation`` and ``enclosing`` on a layer's raw
+    shapes report an edge pair once per drawn edge where overlapping shapes
+    share an edge (two wires drawn over each other, a pin under its wire, two
+    differently named shapes of one shorted net), though they merge the
+    polygons first; pilotflow checks the merged outline, so the deck merges
+    the layers of these checks explicitly (``layer.merged``) and its counts
+    per rule equal pilotflow's."""
+    return f"{var(name)}.merged"
+
+
 def klayout_width(rule: Rule, kit: PDK, var) -> str:
     return f"{var(rule.layer)}.width({ruby_um(kit, kit.dbu(rule.value))}, {_metric(rule)}){_out(rule)}"
 
@@ -238,8 +251,8 @@ def klayout_width(rule: Rule, kit: PDK, var) -> str:
 def klayout_spacing(rule: Rule, kit: PDK, var) -> str:
     v = ruby_um(kit, kit.dbu(rule.value))
     if rule.other is None or rule.other == rule.layer:
-        return f"{var(rule.layer)}.space({v}, {_metric(rule)}){_out(rule)}"
-    return f"{var(rule.layer)}.separation({var(rule.other)}, {v}, {_metric(rule)}){_out(rule)}"
+        return f"{ruby_merged(var, rule.layer)}.space({v}, {_metric(rule)}){_out(rule)}"
+    return f"{ruby_merged(var, rule.layer)}.separation({ruby_merged(var, rule.other)}, {v}, {_metric(rule)}){_out(rule)}"
 
 
 def klayout_enclosure(rule: Rule, kit: PDK, var) -> str:
@@ -250,7 +263,7 @@ def klayout_enclosure(rule: Rule, kit: PDK, var) -> str:
     d = kit.dbu(rule.value)
     lines = []
     if d > 0:
-        lines.append(f"{var(rule.layer)}.enclosing({var(rule.other)}, {ruby_um(kit, d)}, {_metric(rule)}){_out(rule)}")
+        lines.append(f"{ruby_merged(var, rule.layer)}.enclosing({ruby_merged(var, rule.other)}, {ruby_um(kit, d)}, {_metric(rule)}){_out(rule)}")
     lines.append(f"({var(rule.other)} - {var(rule.layer)}){_out(rule, f' ({rule.other} outside {rule.layer})')}")
     return "\n".join(lines)
 

@@ -48,6 +48,7 @@ current, not its power source's.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -65,7 +66,7 @@ from flow.drc.core import (
     rect,
     register,
 )
-from flow.drc.kinds.basic import ruby_str, ruby_um
+from flow.drc.kinds.basic import ruby_merged, ruby_str, ruby_um
 from flow.drc.nets import Nets, extract_nets, generated_name, net_layers, point_in_polygon
 from pdk.schema import BLACK_N, K_B_EV, PDK, Layer, Rule, em_derating
 
@@ -337,13 +338,70 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
             quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
-            if inside(quad):
+            if inside(quad) or inside.narrower(quad):
                 left += 1
                 continue
             width = kit.um(float(dd))
             measured = round(i_ma / width, 6) if width > 0 else math.inf
             out.append(polygon_violation(rule, quad, measured, nets.name(n)))
     inside.note(rule, left, "narrow part(s)", layers)
+    return out + _check_terminals(rule, kit, layers, ctx, nets)
+
+
+def _check_terminals(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, nets: Nets) -> list[Violation]:
+    """Device terminals whose first pin lies on ``rule.layer`` against their
+    ratings (:mod:`flow.drc.devices`): a polygon marker over the pin where
+    the terminal's net carries more than the terminal's rating at the
+    operating temperature (``measured``: the net current, mA)."""
+    from flow.drc.devices import fmt_amps, placed_terminals
+
+    key = ("device-terminals",)
+    if key not in layers.cache:
+        terms, notes = placed_terminals(layers.shapes, kit)
+        layers.notes.extend(notes)
+        checked = {r.layer for r in kit.rules_of("current_density")} | {rule.layer}
+        off = sorted({f"{t.model}.{t.terminal} ({t.layer})" for t in terms if t.layer not in checked})
+        if off:
+            layers.notes.append(
+                f"device terminal ratings not checked on layers without a current_density rule: {_listing(off)}"
+            )
+        layers.cache[key] = terms
+    terms = [t for t in layers.cache[key] if t.layer == rule.layer]  # type: ignore[attr-defined]
+    if not terms:
+        return []
+    pins = np.array([t.pin for t in terms], np.int64)
+    centres = np.stack([(pins[:, 0] + pins[:, 2]) // 2, (pins[:, 1] + pins[:, 3]) // 2], axis=1)
+    poly = nets.locate(rule.layer, centres)
+    comp = nets.comp.get(rule.layer)
+    out: list[Violation] = []
+    unknown: list[str] = []
+    rated = 0
+    for t, p in zip(terms, poly.tolist()):
+        n = int(comp[p]) if p >= 0 and comp is not None else -1
+        amps = nets.lookup(n, ctx.currents)
+        if n < 0 or not amps:
+            continue
+        rated += 1
+        limit, cap = t.rating.limiting(kit, ctx.temperature_c)  # type: ignore[attr-defined]
+        i_net = max(amps)
+        bound = t.rating.max_ma  # type: ignore[attr-defined]
+        i = i_net if bound is None else min(i_net, bound / 1000.0)
+        if math.isnan(limit):
+            unknown.append(f"{t.cell}.{t.terminal}")
+            continue
+        if i > limit * (1 + 1e-9):
+            x0, y0, x1, y1 = t.pin
+            at = "" if ctx.temperature_c is None else f" at {ctx.temperature_c:g} C"
+            through = "" if i == i_net else f", of which the device conducts at most {fmt_amps(i)}"
+            msg = (f"device {t.cell} terminal {t.terminal} on net {nets.name(n)}: the net carries {fmt_amps(i_net)}"
+                   f"{through}; the terminal is rated {fmt_amps(limit)}{at} ({cap.what})")  # type: ignore[attr-defined]
+            v = polygon_violation(rule, rect(x0, y0, x1, y1), round(i * 1000.0, 6), nets.name(n))
+            out.append(dataclasses.replace(v, message=msg))
+    if unknown:
+        layers.notes.append(f"{rule.id}: device terminal ratings cannot be derated to {ctx.temperature_c:g} C "
+                            f"(a layer without em_ea_ev): {_listing(unknown)}")
+    if rated:
+        layers.notes.append(f"{rule.id}: {rated} device terminal(s) on {rule.layer} checked against their current ratings")
     return out
 
 
@@ -392,6 +450,29 @@ class _DeviceMetal:
         (a0, a1, b0, b1) = [np.asarray(p, np.int64) for p in quad]
         return self.points([a0, a1, (a0 + a1) // 2, b0, b1, (b0 + b1) // 2])
 
+    def narrower(self, quad) -> bool:
+        """The marker ``quad`` is no narrower than device metal it joins:
+        one of its edges (end points and midpoint) lies in or on one device
+        polygon whose bounding box's smaller side is at most the marker's
+        width (the distance of its two edges, rounded to dbu).  The junction
+        then carries what that conductor carries (a wire landing across a
+        pin's whole width; a narrow finger leaving a bus the wire covers)."""
+        if not self.polys:
+            return False
+        q = np.asarray(quad, np.int64)
+        d = round(float(E._segment_distance(q[:2].reshape(1, 4).astype(np.float64), q[2:].reshape(1, 4).astype(np.float64))[0]))
+        b = self.boxes
+        for e0, e1 in ((q[0], q[1]), (q[2], q[3])):
+            pts = np.array([e0, e1, (e0 + e1) // 2])
+            x0, y0 = pts.min(axis=0)
+            x1, y1 = pts.max(axis=0)
+            sel = (b[:, 0] <= x0) & (b[:, 2] >= x1) & (b[:, 1] <= y0) & (b[:, 3] >= y1)
+            sel &= np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= d
+            for k in np.nonzero(sel)[0]:
+                if point_in_polygon(pts, self.polys[k]).all():
+                    return True
+        return False
+
     def cut(self, poly: np.ndarray) -> bool:
         x0, y0 = poly.min(axis=0)
         x1, y1 = poly.max(axis=0)
@@ -400,8 +481,8 @@ class _DeviceMetal:
     def note(self, rule: Rule, left: int, what: str, layers: Layers) -> None:
         if self.polys:
             layers.notes.append(
-                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing, not checked "
-                f"at the net current" + (f" ({left} {what} there not reported)" if left else "")
+                f"{rule.id}: {rule.layer} drawn inside device cells is left to the devices' own sizing (their terminals' "
+                f"current ratings), not checked at the net current" + (f" ({left} {what} there not reported)" if left else "")
             )
 
 
@@ -691,8 +772,8 @@ def _ruby_pairs(rule: Rule, kit: PDK, var, d: int) -> str:
     v = ruby_um(kit, d)
     metric = "projection" if rule.metric == "projection" else "euclidian"
     if rule.other is not None and rule.other != rule.layer:
-        return f"{var(rule.layer)}.separation({var(rule.other)}, {v}, {metric})"
-    return f"{var(rule.layer)}.space({v}, {metric})"
+        return f"{ruby_merged(var, rule.layer)}.separation({ruby_merged(var, rule.other)}, {v}, {metric})"
+    return f"{ruby_merged(var, rule.layer)}.space({v}, {metric})"
 
 
 def klayout_net_spacing(rule: Rule, kit: PDK, var) -> str:
@@ -796,7 +877,7 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
-        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) }}",
+        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
     ])
