@@ -165,6 +165,10 @@ class Slots:
     margin: int
     origin: tuple[int, int]
     enclosure: Mapping[int, int]
+    #: period of the ring of holes around the net's existing shapes (0: half
+    #: the pitch; a density lattice rings at its own pitch, so the metal
+    #: across the ring is at least what crosses a row of the lattice)
+    ring: int = 0
 
     def effective(self, width: int) -> int:
         """Metal left across a ``width`` wide wire where a row of holes crosses it."""
@@ -228,7 +232,7 @@ def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int]
     if pitch - hole < margin:
         return None  # no room for straps at least the minimum width
     cuts = {c: kit.dbu(kit.enclosure(m, cut)) for c, cut in enumerate(grid.cuts) if l in (c, c + 1)}
-    return Slots(maxw, hole, pitch, margin, grid.origin, MappingProxyType(cuts))
+    return Slots(maxw, hole, pitch, margin, grid.origin, MappingProxyType(cuts), 0 if vals else pitch)
 
 
 def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[Rect]:
@@ -250,7 +254,7 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
         if not any(f[0] < r[2] and r[0] < f[2] and f[1] < r[3] and r[1] < f[3] for r in big):
             continue
         x0, y0, x1, y1 = f[0] - m - h, f[1] - m - h, f[2] + m, f[3] + m
-        q = max(h + m, p // 2)
+        q = max(h + m, sl.ring or p // 2)
         ys = list(range(y0, y1 + 1, q)) + [y1]
         xs = list(range(x0, x1 + 1, q)) + [x1]
         cands += [(x0, y, x0 + h, y + h) for y in ys] + [(x1, y, x1 + h, y + h) for y in ys]

@@ -334,18 +334,80 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     for n, i_ma in known.items():
         w_um = i_ma / jmax
         mask = en == n
-        _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
+        en_, pn_ = e[mask], pid[mask]
+        need = w_um / kit.dbu_um
+        hull, hull_id, holes = _hull_and_holes(en_)
+        cover = None
+        if len(holes):
+            # a slotted wire: its outline without the slots must be wide
+            # enough that every cross-section keeps ``need`` of metal
+            from flow.route.router import _hole_cover
+
+            hl = [tuple(h) for h in holes.tolist()]
+
+            def cover(length: float, hl=hl) -> int:
+                return _hole_cover(hl, int(math.ceil(length)))
+
+            need = slotted_width(need, cover)
+            en_, pn_ = hull, hull_id
+        _, _, m, dist = E.facing_pairs(en_, None, need, same_id=pn_)
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
             quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
             if inside(quad) or inside.narrower(quad):
                 left += 1
                 continue
-            width = kit.um(float(dd))
+            metal = float(dd) - (cover(dd) if cover is not None else 0)
+            width = kit.um(metal)
             measured = round(i_ma / width, 6) if width > 0 else math.inf
             out.append(polygon_violation(rule, quad, measured, nets.name(n)))
     inside.note(rule, left, "narrow part(s)", layers)
     return out + _check_terminals(rule, kit, layers, ctx, nets)
+
+
+def _hull_and_holes(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A net's merged outline split into its outer boundaries (edges and a
+    polygon id per edge) and the bounding boxes of its holes ((n, 4), dbu).
+    Without holes the hull is ``edges`` itself."""
+    from flow.drc.kinds.shapes import loops
+
+    rings = loops(edges)
+    outer: list[np.ndarray] = []
+    holes: list[tuple[int, int, int, int]] = []
+    for ring in rings:
+        x, y = ring[:, 0].astype(np.float64), ring[:, 1].astype(np.float64)
+        area2 = float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+        if area2 < 0:
+            holes.append((int(x.min()), int(y.min()), int(x.max()), int(y.max())))
+        else:
+            outer.append(ring)
+    if not holes:
+        return edges, np.zeros(len(edges), np.int64), np.zeros((0, 4), np.int64)
+    hull = np.vstack([np.hstack([r, np.roll(r, -1, axis=0)]) for r in outer]).astype(np.int64)
+    ids = np.concatenate([np.full(len(r), k, np.int64) for k, r in enumerate(outer)])
+    return hull, ids, np.array(holes, np.int64)
+
+
+def slotted_width(need: float, cover) -> float:
+    """Outline width (dbu) a slotted wire needs so every cross-section keeps
+    ``need`` of metal: the fixpoint of ``w = need + cover(w)``, where
+    ``cover(w)`` is the most slot length a straight segment ``w`` long
+    crosses.  ``w - cover(w)`` never decreases with ``w`` (a segment longer
+    by d crosses at most d more slot), so any part of the outline at least
+    that wide holds ``need`` of metal across it.
+
+    >>> slotted_width(100.0, lambda w: 0)
+    100.0
+    >>> slotted_width(100.0, lambda w: (int(w) // 40 + 1) * 25)   # 25 wide slots every 40
+    275.0
+    """
+    w = need
+    for _ in range(64):
+        nxt = need + cover(w)
+        if nxt <= w:
+            return w
+        w = nxt
+    return w
 
 
 def _check_terminals(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, nets: Nets) -> list[Violation]:
