@@ -892,7 +892,8 @@ def _ruby_num(x: float | None) -> str:
 
 def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
     """Wires: per net with a current, the width check of the net's shapes on
-    the layer at ``I / J(T)``.  Cuts: per net with a current, its cuts
+    the layer at ``I / J(T)`` (a net with slots: of its outline without
+    them, at the width :func:`slotted_width` gives, as pilotflow).  Cuts: per net with a current, its cuts
     grouped by the lower and upper shapes they join; a group with fewer
     cuts than ``I / Icut(T)`` is a marker (its bounding box).  ``None``
     where pilotflow cannot check the rule either (no limit in the kit).
@@ -939,6 +940,12 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
+        "  pf_holes = pf_reg.merged.holes",
+        "  unless pf_holes.is_empty?",
+        "    # slotted: the outline without the slots, wide enough to keep pf_d of metal across",
+        "    pf_d = pfn_slot_width.call(pf_holes.each.map(&:bbox), pf_d)",
+        "    pf_reg = pf_reg.merged.hulls",
+        "  end",
         f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
