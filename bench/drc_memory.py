@@ -12,7 +12,14 @@ script measures it on the flattened sky130 cell arrays of
 - tile size: ``--tiles`` (default 25, 50, 100, 200 um) at ``--tiles-at``
   polygons (default the largest size).
 
-    python bench/drc_memory.py [--sizes 250000,500000,1000000] [--tile 50] [--tiles 25,50,100,200] [--tiles-at N] [--notch] [--json out.json]
+``--notch`` adds notch rules on li1 and met1, ``--nets`` net_spacing rules
+on li1, met1 and li1 to met1 (nets traced through li1 - mcon - met1): both
+need connectivity over the whole layout, computed in a first streamed pass
+over the tiles (:mod:`flow.drc.labels`); each is measured as an extra rule
+set at every layout size and tile size, so the table shows whether memory
+still follows the tile size with them.
+
+    python bench/drc_memory.py [--sizes 250000,500000,1000000] [--tile 50] [--tiles 25,50,100,200] [--tiles-at N] [--notch] [--nets] [--json out.json]
 """
 
 from __future__ import annotations
@@ -33,14 +40,54 @@ def _fmt(r: dict) -> str:
     return f"{r['seconds']:7.1f} s {r['max_rss_mib']:7.0f} MiB"
 
 
+NOTCH_RULES = """
+[[rules]]
+id = "li.notch"
+kind = "notch"
+layer = "li1"
+value = 0.5
+[[rules]]
+id = "m1.notch"
+kind = "notch"
+layer = "met1"
+value = 0.3
+"""
+
+NET_RULES = """
+[[rules]]
+id = "li.ns"
+kind = "net_spacing"
+layer = "li1"
+value = 0.3
+[[rules]]
+id = "m1.ns"
+kind = "net_spacing"
+layer = "met1"
+value = 0.3
+[[rules]]
+id = "li.m1.ns"
+kind = "net_spacing"
+layer = "li1"
+other = "met1"
+value = 0.2
+[pdk.connectivity]
+connect = [["li1", "mcon", "met1"]]
+"""
+
+
+def _extra_counts(r: dict) -> str:
+    c = r.get("counts", {})
+    return "markers " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k.endswith(("notch", ".ns"))) if c else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="250000,500000,1000000")
     ap.add_argument("--tile", type=float, default=50.0)
     ap.add_argument("--tiles", default="25,50,100,200")
     ap.add_argument("--tiles-at", type=int, default=0, help="layout size of the tile-size sweep [default: the largest of --sizes]")
-    ap.add_argument("--notch", action="store_true",
-                    help="add a notch rule on met1 (run on the whole layer even when tiled) and show what it costs")
+    ap.add_argument("--notch", action="store_true", help="also measure the rule set plus notch rules on li1 and met1")
+    ap.add_argument("--nets", action="store_true", help="also measure the rule set plus net_spacing rules (li1, met1, li1-met1)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if not B.CELLS.is_dir():
@@ -51,8 +98,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rules = Path(tmp) / "rules.toml"
         rules.write_text(B.RULES_TOML)
-        notch_rules = Path(tmp) / "rules_notch.toml"
-        notch_rules.write_text(B.RULES_TOML + '[[rules]]\nid = "m1.notch"\nkind = "notch"\nlayer = "met1"\nvalue = 0.3\n')
+        extra: dict[str, Path] = {}
+        if args.notch:
+            extra["notch"] = Path(tmp) / "rules_notch.toml"
+            extra["notch"].write_text(B.RULES_TOML + NOTCH_RULES)
+        if args.nets:
+            extra["nets"] = Path(tmp) / "rules_nets.toml"
+            extra["nets"].write_text(B.RULES_TOML + NET_RULES)
         print(f"peak memory vs layout size (flat input, tile {args.tile:g} um, one process)")
         for size in sizes:
             gds = Path(tmp) / f"arr_{size}.gds"
@@ -60,10 +112,9 @@ def main() -> None:
             row = {"polygons": n, "gds_mib": gds.stat().st_size / 2**20}
             for which in (f"pilotflow-tiled:{args.tile:g}", "klayout-flat", "klayout-tiled"):
                 row[which] = B.measure(which, gds, rules)
-            if args.notch:
-                row["notch"] = B.measure(f"pilotflow-tiled:{args.tile:g}", gds, notch_rules)
-                print(f"{n:>9} polygons | pilotflow tiled + notch on met1 (whole layer) {_fmt(row['notch'])}"
-                      f" | m1.notch markers {row['notch'].get('counts', {}).get('m1.notch', 0)}", flush=True)
+            for name, path in extra.items():
+                row[name] = B.measure(f"pilotflow-tiled:{args.tile:g}", gds, path)
+                print(f"{n:>9} polygons | pilotflow tiled, rules + {name:5} {_fmt(row[name])} | {_extra_counts(row[name])}", flush=True)
             out["by_size"].append(row)
             pt, kf, kt = row[f"pilotflow-tiled:{args.tile:g}"], row["klayout-flat"], row["klayout-tiled"]
             # the reference is KLayout flat: KLayout tiled reports a marker crossing
@@ -81,6 +132,10 @@ def main() -> None:
                     r = B.measure(f"pilotflow-tiled:{t:g}", gds, rules)
                     out["by_tile"].append({"tile_um": t, "polygons": n, "result": r})
                     print(f"tile {t:6g} um | pilotflow tiled {_fmt(r)} | counts equal to klayout flat: {r.get('counts') == kf.get('counts')}", flush=True)
+                    for name, path in extra.items():
+                        r2 = B.measure(f"pilotflow-tiled:{t:g}", gds, path)
+                        out["by_tile"].append({"tile_um": t, "polygons": n, "rules": name, "result": r2})
+                        print(f"tile {t:6g} um | pilotflow tiled, rules + {name:5} {_fmt(r2)} | {_extra_counts(r2)}", flush=True)
                 print(f"(continuing: peak memory vs layout size, tile {args.tile:g} um)")
             gds.unlink()
     if args.json:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from route_vs_qrouter import print_details, row, run_pilotflow, table  # noqa: E402
+from route_vs_qrouter import common_table, print_details, row, run_pilotflow, table  # noqa: E402
 
 CASE = ROOT.parent / "shared" / "bench" / "lefdef" / "ispd18_sample"
 
@@ -51,9 +51,10 @@ def main() -> None:
             row("TritonRoute (.defok)", [lef], ok, {"rc": None, "wall": None, "cpu": None})]
     print(f"{src.name}: DRC by KLayout on each result (markers the routing adds)")
     print(table(rows))
+    print(common_table(rows))
     print_details(rows)
     if a.json:
-        a.json.write_text(json.dumps(rows, indent=1))
+        a.json.write_text(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=1))
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -21,7 +21,10 @@ layer, cut spacing, enclosure and minimum via overhang, opens and shorts
 traced on the flattened layout).  Columns: nets
 routed (signal nets with two or more pins that carry wiring), wirelength
 (centre lines, um), vias, DRC violations touching routed shapes, opens,
-shorts, wall time (and CPU time of the router's process).
+shorts, wall time (and CPU time of the router's process).  A second table
+gives wirelength and vias on the nets every tool routed completely (wiring
+present, not open, not in a short): the fair comparison when a tool leaves
+nets unrouted.
 
     python bench/route_vs_qrouter.py [--top-layer metal6] [--keep DIR] [--json out.json]
 """
@@ -43,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flow.lefdef import read_def, read_lef  # noqa: E402
-from flow.lefdef.klcheck import check_routed_def  # noqa: E402
+from flow.lefdef.klcheck import _wire_stats, check_routed_def  # noqa: E402
 from flow.lefdef.routedb import _def_vias  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench" / "lefdef"
@@ -134,10 +137,46 @@ def row(tool: str, lefs: list[Path], routed_def: Path | None, run: dict) -> dict
         r["error"] = "no output DEF"
         return r
     rep = check_routed_def([str(f) for f in lefs], str(routed_def))
+    r["_per_net"] = per_net_stats(Path(routed_def))
+    r["_bad"] = sorted(set(rep.opens) | {n for pair in rep.shorts for n in pair})
     r.update(nets=rep.nets, routed=rep.routed, wirelength_um=round(rep.wirelength_um, 1), vias=rep.vias,
              drc=rep.drc_total, drc_by_rule=rep.violations, baseline=rep.baseline, opens=len(rep.opens),
              shorts=len(rep.shorts), not_checked=rep.not_checked, open_nets=rep.opens[:10], short_pairs=rep.shorts[:10])
     return r
+
+
+def per_net_stats(routed_def: Path) -> tuple[dict[str, tuple[int, int]], int]:
+    """(net -> (wirelength in DEF units, vias), DEF units per micron) of the net's NETS wiring (nets without wiring left out),
+    counted as :func:`flow.lefdef.klcheck.check_routed_def` counts the totals."""
+    import copy
+
+    d = read_def(routed_def)
+    out = {}
+    for n in d.nets:
+        if not n.raw or "ROUTED" not in n.raw.split():
+            continue
+        one = copy.copy(d)
+        one.nets = [n]
+        out[n.name] = _wire_stats(one)
+    return out, d.dbu
+
+
+def common_table(rows: list[dict]) -> str:
+    """Wirelength and vias of every tool on the nets all tools routed completely:
+    the net carries wiring in each result, and no result has it open or in a short."""
+    ok = [r for r in rows if "_per_net" in r]
+    if len(ok) < 2:
+        return ""
+    names = set.intersection(*(set(r["_per_net"][0]) for r in ok)) - set().union(*(set(r["_bad"]) for r in ok))
+    head = f"{'tool':<22} {'nets':>9} {'WL um':>9} {'vias':>6}"
+    out = [f"on the {len(names)} nets every tool routed (wiring present, not open, not shorted):", head, "-" * len(head)]
+    for r in ok:
+        per, dbu = r["_per_net"]
+        wl = sum(per[n][0] for n in names) / dbu
+        nv = sum(per[n][1] for n in names)
+        r["common"] = {"nets": len(names), "wirelength_um": round(wl, 1), "vias": nv}
+        out.append(f"{r['tool']:<22} {len(names):>9} {wl:>9.1f} {nv:>6}")
+    return "\n".join(out)
 
 
 def table(rows: list[dict]) -> str:
@@ -201,9 +240,10 @@ def main() -> None:
             rows[-1]["log"] = run["log"]
     print(f"{a.def_in.name}, layers up to {a.top_layer}; DRC by KLayout on each result (violations touching routed shapes)")
     print(table(rows))
+    print(common_table(rows))
     print_details(rows)
     if a.json:
-        a.json.write_text(json.dumps(rows, indent=1))
+        a.json.write_text(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=1))
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
 

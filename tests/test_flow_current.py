@@ -30,6 +30,20 @@ def _design_with_vdd_current(tmp_path: Path, amps: float) -> Path:
     return d
 
 
+def _drc_current_findings(rundir: Path) -> set[tuple[str, str]]:
+    """(net, layer) of every DRC marker, after checking each is one of the
+    kit's current_density rules (no other kind of violation in the run)."""
+    drc = json.loads((rundir / "drc.json").read_text())
+    kinds = {r["id"]: (r["kind"], r["layer"]) for r in drc["rules"]}
+    found = set()
+    for r in drc["rules"]:
+        for mk in r.get("markers", []):
+            assert kinds[r["id"]][0] == "current_density", (r["id"], mk)
+            found.add((mk["net"], kinds[r["id"]][1]))
+    assert len(found) and sum(len(r.get("markers", [])) for r in drc["rules"]) == drc["violations"]
+    return found
+
+
 @pytest.fixture(scope="module")
 def over_run(tmp_path_factory):
     """VDD at 20 A: 4 mm of MET1 at gan650's 5 mA/um, far beyond what the
@@ -49,12 +63,16 @@ def test_current_over_limit_exits_1(over_run):
     vdd = route["VDD"]
     assert vdd["current_a"] == 20.0
     assert vdd["width_um"]["MET1"] < vdd["need_width_um"]["MET1"]
-    # ... while routing, DRC and LVS are all fine: only the current fails
-    assert m["nets_unrouted"] == 0 and m["drc_violations"] == 0 and m["lvs_status"] == "match"
+    # ... while routing and LVS are fine: only the current fails
+    assert m["nets_unrouted"] == 0 and m["lvs_status"] == "match"
     # one violation per metal and cut layer of the net over its limit
     over = {layer: d["ratio"] for layer, d in vdd["current_density"]["layers"].items() if d["ratio"] > 1}
     over |= {cut: d["ratio"] for cut, d in vdd["current_density"]["vias"].items() if d["ratio"] > 1}
     assert "MET1" in over and m["current_density_over"] == {"VDD": over}
+    # the DRC finds the same on its own (gan650's current_density rules):
+    # markers of those rules only, on VDD only, on exactly those layers
+    assert m["drc_violations"] > 0
+    assert _drc_current_findings(rundir) == {("VDD", layer) for layer in over}
     assert m["current_density_violations"] == len(over) >= 2
     # the other nets are within their limits and not listed
     for net, c in m["current_density_worst"].items():
@@ -99,7 +117,10 @@ def test_minimum_widths_over_limit_not_clean(tmp_path):
     for net in ("GND", "VDD"):
         assert m["current_density_over"][net]["MET1"] > 1
     assert m["current_density_violations"] == sum(len(v) for v in m["current_density_over"].values())
-    assert m["drc_violations"] == 0 and m["nets_unrouted"] == 0
+    assert m["nets_unrouted"] == 0
+    # the DRC's current_density rules flag the same nets and layers, nothing else
+    assert m["drc_violations"] > 0
+    assert _drc_current_findings(tmp_path / "run") == {(n, x) for n, v in m["current_density_over"].items() for x in v}
     assert res.exit_code == 1
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["current_density_violations"] == m["current_density_violations"]
 
@@ -118,3 +139,16 @@ def test_exit_code_counts_current_violations():
     assert FlowResult(None, base, Path(".")).exit_code == 0
     assert FlowResult(None, {**base, "current_density_violations": 2}, Path(".")).exit_code == 1
     assert FlowResult(None, {**base, "current_density_violations": None}, Path(".")).exit_code == 0
+
+
+def test_route_alone_over_limit_exits_1(tmp_path):
+    """Where no DRC ran (``--to route``; or a kit without current_density
+    rules), the route's own figures fail the run: exit code 1 and the
+    violations in metrics.json (it was 0 before)."""
+    d = _design_with_vdd_current(tmp_path, 20.0)
+    r = CliRunner().invoke(cli, ["run", str(d), "-o", str(tmp_path / "run"), "--to", "route"])
+    assert r.exit_code == 1, r.output
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["drc_violations"] is None and m["nets_unrouted"] == 0
+    assert m["current_density_violations"] >= 2 and "MET1" in m["current_density_over"]["VDD"]
+    assert "DRC: not run" in r.output and "current density: " in r.output

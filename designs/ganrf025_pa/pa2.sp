@@ -11,7 +11,8 @@
 * Each stage carries 0.3 A (design.toml): both HEMTs have eight fingers with
 * 4.5 um MET2 straps (four drain fingers, 350 mA; 4 um of MET1 alone carry
 * 20 mA a finger), the chokes 15 um IND turns (300 mA at 20 mA/um), 2 x 2
-* INDV at each end and a 60 um MET1 underpass and pads (300 mA at 5 mA/um):
+* INDV at each end and a 60 um (L1: 64 um) MET1 underpass and pads (300 mA
+* at 5 mA/um):
 * see the kit's terminal ratings (pilotflow pdk docs ganrf025).
 * MIM values are in pF (kit unit); lengths in SI.
 
@@ -23,7 +24,7 @@ R1 VG1 g1 tfr r=1k w=4u
 * stage 1
 XQ1 d1 g1 s1 hemt w=400u nf=8 lgd=3u lfp=0.8u wm2=4.5u
 XS1 s1 bsvgnd n=2
-XL1 VD1 d1 spiral n=3 w=15u s=5u din=60u wu=60u
+XL1 VD1 d1 spiral n=3 w=15u s=5u din=60u wu=64u
 C4 VD1 gd1 mim c=5
 XG1 gd1 bsvgnd
 * interstage

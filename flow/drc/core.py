@@ -197,16 +197,20 @@ class EdgePairArray(Sequence):
     sequence of :class:`Violation` made on access.
 
     ``marker`` (k, 2, 4) int64 dbu, ``measured`` (k,) um (NaN: none),
-    ``value`` (k,) um.
+    ``value`` (k,) um; net-aware kinds: ``net`` (k,) int32 codes into
+    ``net_names`` (the markers' net names, -1: none).
     """
 
-    __slots__ = ("rule_id", "kind", "layer", "other", "marker", "measured", "value")
+    __slots__ = ("rule_id", "kind", "layer", "other", "marker", "measured", "value", "net", "net_names")
 
-    def __init__(self, rule: Rule, marker: np.ndarray, measured: np.ndarray, value: np.ndarray):
+    def __init__(self, rule: Rule, marker: np.ndarray, measured: np.ndarray, value: np.ndarray,
+                 net: np.ndarray | None = None, net_names: Sequence[str] = ()):
         self.rule_id, self.kind, self.layer, self.other = rule.id, rule.kind, rule.layer, rule.other
         self.marker = np.asarray(marker, np.int64).reshape(-1, 2, 4)
         self.measured = np.asarray(measured, np.float64)
         self.value = np.asarray(value, np.float64)
+        self.net = None if net is None else np.asarray(net, np.int32)
+        self.net_names = tuple(net_names)
 
     def __len__(self) -> int:
         return len(self.marker)
@@ -216,8 +220,11 @@ class EdgePairArray(Sequence):
             return [self[j] for j in range(*i.indices(len(self)))]
         m = self.marker[i].tolist()
         meas = float(self.measured[i])
+        net = None
+        if self.net is not None and self.net[i] >= 0:
+            net = self.net_names[int(self.net[i])]
         return Violation(self.rule_id, self.kind, self.layer, self.other, float(self.value[i]),
-                         None if meas != meas else meas, (tuple(m[0]), tuple(m[1])))
+                         None if meas != meas else meas, (tuple(m[0]), tuple(m[1])), net)
 
     def __iter__(self):
         for i in range(len(self)):
@@ -229,6 +236,7 @@ class EdgePairArray(Sequence):
         out = object.__new__(EdgePairArray)
         out.rule_id, out.kind, out.layer, out.other = self.rule_id, self.kind, self.layer, self.other
         out.marker, out.measured, out.value = self.marker[order], self.measured[order], self.value[order]
+        out.net, out.net_names = (None if self.net is None else self.net[order]), self.net_names
         return out
 
 

@@ -302,6 +302,27 @@ def _connected_ids(edges: np.ndarray, pid: np.ndarray) -> np.ndarray:
     return comp[pid].astype(np.int64)
 
 
+def hole_edges(edges: np.ndarray) -> np.ndarray:
+    """Mask of the edges of merged outlines (:func:`merge_edges`) that bound
+    holes: the rings (chains of edges sharing vertices) whose signed area
+    is negative (clockwise)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(edges)
+    if n == 0:
+        return np.zeros(0, bool)
+    pts = np.vstack([edges[:, :2], edges[:, 2:]])
+    vid = _group_ids(pts[:, 0], pts[:, 1])
+    size = int(vid.max()) + 1
+    graph = coo_matrix((np.ones(n), (vid[:n], vid[n:])), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    ring = comp[vid[:n]]
+    e = edges.astype(np.float64)
+    area = np.bincount(ring, weights=e[:, 0] * e[:, 3] - e[:, 2] * e[:, 1])
+    return area[ring] < 0
+
+
 def reverse(edges: np.ndarray) -> np.ndarray:
     """The same edges traversed the other way (checked side flips)."""
     return edges[:, [2, 3, 0, 1]]

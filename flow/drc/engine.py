@@ -295,7 +295,8 @@ def _check_maybe_tiled(
         got2, notes2 = _check_all(_in_memory(shapes, rr), kit, rr, ctx, jobs, progress)
         for i, g in zip(rest, got2):
             out[i] = g
-        kind_notes = kind_notes + notes2
+        # the nets' label notes come from both parts when net-aware rules are on both sides
+        kind_notes = kind_notes + [n for n in notes2 if n not in kind_notes]
     return out, kind_notes
 
 
@@ -338,7 +339,7 @@ def run_drc(
         or a :class:`flow.geometry.store.ShapeStore` (a GDS streamed to disk,
         see :func:`read_layout`): a tiled run then reads each tile's shapes
         from disk, so its memory depends on the tile size, not the layout's;
-        rules that run on the whole layout (``notch``, net-aware kinds, or
+        rules that run on the whole layout (``current_density``, or
         all of them when not tiled) load the layers they use.
     kit
         The PDK (layer names, ``dbu_um``); rule values are in microns.

@@ -174,6 +174,100 @@ def point_in_polygon(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     return on.any(axis=1) | (wind != 0)
 
 
+#: Point-polygon vertex pairs tested at once by :func:`points_in_polygons`.
+PIP_BATCH = 4_000_000
+
+
+def points_in_polygons(points: np.ndarray, polygons: Sequence[np.ndarray], i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair ``(points[i[k]], polygons[j[k]])``: (inside or on the
+    boundary, on the boundary), as :func:`point_in_polygon` tests one
+    point, all pairs at once (vectorised over every vertex of each pair)."""
+    n = len(i)
+    inside = np.zeros(n, bool)
+    on_b = np.zeros(n, bool)
+    if n == 0:
+        return inside, on_b
+    uj, inv = np.unique(j, return_inverse=True)
+    lens = np.fromiter((len(polygons[k]) for k in uj.tolist()), np.int64, len(uj))
+    verts = np.concatenate([np.asarray(polygons[k], np.float64) for k in uj.tolist()])
+    starts = np.cumsum(lens) - lens
+    nxt = np.arange(1, len(verts) + 1)
+    nxt[starts + lens - 1] = starts
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    cnt = lens[inv]
+    ends = np.cumsum(cnt)
+    lo = 0
+    while lo < n:
+        hi = int(np.searchsorted(ends, ends[lo] - cnt[lo] + PIP_BATCH, "right"))
+        hi = max(hi, lo + 1)
+        c = cnt[lo:hi]
+        tot = int(c.sum())
+        owner = np.repeat(np.arange(hi - lo), c)
+        first = np.cumsum(c) - c
+        vidx = np.repeat(starts[inv[lo:hi]], c) + (np.arange(tot) - np.repeat(first, c))
+        x0, y0 = verts[vidx, 0], verts[vidx, 1]
+        x1, y1 = verts[nxt[vidx], 0], verts[nxt[vidx], 1]
+        p = pts[i[lo:hi]][owner]
+        px, py = p[:, 0], p[:, 1]
+        cross = (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0)
+        on = (np.abs(cross) <= 1e-9 * np.maximum(1.0, np.hypot(x1 - x0, y1 - y0))) & (
+            (np.minimum(x0, x1) - 1e-9 <= px) & (px <= np.maximum(x0, x1) + 1e-9)
+            & (np.minimum(y0, y1) - 1e-9 <= py) & (py <= np.maximum(y0, y1) + 1e-9)
+        )
+        up = (y0 <= py) & (y1 > py) & (cross > 0)
+        down = (y1 <= py) & (y0 > py) & (cross < 0)
+        wind = np.bincount(owner, weights=up.astype(np.float64) - down.astype(np.float64), minlength=hi - lo)
+        onb = np.bincount(owner, weights=on, minlength=hi - lo) > 0
+        on_b[lo:hi] = onb
+        inside[lo:hi] = onb | (wind != 0)
+        lo = hi
+    return inside, on_b
+
+
+def touch_pairs(polys_a: Sequence[np.ndarray], polys_b: Sequence[np.ndarray], i: np.ndarray, j: np.ndarray,
+                boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """:func:`_touch` of each pair ``(polys_a[i[k]], polys_b[j[k]])``
+    (vectorised: a vertex of one in or on the other; otherwise, where the
+    boxes overlap with a positive area, the exact overlap)."""
+    n = len(i)
+    out = np.zeros(n, bool)
+    if n == 0:
+        return out
+    for pa, pb, ii, jj in ((polys_a, polys_b, i, j), (polys_b, polys_a, j, i)):
+        left = np.flatnonzero(~out)
+        if not len(left):
+            break
+        la = np.fromiter((len(pa[k]) for k in ii[left].tolist()), np.int64, len(left))
+        verts = np.concatenate([pa[k] for k in ii[left].tolist()])
+        owner = np.repeat(left, la)
+        hit, _ = points_in_polygons(verts, pb, np.arange(len(verts)), jj[owner])
+        out[np.unique(owner[hit])] = True
+    A, B = boxes_a[i], boxes_b[j]
+    open_ = (A[:, 0] < B[:, 2]) & (B[:, 0] < A[:, 2]) & (A[:, 1] < B[:, 3]) & (B[:, 1] < A[:, 3])
+    for k in np.flatnonzero(~out & open_).tolist():
+        out[k] = _overlap_area(polys_a[i[k]], polys_b[j[k]]) > 0
+    return out
+
+
+def overlap_pairs(polys_a: Sequence[np.ndarray], polys_b: Sequence[np.ndarray], i: np.ndarray, j: np.ndarray,
+                  rect_b: np.ndarray) -> np.ndarray:
+    """``_overlap_area(...) > 0`` of each pair; a rectangle of ``b`` whose
+    centre lies strictly inside the polygon of ``a`` overlaps it (no
+    polygon clipping for the usual via in metal)."""
+    n = len(i)
+    out = np.zeros(n, bool)
+    if n == 0:
+        return out
+    r = np.flatnonzero(rect_b[j])
+    if len(r):
+        cen = np.array([polys_b[k].mean(axis=0) for k in j[r].tolist()], np.float64).reshape(-1, 2)
+        ins, onb = points_in_polygons(cen, polys_a, np.arange(len(r)), i[r])
+        out[r[ins & ~onb]] = True
+    for k in np.flatnonzero(~out).tolist():
+        out[k] = _overlap_area(polys_a[i[k]], polys_b[j[k]]) > 0
+    return out
+
+
 def _overlap_area(p: np.ndarray, q: np.ndarray) -> float:
     res = gdstk.boolean(gdstk.Polygon(p.astype(np.float64)), gdstk.Polygon(q.astype(np.float64)), "and", precision=1e-3)
     return float(sum(abs(r.area()) for r in res))
@@ -262,9 +356,14 @@ class Nets:
         # rectangles: box containment is exact
         out[i[rect]] = j[rect]
         polys = self.polygons[layer]
-        for k, pj in zip(i[~rect].tolist(), j[~rect].tolist()):
-            if out[k] < 0 and point_in_polygon(pts[k : k + 1], polys[pj])[0]:
-                out[k] = pj
+        ni, nj = i[~rect], j[~rect]
+        sel = out[ni] < 0
+        ni, nj = ni[sel], nj[sel]
+        if len(ni):
+            hit, _ = points_in_polygons(pts, polys, ni, nj)
+            ni, nj = ni[hit], nj[hit]
+            first = np.unique(ni, return_index=True)[1]
+            out[ni[first]] = nj[first]
         return out
 
     def edge_nets(self, layer: str, edges: np.ndarray) -> np.ndarray:
@@ -380,8 +479,8 @@ def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = (
             continue
         both = rects[n][i] & rects[n][j]
         keep = both.copy()
-        for k in np.nonzero(~both)[0].tolist():
-            keep[k] = _touch(polys[n][i[k]], polys[n][j[k]])
+        nr = np.flatnonzero(~both)
+        keep[nr] = touch_pairs(polys[n], polys[n], i[nr], j[nr], boxes[n], boxes[n])
         i, j = i[keep], j[keep]
         local_rows.append(i + offset[n])
         local_cols.append(j + offset[n])
@@ -399,8 +498,8 @@ def extract_nets(shapes: LayoutShapes, kit: PDK, extra_layers: Iterable[str] = (
         if len(i):
             both = rects[a][i] & rects[b][j]
             keep = both.copy()
-            for k in np.nonzero(~both)[0].tolist():
-                keep[k] = _overlap_area(polys[a][i[k]], polys[b][j[k]]) > 0
+            nr = np.flatnonzero(~both)
+            keep[nr] = overlap_pairs(polys[a], polys[b], i[nr], j[nr], rects[b])
             i, j = i[keep], j[keep]
         links[(a, b)] = (i, j)
         rows.append(i + offset[a])

@@ -33,19 +33,35 @@ cross tile borders, not with the layout.
 ``density``: each tile adds the area of ``layer`` inside its core to every
 window (areas are additive); windows are judged once at the end.
 
-Kinds that need the whole layout at once run untiled on the whole layout
-and the notes say so: the net-aware kinds (connectivity is global) and
-``notch`` (whether two edges belong to one merged polygon is global: a long
-U's arms meet far away).  Precisely: inside a tile, two edges of one merged
-piece are certainly of one polygon, and a piece not touching the haloed
-box's boundary is a whole polygon; but two pieces that both leave the
-haloed box may or may not join outside it, at any distance (a U whose arms
-are millimetres long, a power grid), so classifying their facing edges as
-notch or space needs the layer's global connected components; the
-net-aware kinds need the same for all conducting layers plus the labels
-(a net's name and voltage come from a label anywhere on it).  From a
-:class:`flow.geometry.store.ShapeStore` these rules load only the layers
-they use.
+``notch`` is an edge-pair kind whose two edges must belong to *one*
+merged polygon, which is global (a long U's arms meet far away, at any
+distance): before the tiles are checked, a streamed pass over the same grid
+gives every drawn polygon of the layer a connectivity label
+(:mod:`flow.drc.labels`: a union-find over the pairs of touching polygons,
+8 bytes per polygon, no geometry kept); each tile then gets its polygons'
+labels and takes two edges as one polygon's when their labels are equal.
+The untiled run uses the same labels (computed on the whole layer), so the
+markers are the same.
+
+``net_spacing`` and ``voltage_spacing`` are tiled the same way with the
+nets of the whole layout: a streamed pass (:func:`flow.drc.labels.streamed_nets`)
+traces the kit's conducting layers tile by tile (touching polygons of one
+layer, overlapping polygons of connected layers, net ties cut as
+:func:`flow.drc.nets.extract_nets` cuts them, text labels located in the
+tile holding them) into one net index per polygon, numbered and named as
+the untiled extraction does; each tile gets the nets and names of its
+polygons.  Two things are whole-layout by nature and handled so: an edge
+running through a net tie (so along two nets) takes the net its whole
+edge has (the tie's conductor outline of the tied nets is kept whole), and
+the pairs of nets whose voltage is unknown are joined over the tiles into
+the untiled note (a tile counts a pair only from edges not made by cutting
+it out of the layout).
+
+``current_density`` still runs on the whole layout (the notes say so):
+it leaves out metal drawn inside device cells, which only the whole
+hierarchy read by :func:`flow.geometry.gdsio.read_gds` tells (the on-disk
+store flattens it), and it counts the cuts of a via group (the cuts joining
+the same two shapes of a net, wherever they are) over the whole layout.
 
 Each tile is a :class:`TileJob` (picklable, self-contained: the tile's
 polygons, or where to read them in a store) run by the top-level
@@ -84,13 +100,20 @@ from flow.geometry.gdsio import LayoutShapes
 from pdk.schema import PDK, Rule
 
 #: Kinds checked per tile with stitched edge-pair markers.
-EDGE_KINDS = frozenset({"width", "spacing", "overlap", "extension", "wide_spacing", "grid", "angle", "enclosure"})
+EDGE_KINDS = frozenset({"width", "spacing", "notch", "overlap", "extension", "wide_spacing", "grid", "angle", "enclosure",
+                        "net_spacing", "voltage_spacing"})
+#: Net-aware kinds checked per tile, with the nets of the whole layout
+#: (:func:`flow.drc.labels.streamed_nets`).
+NET_KINDS = frozenset({"net_spacing", "voltage_spacing"})
 #: Kinds checked per tile on whole polygons (border pieces merged at the end).
 POLYGON_KINDS = frozenset({"area", "hole", "must_overlap", "not_overlap", "max_width", "enclosure"})
 #: Kinds whose marker is a whole window.
 WINDOW_KINDS = frozenset({"density"})
 #: Kinds that run on the whole layout even in a tiled run.
-UNTILED_KINDS = frozenset({"notch"})
+UNTILED_KINDS: frozenset[str] = frozenset()
+#: Kinds whose tiles need the global connectivity labels of their layer
+#: (:mod:`flow.drc.labels`).
+LABEL_KINDS = frozenset({"notch"})
 
 #: A tiled run is chosen automatically from this many polygons up.
 AUTO_TILE_POLYGONS = 200_000
@@ -101,7 +124,7 @@ AUTO_TILE_TARGET = 25_000
 def tileable(rule: Rule) -> bool:
     """Whether ``rule`` is checked per tile (else on the whole layout)."""
     impl = IMPLS.get(rule.kind)
-    if impl is None or impl.net_aware or rule.kind in UNTILED_KINDS:
+    if impl is None or (impl.net_aware and rule.kind not in NET_KINDS) or rule.kind in UNTILED_KINDS:
         return False
     return rule.kind in EDGE_KINDS | POLYGON_KINDS | WINDOW_KINDS
 
@@ -114,6 +137,8 @@ def reach(rule: Rule, kit: PDK) -> int:
         return s + math.ceil(math.sqrt(2.0) * w)
     if rule.kind == "max_width":
         return math.ceil(math.sqrt(2.0) * kit.dbu(rule.value))
+    if rule.kind == "voltage_spacing":
+        return max((kit.dbu(r[1]) for r in rule.table), default=0)
     if rule.kind in ("area", "hole", "must_overlap", "not_overlap", "grid", "angle", "density"):
         return 0
     return max(0, kit.dbu(rule.value))
@@ -260,19 +285,29 @@ class Pieces:
     marker: np.ndarray
     measured: np.ndarray
     value: np.ndarray
+    #: net-aware kinds: the net names of each marker (object array), else None
+    net: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.marker)
+
+    def take(self, sel: np.ndarray) -> "Pieces":
+        return Pieces(self.marker[sel], self.measured[sel], self.value[sel], None if self.net is None else self.net[sel])
 
 
 def pack(vs: Sequence[Violation]) -> Pieces:
     """Edge-pair violations (of one rule) as :class:`Pieces`."""
     if not vs:
         return Pieces(np.zeros((0, 2, 4), np.int64), np.zeros(0), np.zeros(0))
+    net = None
+    if any(v.net is not None for v in vs):
+        net = np.empty(len(vs), object)
+        net[:] = [v.net for v in vs]
     return Pieces(
         np.array([v.marker for v in vs], np.int64).reshape(-1, 2, 4),
         np.array([np.nan if v.measured_um is None else v.measured_um for v in vs], np.float64),
         np.array([v.value_um for v in vs], np.float64),
+        net,
     )
 
 
@@ -282,7 +317,12 @@ def _concat(ps: Sequence[Pieces]) -> Pieces:
         return pack([])
     if len(ps) == 1:
         return ps[0]
-    return Pieces(*(np.concatenate([getattr(p, f) for p in ps]) for f in ("marker", "measured", "value")))
+    net = None
+    if any(p.net is not None for p in ps):
+        code = any(p.net is not None and p.net.dtype != object for p in ps)
+        net = np.concatenate([p.net if p.net is not None else np.full(len(p), -1 if code else None, np.int32 if code else object)
+                              for p in ps])
+    return Pieces(*(np.concatenate([getattr(p, f) for p in ps]) for f in ("marker", "measured", "value")), net)
 
 
 @dataclass
@@ -300,6 +340,9 @@ class TileResult:
     #: edge-pair markers lying strictly inside the tile's core: whole and
     #: reported by no other tile, so final as they are (not stitched)
     done: dict[int, Pieces] = field(default_factory=dict)
+    #: ``voltage_spacing``: net pairs (global net indices -> names) near
+    #: each other in this tile whose voltage is unknown
+    unknown: dict[int, dict[tuple[int, int], str]] = field(default_factory=dict)
 
 
 def _split_pieces(p: Pieces, core: tuple[int, int, int, int]) -> tuple[Pieces, Pieces]:
@@ -309,7 +352,7 @@ def _split_pieces(p: Pieces, core: tuple[int, int, int, int]) -> tuple[Pieces, P
     xs, ys = p.marker[:, :, [0, 2]], p.marker[:, :, [1, 3]]
     inside = (xs.min(axis=(1, 2)) > core[0]) & (xs.max(axis=(1, 2)) < core[2]) & (ys.min(axis=(1, 2)) > core[1]) & (ys.max(axis=(1, 2)) < core[3])
     out = ~inside
-    return (Pieces(p.marker[out], p.measured[out], p.value[out]), Pieces(p.marker[inside], p.measured[inside], p.value[inside]))
+    return p.take(out), p.take(inside)
 
 
 def _meets(v: Violation, core: tuple[int, int, int, int]) -> bool:
@@ -369,6 +412,11 @@ class TileJob:
     top: str
     polys: dict[str, list[np.ndarray]] | None = None
     reads: dict[str, tuple[str, np.ndarray, np.ndarray]] | None = None
+    #: layer -> the global connectivity label (:mod:`flow.drc.labels`) of
+    #: each polygon given, for the kinds in :data:`LABEL_KINDS`
+    labels: dict[str, np.ndarray] | None = None
+    #: the nets of the tile's polygons, for the kinds in :data:`NET_KINDS`
+    nets: Any = None
 
 
 def _read(path: str, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
@@ -396,12 +444,13 @@ def run_tile_job(job: TileJob) -> TileResult:
         polys = job.polys
     else:
         polys = {n: _read(f, a, b) for n, (f, a, b) in (job.reads or {}).items()}
-    return check_tile(job.k, job.grid, polys, job.kit, job.rules, job.ctx, job.density_extent, job.top)
+    return check_tile(job.k, job.grid, polys, job.kit, job.rules, job.ctx, job.density_extent, job.top, job.labels, job.nets)
 
 
 def check_tile(
     k: int, grid: Grid, polys: dict[str, list[np.ndarray]],
     kit: PDK, rules: Sequence[Rule], ctx: CheckContext, density_extent, top: str = "",
+    labels: dict[str, np.ndarray] | None = None, nets: Any = None,
 ) -> TileResult:
     """Run the tiled ``rules`` on tile ``k``, given the polygons of each layer
     meeting its haloed box (see the module notes)."""
@@ -418,6 +467,23 @@ def check_tile(
 
     res = TileResult({}, {}, {}, {}, {}, [])
     hlayers = Layers(_shapes(hview, kit.dbu_um, top))
+    for n, lab in (labels or {}).items():
+        # the drawn (unclipped) polygons and their global labels: notch
+        # edges take them (see flow.drc.kinds.shapes.check_notch)
+        hlayers.cache[("labels", n)] = (polys.get(n, []), lab)
+    if nets is not None:
+        # the nets of the whole layout, for the tile's polygons: every
+        # net-aware rule's extraction (flow.drc.kinds.nets.nets_of) is this one
+        from flow.drc.nets import net_layers
+
+        tn = nets.nets(polys)
+        for r in rules:
+            if r.kind in NET_KINDS:
+                hlayers.cache[("nets", net_layers(kit, [x for x in (r.layer, r.other) if x]))] = tn
+        for n, te in nets.tie_edges.items():
+            hlayers.cache[("tie-edges", n)] = te
+        hlayers.cache["nets-noted"] = True  # the run notes the labels' problems once
+        hlayers.cache["tile-box"] = hbox
     for ri, rule in enumerate(rules):
         kind = rule.kind
         try:
@@ -429,6 +495,8 @@ def check_tile(
                 else:
                     got = IMPLS[kind].check(rule, kit, hlayers, ctx)
                 res.pieces[ri], res.done[ri] = _split_pieces(pack([v for v in got if v.is_edge_pair and _meets(v, core)]), core)
+                if kind == "voltage_spacing":
+                    res.unknown[ri] = hlayers.cache.get(("unknown", rule.id), {})  # type: ignore[assignment]
             if kind == "enclosure":
                 from flow.drc.kinds.basic import uncovered
 
@@ -529,11 +597,18 @@ def _angle(e: np.ndarray) -> np.ndarray:
 def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> EdgePairArray:
     """One marker per distinct edge pair from the pieces of all tiles: exact
     duplicates once, pieces of one long pair (same lines within 1 dbu, same
-    directions, overlapping) joined into the pair spanning them."""
+    directions, overlapping; for net-aware kinds the same nets) joined into
+    the pair spanning them."""
+    p = stitch_pieces(rule, kit, pieces)
+    return EdgePairArray(rule, p.marker, p.measured, p.value)
+
+
+def stitch_pieces(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> Pieces:
+    """:func:`stitch`, as :class:`Pieces` (keeping the markers' nets)."""
     if not isinstance(pieces, Pieces):
         pieces = pack(pieces)
     if not len(pieces):
-        return EdgePairArray(rule, pieces.marker, pieces.measured, pieces.value)
+        return pieces
     unordered = rule.other is None or rule.other == rule.layer
     m = pieces.marker.copy()  # (k, 2, 4)
     a, b = m[:, 0], m[:, 1]
@@ -548,11 +623,19 @@ def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> EdgePa
         la, lb = np.where(swap, lb, la), np.where(swap, la, lb)
     vals = pieces.value
     meas = pieces.measured
+    # net-aware kinds: pieces of one marker have the same nets
+    if pieces.net is not None and pieces.net.dtype != object:
+        code = pieces.net.astype(np.int64)
+    elif pieces.net is not None:
+        _, code = np.unique(pieces.net.astype(str), return_inverse=True)
+    else:
+        code = np.zeros(len(m), np.int64)
     # exact duplicates
-    keyrows = np.hstack([m.reshape(len(m), 8), vals.view(np.int64)[:, None]])
+    keyrows = np.hstack([m.reshape(len(m), 8), vals.view(np.int64)[:, None], code.reshape(-1, 1)])
     _, first = np.unique(keyrows, axis=0, return_index=True)
     first.sort()
-    m, vals, meas, la, lb = m[first], vals[first], meas[first], la[first], lb[first]
+    m, vals, meas, la, lb, code = m[first], vals[first], meas[first], la[first], lb[first], code[first]
+    nets = None if pieces.net is None else pieces.net[first]
     n = len(m)
     comp = np.arange(n)
     long = np.nonzero((la >= 1) & (lb >= 1))[0]
@@ -561,7 +644,7 @@ def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> EdgePa
         box = np.stack([mm[:, :, [0, 2]].min(axis=(1, 2)), mm[:, :, [1, 3]].min(axis=(1, 2)),
                         mm[:, :, [0, 2]].max(axis=(1, 2)), mm[:, :, [1, 3]].max(axis=(1, 2))], axis=1).astype(np.float64)
         i, j = E.box_pairs(box, None)
-        ok = (vals[long[i]] == vals[long[j]]) & _same_part(mm[i, 0], mm[j, 0]) & _same_part(mm[i, 1], mm[j, 1])
+        ok = (vals[long[i]] == vals[long[j]]) & (code[long[i]] == code[long[j]]) & _same_part(mm[i, 0], mm[j, 0]) & _same_part(mm[i, 1], mm[j, 1])
         i, j = long[i[ok]], long[j[ok]]
         if len(i):
             from scipy.sparse import coo_matrix
@@ -581,7 +664,7 @@ def stitch(rule: Rule, kit: PDK, pieces: Pieces | Sequence[Violation]) -> EdgePa
         out_m[g] = mk
         if rule.kind not in ("grid", "angle") and not np.isnan(out_meas[g]):
             out_meas[g] = kit.um(float(E._segment_distance(mk[0].astype(np.float64)[None], mk[1].astype(np.float64)[None])[0]))
-    return EdgePairArray(rule, out_m, out_meas, out_val)
+    return Pieces(out_m, out_meas, out_val, None if nets is None else nets[first_of])
 
 
 def _lex_gt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -632,21 +715,28 @@ def _source_boxes(src: Any, name: str) -> np.ndarray:
     return np.zeros((0, 4), np.int64) if b is None else b.astype(np.int64)
 
 
-def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]], tiles: list[int], base: dict[str, Any]):
+def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]], tiles: list[int], base: dict[str, Any],
+          labels: dict[str, np.ndarray] | None = None, nets: Any = None, net_names: Sequence[str] = ()):
     """One :class:`TileJob` per tile, made as they are consumed."""
     in_memory = isinstance(src, LayoutShapes)
     for k in tiles:
         per: dict[str, Any] = {}
+        lab: dict[str, np.ndarray] = {}
+        tile_ids: dict[str, np.ndarray] = {}
         for n, (t, o) in index.items():
             lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
             ids = np.sort(o[lo:hi])
+            tile_ids[n] = ids
+            if labels and n in labels:
+                lab[n] = labels[n][ids]
             if in_memory:
                 poly = src.polygons[n]
                 per[n] = [poly[i] for i in ids.tolist()]
             else:
                 st = src.starts[n]
                 per[n] = (str(src.files[n]), st[ids], st[ids + 1])
-        yield TileJob(k=k, grid=grid, **base, **({"polys": per} if in_memory else {"reads": per}))
+        info = None if nets is None else nets.tile_info(net_names, tile_ids, grid.haloed(k))
+        yield TileJob(k=k, grid=grid, **base, **({"polys": per} if in_memory else {"reads": per}), labels=lab or None, nets=info)
 
 
 def run_tiled(
@@ -695,14 +785,24 @@ def run_tiled(
     areas: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}
     notes: list[str] = []
+    unknown: dict[int, dict[tuple[int, int], str]] = {}
+
+    net_code: dict[str, int] = {}
+
+    def coded(p: Pieces) -> Pieces:
+        """Net names as int32 codes (about 4 bytes a marker instead of a string each)."""
+        if p.net is None or p.net.dtype != object:
+            return p
+        c = np.fromiter((-1 if x is None else net_code.setdefault(x, len(net_code)) for x in p.net.tolist()), np.int32, len(p))
+        return Pieces(p.marker, p.measured, p.value, c)
 
     def take(r: TileResult) -> None:
         for ri, vs in r.pieces.items():
             if len(vs):
-                pieces.setdefault(ri, []).append(vs)
+                pieces.setdefault(ri, []).append(coded(vs))
         for ri, vs in r.done.items():
             if len(vs):
-                final.setdefault(ri, []).append(vs)
+                final.setdefault(ri, []).append(coded(vs))
         for ri, vs in r.polys.items():
             polys.setdefault(ri, []).extend(vs)
         for ri, bd in r.border.items():
@@ -713,6 +813,8 @@ def run_tiled(
             areas[ri] = areas[ri] + a if ri in areas else a
         failed.update(r.not_checked)
         notes.extend(x for x in r.notes if x not in notes)
+        for ri, u in r.unknown.items():
+            unknown.setdefault(ri, {}).update(u)
 
     total = len(tiles)
     base = {"kit": kit, "rules": tuple(rules), "ctx": ctx, "density_extent": dext, "top": shapes.top}
@@ -720,7 +822,24 @@ def run_tiled(
 
     # jobs are made lazily; the executor keeps a few per worker in flight
     ex = executor if executor is not None else LocalExecutor(jobs)
-    work = _jobs(shapes, grid, index, tiles, base)
+    labels = None
+    lnames = sorted({r.layer for r in rules if r.kind in LABEL_KINDS})
+    if lnames:
+        from flow.drc.labels import streamed_labels
+
+        if progress:
+            progress("connectivity labels", 0.0)
+        labels = streamed_labels(shapes, grid, lnames, executor=ex)
+    nets = None
+    net_names = sorted({n for r in rules if r.kind in NET_KINDS for n in (r.layer, r.other) if n is not None})
+    if net_names:
+        from flow.drc.labels import streamed_nets
+
+        if progress:
+            progress("nets", 0.0)
+        nets = streamed_nets(shapes, kit, net_names, grid, executor=ex)
+        notes.extend(nets.notes)
+    work = _jobs(shapes, grid, index, tiles, base, labels, nets, net_names)
     for done, (_, r) in enumerate(ex.map(run_tile_job, work, labels=[f"tile {k}" for k in tiles]), 1):
         take(r)
         if progress:
@@ -731,11 +850,21 @@ def run_tiled(
             results[ri] = NotChecked(failed[ri])
             continue
         pairs = None
-        if rule.kind in EDGE_KINDS:
+        out: list[Violation] = list(polys.pop(ri, []))
+        if rule.kind in NET_KINDS:
+            # compact markers with their nets (int32 codes into the names)
+            whole = _concat(final.pop(ri, []) + [stitch_pieces(rule, kit, _concat(pieces.pop(ri, [])))])
+            names = sorted(net_code, key=net_code.__getitem__)
+            net = whole.net if whole.net is not None else np.full(len(whole), -1, np.int32)
+            pairs = EdgePairArray(rule, whole.marker, whole.measured, whole.value, net, names).sorted()
+            if unknown.get(ri):
+                from flow.drc.kinds.nets import unknown_voltage_note
+
+                notes.append(unknown_voltage_note(rule, kit, list(unknown[ri].values())))
+        elif rule.kind in EDGE_KINDS:
             st = stitch(rule, kit, _concat(pieces.pop(ri, [])))
             whole = _concat(final.pop(ri, []) + [Pieces(st.marker, st.measured, st.value)])
             pairs = EdgePairArray(rule, whole.marker, whole.measured, whole.value).sorted()
-        out: list[Violation] = list(polys.pop(ri, []))
         if ri in border:
             out += finish_border(rule, kit, border[ri], ctx, shapes.top)
         if rule.kind == "density" and dext is not None and ri in areas:

@@ -74,7 +74,7 @@ class LayoutShapes:
     #: ``<model>_<params>`` as :func:`pdk.base.cell_name` makes them), in
     #: the top cell's coordinates (dbu); layers without any: absent.  The
     #: current-density check leaves device-internal metal to the device's
-    #: own sizing (:mod:`flow.drc.kinds.nets`).
+    #: terminal ratings (:mod:`flow.drc.kinds.nets`, :mod:`pdk.rating`).
     device_polygons: Mapping[str, list[np.ndarray]] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )

@@ -116,6 +116,23 @@ def _pixel_runs(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     return np.stack([row[first], col[first], col[last]], axis=1)
 
 
+def _snapped(p: np.ndarray, snap: float) -> np.ndarray:
+    """``p`` (dbu) on the ``snap`` grid; a shape thinner than the grid (a
+    0.25 um gate finger in a millimetre die), which snapping flattens to
+    nothing, becomes its box one grid step thick, so it stays in the picture.
+
+    >>> _snapped(np.array([[0, 0], [25, 0], [25, 500], [0, 500]]), 36.0).tolist()
+    [[0.0, 0.0], [36.0, 0.0], [36.0, 504.0], [0.0, 504.0]]
+    """
+    q = np.round(np.asarray(p, np.float64) / snap) * snap
+    x, y = q[:, 0], q[:, 1]
+    if abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) > 0:
+        return q
+    lo = np.floor(np.asarray(p, np.float64).min(axis=0) / snap) * snap
+    hi = np.maximum(np.round(np.asarray(p, np.float64).max(axis=0) / snap) * snap, lo + snap)
+    return np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+
+
 def layout_picture(
     shapes: Any,
     kit: Any,
@@ -173,7 +190,7 @@ def layout_picture(
         big = ext.max(axis=1) * s >= 1.0
         outlines: list[np.ndarray] = []
         if big.any():
-            snapped = [gdstk.Polygon(np.round(np.asarray(p, np.float64) / snap) * snap) for p, b in zip(polys, big.tolist()) if b]
+            snapped = [gdstk.Polygon(_snapped(p, snap)) for p, b in zip(polys, big.tolist()) if b]
             outlines = [np.asarray(q.points) for q in gdstk.boolean(snapped, [], "or", precision=max(snap / 10, 1e-3))]
         runs = np.zeros((0, 2), np.int64)
         if not big.all():

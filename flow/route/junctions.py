@@ -141,6 +141,12 @@ def junction_fills(
     """
     rects = list(dict.fromkeys(own))
     base = list(rects)
+    # other nets' metal grown by its clearance to a fill of the minimum width
+    blocked = np.zeros((0, 4), np.int64)
+    if len(others):
+        owners, inv = np.unique(others[:, 4], return_inverse=True)
+        c = np.array([clearance(int(o), min_width) for o in owners.tolist()], np.int64)[inv]
+        blocked = np.stack([others[:, 0] - c, others[:, 1] - c, others[:, 2] + c, others[:, 3] + c], axis=1)
     fills: list[Rect] = []
     dev = np.array(device, dtype=np.int64).reshape(-1, 4)
 
@@ -161,7 +167,7 @@ def junction_fills(
                 continue
             best: tuple[int, Rect] | None = None
             tried: set[Rect] = set()
-            for f in _candidates(n, rects, width, region) + _boxes(n, rects, width, region):
+            for f in _candidates(n, rects, width, region) + _boxes(n, rects, width, region, blocked):
                 if f in tried:
                     continue
                 tried.add(f)
@@ -171,7 +177,10 @@ def junction_fills(
                     continue
                 if not _clear(f, rects, others, clearance, self_space, min_width, reach):
                     continue
-                left = len(local(n, [f]))
+                rest = local(n, [f])
+                if any(f[0] <= m[0] and f[1] <= m[1] and m[2] <= f[2] and m[3] <= f[3] for m in rest):
+                    continue  # the fill itself is narrower than the current needs
+                left = len(rest)
                 if best is None or left < best[0]:
                     best = (left, f)
                 if left == 0:
@@ -193,23 +202,34 @@ def _junction_necks(rects: Sequence[Rect], width: int, device: np.ndarray, base:
     )]
 
 
-def _boxes(n: Rect, rects: Sequence[Rect], width: int, region: Rect) -> list[Rect]:
+def _boxes(n: Rect, rects: Sequence[Rect], width: int, region: Rect, blocked: np.ndarray | None = None) -> list[Rect]:
     """More fills tried at the neck ``n`` when :func:`_candidates` leave it:
     every box holding ``n`` whose sides lie on a side of the net's metal
-    touching ``n`` or ``width`` beyond ``n`` (the landing grown along the
-    pin to whichever side is free), smallest first, inside ``region``."""
+    touching ``n``, ``width`` beyond ``n``, or as far as other nets' metal
+    allows (``blocked``: ``(k, 4)`` other metal grown by its clearance),
+    within ``width`` of ``n`` (the landing grown along the pin to whichever
+    side is free), smallest first, inside ``region``."""
     near = [r for r in rects if _touches(r, n)]
-    xs0 = sorted({v for v in [n[0] - width] + [r[0] for r in near] if v <= n[0]} | {n[0]})
-    ys0 = sorted({v for v in [n[1] - width] + [r[1] for r in near] if v <= n[1]} | {n[1]})
-    xs1 = sorted({v for v in [n[2] + width] + [r[2] for r in near] if v >= n[2]} | {n[2]})
-    ys1 = sorted({v for v in [n[3] + width] + [r[3] for r in near] if v >= n[3]} | {n[3]})
-    out = [
-        (max(x0, region[0]), max(y0, region[1]), min(x1, region[2]), min(y1, region[3]))
-        for x0 in xs0 for y0 in ys0 for x1 in xs1 for y1 in ys1
-        if x0 >= n[0] - width and y0 >= n[1] - width and x1 <= n[2] + width and y1 <= n[3] + width
-    ]
-    out = [b for b in out if b[2] > b[0] and b[3] > b[1]]
-    return sorted(set(out), key=lambda b: ((b[2] - b[0]) * (b[3] - b[1]), b))
+    b = np.zeros((0, 4), np.int64) if blocked is None else blocked
+    b = b[(b[:, 0] <= n[2] + width) & (b[:, 2] >= n[0] - width) & (b[:, 1] <= n[3] + width) & (b[:, 3] >= n[1] - width)]
+    xs0 = sorted({v for v in [n[0] - width] + [r[0] for r in near] + b[:, 2].tolist() if n[0] - width <= v <= n[0]} | {n[0]})
+    ys0 = sorted({v for v in [n[1] - width] + [r[1] for r in near] + b[:, 3].tolist() if n[1] - width <= v <= n[1]} | {n[1]})
+    xs1 = sorted({v for v in [n[2] + width] + [r[2] for r in near] + b[:, 0].tolist() if n[2] <= v <= n[2] + width} | {n[2]})
+    ys1 = sorted({v for v in [n[3] + width] + [r[3] for r in near] + b[:, 1].tolist() if n[3] <= v <= n[3] + width} | {n[3]})
+    out = np.array([(x0, y0, x1, y1) for x0 in xs0 for y0 in ys0 for x1 in xs1 for y1 in ys1], np.int64).reshape(-1, 4)
+    out[:, 0] = np.maximum(out[:, 0], region[0])
+    out[:, 1] = np.maximum(out[:, 1], region[1])
+    out[:, 2] = np.minimum(out[:, 2], region[2])
+    out[:, 3] = np.minimum(out[:, 3], region[3])
+    out = out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
+    if len(b) and len(out):
+        # boxes running into other metal (closer than its clearance) go first
+        hit = ((out[:, None, 0] < b[None, :, 2]) & (b[None, :, 0] < out[:, None, 2])
+               & (out[:, None, 1] < b[None, :, 3]) & (b[None, :, 1] < out[:, None, 3])).any(axis=1)
+        out = out[~hit]
+    area = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
+    order = np.lexsort((out[:, 3], out[:, 2], out[:, 1], out[:, 0], area))
+    return [tuple(int(v) for v in out[k]) for k in order]  # type: ignore[misc]
 
 
 def _candidates(n: Rect, rects: Sequence[Rect], width: int, region: Rect) -> list[Rect]:

@@ -302,7 +302,7 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
     return out
 
 
-def _hole_cover(holes: Sequence[Rect], w: int) -> int:
+def _hole_cover(holes: Sequence[Rect], w: int, axes: Sequence[int] = (0, 1)) -> int:
     """Most hole length that a straight segment ``w`` long crosses, along x or y.
 
     A cross-section of a slotted wire ``w`` wide is such a segment lying in
@@ -315,7 +315,7 @@ def _hole_cover(holes: Sequence[Rect], w: int) -> int:
         return 0
     arr = np.array(holes, dtype=np.int64).reshape(-1, 4)
     best = 0
-    for ax in (0, 1):  # 0: horizontal segments (intervals in x, bands in y)
+    for ax in axes:  # 0: horizontal segments (intervals in x, bands in y)
         lo, hi, b0, b1 = arr[:, ax], arr[:, ax + 2], arr[:, 1 - ax], arr[:, 3 - ax]
         edges = np.unique(np.concatenate([b0, b1]))
         for a, b in zip(edges[:-1], edges[1:]):
@@ -431,6 +431,7 @@ def _geometry(
     fixed: Sequence[Sequence[Rect]] = (),
     min_cuts: Mapping[int, int] | None = None,
     slot_holes: dict[int, list[Rect]] | None = None,
+    joined: Callable[[int, Rect], int] | None = None,
 ) -> tuple[list[Shape], int, int, dict[str, int]]:
     """Rectangles of a routed tree: merged straight runs, vias, pads, access patches.
 
@@ -443,7 +444,9 @@ def _geometry(
     ``via_extent``: when given, every via is an array of cuts on the global
     cut lattice inside a square of that half size (per cut layer).  Returns
     the shapes, the wire length, the number of cuts and the fewest cuts of one
-    via site per cut layer.
+    via site per cut layer.  ``joined(c, rect)``: cuts of the net's existing
+    metal (a device's strap vias) joining the same two shapes as a landing
+    on a pin whose upper metal is ``rect``; they count with its cuts.
     """
     halves = tuple(grid.half) if half is None else tuple(half)
     nx, ny = grid.nx, grid.ny
@@ -509,10 +512,17 @@ def _geometry(
         for w in (v, v + nxy):
             shapes.append(Shape(*square(w), net))
     n_wire_groups = len(groups)
+    extra_cuts: dict[int, int] = {}  # group -> existing cuts of the net joining the same shapes
     for v in sorted(job.nodes & set(pin_vias or {})):
-        groups.append((grid.unflat(v)[0] - 1, (pin_vias or {})[v]))
+        c = grid.unflat(v)[0] - 1
+        if joined is not None:
+            extra_cuts[len(groups)] = joined(c, square(v)[1])
+        groups.append((c, (pin_vias or {})[v]))
     for cover, arr in covers:
-        groups.append((grid.metals.index(cover.layer) - 1, arr))
+        c = grid.metals.index(cover.layer) - 1
+        if joined is not None:
+            extra_cuts[len(groups)] = joined(c, cover.rect)
+        groups.append((c, arr))
         shapes.append(cover)
     via_points = {v for v in vias} | {v + nxy for v in vias}
     for v in sorted(job.nodes - wired - via_points):
@@ -537,7 +547,7 @@ def _geometry(
                 holes[l] = hs
     fewest: dict[str, int] = {}
     cut_shapes: set[tuple[str, Rect]] = set()
-    for c, arr in groups:
+    for g, (c, arr) in enumerate(groups):
         kept = list(arr)
         hits: list[tuple[int, int]] = []  # (metal, hole) the dropped cuts ran into
         for l in (c, c + 1):
@@ -559,7 +569,8 @@ def _geometry(
             for l in {l for l, _ in drop}:
                 holes[l] = [h for h in holes[l] if (l, h) not in drop]
             kept = list(arr)
-        fewest[grid.cuts[c]] = min(fewest.get(grid.cuts[c], len(kept)), len(kept))
+        n_cuts = len(kept) + extra_cuts.get(g, 0)
+        fewest[grid.cuts[c]] = min(fewest.get(grid.cuts[c], n_cuts), n_cuts)
         for r in kept:
             cut_shapes.add((grid.cuts[c], r))
     if slot_holes is not None:
@@ -1178,6 +1189,30 @@ def _route_once(
             job.failed_terminal = 0
             congested.setdefault(job.name, min(job.nodes & left))
             negotiator.rip_up(job)
+    # the cuts of a net's existing metal (a strapped device's VIA1 along its
+    # MET2 straps) lying in its fixed metal both below and above: a landing
+    # whose upper metal touches those straps changes layer through them too
+    fixed_cuts = {
+        c: np.array([s.rect for s in obstacles if s.layer == cut], dtype=np.int64).reshape(-1, 4)
+        for c, cut in enumerate(grid.cuts)
+    }
+
+    def device_cuts(k: int, c: int, rect: Rect) -> int:
+        cuts = fixed_cuts.get(c)
+        straps = [r for r in fixed_own.get((k, c + 1), []) if _touches_rect(r, rect)]
+        if cuts is None or not len(cuts) or not straps:
+            return 0
+        lower = np.array(fixed_own.get((k, c), []), dtype=np.int64).reshape(-1, 4)
+        up = np.array(straps, dtype=np.int64)
+
+        def inside(boxes: np.ndarray) -> np.ndarray:
+            return ((cuts[:, None, 0] >= boxes[None, :, 0]) & (cuts[:, None, 2] <= boxes[None, :, 2])
+                    & (cuts[:, None, 1] >= boxes[None, :, 1]) & (cuts[:, None, 3] <= boxes[None, :, 3])).any(axis=1)
+
+        if not len(lower):
+            return 0
+        return int((inside(up) & inside(lower)).sum())
+
     shapes: dict[str, tuple[Shape, ...]] = {}
     drawn: dict[str, dict[str, object]] = {}
     wirelength = 0
@@ -1208,6 +1243,7 @@ def _route_once(
             [fixed_own.get((k, l), []) for l in range(L)],
             {c: cuts_of[k][c] for c in range(len(grid.cuts))},
             cut_holes,
+            lambda c, rect, k=k: device_cuts(k, c, rect),
         )
         shapes[job.name] = tuple(geo)
         wirelength += wl
@@ -1611,3 +1647,8 @@ def _off_ties(geo: Sequence[Shape], ties: Sequence[tuple[str, Rect]], grid: Rout
                 r = max(ok, key=lambda o: (o[2] - o[0]) * (o[3] - o[1]))
         out.append(Shape(s.layer, r, s.net))
     return out
+
+
+def _touches_rect(a: Rect, b: Rect) -> bool:
+    """The closed boxes ``a`` and ``b`` meet (overlap or touch)."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]

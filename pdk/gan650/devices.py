@@ -370,8 +370,12 @@ def hemt(
             xc = x + wo // 2
             y0, y1 = (0, conts[t][k // 2][3] + en_c) if t == "s" else (conts[t][k // 2][1] - en_c, yd1)
             straps[t].append(s.add("MET2", xc - ws // 2, y0, xc - ws // 2 + ws, y1, terminal=t))
-            n = (y1 - y0 - 2 * en_v + vsp) // (v + vsp)
-            yv = y0 + (y1 - y0 - (n * v + (n - 1) * vsp)) // 2
+            # VIA1 along the finger only: the bus stays free for the router's
+            # own via cover (the strap's end over the bus meets the cover's
+            # MET2 directly)
+            f0, f1 = (pin, y1) if t == "s" else (y0, yd0)
+            n = (f1 - f0 - 2 * en_v + vsp) // (v + vsp)
+            yv = f0 + (f1 - f0 - (n * v + (n - 1) * vsp)) // 2
             for j in range(n):
                 svias[t].append(s.add("VIA1", xc - v // 2, yv + j * (v + vsp), xc - v // 2 + v, yv + j * (v + vsp) + v))
     # ratings: the bus (the pin) takes the current over its whole length

@@ -12,6 +12,7 @@ refuses, a cell of another size) are noted as not rated, never passed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from types import MappingProxyType
@@ -34,6 +35,8 @@ EM = Rule("MET1.EMX", "current_density", "MET1", 0.0, doc="MET1 current density"
 
 
 def kit_with_em(name: str):
+    """The kit with a current_density rule on MET1 and MET2 (its own, or
+    ``<layer>.EMX`` where it has none)."""
     kit = pdks.load(name)
     have = {r.layer for r in kit.rules_of("current_density")}
     extra = tuple(
@@ -42,13 +45,17 @@ def kit_with_em(name: str):
     return dataclasses.replace(kit, rules=tuple(kit.rules) + extra)
 
 
+def em_rule(kit, layer: str = "MET1") -> str:
+    return next(r.id for r in kit.rules_of("current_density") if r.layer == layer)
+
+
 def ctx(amps, temp=None):
     return CheckContext(MappingProxyType({}), MappingProxyType(dict(amps)), temp)
 
 
-def _wire_layout(kit, dev, terminal: str, net: str, origin=(0.0, 0.0), rotation=0.0, mirror=False, cell=None):
-    """``dev`` placed at ``origin`` (um), a MET1 wire 400 um wide covering
-    its ``terminal`` pin and running 200 um away from it, labelled ``net``."""
+def _wire_layout(kit, dev, terminal: str, net: str, origin=(0.0, 0.0), rotation=0.0, mirror=False, cell=None, half=200.0):
+    """``dev`` placed at ``origin`` (um), a MET1 wire ``2 half`` um wide
+    covering its ``terminal`` pin and running away from it, labelled ``net``."""
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
     top = lib.new_cell("TOP")
     c = cell or dev.cell
@@ -64,9 +71,9 @@ def _wire_layout(kit, dev, terminal: str, net: str, origin=(0.0, 0.0), rotation=
     lay = kit.layer("MET1")
     top.add(gdstk.rectangle((x0, y0), (x1, y1), layer=lay.gds[0], datatype=lay.gds[1]))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    top.add(gdstk.rectangle((cx - 200, y1 + 300), (cx + 200, y1 + 700), layer=lay.gds[0], datatype=lay.gds[1]))
-    top.add(gdstk.rectangle((cx - 200, y1), (cx + 200, y1 + 300), layer=lay.gds[0], datatype=lay.gds[1]))
-    top.add(gdstk.Label(net, (cx, y1 + 500), layer=lay.label[0], texttype=lay.label[1]))
+    top.add(gdstk.rectangle((cx - half, y1 + 1.5 * half), (cx + half, y1 + 3.5 * half), layer=lay.gds[0], datatype=lay.gds[1]))
+    top.add(gdstk.rectangle((cx - half, y1), (cx + half, y1 + 1.5 * half), layer=lay.gds[0], datatype=lay.gds[1]))
+    top.add(gdstk.Label(net, (cx, y1 + 2.5 * half), layer=lay.label[0], texttype=lay.label[1]))
     return lib, (round(x0 / u), round(y0 / u), round(x1 / u), round(y1 / u))
 
 
@@ -160,7 +167,7 @@ def test_terminal_below_rating_clean_above_flagged(rotation, mirror, tmp_path):
     assert any("device terminal(s) on MET1 checked against their current ratings" in n for n in ok.notes)
     bad = run_drc(shapes, kit, rules=[r for r in kit.rules if r.kind == "current_density"], ctx=ctx({"D": 0.041}))
     (v,) = device_markers(bad)
-    assert v.rule_id == "MET1.EMX" and v.net == "D" and v.measured_um == pytest.approx(41.0)
+    assert v.rule_id == em_rule(kit) and v.net == "D" and v.measured_um == pytest.approx(41.0)
     xs, ys = [x for x, _ in v.marker], [y for _, y in v.marker]
     assert (min(xs), min(ys), max(xs), max(ys)) == pin
     assert dev.cell.name in v.message and "terminal d" in v.message
@@ -263,3 +270,28 @@ def test_isat_must_be_positive(tmp_path):
     with pytest.raises(PDKError) as e:
         load_pdk_file(f)
     assert any(re.search(r"devices\.hemte\.isat_ma_per_mm: must be positive, got -4", p) for p in e.value.problems)
+
+
+def test_cli_drc_flags_the_terminal(tmp_path):
+    """`pilotflow drc` on a GDS: the device cell is found by its name, the
+    terminal over its rating is a marker of the kit's MET1 current_density
+    rule (exit 1) whose JSON entry carries the message; at 39 mA exit 0."""
+    from click.testing import CliRunner
+
+    from flow.cli import cli
+
+    kit = pdks.load("gan650")
+    dev = generate(kit, "hemte", {"w": 200, "nf": 4})
+    lib, _ = _wire_layout(kit, dev, "d", "D", half=10.0)  # a 20 um wire: no density window over 80 %
+    gds = tmp_path / "t.gds"
+    lib.write_gds(str(gds))
+    for amps, code in ((0.041, 1), (0.039, 0)):
+        nc = tmp_path / "nc.toml"
+        nc.write_text(f'[[net_class]]\nnets = ["D"]\ncurrent = {amps}\n')
+        out = tmp_path / "d.json"
+        r = CliRunner().invoke(cli, ["drc", str(gds), "--pdk", "gan650", "--net-classes", str(nc), "--json", str(out)])
+        assert r.exit_code == code, r.output
+        markers = [m for x in json.loads(out.read_text())["rules"] for m in x.get("markers", [])]
+        msgs = [m["message"] for m in markers if m.get("message")]
+        assert len(msgs) == (1 if code else 0), markers
+    assert "terminal ratings not checked" not in r.output

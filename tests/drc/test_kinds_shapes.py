@@ -480,14 +480,24 @@ def _layer_region(ly: kdb.Layout, cell: kdb.Cell, gds: tuple[int, int], dbu_um: 
 
 
 @pytest.mark.skipif(not BENCH.is_dir(), reason=f"benchmark data not found at {BENCH}")
+@pytest.mark.parametrize("tile", [0.0, 1.0], ids=["untiled", "tiled"])
 @pytest.mark.parametrize("path", _bench() or [None], ids=lambda p: p.name if p else "none")
-def test_sky130_layouts_match_klayout(path, tmp_path):
+def test_sky130_layouts_match_klayout(path, tile, tmp_path):
+    """Untiled, and tiled from the on-disk store in 1 um tiles (notches
+    then span tiles: each tile takes its polygons' labels from the whole
+    layer, flow.drc.labels)."""
     if path is None:
         pytest.skip(f"no sky130 layouts under {BENCH}")
     p = tmp_path / "sky.toml"
     p.write_text(SKY130 + _sky130_rules())
     kit = load_rules_file(p)
-    res = run_drc(read_gds(path, kit), kit)
+    if tile:
+        from flow.geometry.store import build_store
+
+        res = run_drc(build_store(path, kit, None), kit, tile_um=tile)
+        assert any(n.startswith("tiled:") and "whole layout" not in n for n in res.notes), res.notes
+    else:
+        res = run_drc(read_gds(path, kit), kit, tile_um=0)
     ly = kdb.Layout()
     ly.read(str(path))
     top = ly.top_cell()
@@ -514,13 +524,15 @@ def test_sky130_notches_found():
 
 
 @pytest.mark.skipif(not (BENCH / "klayout" / "drctest.gds").is_file(), reason="KLayout's drctest.gds not found")
-def test_klayout_drctest_matches(tmp_path):
+@pytest.mark.parametrize("tile", [0.0, 6.0], ids=["untiled", "tiled"])
+def test_klayout_drctest_matches(tmp_path, tile):
     cell = "TOPTOP_SMALL"  # TOPTOP_BIG: the same, arrayed (minutes to run)
     body = "".join(rule(f"N{v}", "notch", v) for v in (0.2, 0.5, 1.0)) + rule("AR", "area", 1.0) + rule("H", "hole", 2.0)
     body += rule("X", "extension", 0.5, "B") + rule("O", "overlap", 0.5, "B") + rule("NO", "not_overlap", None, "B")
     kit = load_rules_file(rules_file(tmp_path, body))
     path = BENCH / "klayout" / "drctest.gds"
-    res = run_drc(read_gds(path, kit, top=cell), kit)
+    res = run_drc(read_gds(path, kit, top=cell), kit, tile_um=tile)
+    assert any(n.startswith("tiled:") for n in res.notes) == bool(tile)
     ly = kdb.Layout()
     ly.read(str(path))
     c = ly.cell(cell)

@@ -258,7 +258,9 @@ def test_halo_and_auto(kit, monkeypatch):
     side = T.auto_tile(small, kit, kit.rules)
     assert side is not None and side >= 20 * kit.um(T.halo(kit.rules, kit))
     res = run_drc(small, kit)
-    assert any(n.startswith("tiled:") and "on the whole layout: A.N" in n for n in res.notes)
+    # every kind is tiled (notch with the layer's global connectivity labels)
+    assert any(n.startswith("tiled:") for n in res.notes)
+    assert not any("on the whole layout" in n for n in res.notes)
 
 
 def test_cli_tile(kit, tmp_path):
@@ -424,3 +426,111 @@ def test_bench_layouts_tiled_equal_untiled(tmp_path):
         fired |= set(ref.counts())
     # every rule but the hole rule finds markers on one of the two layouts
     assert fired == {r.id for r in sky.rules} - {"li.h"}
+
+
+# -- notch: tiled with the layer's global connectivity labels ---------------------
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two labelings put the same elements together."""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def _notch_layout(kissing: bool = True) -> LayoutShapes:
+    A = [
+        # a hairpin: arms 0.8 um apart over 80 um, joined only at x = 80 um
+        rect(0, 0, 80 * U, 1 * U), rect(0, 1800, 80 * U, 2800), rect(79 * U, 0, 80 * U, 2800),
+        # two bars 0.8 um apart, never joined: spacing, not a notch
+        rect(0, 10 * U, 80 * U, 11 * U), rect(0, 11800, 80 * U, 12800),
+        # two bars joined far away by a T: a thin triangle's tip on the upper bar's lower edge
+        rect(0, 30 * U, 60 * U, 31 * U), rect(0, 31800, 60 * U, 32800),
+        np.array([[55 * U, 31 * U], [57 * U, 31 * U], [56 * U, 31800]], np.int64),
+    ]
+    if kissing:
+        # two bars joined far away by point contacts (corner to corner)
+        A += [rect(0, 20 * U, 70 * U, 21 * U), rect(0, 21800, 70 * U, 22800), rect(70 * U, 21 * U, 71 * U, 21800)]
+    return _shapes({"A": A, "B": [], "C": []})
+
+
+def test_notch_across_tiles(kit):
+    """Arms of one polygon 0.8 um apart whose join lies 16 tiles away are a
+    notch in every tile (one stitched marker, as untiled); bars never joined
+    are not; bars joined by a T or by corner points are one polygon."""
+    rules = [r for r in kit.rules if r.id == "A.N"]
+    for kissing in (True, False):
+        shapes = _notch_layout(kissing)
+        ref = run_drc(shapes, kit, rules=rules, tile_um=0)
+        for tile, jobs in ((5.0, 1), (3.3, 2)):
+            got = run_drc(shapes, kit, rules=rules, tile_um=tile, jobs=jobs)
+            assert any(n.startswith("tiled:") for n in got.notes)
+            assert sorted(map(_canon, ref.violations)) == sorted(map(_canon, got.violations))
+        # the long markers between the arms: the hairpin, the T-joined and the
+        # corner-joined pair, not the separate bars
+        ys = sorted(min(v.marker[0][1], v.marker[1][1]) for v in ref.violations if abs(v.marker[0][0] - v.marker[0][2]) > 40 * U)
+        assert [y // U for y in ys] == ([1, 21, 31] if kissing else [1, 31])
+    # KLayout: notch_check on the merged layer (one polygon with the T), less
+    # the zero-distance markers it adds where shapes touch at a point (kissing
+    # corners, the T's tip: a known difference, see flow.drc.edges)
+    reg = kdb.Region()
+    for p in shapes.polygons["A"]:
+        reg.insert(kdb.Polygon([kdb.Point(int(x), int(y)) for x, y in p.tolist()]))
+    assert reg.merged().count() == 4
+    theirs = kdb.EdgePairs()
+    for ep in reg.merged().notch_check(1200).each():
+        if ep.first.length() > 0 and ep.second.length() > 0:
+            theirs.insert(ep)
+    assert ref.counts() == {"A.N": theirs.count()}
+    their_area = kdb.Region([ep.polygon(1) for ep in theirs.each()]).merged().area()
+    assert _area(ref.violations, "A.N") == their_area
+
+
+def test_notch_tiled_from_store(kit, tmp_path):
+    """The same from a GDS streamed to the on-disk store (labels from the store's layer file)."""
+    import gdstk
+
+    from flow.geometry.store import build_store
+
+    shapes = _notch_layout()
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    top = lib.new_cell("TOP")
+    for p in shapes.polygons["A"]:
+        top.add(gdstk.Polygon(p / 1000.0, layer=1))
+    gds = tmp_path / "n.gds"
+    lib.write_gds(str(gds))
+    rules = [r for r in kit.rules if r.id == "A.N"]
+    ref = run_drc(shapes, kit, rules=rules, tile_um=0)
+    got = run_drc(build_store(gds, kit, None), kit, rules=rules, tile_um=4.0, jobs=2)
+    assert sorted(map(_canon, ref.violations)) == sorted(map(_canon, got.violations)) and len(ref.violations) >= 3
+
+
+@pytest.mark.parametrize("buffer", [3, 1 << 20])
+def test_streamed_labels_equal_whole_layer(kit, monkeypatch, buffer):
+    """Labels from the tile-by-tile pass (pairs folded in batches of
+    ``buffer``) group the polygons as the whole-layer pass does."""
+    from flow.drc import labels as L
+
+    monkeypatch.setattr(L, "BUFFER_PAIRS", buffer)
+    shapes = _layout(8, n=600, slanted=True)
+    whole = {n: L.touch_labels(list(shapes.polygons[n])) for n in ("A", "B")}
+    grid = T.make_grid((0, 0, 60 * U, 60 * U), 7 * U, 0)
+    got = L.streamed_labels(shapes, grid, ["A", "B"])
+    for n in ("A", "B"):
+        assert _same_partition(whole[n], got[n]), n
+        assert len(set(got[n].tolist())) < len(got[n])  # some polygons do touch
+
+
+def test_union_find_batches():
+    from flow.drc.labels import BUFFER_PAIRS, UnionFind
+
+    uf = UnionFind(10)
+    for i, j in [(0, 1), (2, 3), (1, 3), (7, 8)]:
+        uf.add(np.array([i]), np.array([j]))
+    uf._fold()
+    uf.add(np.array([8]), np.array([9]))
+    lab = uf.result()
+    groups = {}
+    for k, v in enumerate(lab.tolist()):
+        groups.setdefault(v, []).append(k)
+    assert sorted(groups.values()) == [[0, 1, 2, 3], [4], [5], [6], [7, 8, 9]]
+    assert BUFFER_PAIRS > 0

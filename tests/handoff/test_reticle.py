@@ -18,7 +18,7 @@ from flow.cli import cli
 from flow.handoff.reticle import build_reticle, parse_size, write_reticle
 from pdk.pcm import clearance, kit_pcms, line_rules
 
-SIZE = "6.6x6.6mm"
+SIZE = "3.4x3.4mm"
 
 
 def reticle(*args):
@@ -95,7 +95,7 @@ def test_klayout_cross_check_and_layout(three_die_reticle):
         assert ring.bbox() == box.enlarged(-kit.dbu(40.0), -kit.dbu(40.0)), d["name"]
     c = clearance(kit)
     rects = [kdb.Box(*(kit.dbu(v) for v in i["rect_um"])) for i in rep["items"]]
-    outline = kdb.Box(0, 0, kit.dbu(6600.0), kit.dbu(6600.0))
+    outline = kdb.Box(0, 0, kit.dbu(3400.0), kit.dbu(3400.0))
     for i, a in enumerate(rects):
         assert outline.contains(a.p1) and outline.contains(a.p2)
         for b in rects[i + 1 :]:

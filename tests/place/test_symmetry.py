@@ -105,6 +105,12 @@ self = ["DCL"]
 [[place.group]]
 devices = ["X1/XD", "X2/XD"]
 pitch = 70.0
+
+# the mirrored driver packs beside the 2 A switch: XQ keeps room for its
+# 105 um DRAIN and PGND landings (without it the driver pair sat 32 um above
+# XQ's drain bus, DRAIN was narrowed to 27 um and ran 3.7x over its limit)
+[place.devices]
+XQ = { halo = 60.0 }
 """
 
 

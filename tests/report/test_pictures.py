@@ -11,7 +11,7 @@ import pytest
 
 from flow.design import Wire
 from flow.geometry.gdsio import LayoutShapes
-from flow.report.pictures import layout_picture, routing_usage
+from flow.report.pictures import _PAD, layout_picture, routing_usage
 from pdk.export import render_lyp
 from pdk.style import stack_order
 
@@ -135,3 +135,16 @@ def test_dense_subpixel_field_coarsened_not_dropped(gan650):
     assert d.count("M") * 4 <= 4000
     # every other column of 1 um pixels holds a speck: 2 x 2 blocks join into full rows of blocks
     assert d.count("M") == 50
+
+
+def test_shapes_thinner_than_the_snap_grid_stay(gan650):
+    """A long finger thinner than the picture's snap grid (0.25 um gate
+    fingers in a 1.3 mm die: the grid is 0.37 um) was flattened to nothing
+    and left out; it is drawn one grid step thick, where it lies."""
+    fingers = [(620_750 + 10_250 * k, 432_000, 621_000 + 10_250 * k, 484_000) for k in range(8)]
+    pic = layout_picture(_shapes(gan650, GATE=fingers), gan650, (0, 0, 1_318_000, 1_318_000))
+    d = _paths(pic.svg)["GATE"]["d"]
+    xy = np.array([int(v) for v in re.findall(r"-?\d+", d)]).reshape(-1, 2) / 10.0
+    s = 900 / 1_318_000
+    assert len(xy) == 4 * 8  # every finger, as a rectangle
+    assert abs(xy[:, 0].min() - (_PAD + 620_750 * s)) <= 0.5 and abs(xy[:, 0].max() - (_PAD + 692_750 * s)) <= 0.5

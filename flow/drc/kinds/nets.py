@@ -17,7 +17,8 @@ kind                 what is flagged (marker)
                      listed as not checked in the notes
 ``current_density``  routing layers: parts of a net's wires narrower than
                      ``I / J(T)`` (polygon over the two facing edges; measured
-                     mA/um); cut layers: a group of cuts joining the same
+                     mA/um), measured across the outline (holes, the slots
+                     of a slotted wire, are not deducted); cut layers: a group of cuts joining the same
                      lower and upper shape of a net with fewer than
                      ``I / Icut(T)`` cuts (polygon: the group's bounding box;
                      measured mA per cut)
@@ -40,8 +41,12 @@ used, and the notes say so.  The check is conservative for routing: the
 the layer, and through every via group where the net changes layer (no
 current division between parallel wires or via groups).  Metal and cuts
 drawn inside device cells (a multi-finger transistor's fingers and buses,
-where the current divides) are left to the device's own sizing
-(:class:`_DeviceMetal`), and nets are traced with net ties cut
+where the current divides) are not checked wire by wire
+(:class:`_DeviceMetal`) but through the device's terminal current ratings
+(:mod:`pdk.rating`, computed by its generator from the metal it drew): the
+rule of the layer of a terminal's first pin flags a terminal whose net
+carries more than its rating (:func:`_check_terminals`,
+:mod:`flow.drc.devices`).  Nets are traced with net ties cut
 (:func:`flow.drc.nets.cut_net_ties`), so a Kelvin source carries its own
 current, not its power source's.
 """
@@ -100,8 +105,39 @@ def _edges(layers: Layers, nets: Nets, layer: str) -> tuple[np.ndarray, np.ndarr
     key = ("edge-nets", layer, nets.layers)
     if key not in layers.cache:
         e, _ = layers.merged(layer)
-        layers.cache[key] = (e, nets.edge_nets(layer, e))
+        en = nets.edge_nets(layer, e)
+        whole = layers.cache.get(("tie-edges", layer))
+        if whole is not None and len(whole[0]) and len(e):
+            # a tile: an edge running through a net tie (several nets) takes
+            # the net its whole edge has in the layout, not its part's here
+            en = _whole_edge_nets(e, en, *whole)  # type: ignore[misc]
+        layers.cache[key] = (e, en)
     return layers.cache[key]  # type: ignore[return-value]
+
+
+def _whole_edge_nets(e: np.ndarray, en: np.ndarray, g: np.ndarray, gn: np.ndarray) -> np.ndarray:
+    """``en`` with each edge of ``e`` lying on an edge of ``g`` (same line and
+    direction, within its extent) given that edge's net ``gn``."""
+    i, j = E.candidate_pairs(e, g, 1.0)
+    if not len(i):
+        return en
+    a, b = e[i], g[j]
+    u = b[:, 2:] - b[:, :2]
+    v = a[:, 2:] - a[:, :2]
+
+    def cross(p: np.ndarray) -> np.ndarray:
+        return u[:, 0] * (p[:, 1] - b[:, 1]) - u[:, 1] * (p[:, 0] - b[:, 0])
+
+    def along(p: np.ndarray) -> np.ndarray:
+        return u[:, 0] * (p[:, 0] - b[:, 0]) + u[:, 1] * (p[:, 1] - b[:, 1])
+
+    L = u[:, 0] * u[:, 0] + u[:, 1] * u[:, 1]
+    on = (cross(a[:, :2]) == 0) & (cross(a[:, 2:]) == 0) & ((u * v).sum(axis=1) > 0)
+    t0, t1 = along(a[:, :2]), along(a[:, 2:])
+    on &= (t0 >= 0) & (t0 <= L) & (t1 >= 0) & (t1 <= L)
+    out = en.copy()
+    out[i[on]] = gn[j[on]]
+    return out
 
 
 def _facing(rule: Rule, kit: PDK, layers: Layers, nets: Nets, d: float, only: set[int] | None = None):
@@ -142,6 +178,13 @@ def _near_net_pairs(rule: Rule, layers: Layers, nets: Nets, d: float) -> np.ndar
     e, na = _edges(layers, nets, rule.layer)
     two = rule.other is not None and rule.other != rule.layer
     f, nb = _edges(layers, nets, rule.other) if two else (e, na)  # type: ignore[arg-type]
+    box = layers.cache.get("tile-box")
+    if box is not None:
+        # a tile (flow.drc.tiles): edges made by cutting the layout at the
+        # tile's haloed box are not the layout's (each real pair is found by
+        # the tile whose core holds it, far from this box)
+        e, na = _off_box(e, na, box)  # type: ignore[arg-type]
+        f, nb = _off_box(f, nb, box) if two else (e, na)  # type: ignore[arg-type]
     if len(e) == 0 or len(f) == 0:
         return np.zeros((0, 2), np.int64)
     i, j = E.candidate_pairs(e, f if two else None, d)
@@ -154,6 +197,22 @@ def _near_net_pairs(rule: Rule, layers: Layers, nets: Nets, d: float) -> np.ndar
     m = len(nets.names) + 1
     key = np.unique((lo + 1) * m + (hi + 1))  # -1 (no net found) kept apart
     return np.stack([key // m - 1, key % m - 1], axis=1)
+
+
+def _off_box(e: np.ndarray, n: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (and their nets) not lying on the boundary of ``box``."""
+    x0, y0, x1, y1 = box
+    on = ((e[:, 0] == e[:, 2]) & ((e[:, 0] == x0) | (e[:, 0] == x1))) | ((e[:, 1] == e[:, 3]) & ((e[:, 1] == y0) | (e[:, 1] == y1)))
+    return e[~on], n[~on]
+
+
+def unknown_voltage_note(rule: Rule, kit: PDK, pairs: list[str]) -> str:
+    """The note of a ``voltage_spacing`` rule on the net pairs (names) it could not check."""
+    dmax = max(kit.dbu(s) for _, s in rule.table)
+    return (
+        f"{rule.id}: not checked between {len(pairs)} pair(s) of nets within {kit.um(dmax):g} um "
+        f"whose voltage is unknown: {_listing(sorted(pairs))} (give voltages in the design's net classes)"
+    )
 
 
 def _edge_violations(rule: Rule, kit: PDK, nets: Nets, m, dist, ni, nj, value: float) -> list[Violation]:
@@ -196,18 +255,18 @@ def check_voltage_spacing(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     # spacing, or unknown (a note); then one facing-pair pass per row value,
     # over the edges of the nets that need it
     need: dict[tuple[int, int], float] = {}
-    unknown: list[str] = []
+    unknown: dict[tuple[int, int], str] = {}
     for a, b in _near_net_pairs(rule, layers, nets, dmax).tolist():
         dv = _dv(nets, a, b, ctx.voltages)
         if dv is None:
-            unknown.append(" / ".join(sorted((nets.name(a), nets.name(b)))))
+            unknown[(a, b)] = " / ".join(sorted((nets.name(a), nets.name(b))))
         else:
             need[(a, b)] = rule.spacing_for(dv)
-    if unknown:
-        layers.notes.append(
-            f"{rule.id}: not checked between {len(unknown)} pair(s) of nets within {kit.um(dmax):g} um "
-            f"whose voltage is unknown: {_listing(sorted(unknown))} (give voltages in the design's net classes)"
-        )
+    if "tile-box" in layers.cache:
+        # a tile: the run joins the pairs of all tiles into one note
+        layers.cache[("unknown", rule.id)] = unknown
+    elif unknown:
+        layers.notes.append(unknown_voltage_note(rule, kit, list(unknown.values())))
     out: list[Violation] = []
     for s in sorted({v for v in need.values() if v > 0}):
         involved = {n for p, v in need.items() if v == s for n in p}
@@ -298,6 +357,33 @@ def derate(limit: float, lay: Layer, temperature_c: float | None) -> tuple[float
     return limit * em_derating(temperature_c, ref, lay.em_ea_ev), None
 
 
+def _routed_nets(rule: Rule, layers: Layers, nets: Nets, present: list[int], ctx: CheckContext) -> list[int]:
+    """``present`` without the nets that have no current and no metal on
+    ``rule.layer`` outside device cells (e.g. the seal ring: a device with no
+    terminals).  Such a net has no wire to check at a net current; its metal
+    is the device's own (as device-internal metal of every net is, see
+    :class:`_DeviceMetal`), so it is noted as left to the devices rather
+    than as not checked."""
+    inside = _DeviceMetal(layers, rule.layer)
+    if not inside.polys:
+        return present
+    comp, polys = nets.comp[rule.layer], nets.polygons[rule.layer]
+    keep: list[int] = []
+    left: list[str] = []
+    for n in present:
+        idx = np.nonzero(comp == n)[0].tolist() if not nets.lookup(n, ctx.currents) else []
+        if idx and all(inside.points(polys[i]) for i in idx):
+            left.append(nets.name(n))
+        else:
+            keep.append(n)
+    if left:
+        layers.notes.append(
+            f"{rule.id}: {len(left)} net(s) without a current drawn on {rule.layer} only inside device cells "
+            f"(no routed metal there) left to the devices: {_listing(left)}"
+        )
+    return keep
+
+
 def _currents(nets: Nets, present: list[int], ctx: CheckContext) -> tuple[dict[int, float], list[str]]:
     """Net -> current (mA) for nets with a known current; names of the others."""
     known: dict[int, float] = {}
@@ -320,7 +406,7 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     jmax, note = derate(lay.jmax_ma_per_um, lay, ctx.temperature_c)
     nets = nets_of(layers, kit, rule.layer)
     e, pid, en = _wire_edges(kit, layers, nets, rule.layer)
-    present = sorted(set(en.tolist()) - {-1})
+    present = _routed_nets(rule, layers, nets, sorted(set(en.tolist()) - {-1}), ctx)
     known, missing = _currents(nets, present, ctx)
     if note:
         layers.notes.append(f"{rule.id}: {note}")
@@ -331,32 +417,50 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     out: list[Violation] = []
     inside = _DeviceMetal(layers, rule.layer)
     left = 0
+    # a net with holes (the slots of a wire wider than the metal may be
+    # drawn) is measured across its outline at the width that keeps the
+    # current's need of metal across every cross-section (slotted_width)
+    holes = E.hole_edges(e)
+    slotted = sorted({nets.name(n) for n in known if (holes & (en == n)).any()})
+    if slotted:
+        layers.notes.append(
+            f"{rule.id}: holes (slots) in the {rule.layer} of {len(slotted)} net(s) deducted: each outline is "
+            f"checked at the width whose every cross-section keeps I / J of metal past the slots: {_listing(slotted)}"
+        )
     for n, i_ma in known.items():
         w_um = i_ma / jmax
         mask = en == n
         en_, pn_ = e[mask], pid[mask]
         need = w_um / kit.dbu_um
         hull, hull_id, holes = _hull_and_holes(en_)
-        cover = None
+        covers = None
+        needs = (need, need)
         if len(holes):
             # a slotted wire: its outline without the slots must be wide
-            # enough that every cross-section keeps ``need`` of metal
+            # enough that every cross-section keeps ``need`` of metal; a
+            # cross-section between two facing edges runs across them
+            # (horizontal edges: a vertical segment), so each direction
+            # counts the slots a segment along it crosses
             from flow.route.router import _hole_cover
 
             hl = [tuple(h) for h in holes.tolist()]
-
-            def cover(length: float, hl=hl) -> int:
-                return _hole_cover(hl, int(math.ceil(length)))
-
-            need = slotted_width(need, cover)
+            covers = tuple(
+                (lambda length, ax=ax: _hole_cover(hl, int(math.ceil(length)), (ax,))) for ax in (0, 1)
+            )
+            needs = (slotted_width(need, covers[0]), slotted_width(need, covers[1]))
             en_, pn_ = hull, hull_id
-        _, _, m, dist = E.facing_pairs(en_, None, need, same_id=pn_)
+        _, _, m, dist = E.facing_pairs(en_, None, max(needs), same_id=pn_)
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
             quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
+            # across horizontal edges the segment is vertical (axis 1)
+            ax = 1 if a0y == a1y and b0y == b1y else 0 if a0x == a1x and b0x == b1x else -1
+            if ax >= 0 and dd >= needs[ax]:
+                continue
             if inside(quad) or inside.narrower(quad):
                 left += 1
                 continue
+            cover = None if covers is None else (covers[ax] if ax >= 0 else (lambda d: max(c(d) for c in covers)))
             metal = float(dd) - (cover(dd) if cover is not None else 0)
             width = kit.um(metal)
             measured = round(i_ma / width, 6) if width > 0 else math.inf
@@ -473,8 +577,8 @@ class _DeviceMetal:
     Device-internal metal (fingers, buses, contacts of a multi-finger
     transistor; a resistor's or inductor's body) carries a share of the net
     current that the net class does not give (a 100-finger HEMT's finger
-    carries a hundredth of it); ``current_density`` leaves it to the
-    device (whose capacity nothing checks yet: see the PDK authoring guide).
+    carries a hundredth of it); ``current_density`` checks it through the
+    device's terminal ratings instead (:func:`_check_terminals`).
 
     Device metal is what the placed device cells draw on the layer
     (:attr:`flow.geometry.gdsio.LayoutShapes.device_polygons`).  A wire
@@ -591,7 +695,7 @@ def _check_cuts(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, lay: La
     for c in range(len(cuts)):
         if below[c] and above[c]:
             groups.setdefault((int(comp[c]), frozenset(below[c]), frozenset(above[c])), []).append(c)
-    known, missing = _currents(nets, sorted({k[0] for k in groups}), ctx)
+    known, missing = _currents(nets, _routed_nets(rule, layers, nets, sorted({k[0] for k in groups}), ctx), ctx)
     if missing:
         layers.notes.append(
             f"{rule.id}: not checked for {len(missing)} net(s) changing layer through {rule.layer} without a current: {_listing(missing)}"
@@ -941,12 +1045,21 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
         "  pf_holes = pf_reg.merged.holes",
+        "  pf_dx = pf_dy = pf_d",
         "  unless pf_holes.is_empty?",
         "    # slotted: the outline without the slots, wide enough to keep pf_d of metal across",
-        "    pf_d = pfn_slot_width.call(pf_holes.each.map(&:bbox), pf_d)",
+        "    # (pf_dx across vertical edges: horizontal segments; pf_dy across horizontal ones)",
+        "    pf_hb = pf_holes.each.map(&:bbox)",
+        "    pf_dx = pfn_slot_width.call(pf_hb, pf_d, 0)",
+        "    pf_dy = pfn_slot_width.call(pf_hb, pf_d, 1)",
         "    pf_reg = pf_reg.merged.hulls",
         "  end",
-        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
+        "  pf_reg.width_check([pf_dx, pf_dy].max).each do |pf_ep|",
+        "    pf_a, pf_b = pf_ep.first, pf_ep.second",
+        "    next if pf_a.dy == 0 && pf_b.dy == 0 && (pf_a.p1.y - pf_b.p1.y).abs >= pf_dy",
+        "    next if pf_a.dx == 0 && pf_b.dx == 0 && (pf_a.p1.x - pf_b.p1.x).abs >= pf_dx",
+        f"    pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep)",
+        "  end",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
     ])

@@ -401,12 +401,38 @@ def _below(area: float, limit: float) -> bool:
     return area < limit - 1e-6
 
 
+def polygon_labels(layers: Layers, name: str) -> np.ndarray:
+    """The connectivity label of each merged edge of layer ``name``: edges
+    with one label belong to one merged polygon of the whole layout.
+
+    Polygons touching in any way (also at a single point) are one polygon,
+    as KLayout merges them.  A tile of a tiled run gets the labels of its
+    drawn polygons from the whole layer (``layers.cache[("labels", name)]``,
+    see :mod:`flow.drc.labels`), so two edges whose polygon joins far
+    outside the tile are still one polygon's; otherwise the layer's own
+    polygons are labelled here."""
+    from flow.drc.labels import edge_labels, touch_labels
+
+    key = ("edge-labels", name)
+    if key not in layers.cache:
+        e, pid = layers.merged(name)
+        given = layers.cache.get(("labels", name))
+        if given is None:
+            polys = layers.polygons(name)
+            lab = touch_labels(polys)
+        else:
+            polys, lab = given  # type: ignore[misc]
+        layers.cache[key] = edge_labels(e, pid, polys, lab)
+    return layers.cache[key]  # type: ignore[return-value]
+
+
 def check_notch(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext) -> list[Violation]:
     d = kit.dbu(rule.value)
-    e, pid = layers.merged(rule.layer)
+    e, _ = layers.merged(rule.layer)
     if d <= 0 or len(e) == 0:
         return []
-    _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, same_id=pid, metric=rule.metric)
+    same = polygon_labels(layers, rule.layer)
+    _, _, m, dist = E.facing_pairs(E.reverse(e), None, d, same_id=same, metric=rule.metric)
     return edge_pair_violations(rule, kit, m, dist)
 
 

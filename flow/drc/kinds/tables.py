@@ -594,7 +594,9 @@ def klayout_max_width(rule: Rule, kit: PDK, var) -> str:
 def klayout_wide_spacing(rule: Rule, kit: PDK, var) -> str:
     rows = _rows(rule, kit)
     lines = [
-        f"pf_l = {var(rule.layer)}.data",
+        # merged first: a raw-shape space check reports a pair once per
+        # drawn edge where overlapping shapes share one (see ruby_merged)
+        f"pf_l = {var(rule.layer)}.data.merged",
         "pf_e = pf_l.edges",
         "# per row: boundary parts of the layer along its parts wider than the row's width",
         "pf_along = [" + ", ".join(f"pf_e & {_ruby_wide('pf_l', w)}.edges" for w, _ in rows) + "]",
