@@ -10,12 +10,22 @@ alike).  ``--ref-design DIR`` gives the reference its own design folder (a
 design edited since, with that tree's design.toml).
 
 Table 1, per net with a current (from ``route.json``): current, the metals
-drawn with their widths and the width the current needs on each, the fewest
-cuts at one layer change and the cuts needed, the worst current density
-against its limit.  Table 2: nets routed and unrouted, DRC violations, the
-route stage's wall time (``metrics.json``) and the whole run's CPU time.
+drawn with the width carrying the current, the drawn width of a slotted
+wire, the width the current needs on each metal, the fewest cuts at one
+layer change and the cuts needed, the worst current density against its
+limit, and (from ``drc.json``'s ``voltage_clearance``, what the DRC
+measured) the closest other net on any metal with the gap found and the
+clearance its voltage difference needs.  Table 2: nets routed and unrouted,
+DRC violations, the route stage's wall time (``metrics.json``) and the whole
+run's CPU time.
 
     python bench/route_power.py [DESIGN] [--ref TREE [--ref-design DIR]] [--json out.json]
+
+``bench/halfbridge_10a`` is gan_halfbridge with 60 mm power HEMTs and its
+power nets at 10 A (the design.toml gives the physics): it routes with every
+net within its current density and voltage clearance, but is no clean
+sample -- the device terminal ratings flag its unstrapped HEMT buses and its
+80 um pads (gan650's largest pad, 200 um, is rated 5 A).
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ def run_flow(tree: Path, design: Path, rundir: Path) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     metrics = json.loads((rundir / "metrics.json").read_text()) if (rundir / "metrics.json").is_file() else {}
     report = json.loads((rundir / "route.json").read_text()) if (rundir / "route.json").is_file() else {}
+    drc = json.loads((rundir / "drc.json").read_text()) if (rundir / "drc.json").is_file() else {}
     return {
         "tree": str(tree),
         "design": str(design),
@@ -57,11 +68,35 @@ def run_flow(tree: Path, design: Path, rundir: Path) -> dict:
         "nets_unrouted": metrics.get("nets_unrouted"),
         "drc_violations": metrics.get("drc_violations"),
         "nets": report.get("nets", {}),
+        "clearance": drc.get("voltage_clearance", []),
     }
 
 
+def closest(res: dict, net: str) -> str:
+    """The other net closest to ``net`` relative to the clearance needed: 'NET dV V: found / required um (layer)'."""
+    pairs = [c for c in res.get("clearance", []) if net in c["nets"] and c["found_um"] is not None and c["dv_v"]]
+    if not pairs:
+        return "-"
+    c = min(pairs, key=lambda c: (c["found_um"] - c["required_um"], -c["dv_v"]))
+    other = [n for n in c["nets"] if n != net][0]
+    return f"{other} {c['dv_v']:g} V: {c['found_um']:g} / {c['required_um']:g} ({c['layer']})"
+
+
+def hv_gap(res: dict, net: str) -> str:
+    """The smallest gap to a net 500 V or more away, against its clearance."""
+    pairs = [c for c in res.get("clearance", []) if net in c["nets"] and c["found_um"] is not None and c["dv_v"] >= 500]
+    if not pairs:
+        return "-"
+    c = min(pairs, key=lambda c: c["found_um"])
+    other = [n for n in c["nets"] if n != net][0]
+    return f"{other}: {c['found_um']:g} / {c['required_um']:g} ({c['layer']})"
+
+
 def net_table(res: dict) -> list[str]:
-    rows = [f"{'net':10} {'I (A)':>6}  {'layer':5} {'width':>7} {'need':>7}  {'cuts':>5} {'need':>5}  {'J/Jmax':>7}"]
+    rows = [
+        f"{'net':10} {'I (A)':>6}  {'layer':5} {'width':>7} {'drawn':>7} {'need':>7}  {'cuts':>5} {'need':>5}  "
+        f"{'J/Jmax':>7}  {'closest net: gap / needed um':36} {'>= 500 V away: gap / needed um'}"
+    ]
     for net, r in sorted(res["nets"].items(), key=lambda kv: (-(kv[1]["current_a"] or 0), kv[0])):
         if not r["current_a"]:
             continue
@@ -69,9 +104,10 @@ def net_table(res: dict) -> list[str]:
         need_cuts = ",".join(str(v) for v in r["need_cuts"].values())
         ratio = r["current_density"]["ratio"]
         for n, (layer, w) in enumerate(sorted(r["width_um"].items())):
+            drawn = r.get("slotted", {}).get(layer, {}).get("drawn_um", w)
             head = f"{net:10} {r['current_a']:>6g}" if n == 0 else f"{'':10} {'':>6}"
-            tail = f"  {cuts:>5} {need_cuts:>5}  {ratio:>7.3f}" if n == 0 else ""
-            rows.append(f"{head}  {layer:5} {w:>7g} {r['need_width_um'][layer]:>7g}{tail}")
+            tail = f"  {cuts:>5} {need_cuts:>5}  {ratio:>7.3f}  {closest(res, net):36} {hv_gap(res, net)}" if n == 0 else ""
+            rows.append(f"{head}  {layer:5} {w:>7g} {drawn:>7g} {r['need_width_um'][layer]:>7g}{tail}")
     return rows
 
 

@@ -165,35 +165,74 @@ class Slots:
     margin: int
     origin: tuple[int, int]
     enclosure: Mapping[int, int]
+    #: period of the ring of holes around the net's existing shapes (0: half
+    #: the pitch; a density lattice rings at its own pitch, so the metal
+    #: across the ring is at least what crosses a row of the lattice)
+    ring: int = 0
 
     def effective(self, width: int) -> int:
         """Metal left across a ``width`` wide wire where a row of holes crosses it."""
         return width - _ceil_div(width, self.pitch) * self.hole
 
 
-def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int], int]) -> Slots | None:
-    """The slotting of metal ``l`` (:class:`Slots`), or None without a ``max_width`` rule.
+#: Periods of a density slot lattice per density window (a window inside
+#: the lattice holds its density give or take part of one period).
+DENSITY_PERIODS = 12
 
-    The hole is at least the metal's spacing, notch and width-dependent
-    spacing of the bars beside it and the side of the smallest ``hole`` area
-    rule; the lattice pitch the largest (on the 0.5 um grain) with
-    ``pitch + margin < max width``.
+
+def _slotting(kit: PDK, grid: RouteGrid, l: int, self_space: Callable[[int, int], int]) -> Slots | None:
+    """The slotting of metal ``l`` (:class:`Slots`), or None.
+
+    With a ``max_width`` rule: the hole is at least the metal's spacing,
+    notch and width-dependent spacing of the bars beside it and the side of
+    the smallest ``hole`` area rule; the lattice pitch the largest (on the
+    0.5 um grain) with ``pitch + margin < max width``.
+
+    Without one, a maximum ``density`` (fraction ``d`` of every ``window``
+    ``W``) slots the wires wider than ``d * W / 2`` (two such wires side by
+    side could fill a window past ``d``): square holes on a lattice of pitch
+    ``p`` about ``W /`` :data:`DENSITY_PERIODS` (0.5 um multiple), each hole
+    so large that a window over a corner of the wire, with a solid border up
+    to ``b = margin + p`` wide on two sides and the lattice elsewhere, stays
+    within ``d``: lattice density ``1 - (hole / p)^2 <= 1 - (1 - d) / (1 -
+    b / W)^2``; and at least the spacing and hole-area rules above.  The
+    router draws such a wire wider so that the metal left across a row of
+    holes (``1 - hole / p`` of it) carries the current.  None when the metal
+    has neither rule.
     """
     m = grid.metals[l]
     vals = [kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value]
-    if not vals:
-        return None
-    maxw = min(vals)
     grain = max(kit.dbu(0.5), 2)
     margin = _ceil_div(grid.width[l], grain) * grain
-    pitch = (maxw - margin - 1) // grain * grain
     area = max((r.value for r in kit.rules_of("hole", m) if r.value), default=0.0)
-    hole = max(self_space(l, pitch), kit.dbu(math.sqrt(area)) + (1 if area else 0))
+    if vals:
+        maxw = min(vals)
+        pitch = (maxw - margin - 1) // grain * grain
+        hole = max(self_space(l, pitch), kit.dbu(math.sqrt(area)) + (1 if area else 0))
+    else:
+        dens = [r for r in kit.rules_of("density", m) if r.max is not None and r.max < 1 and r.window]
+        if not dens:
+            return None
+        rule = min(dens, key=lambda r: (r.max, r.window))
+        win = kit.dbu(rule.window)
+        maxw = kit.dbu(rule.max * rule.window / 2)
+        pitch = (win // DENSITY_PERIODS) // grain * grain
+        border = margin + pitch
+        if border >= win:
+            return None
+        lattice = 1.0 - (1.0 - rule.max) / (1.0 - border / win) ** 2
+        if lattice <= 0:
+            return None
+        hole = max(
+            _ceil_div(int(math.ceil(pitch * math.sqrt(1.0 - lattice))), grain) * grain,
+            kit.dbu(math.sqrt(area)) + (1 if area else 0),
+        )
+        hole = max(hole, self_space(l, pitch - hole))
     hole = _ceil_div(hole, grain) * grain
     if pitch - hole < margin:
         return None  # no room for straps at least the minimum width
     cuts = {c: kit.dbu(kit.enclosure(m, cut)) for c, cut in enumerate(grid.cuts) if l in (c, c + 1)}
-    return Slots(maxw, hole, pitch, margin, grid.origin, MappingProxyType(cuts))
+    return Slots(maxw, hole, pitch, margin, grid.origin, MappingProxyType(cuts), 0 if vals else pitch)
 
 
 def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[Rect]:
@@ -215,17 +254,12 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
         if not any(f[0] < r[2] and r[0] < f[2] and f[1] < r[3] and r[1] < f[3] for r in big):
             continue
         x0, y0, x1, y1 = f[0] - m - h, f[1] - m - h, f[2] + m, f[3] + m
-        q = max(h + m, p // 2)
+        q = max(h + m, sl.ring or p // 2)
         ys = list(range(y0, y1 + 1, q)) + [y1]
         xs = list(range(x0, x1 + 1, q)) + [x1]
         cands += [(x0, y, x0 + h, y + h) for y in ys] + [(x1, y, x1 + h, y + h) for y in ys]
         cands += [(x, y0, x + h, y0 + h) for x in xs] + [(x, y1, x + h, y1 + h) for x in xs]
     off = (p - h) // 2
-    for r in big:
-        lo_x, lo_y, hi_x, hi_y = r[0] + m, r[1] + m, r[2] - m - h, r[3] - m - h
-        ax = sl.origin[0] + off + _ceil_div(lo_x - sl.origin[0] - off, p) * p
-        ay = sl.origin[1] + off + _ceil_div(lo_y - sl.origin[1] - off, p) * p
-        cands += [(x, y, x + h, y + h) for y in range(ay, hi_y + 1, p) for x in range(ax, hi_x + 1, p)]
     out: list[Rect] = []
     seen: set[Rect] = set()
     fx = np.array(fixed, dtype=np.int64).reshape(-1, 4)
@@ -240,10 +274,35 @@ def _slot_holes(sl: Slots, mine: Sequence[Rect], fixed: Sequence[Rect]) -> list[
         if out and _gaps(np.array(out, dtype=np.int64), c).min() < m:
             continue
         out.append(c)
+    # the lattice: its holes keep ``pitch - hole >= margin`` from each other,
+    # so each is checked against the ring and the fixed shapes only (at once)
+    lat: dict[tuple[int, int], None] = {}  # in the order of the rectangles, rows, columns
+    for r in big:
+        lo_x, lo_y, hi_x, hi_y = r[0] + m, r[1] + m, r[2] - m - h, r[3] - m - h
+        ax = sl.origin[0] + off + _ceil_div(lo_x - sl.origin[0] - off, p) * p
+        ay = sl.origin[1] + off + _ceil_div(lo_y - sl.origin[1] - off, p) * p
+        xs, ys = np.arange(ax, hi_x + 1, p), np.arange(ay, hi_y + 1, p)
+        if len(xs) and len(ys):
+            gx, gy = np.meshgrid(xs, ys)
+            lat.update(dict.fromkeys(zip(gx.ravel().tolist(), gy.ravel().tolist())))
+    if not lat:
+        return out
+    a = np.array(list(lat), dtype=np.int64)
+    a = np.concatenate([a, a + h], axis=1)  # (x0, y0, x1, y1)
+    ok = np.ones(len(a), dtype=bool)
+    for obs in (fx, np.array(out, dtype=np.int64).reshape(-1, 4)):
+        for s0 in range(0, len(obs), 256):
+            o = obs[s0 : s0 + 256]
+            gap = np.maximum(
+                np.maximum(np.maximum(o[None, :, 0] - a[:, None, 2], a[:, None, 0] - o[None, :, 2]),
+                           np.maximum(o[None, :, 1] - a[:, None, 3], a[:, None, 1] - o[None, :, 3])), 0)
+            ok &= ~(gap < m).any(axis=1)
+    ring = set(out)
+    out.extend(c for c in map(tuple, a[ok].tolist()) if c not in ring)
     return out
 
 
-def _hole_cover(holes: Sequence[Rect], w: int) -> int:
+def _hole_cover(holes: Sequence[Rect], w: int, axes: Sequence[int] = (0, 1)) -> int:
     """Most hole length that a straight segment ``w`` long crosses, along x or y.
 
     A cross-section of a slotted wire ``w`` wide is such a segment lying in
@@ -256,7 +315,7 @@ def _hole_cover(holes: Sequence[Rect], w: int) -> int:
         return 0
     arr = np.array(holes, dtype=np.int64).reshape(-1, 4)
     best = 0
-    for ax in (0, 1):  # 0: horizontal segments (intervals in x, bands in y)
+    for ax in axes:  # 0: horizontal segments (intervals in x, bands in y)
         lo, hi, b0, b1 = arr[:, ax], arr[:, ax + 2], arr[:, 1 - ax], arr[:, 3 - ax]
         edges = np.unique(np.concatenate([b0, b1]))
         for a, b in zip(edges[:-1], edges[1:]):
@@ -293,6 +352,52 @@ def _subtract(rect: Rect, holes: Sequence[Rect]) -> list[Rect]:
                 out.append((hx1, ya, x1, yb))
         pieces = out
     return pieces
+
+
+def _subtract_many(rect: Rect, holes: np.ndarray) -> list[Rect]:
+    """``rect`` minus many ``holes`` ((n, 4) array), as few rectangles, which may overlap.
+
+    The same region as :func:`_subtract`, for a lattice of hundreds of
+    holes: the holes' edges cut ``rect`` into a grid of cells; a column of
+    cells with no hole becomes one bar the height of ``rect``, a row one bar
+    its width (a slotted wire is its straps), and the metal cells no bar
+    covers are added as runs along each row, runs equal in consecutive rows
+    merged.  Overlapping bars rather than abutting pieces: polygon unions
+    (the DRC's, gdstk's Clipper) are slow on thousands of shared edges.
+    """
+    x0, y0, x1, y1 = rect
+    if len(holes):
+        hit = (holes[:, 0] < x1) & (holes[:, 2] > x0) & (holes[:, 1] < y1) & (holes[:, 3] > y0)
+        holes = holes[hit]
+    if not len(holes):
+        return [rect]
+    hx0, hy0 = np.maximum(holes[:, 0], x0), np.maximum(holes[:, 1], y0)
+    hx1, hy1 = np.minimum(holes[:, 2], x1), np.minimum(holes[:, 3], y1)
+    xs = np.unique(np.concatenate([[x0, x1], hx0, hx1]))
+    ys = np.unique(np.concatenate([[y0, y1], hy0, hy1]))
+    air = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
+    for a, b, c, d in zip(np.searchsorted(xs, hx0).tolist(), np.searchsorted(ys, hy0).tolist(),
+                          np.searchsorted(xs, hx1).tolist(), np.searchsorted(ys, hy1).tolist()):
+        air[b:d, a:c] = True
+    metal = ~air
+    out: list[Rect] = []
+
+    def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+        idx = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+        return list(zip(idx[0::2].tolist(), idx[1::2].tolist()))
+
+    cols, rows = metal.all(axis=0), metal.all(axis=1)
+    out += [(int(xs[a]), y0, int(xs[b]), y1) for a, b in runs(cols)]
+    out += [(x0, int(ys[a]), x1, int(ys[b])) for a, b in runs(rows)]
+    rest = metal & ~cols[None, :] & ~rows[:, None]
+    open_: dict[tuple[int, int], int] = {}  # cell run -> first row
+    for j in range(rest.shape[0] + 1):
+        now = set(runs(rest[j])) if j < rest.shape[0] else set()
+        for key in [k for k in open_ if k not in now]:
+            out.append((int(xs[key[0]]), int(ys[open_.pop(key)]), int(xs[key[1]]), int(ys[j])))
+        for key in now:
+            open_.setdefault(key, j)
+    return sorted(out)
 
 
 def _lattice_cuts(grid: RouteGrid, c: int, box: Rect) -> list[Rect]:
@@ -474,8 +579,10 @@ def _geometry(
         if hs:
             m = grid.metals[l]
             keep = [sh for sh in shapes if sh.layer != m]
+            arr = np.array(hs, dtype=np.int64)
             for r in sorted({sh.rect for sh in shapes if sh.layer == m}):
-                keep.extend(Shape(m, piece, net) for piece in _subtract(r, hs))
+                pieces = _subtract(r, hs) if len(hs) <= 64 else _subtract_many(r, arr)
+                keep.extend(Shape(m, piece, net) for piece in pieces)
             shapes = keep
     cuts = len(cut_shapes)
     shapes.extend(Shape(layer, r, net) for layer, r in sorted(cut_shapes))
@@ -627,6 +734,46 @@ def route(
 
 #: times route() widens slotted wires whose ring of slots left a cross-section short
 SLOT_RETRIES = 3
+
+
+def planned_width(kit: PDK, rule: NetRule) -> tuple[int, str] | None:
+    """Narrowest width (dbu) and metal the router would draw ``rule``'s net on.
+
+    For floorplanning, before any placement: per routing metal, the width
+    the net's current needs raised as :func:`route` raises it (the grid's
+    width steps, and a slotted metal's extra width so the metal left across
+    a row of slots carries the current); the narrowest over the metals.
+    None for a net the router draws at the minimum width (no current, or
+    one the minimum width carries).
+    """
+    if not rule.wide:
+        return None
+    probe = kit.dbu(1000.0)
+    grid = make_grid(kit, (0, 0, probe, probe))
+    u = grid.dbu_um
+    wide_rows = [
+        [(kit.dbu(w), kit.dbu(sp)) for r in kit.rules_of("wide_spacing", m) if r.other in (None, m) for w, sp in r.table]
+        for m in grid.metals
+    ]
+    notch = [max((kit.dbu(r.value) for r in kit.rules_of("notch", m) if r.value), default=0) for m in grid.metals]
+
+    def self_space(l: int, width: int) -> int:
+        return max(grid.spacing[l], notch[l], max((sp for w, sp in wide_rows[l] if width > w), default=0))
+
+    best: tuple[int, str] | None = None
+    for l, m in enumerate(grid.metals):
+        want = _ceil_div(int(round(rule.need.get(m, 0.0) / u * 1000)), 1000)
+        w = _quantize(want, 2 * grid.half[l], grid.width[l], grid.spacing[l], grid.pitch)
+        sl = _slotting(kit, grid, l, self_space)
+        if sl is not None and w > sl.maxw:
+            while sl.effective(w) < want:
+                w = _quantize(w + sl.hole, 2 * grid.half[l], grid.width[l], grid.spacing[l], grid.pitch)
+        elif sl is None and any(r.value for r in kit.rules_of("max_width", m)):
+            if w > min(kit.dbu(r.value) for r in kit.rules_of("max_width", m) if r.value):
+                continue  # the router keeps such a net off this metal
+        if best is None or w < best[0]:
+            best = (w, m)
+    return best
 
 
 def _quantize(want: int, low: int, w_min: int, s: int, p: int) -> int:
@@ -1250,6 +1397,19 @@ def _make_covers(
     for layer, r, o in marked:
         by_layer.setdefault(layer, []).append((r, o))
     out: dict[str, list[tuple[int, Shape, list[Rect]]]] = {}
+    # the pins every such net will cover, on the metal above: a cover grown
+    # beyond its own pin keeps the clearance to the others' (their covers
+    # come later or were made already)
+    claims: dict[str, list[tuple[Rect, int]]] = {}
+    for net in nets:
+        k = index[net]
+        if not wide[k]:
+            continue
+        for pins in terminals[net]:
+            for p in pins:
+                l = metal_index[p.layer]
+                if l + 1 < L and (l in off[k] or cuts_of[k][l] > 1):
+                    claims.setdefault(grid.metals[l + 1], []).append((p.rect, k))
     # the nets needing the most cuts claim their pins first
     for net in sorted(nets, key=lambda n: (-max(cuts_of[index[n]], default=1), n)):
         k = index[net]
@@ -1293,12 +1453,26 @@ def _make_covers(
                 # clear (centred, or grown to one side), else the bare cover
                 wn = 2 * half[k][up]
                 found = None
-                for rect in _widened((cx0, cy0, cx1, cy1), wn):
+                bare = (cx0, cy0, cx1, cy1)
+                # (only those needing as many cuts: a smaller net's pin takes a
+                # smaller cover, or none, where the big ones leave room)
+                most = max(cuts_of[k], default=1)
+                others = [(r, o) for r, o in claims.get(upper, []) if o != k and max(cuts_of[o], default=1) >= most]
+                # of the clear ones, the growth leaving the most room to the
+                # other nets' pins (a cover grows away from where they need theirs)
+                oarr = np.array([r for r, _ in others], dtype=np.int64).reshape(-1, 4)
+                room = -1
+                for rect in _widened(bare, wn, region):
                     if rect[0] < region[0] or rect[1] < region[1] or rect[2] > region[2] or rect[3] > region[3]:
                         continue
-                    if _cover_clear(grid, up, rect, k, by_layer.get(upper, []), space, shape_space):
-                        found = rect
+                    if rect == bare and found is not None:
                         break
+                    if _cover_clear(
+                        grid, up, rect, k, by_layer.get(upper, []) + (others if rect != bare else []), space, shape_space
+                    ):
+                        gap = int(_gaps(oarr, rect).min()) if len(oarr) else 1 << 62
+                        if found is None or gap > room:
+                            found, room = rect, gap
                 if found is None:
                     continue
                 if best is None or len(cuts) > len(best[2]):
@@ -1310,15 +1484,25 @@ def _make_covers(
     return out
 
 
-def _widened(rect: Rect, w: int) -> list[Rect]:
-    """``rect`` grown to at least ``w`` on each side: centred, then to either side; ``rect`` last."""
+def _widened(rect: Rect, w: int, region: Rect | None = None) -> list[Rect]:
+    """``rect`` grown to at least ``w`` on each side: centred, then to either
+    side, then (given the ``region``) as far to one side as the region
+    allows and the rest to the other; ``rect`` last."""
     x0, y0, x1, y1 = rect
     dx, dy = max(0, w - (x1 - x0)), max(0, w - (y1 - y0))
     if dx == 0 and dy == 0:
         return [rect]
+    sx = [(dx // 2, dx - dx // 2), (0, dx), (dx, 0)]
+    sy = [(dy // 2, dy - dy // 2), (0, dy), (dy, 0)]
+    if region is not None:
+        for d, lo, hi, opts in ((dx, x0 - region[0], region[2] - x1, sx), (dy, y0 - region[1], region[3] - y1, sy)):
+            if 0 < lo < d:
+                opts.append((lo, d - lo))
+            if 0 < hi < d:
+                opts.append((d - hi, hi))
     out = []
-    for fx in ((dx // 2, dx - dx // 2), (0, dx), (dx, 0)):
-        for fy in ((dy // 2, dy - dy // 2), (0, dy), (dy, 0)):
+    for fx in sx:
+        for fy in sy:
             r = (x0 - fx[0], y0 - fy[0], x1 + fx[1], y1 + fy[1])
             if r not in out:
                 out.append(r)

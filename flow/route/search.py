@@ -305,12 +305,29 @@ class Negotiator:
                         connected[t] = True
                         tree.update(job.access[t])
 
-        join(job.access[0][:1])
+        start = job.access[0][:1]
+        shared = [v for v in job.access[0] if len(term_of.get(v, ())) > 1]
+        if shared:
+            # an access point reaching several terminals (a wide wire's
+            # square over two of its pins): of those reaching the most, the
+            # one nearest the rest of the net's terminals, so the square is
+            # drawn where the wire goes on (not at the end of the pins)
+            most = max(len(term_of[v]) for v in shared)
+            shared = [v for v in shared if len(term_of[v]) == most]
+            reached = set(term_of[shared[0]])
+            rest = [v for t in range(len(job.access)) if t not in reached for v in job.access[t]]
+            if rest:
+                r = np.array(rest, dtype=np.int64) % nxy
+                cx, cy = float(np.mean(r % g.nx)), float(np.mean(r // g.nx))
+                start = [min(shared, key=lambda v: (abs(v % nxy % g.nx - cx) + abs(v % nxy // g.nx - cy), v))]
+            else:
+                start = shared[:1]
+        join(start)
         if sum(connected) > 1:
             # that one access point reaches several terminals (a wide wire's
             # patch there touches them all): it is geometry of the net, not
             # a free connection
-            nodes.update(job.access[0][:1])
+            nodes.update(start)
         while not all(connected):
             todo = [t for t in range(len(job.access)) if not connected[t]]
             tree_list = sorted(tree)

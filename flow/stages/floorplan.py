@@ -71,6 +71,42 @@ def _snap(v: float, grid: int) -> int:
     return int(math.ceil(v / grid)) * grid
 
 
+def wide_nets(kit: PDK, cfg, nl) -> dict[str, tuple[int, int, int]]:
+    """Nets the router draws wider than a routing track: net -> (width, clearance,
+    need), dbu.
+
+    ``width``: the narrowest width the router draws the net at (the metal
+    its current needs least of, slots included: :func:`flow.route.router.planned_width`),
+    only when wider than two routing tracks; ``clearance``: the most the
+    net's metal keeps from another net (its voltage against every other
+    class's, the widest ``wide_spacing`` row); ``need``: the width the
+    current alone needs on that metal.
+    """
+    from flow.route.netclass import clearance, limits, net_rules
+    from flow.route.router import planned_width
+
+    classes = {}
+    for net in nl.nets:
+        nc = cfg.net_class(net)
+        if nc is not None and nc.current:
+            classes[net] = (nc.voltage, nc.current)
+    if not classes:
+        return {}
+    rules = net_rules(kit, classes, limits(kit, getattr(cfg, "temperature_c", None)))
+    volts = {nc.voltage for nc in cfg.net_classes if nc.voltage is not None}
+    pitch = routing_pitch(kit)
+    out: dict[str, tuple[int, int, int]] = {}
+    for net, rule in rules.items():
+        plan = planned_width(kit, rule)
+        if plan is None or plan[0] <= 2 * pitch:
+            continue
+        w, metal = plan
+        c = max([clearance(kit, metal, rule.voltage, v) for v in volts] + [kit.dbu(kit.min_spacing(metal))])
+        c = max([c] + [kit.dbu(sp) for r in kit.rules_of("wide_spacing", metal) for _, sp in r.table])
+        out[net] = (w, c, kit.dbu(rule.need.get(metal, 0.0)))
+    return out
+
+
 class FloorplanStage(Stage):
     id = "floorplan"
     requires = ("netlist",)
@@ -129,12 +165,21 @@ class FloorplanStage(Stage):
             side_of[port] = side
             count[side] += 1
 
+        wide = wide_nets(kit, cfg, nl)
         # Core and die size.
         if cfg.die is not None:
             die_w, die_h = kit.dbu(cfg.die[0]) - 2 * off, kit.dbu(cfg.die[1]) - 2 * off
         else:
             area = sum((w + spacing) * (h + spacing) for w, h in sizes)
             side = math.sqrt(area / cfg.utilization)
+            # wide nets (sized for their current): each needs a corridor of
+            # its width plus clearance, about half the core side long; the
+            # room routing leaves beside the devices must hold them twice
+            corridors = sum((w + c) * side * 3 / 4 for w, c, _ in wide.values())
+            side = max(side, math.sqrt(area + 2 * corridors))
+            # the router tries a net at full width when a metal carries it
+            # within a quarter of the die's shorter side
+            side = max(side, max((4 * n for _, _, n in wide.values()), default=0) - 2 * ring)
             # power devices' heat-spreading footprints (place.max_power_density)
             # must fit side by side: at most 70 % of the core
             feet = _footprint_area(kit, cfg, nl.instances, sizes)
@@ -149,8 +194,11 @@ class FloorplanStage(Stage):
                 if spec is not None and spec.position is not None:
                     side_of.setdefault(port, self._nearest_side(kit.dbu(spec.position[0]) - off, kit.dbu(spec.position[1]) - off, die_w, die_h))
             for s in SIDES:
-                n = sum(1 for v in side_of.values() if v == s)
-                need = 2 * ring + n * (pad + spacing)
+                # a wide net's wire reaches its pad across its whole width
+                need = 2 * ring + sum(
+                    max(pad, wide[p][0] if p in wide else 0) + (wide[p][1] if p in wide else spacing)
+                    for p, v in side_of.items() if v == s
+                )
                 if s in ("north", "south"):
                     die_w = max(die_w, need)
                 else:

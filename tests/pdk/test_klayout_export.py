@@ -598,3 +598,56 @@ def test_deck_net_kinds_on_random_layouts(tmp_path, temperature):
     assert sum(total[r.id] for r in kit.rules if r.kind == "current_density") > 0, total
     assert sum(total[r.id] for r in kit.rules if r.kind == "net_spacing") > 0
     assert sum(total[r.id] for r in kit.rules if r.other not in (None, r.layer)) > 0
+
+
+@needs_klayout
+def test_deck_current_density_of_slotted_wires_matches_pilotflow(tmp_path):
+    """A slotted wire (square holes on a lattice, drawn as its straps) is
+    measured on its outline without the slots at the width that leaves the
+    current's need across every cross-section: a 400 um wide wire with 20 um
+    slots every 40 um keeps 200 um of M2 across (1 A needs 125 um at 8
+    mA/um) and is clean, though each strap is 20 um; a 220 um one keeps
+    120 um and is flagged -- by pilotflow and by the exported deck alike.
+    A cross-section runs across the wire (here vertically): the slots a
+    segment along the wire crosses do not count against it."""
+    import gdstk
+    import numpy as np
+
+    from flow.config import load_net_classes
+    from flow.drc.kinds.nets import slotted_width
+    from flow.route.router import _hole_cover, _subtract_many
+    from flow.stages.drc import design_context
+    from pdk.schema import load_rules_file
+
+    (tmp_path / "net.toml").write_text(NET_RULES)
+    kit = load_rules_file(tmp_path / "net.toml")
+    res = export_klayout(kit, tmp_path / "k")
+    deck = tmp_path / "deck.rb"
+    deck.write_text(deck_script(res.lydrc))
+    classes = tmp_path / "classes.toml"
+    classes.write_text('[[net_class]]\nnets = ["WIDE", "THIN"]\nvoltage = 0.0\ncurrent = 1.0\n')
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    um = 1000
+    for name, y0, w in (("WIDE", 0, 400), ("THIN", 600, 220)):
+        rect = (0, y0 * um, 1000 * um, (y0 + w) * um)
+        holes = np.array([(x, y, x + 20 * um, y + 20 * um)
+                          for x in range(10 * um, 980 * um, 40 * um)
+                          for y in range((y0 + 10) * um, (y0 + w - 20) * um, 40 * um)], np.int64)
+        for r in _subtract_many(rect, holes):
+            cell.add(gdstk.rectangle((r[0] / um, r[1] / um), (r[2] / um, r[3] / um), layer=12, datatype=0))
+        cell.add(gdstk.Label(name, (1.0, y0 + 1.0), layer=12, texttype=10))
+        # the metal across: the outline minus the most slot length a line crosses
+        across = w * um - _hole_cover([tuple(h) for h in holes.tolist()], w * um, (1,))
+        assert across == (200 if name == "WIDE" else 120) * um
+    gds = tmp_path / "slots.gds"
+    lib.write_gds(str(gds))
+    report = tmp_path / "slots.lyrdb"
+    run_plan(tmp_path, [f"{gds}\tTOP\t{deck}\t{report}\t{classes}"])
+    loaded, temp = load_net_classes(classes)
+    ours = run_drc(read_gds(gds, kit, "TOP"), kit, rules=[r for r in kit.rules if r.id == "M2.J.1"],
+                   ctx=design_context(loaded, temp))
+    assert ours.counts().get("M2.J.1", 0) >= 1
+    assert {v.net for v in ours.violations} == {"THIN"}
+    assert lyrdb_counts(report)["M2.J.1"] == ours.counts()["M2.J.1"]
+    assert slotted_width(125 * um, lambda w: 0) == 125 * um

@@ -451,3 +451,120 @@ def test_max_width_too_small_to_slot_keeps_the_net_off_that_metal(gan650):
     assert "MET2" not in r.drawn["p"]["width_um"] and not r.drawn["p"]["slotted"]
     assert r.drawn["p"]["width_um"]["MET1"] >= rules["p"].need["MET1"]
     check(kit, obs, terms, r)
+
+
+def test_density_slots_a_net_wider_than_half_the_density_window(gan650):
+    """gan650 has no max_width rule, but plated MET2 may cover at most 70 %
+    of every 500 um window (MET2.DEN.1): a solid wire wider than 175 um
+    (0.7 x 500 / 2) would fill windows past that with a neighbour.  A 4 A
+    net needs 200 um of MET2: it is drawn wider and slotted with a lattice
+    of square holes sparse enough that a window over a corner of the wire
+    (solid borders on two sides) keeps the limit, so every window of the
+    rule is within it (KLayout), the metal left across a row of slots still
+    carries the current, and every slot is a legal hole."""
+    kit = gan650
+    region = rect_um(0, 0, 2000, 2000)
+    obs, terms = scene(
+        {"p": [pin("p", "MET2", 100, 100, 300, 300), pin("p", "MET2", 1600, 1500, 1800, 1700)]}
+    )
+    rules = net_rules(kit, {"p": (0.0, 4.0)}, limits(kit))
+    need = rules["p"].need["MET2"]
+    assert need == 200.0
+    r = route(kit, region, obs, terms, rules=rules)
+    assert r.unrouted == {}
+    d = r.drawn["p"]
+    assert set(d["slotted"]) == {"MET2"}
+    sl = d["slotted"]["MET2"]
+    assert sl["max_width_um"] == 175.0
+    border = sl["pitch_um"] + kit.min_width("MET2")
+    assert (1 - (sl["slot_um"] / sl["pitch_um"]) ** 2) <= 1 - 0.3 / (1 - border / 500.0) ** 2
+    assert sl["drawn_um"] > d["width_um"]["MET2"] >= need
+    met2 = net_region(r.shapes["p"], "MET2")
+    every = (met2 + kdb.Region([kdb.Box(*p.rect) for p in obs if p.layer == "MET2"])).merged()
+    holes = list(met2.holes().each())
+    assert len(holes) > 50
+    assert min(h.area() for h in holes) * kit.dbu_um**2 >= 100.0  # MET2.H.1
+    # MET2.DEN.1 as the rule states it: 500 um windows stepped by 250 um
+    win, step = kit.dbu(500.0), kit.dbu(250.0)
+    worst = 0.0
+    for x in range(0, kit.dbu(2000.0) - win + 1, step):
+        for y in range(0, kit.dbu(2000.0) - win + 1, step):
+            w = kdb.Box(x, y, x + win, y + win)
+            worst = max(worst, (every & kdb.Region(w)).area() / w.area())
+    assert 0.5 < worst <= 0.7, worst
+    # every cross-section of the straight runs holds the metal the current needs
+    filled = (met2 + met2.holes()).merged()
+    drawn_w = kit.dbu(sl["drawn_um"])
+    landings = kdb.Region([kdb.Box(*p.rect).enlarged(kit.dbu(60.0), kit.dbu(60.0)) for p in obs])
+    box = filled.bbox()
+    measured = []
+    for vertical in (True, False):
+        lo, hi = (box.left, box.right) if vertical else (box.bottom, box.top)
+        for c in range(lo + 500, hi, kit.dbu(11.0)):
+            line = kdb.Box(c, box.bottom, c + 1, box.top) if vertical else kdb.Box(box.left, c, box.right, c + 1)
+            for seg in (filled & kdb.Region(line)).each():
+                b = seg.bbox()
+                if (b.height() if vertical else b.width()) == drawn_w and not kdb.Region(b).interacting(landings):
+                    measured.append((met2 & kdb.Region(b)).area())
+    assert measured and min(measured) >= kit.dbu(need), (min(measured), need)
+    assert any(m < drawn_w for m in measured)
+    check(kit, obs, terms, r)
+    notch = kit.dbu(max(x.value for x in kit.rules_of("notch", "MET2")))
+    assert every.notch_check(notch).count() == 0
+
+
+def test_planned_width_is_what_the_router_draws(gan650):
+    """The floorplan's estimate (planned_width) equals the width the router
+    draws: unslotted below the slotting threshold, slotted above it, and
+    None for a net the minimum width carries."""
+    from flow.route.router import planned_width
+
+    rules = net_rules(gan650, {"a": (0.0, 4.0), "b": (0.0, 2.0), "c": (0.0, 0.005)}, limits(gan650))
+    assert planned_width(gan650, rules["c"]) is None
+    wb, mb = planned_width(gan650, rules["b"])
+    assert mb == "MET2" and gan650.dbu(100.0) <= wb < gan650.dbu(175.0)
+    obs, terms = scene({"a": [pin("a", "MET2", 100, 100, 300, 300), pin("a", "MET2", 1600, 1500, 1800, 1700)]})
+    r = route(gan650, rect_um(0, 0, 2000, 2000), obs, terms, rules={"a": rules["a"]})
+    wa, ma = planned_width(gan650, rules["a"])
+    assert ma == "MET2" and wa == gan650.dbu(r.drawn["a"]["slotted"]["MET2"]["drawn_um"])
+
+
+def test_subtract_many_equals_subtract():
+    """The subtraction used for large slot lattices covers exactly what the
+    piecewise one does (KLayout), with bars instead of pieces: a full lattice
+    is its straps, one rectangle per row and column of them."""
+    import random
+
+    import numpy as np
+
+    from flow.route.router import _subtract, _subtract_many
+
+    rng = random.Random(7)
+    for _ in range(200):
+        rect = (0, 0, rng.randint(50, 300), rng.randint(50, 300))
+        holes = []
+        for _ in range(rng.randint(0, 40)):
+            x, y = rng.randint(-30, 300), rng.randint(-30, 300)
+            holes.append((x, y, x + rng.randint(1, 50), y + rng.randint(1, 50)))
+        a = kdb.Region([kdb.Box(*p) for p in _subtract(rect, holes)]).merged()
+        pieces = _subtract_many(rect, np.array(holes, dtype=np.int64).reshape(-1, 4))
+        b = kdb.Region([kdb.Box(*p) for p in pieces])
+        assert (a ^ b.merged()).is_empty()
+        assert all(rect[0] <= p[0] < p[2] <= rect[2] and rect[1] <= p[1] < p[3] <= rect[3] for p in pieces)
+    # a 20 x 20 lattice of 29 um holes at 50 um: 21 + 21 straps
+    holes = np.array([(10 + 50 * i, 10 + 50 * j, 39 + 50 * i, 39 + 50 * j) for i in range(20) for j in range(20)])
+    pieces = _subtract_many((0, 0, 1020, 1020), holes)
+    assert len(pieces) == 42
+    merged = kdb.Region([kdb.Box(*p) for p in pieces]).merged()
+    assert merged.area() == 1020 * 1020 - 400 * 29 * 29 and len(list(merged.holes().each())) == 400
+
+
+def test_cover_grows_as_far_as_the_region_allows():
+    """A cover grown to the wire width near the region edge takes what room
+    there is on that side and the rest on the other."""
+    from flow.route.router import _widened
+
+    opts = _widened((100, 50, 900, 60), 500, (0, 0, 1000, 2000))
+    assert (100, 0, 900, 500) in opts  # 50 down to the edge, 440 up
+    assert opts[-1] == (100, 50, 900, 60)
+    assert all(r[3] - r[1] >= 500 for r in opts[:-1])

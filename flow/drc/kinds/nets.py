@@ -417,31 +417,101 @@ def check_current_density(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContex
     out: list[Violation] = []
     inside = _DeviceMetal(layers, rule.layer)
     left = 0
-    # a wire's width is measured across its outline: holes (the slots of a
-    # wire wider than the metal may be drawn) are not deducted
+    # a net with holes (the slots of a wire wider than the metal may be
+    # drawn) is measured across its outline at the width that keeps the
+    # current's need of metal across every cross-section (slotted_width)
     holes = E.hole_edges(e)
     slotted = sorted({nets.name(n) for n in known if (holes & (en == n)).any()})
     if slotted:
         layers.notes.append(
-            f"{rule.id}: holes (slots) in the {rule.layer} of {len(slotted)} net(s) not deducted from their width "
-            f"(the router sizes a slotted wire so the metal across a row of slots carries the current; route.json): "
-            f"{_listing(slotted)}"
+            f"{rule.id}: holes (slots) in the {rule.layer} of {len(slotted)} net(s) deducted: each outline is "
+            f"checked at the width whose every cross-section keeps I / J of metal past the slots: {_listing(slotted)}"
         )
     for n, i_ma in known.items():
         w_um = i_ma / jmax
-        mask = (en == n) & ~holes
-        _, _, m, dist = E.facing_pairs(e[mask], None, w_um / kit.dbu_um, same_id=pid[mask])
+        mask = en == n
+        en_, pn_ = e[mask], pid[mask]
+        need = w_um / kit.dbu_um
+        hull, hull_id, holes = _hull_and_holes(en_)
+        covers = None
+        needs = (need, need)
+        if len(holes):
+            # a slotted wire: its outline without the slots must be wide
+            # enough that every cross-section keeps ``need`` of metal; a
+            # cross-section between two facing edges runs across them
+            # (horizontal edges: a vertical segment), so each direction
+            # counts the slots a segment along it crosses
+            from flow.route.router import _hole_cover
+
+            hl = [tuple(h) for h in holes.tolist()]
+            covers = tuple(
+                (lambda length, ax=ax: _hole_cover(hl, int(math.ceil(length)), (ax,))) for ax in (0, 1)
+            )
+            needs = (slotted_width(need, covers[0]), slotted_width(need, covers[1]))
+            en_, pn_ = hull, hull_id
+        _, _, m, dist = E.facing_pairs(en_, None, max(needs), same_id=pn_)
         for mm, dd in zip(m.tolist(), dist.tolist()):
             (a0x, a0y, a1x, a1y), (b0x, b0y, b1x, b1y) = mm
             quad = [(a0x, a0y), (a1x, a1y), (b0x, b0y), (b1x, b1y)]
+            # across horizontal edges the segment is vertical (axis 1)
+            ax = 1 if a0y == a1y and b0y == b1y else 0 if a0x == a1x and b0x == b1x else -1
+            if ax >= 0 and dd >= needs[ax]:
+                continue
             if inside(quad) or inside.narrower(quad):
                 left += 1
                 continue
-            width = kit.um(float(dd))
+            cover = None if covers is None else (covers[ax] if ax >= 0 else (lambda d: max(c(d) for c in covers)))
+            metal = float(dd) - (cover(dd) if cover is not None else 0)
+            width = kit.um(metal)
             measured = round(i_ma / width, 6) if width > 0 else math.inf
             out.append(polygon_violation(rule, quad, measured, nets.name(n)))
     inside.note(rule, left, "narrow part(s)", layers)
     return out + _check_terminals(rule, kit, layers, ctx, nets)
+
+
+def _hull_and_holes(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A net's merged outline split into its outer boundaries (edges and a
+    polygon id per edge) and the bounding boxes of its holes ((n, 4), dbu).
+    Without holes the hull is ``edges`` itself."""
+    from flow.drc.kinds.shapes import loops
+
+    rings = loops(edges)
+    outer: list[np.ndarray] = []
+    holes: list[tuple[int, int, int, int]] = []
+    for ring in rings:
+        x, y = ring[:, 0].astype(np.float64), ring[:, 1].astype(np.float64)
+        area2 = float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+        if area2 < 0:
+            holes.append((int(x.min()), int(y.min()), int(x.max()), int(y.max())))
+        else:
+            outer.append(ring)
+    if not holes:
+        return edges, np.zeros(len(edges), np.int64), np.zeros((0, 4), np.int64)
+    hull = np.vstack([np.hstack([r, np.roll(r, -1, axis=0)]) for r in outer]).astype(np.int64)
+    ids = np.concatenate([np.full(len(r), k, np.int64) for k, r in enumerate(outer)])
+    return hull, ids, np.array(holes, np.int64)
+
+
+def slotted_width(need: float, cover) -> float:
+    """Outline width (dbu) a slotted wire needs so every cross-section keeps
+    ``need`` of metal: the fixpoint of ``w = need + cover(w)``, where
+    ``cover(w)`` is the most slot length a straight segment ``w`` long
+    crosses.  ``w - cover(w)`` never decreases with ``w`` (a segment longer
+    by d crosses at most d more slot), so any part of the outline at least
+    that wide holds ``need`` of metal across it.
+
+    >>> slotted_width(100.0, lambda w: 0)
+    100.0
+    >>> slotted_width(100.0, lambda w: (int(w) // 40 + 1) * 25)   # 25 wide slots every 40
+    275.0
+    """
+    w = need
+    for _ in range(64):
+        nxt = need + cover(w)
+        if nxt <= w:
+            return w
+        w = nxt
+    return w
 
 
 def _check_terminals(rule: Rule, kit: PDK, layers: Layers, ctx: CheckContext, nets: Nets) -> list[Violation]:
@@ -926,7 +996,8 @@ def _ruby_num(x: float | None) -> str:
 
 def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
     """Wires: per net with a current, the width check of the net's shapes on
-    the layer at ``I / J(T)``.  Cuts: per net with a current, its cuts
+    the layer at ``I / J(T)`` (a net with slots: of its outline without
+    them, at the width :func:`slotted_width` gives, as pilotflow).  Cuts: per net with a current, its cuts
     grouped by the lower and upper shapes they join; a group with fewer
     cuts than ``I / Icut(T)`` is a marker (its bounding box).  ``None``
     where pilotflow cannot check the rule either (no limit in the kit).
@@ -973,8 +1044,22 @@ def klayout_current_density(rule: Rule, kit: PDK, var) -> str | None:
         "  pf_d = (pf_r['amps'].max * 1000.0 / pf_j / pfn_dbu).ceil",
         f"  pf_reg = pf_r['regs'][{ruby_str(rule.layer)}]",
         "  next if pf_d <= 0 || pf_reg.is_empty?",
-        "  pf_reg = RBA::Region::new(pf_reg.merged.each.map { |pf_p| RBA::Polygon::new(pf_p.each_point_hull.to_a) })  # holes (slots) not deducted",
-        f"  pf_reg.width_check(pf_d).each {{ |pf_ep| pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep) }}",
+        "  pf_holes = pf_reg.merged.holes",
+        "  pf_dx = pf_dy = pf_d",
+        "  unless pf_holes.is_empty?",
+        "    # slotted: the outline without the slots, wide enough to keep pf_d of metal across",
+        "    # (pf_dx across vertical edges: horizontal segments; pf_dy across horizontal ones)",
+        "    pf_hb = pf_holes.each.map(&:bbox)",
+        "    pf_dx = pfn_slot_width.call(pf_hb, pf_d, 0)",
+        "    pf_dy = pfn_slot_width.call(pf_hb, pf_d, 1)",
+        "    pf_reg = pf_reg.merged.hulls",
+        "  end",
+        "  pf_reg.width_check([pf_dx, pf_dy].max).each do |pf_ep|",
+        "    pf_a, pf_b = pf_ep.first, pf_ep.second",
+        "    next if pf_a.dy == 0 && pf_b.dy == 0 && (pf_a.p1.y - pf_b.p1.y).abs >= pf_dy",
+        "    next if pf_a.dx == 0 && pf_b.dx == 0 && (pf_a.p1.x - pf_b.p1.x).abs >= pf_dx",
+        f"    pf_out.insert(pf_ep) unless pfn_in_dev.call({ruby_str(rule.layer)}, pf_ep) || pfn_dev_narrow.call({ruby_str(rule.layer)}, pf_ep)",
+        "  end",
         "end",
         f"DRC::DRCLayer::new(self, pf_out){out}",
     ])
