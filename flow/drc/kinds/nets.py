@@ -17,8 +17,10 @@ kind                 what is flagged (marker)
                      listed as not checked in the notes
 ``current_density``  routing layers: parts of a net's wires narrower than
                      ``I / J(T)`` (polygon over the two facing edges; measured
-                     mA/um), measured across the outline (holes, the slots
-                     of a slotted wire, are not deducted); cut layers: a group of cuts joining the same
+                     mA/um); a net with holes (the slots of a slotted
+                     wire) is checked on its outline at the width that keeps
+                     I / J of metal past the slots across every
+                     cross-section; cut layers: a group of cuts joining the same
                      lower and upper shape of a net with fewer than
                      ``I / Icut(T)`` cuts (polygon: the group's bounding box;
                      measured mA per cut)
