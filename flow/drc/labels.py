@@ -39,7 +39,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from flow.drc.nets import _touch, box_pairs, boxes_of, overlap_pairs, points_in_polygons, rect_mask, touch_pairs
+from flow.drc.nets import _touch, box_pairs, boxes_of, locate, overlap_pairs, points_in_polygons, rect_mask, touch_pairs
 
 #: Pairs buffered by :class:`UnionFind` before they are folded into the labels.
 BUFFER_PAIRS = 1 << 20
@@ -140,28 +140,6 @@ def touch_labels(polys: Sequence[np.ndarray]) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Labels of merged edges
 # ---------------------------------------------------------------------------
-
-
-def locate(points: np.ndarray, polys: Sequence[np.ndarray], boxes: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Index of a polygon containing each point (boundary included), -1 if none."""
-    pts = np.asarray(points, np.float64).reshape(-1, 2)
-    out = np.full(len(pts), -1, np.int64)
-    if len(pts) == 0 or len(boxes) == 0:
-        return out
-    i, j = box_pairs(np.hstack([pts, pts]), boxes.astype(np.float64), closed=True)
-    if not len(i):
-        return out
-    r = rects[j]
-    out[i[r]] = j[r]
-    ni, nj = i[~r], j[~r]
-    sel = out[ni] < 0
-    ni, nj = ni[sel], nj[sel]
-    if len(ni):
-        hit, _ = points_in_polygons(pts, polys, ni, nj)
-        ni, nj = ni[hit], nj[hit]
-        first = np.unique(ni, return_index=True)[1]
-        out[ni[first]] = nj[first]
-    return out
 
 
 def edge_labels(edges: np.ndarray, pid: np.ndarray, polys: Sequence[np.ndarray], labels: np.ndarray) -> np.ndarray:
@@ -329,7 +307,7 @@ def streamed_labels(src: Any, grid: Any, same: Sequence[str], links: Sequence[tu
     layers that overlap, get one label.  ``src``: a
     :class:`flow.geometry.gdsio.LayoutShapes` or a
     :class:`flow.geometry.store.ShapeStore`."""
-    from flow.drc.tiles import _source_boxes
+    from flow.drc.tiles import _source_boxes, _tile_part
     from flow.executor import LocalExecutor
     from flow.geometry.gdsio import LayoutShapes
 
@@ -349,16 +327,8 @@ def streamed_labels(src: Any, grid: Any, same: Sequence[str], links: Sequence[tu
         for k in tiles:
             ids: dict[str, np.ndarray] = {}
             per: dict[str, Any] = {}
-            for n, (t, o) in index.items():
-                lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
-                sel = np.sort(o[lo:hi])
-                ids[n] = sel
-                if in_memory:
-                    poly = src.polygons[n]
-                    per[n] = [poly[i] for i in sel.tolist()]
-                else:
-                    st = src.starts[n]
-                    per[n] = (str(src.files[n]), st[sel], st[sel + 1])
+            for n in index:
+                ids[n], per[n] = _tile_part(src, n, index[n], k)
             yield LabelJob(k=k, grid=g0, ids=ids, offset=offset, same=tuple(same), links=tuple(links),
                            **({"polys": per} if in_memory else {"reads": per}))
 
@@ -534,7 +504,7 @@ def streamed_nets(src: Any, kit: Any, extra: Sequence[str], grid: Any, executor:
     over ``grid``: memory is one net index per polygon plus one tile's
     polygons (and the shapes under net-tie markers, few)."""
     from flow.drc.nets import _fmt_um, cut_net_ties, net_layers
-    from flow.drc.tiles import _source_boxes
+    from flow.drc.tiles import _source_boxes, _tile_part
     from flow.executor import LocalExecutor
     from flow.geometry.gdsio import LayoutShapes
 
@@ -598,16 +568,9 @@ def streamed_nets(src: Any, kit: Any, extra: Sequence[str], grid: Any, executor:
             drop: dict[str, np.ndarray] = {}
             ext: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
             pts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-            for n, (t, o) in index.items():
-                lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
-                sel = np.sort(o[lo:hi])
+            for n in index:
+                sel, per[n] = _tile_part(src, n, index[n], k)
                 ids[n] = sel
-                if in_memory:
-                    poly = src.polygons[n]
-                    per[n] = [poly[i] for i in sel.tolist()]
-                else:
-                    st = src.starts[n]
-                    per[n] = (str(src.files[n]), st[sel], st[sel + 1])
                 if n in dropped:
                     drop[n] = np.isin(sel, dropped[n])
                 if n in cut_index:

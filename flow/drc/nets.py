@@ -178,6 +178,30 @@ def point_in_polygon(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
 PIP_BATCH = 4_000_000
 
 
+def locate(points: np.ndarray, polys: Sequence[np.ndarray], boxes: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Index of a polygon (``polys``, their ``boxes``; ``rects``: which are
+    rectangles, where box containment is exact) containing each point
+    (boundary included), -1 if none."""
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    out = np.full(len(pts), -1, np.int64)
+    if len(pts) == 0 or len(boxes) == 0:
+        return out
+    i, j = box_pairs(np.hstack([pts, pts]), boxes.astype(np.float64), closed=True)
+    if not len(i):
+        return out
+    r = rects[j]
+    out[i[r]] = j[r]
+    ni, nj = i[~r], j[~r]
+    sel = out[ni] < 0
+    ni, nj = ni[sel], nj[sel]
+    if len(ni):
+        hit, _ = points_in_polygons(pts, polys, ni, nj)
+        ni, nj = ni[hit], nj[hit]
+        first = np.unique(ni, return_index=True)[1]
+        out[ni[first]] = nj[first]
+    return out
+
+
 def points_in_polygons(points: np.ndarray, polygons: Sequence[np.ndarray], i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each pair ``(points[i[k]], polygons[j[k]])``: (inside or on the
     boundary, on the boundary), as :func:`point_in_polygon` tests one
@@ -343,28 +367,10 @@ class Nets:
 
     def locate(self, layer: str, points: np.ndarray) -> np.ndarray:
         """Index of a drawn polygon of ``layer`` containing each point (closed), -1 if none."""
-        pts = np.asarray(points, np.float64).reshape(-1, 2)
-        out = np.full(len(pts), -1, np.int64)
         boxes = self.boxes.get(layer)
-        if boxes is None or len(boxes) == 0 or len(pts) == 0:
-            return out
-        pb = np.hstack([pts, pts])
-        i, j = box_pairs(pb, boxes.astype(np.float64), closed=True)
-        if len(i) == 0:
-            return out
-        rect = self.rects[layer][j]
-        # rectangles: box containment is exact
-        out[i[rect]] = j[rect]
-        polys = self.polygons[layer]
-        ni, nj = i[~rect], j[~rect]
-        sel = out[ni] < 0
-        ni, nj = ni[sel], nj[sel]
-        if len(ni):
-            hit, _ = points_in_polygons(pts, polys, ni, nj)
-            ni, nj = ni[hit], nj[hit]
-            first = np.unique(ni, return_index=True)[1]
-            out[ni[first]] = nj[first]
-        return out
+        if boxes is None:
+            return np.full(len(np.asarray(points).reshape(-1, 2)), -1, np.int64)
+        return locate(points, self.polygons[layer], boxes, self.rects[layer])
 
     def edge_nets(self, layer: str, edges: np.ndarray) -> np.ndarray:
         """Net index of each merged outline edge of ``layer`` (interior on the

@@ -722,6 +722,21 @@ def _source_boxes(src: Any, name: str) -> np.ndarray:
     return np.zeros((0, 4), np.int64) if b is None else b.astype(np.int64)
 
 
+def _tile_part(src: Any, name: str, index: tuple[np.ndarray, np.ndarray], k: int) -> tuple[np.ndarray, Any]:
+    """Layer ``name``'s polygons assigned to tile ``k`` (``index``: the
+    ``(tiles, ids)`` of :meth:`Grid.assign`): their ids, sorted, and what a
+    job needs of them: the polygons (a :class:`LayoutShapes`), else
+    ``(file, starts, ends)`` for :func:`_read` (a store)."""
+    t, o = index
+    lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
+    ids = np.sort(o[lo:hi])
+    if isinstance(src, LayoutShapes):
+        poly = src.polygons[name]
+        return ids, [poly[i] for i in ids.tolist()]
+    st = src.starts[name]
+    return ids, (str(src.files[name]), st[ids], st[ids + 1])
+
+
 def _own_boxes(src: Any, name: str) -> np.ndarray:
     """Bounding boxes of a layer: a store's own array (int32, not copied)."""
     if isinstance(src, LayoutShapes):
@@ -738,18 +753,11 @@ def _jobs(src: Any, grid: Grid, index: dict[str, tuple[np.ndarray, np.ndarray]],
         per: dict[str, Any] = {}
         lab: dict[str, np.ndarray] = {}
         tile_ids: dict[str, np.ndarray] = {}
-        for n, (t, o) in index.items():
-            lo, hi = np.searchsorted(t, k, "left"), np.searchsorted(t, k, "right")
-            ids = np.sort(o[lo:hi])
+        for n in index:
+            ids, per[n] = _tile_part(src, n, index[n], k)
             tile_ids[n] = ids
             if labels and n in labels:
                 lab[n] = labels[n][ids]
-            if in_memory:
-                poly = src.polygons[n]
-                per[n] = [poly[i] for i in ids.tolist()]
-            else:
-                st = src.starts[n]
-                per[n] = (str(src.files[n]), st[ids], st[ids + 1])
         info = None if nets is None else nets.tile_info(net_names, tile_ids, grid.haloed(k))
         yield TileJob(k=k, grid=grid, **base, **({"polys": per} if in_memory else {"reads": per}), labels=lab or None, nets=info)
 
