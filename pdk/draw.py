@@ -114,3 +114,52 @@ def grow_span(lo: int, hi: int, minimum: int, direction: int) -> tuple[int, int]
     if direction > 0:
         return lo, hi + short
     return lo - short // 2, hi + short - short // 2
+
+
+def finger_straps(
+    s: DbuShapes, xo: list[int], wo: int, ws: int, conts: dict[str, list[Rect]], en_c: int,
+    pin: int, yd0: int, yd1: int, v: int, vsp: int, en_v: int,
+) -> tuple[dict[str, list[Rect]], dict[str, list[Rect]]]:
+    """MET2 straps ``ws`` wide over a HEMT's ohmic fingers (at ``xo``,
+    ``wo`` wide; even ones source, odd ones drain, with their contacts
+    ``conts``), from the source bus (``y = 0``, ``pin`` high) or to the drain
+    bus (``yd0`` to ``yd1``), and VIA1 (``v`` wide, ``vsp`` apart, ``en_v``
+    enclosed) along the finger only: the bus stays free for the router's own
+    via cover (the strap's end over the bus meets the cover's MET2
+    directly).  Returns the straps and the vias per terminal."""
+    straps: dict[str, list[Rect]] = {"s": [], "d": []}
+    svias: dict[str, list[Rect]] = {"s": [], "d": []}
+    for k, x in enumerate(xo):
+        t = "s" if k % 2 == 0 else "d"
+        xc = x + wo // 2
+        c = conts[t][k // 2]
+        y0, y1 = (0, c[3] + en_c) if t == "s" else (c[1] - en_c, yd1)
+        straps[t].append(s.add("MET2", xc - ws // 2, y0, xc - ws // 2 + ws, y1, terminal=t))
+        f0, f1 = (pin, y1) if t == "s" else (y0, yd0)
+        n = (f1 - f0 - 2 * en_v + vsp) // (v + vsp)
+        yv = f0 + (f1 - f0 - (n * v + (n - 1) * vsp)) // 2
+        for j in range(n):
+            svias[t].append(s.add("VIA1", xc - v // 2, yv + j * (v + vsp), xc - v // 2 + v, yv + j * (v + vsp) + v))
+    return straps, svias
+
+
+def rate_fingers(
+    s: DbuShapes, kit: PDK, model: str, width_um: float, wo: int, ws: int, fingers: dict[str, list[Rect]],
+    straps: dict[str, list[Rect]], conts: dict[str, list[Rect]], svias: dict[str, list[Rect]],
+) -> None:
+    """Ratings of a HEMT's drain and source: each finger carries its share
+    between its bus (the pin, landed across its whole length) and its
+    contact, so the fingers side by side (MET1 ``wo`` wide, with their MET2
+    straps ``ws`` wide) and their contacts and strap vias are the
+    cross-sections the whole current passes, bounded by the channel of
+    ``width_um`` of gate (:func:`pdk.rating.channel_bound`)."""
+    from pdk.rating import channel_bound, cuts, metal, parallel
+
+    sat = channel_bound(kit, model, width_um)
+    for t, name_ in (("d", "drain"), ("s", "source")):
+        cap = metal(kit, "MET1", sum(r[2] - r[0] for r in fingers[t]), f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide")
+        if straps[t]:
+            cap = parallel(f"{name_} fingers and straps", cap,
+                           metal(kit, "MET2", sum(r[2] - r[0] for r in straps[t]), f"{len(straps[t])} MET2 strap(s) {kit.um(ws):g} um wide"))
+        s.rate(t, cap, cuts(kit, "CONT", conts[t], f"{name_} contacts"),
+               cuts(kit, "VIA1", svias[t], f"{name_} strap vias"), max_ma=sat)

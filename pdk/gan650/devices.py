@@ -41,8 +41,8 @@ from typing import Any
 
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
-from pdk.draw import DbuShapes, grow_span
-from pdk.rating import channel_bound, cuts, metal, pad_paths, parallel
+from pdk.draw import DbuShapes, finger_straps, grow_span, rate_fingers
+from pdk.rating import channel_bound, cuts, metal, pad_paths
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): the router needs a 6 um grid point inside a pin.
@@ -365,34 +365,8 @@ def hemt(
             top = min(pitch - clear2, pitch * 6 // 10)
             raise InputError(f"{model}: wm2={wm2:g} um leaves neighbouring straps less than {kit.um(clear2):g} um apart "
                              f"or covers more than 60 % of the {kit.um(pitch):g} um finger pitch; use wm2 <= {kit.um(top):g} um")
-        for k, x in enumerate(xo):
-            t = "s" if k % 2 == 0 else "d"
-            xc = x + wo // 2
-            y0, y1 = (0, conts[t][k // 2][3] + en_c) if t == "s" else (conts[t][k // 2][1] - en_c, yd1)
-            straps[t].append(s.add("MET2", xc - ws // 2, y0, xc - ws // 2 + ws, y1, terminal=t))
-            # VIA1 along the finger only: the bus stays free for the router's
-            # own via cover (the strap's end over the bus meets the cover's
-            # MET2 directly)
-            f0, f1 = (pin, y1) if t == "s" else (y0, yd0)
-            n = (f1 - f0 - 2 * en_v + vsp) // (v + vsp)
-            yv = f0 + (f1 - f0 - (n * v + (n - 1) * vsp)) // 2
-            for j in range(n):
-                svias[t].append(s.add("VIA1", xc - v // 2, yv + j * (v + vsp), xc - v // 2 + v, yv + j * (v + vsp) + v))
-    # ratings: the bus (the pin) takes the current over its whole length
-    # (the router lands across it); each finger carries its share from the
-    # bus to its contact, so the fingers side by side (with their straps)
-    # and their contacts are the cross-sections the whole current of d or
-    # s passes
-    sat = channel_bound(kit, model, kit.um(wf) * nf)
-    for t, name_ in (("d", "drain"), ("s", "source")):
-        fw = sum(r[2] - r[0] for r in fingers[t])
-        fingers_cap = metal(kit, "MET1", fw, f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide")
-        if straps[t]:
-            sw = sum(r[2] - r[0] for r in straps[t])
-            fingers_cap = parallel(f"{name_} fingers and straps", fingers_cap,
-                                   metal(kit, "MET2", sw, f"{len(straps[t])} MET2 strap(s) {kit.um(ws):g} um wide"))
-        s.rate(t, fingers_cap, cuts(kit, "CONT", conts[t], f"{name_} contacts"),
-               cuts(kit, "VIA1", svias[t], f"{name_} strap vias"), max_ma=sat)
+        straps, svias = finger_straps(s, xo, wo, ws, conts, en_c, pin, yd0, yd1, v, vsp, en_v)
+    rate_fingers(s, kit, model, kit.um(wf) * nf, wo, d(wm2), fingers, straps, conts, svias)
     xg_last = 0
     xgs = []
     for k in range(nf):

@@ -39,8 +39,8 @@ from typing import Any
 
 from flow.errors import InputError, PDKError
 from pdk.base import DeviceCell
-from pdk.draw import DbuShapes
-from pdk.rating import channel_bound, cuts, metal, pad_paths, parallel
+from pdk.draw import DbuShapes, finger_straps, rate_fingers
+from pdk.rating import cuts, metal, pad_paths
 from pdk.schema import PDK
 
 #: Smallest pin edge (um): a 7 um routing-grid square of half-width 2 um
@@ -313,32 +313,8 @@ def hemt(
                              f"or covers more than 60 % of the {kit.um(pitch):g} um finger pitch; use wm2 <= {kit.um(top):g} um")
         if wo < v + 2 * en_v:
             raise InputError(f"{model}: the {kit.um(wo):g} um fingers are too narrow for VIA1 with its enclosure")
-        for k, x in enumerate(xo):
-            t = "s" if k % 2 == 0 else "d"
-            xc = x + wo // 2
-            c = conts[t][k // 2]
-            y0, y1 = (0, c[3] + en_c) if t == "s" else (c[1] - en_c, yd1)
-            straps[t].append(s.add("MET2", xc - ws // 2, y0, xc - ws // 2 + ws, y1, terminal=t))
-            # VIA1 along the finger only: the bus stays free for the router's
-            # own via cover (the strap's end over the bus meets the cover's
-            # MET2 directly)
-            f0, f1 = (pin, y1) if t == "s" else (y0, yd0)
-            n = (f1 - f0 - 2 * en_v + vsp) // (v + vsp)
-            yv = f0 + (f1 - f0 - (n * v + (n - 1) * vsp)) // 2
-            for j in range(n):
-                svias[t].append(s.add("VIA1", xc - v // 2, yv + j * (v + vsp), xc - v // 2 + v, yv + j * (v + vsp) + v))
-    # ratings: each finger carries its share between its bus and its
-    # contact; the fingers side by side (with their straps) and their
-    # contacts take it all
-    sat = channel_bound(kit, model, kit.um(wf) * nf)
-    for t, name_ in (("d", "drain"), ("s", "source")):
-        fw = sum(r[2] - r[0] for r in fingers[t])
-        fcap = metal(kit, "MET1", fw, f"{len(fingers[t])} {name_} finger(s) {kit.um(wo):g} um wide")
-        if straps[t]:
-            fcap = parallel(f"{name_} fingers and straps", fcap,
-                            metal(kit, "MET2", sum(r[2] - r[0] for r in straps[t]), f"{len(straps[t])} MET2 strap(s) {kit.um(ws):g} um wide"))
-        s.rate(t, fcap, cuts(kit, "CONT", conts[t], f"{name_} contacts"),
-               cuts(kit, "VIA1", svias[t], f"{name_} strap vias"), max_ma=sat)
+        straps, svias = finger_straps(s, xo, wo, ws, conts, en_c, pin, yd0, yd1, v, vsp, en_v)
+    rate_fingers(s, kit, model, kit.um(wf) * nf, wo, ws, fingers, straps, conts, svias)
     xh_last = 0
     xgs = []
     for k in range(nf):
